@@ -127,7 +127,10 @@ impl FromStr for IndicatorType {
                 IndicatorError::new(
                     None,
                     s,
-                    format!("unknown indicator type: expected one of {}", known.join(", ")),
+                    format!(
+                        "unknown indicator type: expected one of {}",
+                        known.join(", ")
+                    ),
                 )
             })
     }
@@ -269,8 +272,7 @@ pub fn registrable_domain(name: &str) -> Option<&str> {
 
 /// Whether a normalised name is itself a public suffix (`com`, `com.cn`, `github.io`).
 pub fn is_public_suffix(name: &str) -> bool {
-    psl::suffix(name.as_bytes())
-        .is_some_and(|s| s.is_known() && s.as_bytes().len() == name.len())
+    psl::suffix(name.as_bytes()).is_some_and(|s| s.is_known() && s.as_bytes().len() == name.len())
 }
 
 fn detect_type(s: &str) -> Option<IndicatorType> {
@@ -365,7 +367,10 @@ fn parse_ipv6(s: &str) -> Result<String, String> {
 
 fn parse_cidr(s: &str) -> Result<String, String> {
     let Some((addr, len)) = s.split_once('/') else {
-        return Err("missing /prefix-length: write 192.0.2.0/24, or use type ipv4/ipv6 for one address".to_owned());
+        return Err(
+            "missing /prefix-length: write 192.0.2.0/24, or use type ipv4/ipv6 for one address"
+                .to_owned(),
+        );
     };
     let ip: IpAddr = addr
         .parse()
@@ -411,8 +416,13 @@ fn parse_broadband(s: &str) -> Result<String, String> {
     if account.chars().count() > 128 {
         return Err("the account is longer than 128 characters".to_owned());
     }
-    if let Some(c) = account.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("the account contains {c:?}: spaces and control characters are not allowed"));
+    if let Some(c) = account
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "the account contains {c:?}: spaces and control characters are not allowed"
+        ));
     }
     Ok(format!("{op}:{account}"))
 }
@@ -500,10 +510,18 @@ fn parse_url(s: &str) -> Result<String, String> {
             return Err(format!("missing scheme: did you mean http://{s} ?"));
         }
         Err(url::ParseError::EmptyHost) => return Err("the URL has no host".to_owned()),
-        Err(url::ParseError::InvalidPort) => return Err("the port is not a number from 0 to 65535".to_owned()),
-        Err(url::ParseError::InvalidIpv4Address) => return Err("the host is not a valid IPv4 address".to_owned()),
-        Err(url::ParseError::InvalidIpv6Address) => return Err("the host is not a valid IPv6 address".to_owned()),
-        Err(url::ParseError::IdnaError) => return Err("the host is not a valid internationalised domain name".to_owned()),
+        Err(url::ParseError::InvalidPort) => {
+            return Err("the port is not a number from 0 to 65535".to_owned());
+        }
+        Err(url::ParseError::InvalidIpv4Address) => {
+            return Err("the host is not a valid IPv4 address".to_owned());
+        }
+        Err(url::ParseError::InvalidIpv6Address) => {
+            return Err("the host is not a valid IPv6 address".to_owned());
+        }
+        Err(url::ParseError::IdnaError) => {
+            return Err("the host is not a valid internationalised domain name".to_owned());
+        }
         Err(e) => return Err(format!("not a URL: {e}")),
     };
     if !URL_SCHEMES.contains(&url.scheme()) {
@@ -548,19 +566,20 @@ fn normalize_percent(s: &str) -> String {
     let mut i = 0;
     let hex = |c: u8| (c as char).to_digit(16);
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                let v = (h * 16 + l) as u8;
-                if v.is_ascii_alphanumeric() || matches!(v, b'-' | b'.' | b'_' | b'~') {
-                    out.push(v as char);
-                } else {
-                    out.push('%');
-                    out.push((b[i + 1] as char).to_ascii_uppercase());
-                    out.push((b[i + 2] as char).to_ascii_uppercase());
-                }
-                i += 3;
-                continue;
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            let v = (h * 16 + l) as u8;
+            if v.is_ascii_alphanumeric() || matches!(v, b'-' | b'.' | b'_' | b'~') {
+                out.push(v as char);
+            } else {
+                out.push('%');
+                out.push((b[i + 1] as char).to_ascii_uppercase());
+                out.push((b[i + 2] as char).to_ascii_uppercase());
             }
+            i += 3;
+            continue;
         }
         if b[i] == b'%' {
             // A stray % would pair with what follows once neighbours are decoded.
@@ -629,7 +648,10 @@ fn parse_phone(s: &str) -> Result<String, String> {
         if (9..=11).contains(&national.len()) {
             format!("86{national}")
         } else {
-            return Err("a domestic number with trunk prefix 0 must have an area code and 7–8 digits".to_owned());
+            return Err(
+                "a domestic number with trunk prefix 0 must have an area code and 7–8 digits"
+                    .to_owned(),
+            );
         }
     } else {
         return Err(
@@ -686,7 +708,9 @@ fn split_id<'a>(s: &'a str, prefix: &str, example: &str) -> Result<Vec<&'a str>,
         .iter()
         .find(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
     {
-        return Err(format!("{p:?} is not a number; expected the form {example}"));
+        return Err(format!(
+            "{p:?} is not a number; expected the form {example}"
+        ));
     }
     Ok(parts)
 }
@@ -801,28 +825,56 @@ mod tests {
             (Ipv6, "2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
             (Ipv6, "[2001:db8::1]", "2001:db8::1"),
             (Ipv6, "2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"),
-            (Ipv6, "2001:0db8:0000:0000:0001:0000:0000:0001", "2001:db8::1:0:0:1"),
+            (
+                Ipv6,
+                "2001:0db8:0000:0000:0001:0000:0000:0001",
+                "2001:db8::1:0:0:1",
+            ),
             (Cidr, "192.0.2.0/24", "192.0.2.0/24"),
             (Cidr, "2001:DB8::/32", "2001:db8::/32"),
             (Cidr, "10.0.0.1/32", "10.0.0.1/32"),
-            (BroadbandAccount, "China-Telecom:gd0201234567@163.gd", "china-telecom:gd0201234567@163.gd"),
+            (
+                BroadbandAccount,
+                "China-Telecom:gd0201234567@163.gd",
+                "china-telecom:gd0201234567@163.gd",
+            ),
             (Domain, "Example.COM.", "example.com"),
             (Domain, "münchen.de", "xn--mnchen-3ya.de"),
             (Domain, "例子.中国", "xn--fsqu00a.xn--fiqs8s"),
             (Domain, "XN--MNCHEN-3YA.de", "xn--mnchen-3ya.de"),
             (Domain, "a_b.example.cn", "a_b.example.cn"),
             (Domain, "evil.com.cn", "evil.com.cn"),
-            (Url, "HTTP://Example.COM:80/a/../b?x=1#frag", "http://example.com/b?x=1"),
+            (
+                Url,
+                "HTTP://Example.COM:80/a/../b?x=1#frag",
+                "http://example.com/b?x=1",
+            ),
             (Url, "https://example.com:443", "https://example.com/"),
-            (Url, "https://example.com:8443/p", "https://example.com:8443/p"),
+            (
+                Url,
+                "https://example.com:8443/p",
+                "https://example.com:8443/p",
+            ),
             (Url, "http://user:pw@example.com/", "http://example.com/"),
-            (Url, "http://example.com/%7euser/%2f%41", "http://example.com/~user/%2FA"),
+            (
+                Url,
+                "http://example.com/%7euser/%2f%41",
+                "http://example.com/~user/%2FA",
+            ),
             (Url, "http://example.com/a b", "http://example.com/a%20b"),
             (Url, "http://münchen.de/", "http://xn--mnchen-3ya.de/"),
             (Url, "http://192.0.2.1/x?", "http://192.0.2.1/x"),
-            (Url, "http://[2001:DB8::1]:8080/", "http://[2001:db8::1]:8080/"),
+            (
+                Url,
+                "http://[2001:DB8::1]:8080/",
+                "http://[2001:db8::1]:8080/",
+            ),
             (Email, "Alice.Smith@Example.COM", "alice.smith@example.com"),
-            (Email, "x+tag@mail.例子.中国", "x+tag@mail.xn--fsqu00a.xn--fiqs8s"),
+            (
+                Email,
+                "x+tag@mail.例子.中国",
+                "x+tag@mail.xn--fsqu00a.xn--fiqs8s",
+            ),
             (Phone, "13800138000", "+8613800138000"),
             (Phone, "138-0013-8000", "+8613800138000"),
             (Phone, "+86 138 0013 8000", "+8613800138000"),
@@ -830,9 +882,21 @@ mod tests {
             (Phone, "8613800138000", "+8613800138000"),
             (Phone, "010-12345678", "+861012345678"),
             (Phone, "+1 (202) 555-0100", "+12025550100"),
-            (Md5, "D41D8CD98F00B204E9800998ECF8427E", "d41d8cd98f00b204e9800998ecf8427e"),
-            (Sha1, "da39a3ee5e6b4b0d3255bfef95601890afd80709", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
-            (Sha256, "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            (
+                Md5,
+                "D41D8CD98F00B204E9800998ECF8427E",
+                "d41d8cd98f00b204e9800998ecf8427e",
+            ),
+            (
+                Sha1,
+                "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+                "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            ),
+            (
+                Sha256,
+                "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            ),
             (Cve, "cve-2021-44228", "CVE-2021-44228"),
             (Cve, "CVE-2024-1234567", "CVE-2024-1234567"),
             (Cnvd, "cnvd-2021-95914", "CNVD-2021-95914"),
@@ -864,7 +928,11 @@ mod tests {
             (Cidr, "192.0.2.0/33", "from 0 to 32"),
             (Cidr, "example.com/24", "not an IPv4 or IPv6"),
             (BroadbandAccount, "gd0201234567", "OPERATOR:ACCOUNT"),
-            (BroadbandAccount, "China Telecom:abc", "not an organisation slug"),
+            (
+                BroadbandAccount,
+                "China Telecom:abc",
+                "not an organisation slug",
+            ),
             (BroadbandAccount, "china-telecom:", "empty"),
             (BroadbandAccount, "china-telecom:a b", "spaces"),
             (Domain, "localhost", "single label"),
@@ -876,7 +944,11 @@ mod tests {
             (Domain, "http://example.com/", "use type url"),
             (Domain, "a@example.com", "use type email"),
             (Domain, &format!("{}.com", "a".repeat(64)), "limit is 63"),
-            (Domain, &format!("{}com", "abcdefghi.".repeat(26)), "limit is 253"),
+            (
+                Domain,
+                &format!("{}com", "abcdefghi.".repeat(26)),
+                "limit is 253",
+            ),
             (Domain, "xn--zz.com", "IDNA"),
             (Url, "example.com/login", "missing scheme"),
             (Url, "javascript:alert(1)", "not supported"),
@@ -894,8 +966,16 @@ mod tests {
             (Phone, "+12345678901234567", "7 to 15 digits"),
             (Phone, "+8612345678901", "mobile number"),
             (Phone, "138x0013", "not allowed"),
-            (Md5, "d41d8cd98f00b204e9800998ecf8427", "expected 32 hex digits, got 31"),
-            (Sha1, "zz39a3ee5e6b4b0d3255bfef95601890afd80709", "'z' at position 1"),
+            (
+                Md5,
+                "d41d8cd98f00b204e9800998ecf8427",
+                "expected 32 hex digits, got 31",
+            ),
+            (
+                Sha1,
+                "zz39a3ee5e6b4b0d3255bfef95601890afd80709",
+                "'z' at position 1",
+            ),
             (Sha256, "e3b0", "expected 64"),
             (Cve, "CVE-21-44228", "four-digit year"),
             (Cve, "CVE-2021-442", "at least 4"),
@@ -914,7 +994,10 @@ mod tests {
         }
         // Every type has at least one malformed example above.
         for t in IndicatorType::ALL {
-            assert!(table.iter().any(|(k, _, _)| *k == t), "no malformed example for {t}");
+            assert!(
+                table.iter().any(|(k, _, _)| *k == t),
+                "no malformed example for {t}"
+            );
         }
     }
 
@@ -931,10 +1014,16 @@ mod tests {
 
     #[test]
     fn deserialising_normalises_and_refuses() {
-        let i: Indicator = serde_json::from_str(r#"{"type":"domain","value":"Example.com."}"#).unwrap();
+        let i: Indicator =
+            serde_json::from_str(r#"{"type":"domain","value":"Example.com."}"#).unwrap();
         assert_eq!(i.value(), "example.com");
-        assert!(serde_json::from_str::<Indicator>(r#"{"type":"domain","value":"bad..com"}"#).is_err());
-        assert!(serde_json::from_str::<Indicator>(r#"{"type":"domain","value":"a.com","x":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<Indicator>(r#"{"type":"domain","value":"bad..com"}"#).is_err()
+        );
+        assert!(
+            serde_json::from_str::<Indicator>(r#"{"type":"domain","value":"a.com","x":1}"#)
+                .is_err()
+        );
     }
 
     #[test]
@@ -971,8 +1060,16 @@ mod tests {
         assert_eq!(e.registrable_domain(), Some("evil.cn"));
         assert!(is_public_suffix("com.cn"));
         assert!(!is_public_suffix("evil.com.cn"));
-        assert_eq!(Indicator::parse(Domain, "com.cn").unwrap().registrable_domain(), None);
-        assert_eq!(Indicator::parse(Url, "http://192.0.2.1/").unwrap().domain(), None);
+        assert_eq!(
+            Indicator::parse(Domain, "com.cn")
+                .unwrap()
+                .registrable_domain(),
+            None
+        );
+        assert_eq!(
+            Indicator::parse(Url, "http://192.0.2.1/").unwrap().domain(),
+            None
+        );
     }
 }
 

@@ -120,7 +120,11 @@ impl Subtype {
     pub fn category(self) -> Category {
         use Subtype::*;
         match self {
-            C2 | PhishingSite | PhishingEmail | PhishingSms | PhishingIm
+            C2
+            | PhishingSite
+            | PhishingEmail
+            | PhishingSms
+            | PhishingIm
             | MaliciousInfrastructure => Category::MaliciousResource,
             Trojan | Virus | Bot | MobileMalware => Category::MaliciousProgram,
             HardwareVulnerability
@@ -206,7 +210,9 @@ pub struct Classification {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TaxonomyError {
-    #[error("unknown category {0:?}: expected one of malicious_resource, malicious_program, vulnerability, incident, other")]
+    #[error(
+        "unknown category {0:?}: expected one of malicious_resource, malicious_program, vulnerability, incident, other"
+    )]
     UnknownCategory(String),
     #[error("unknown subtype {0:?}")]
     UnknownSubtype(String),

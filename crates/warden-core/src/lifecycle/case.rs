@@ -1,0 +1,660 @@
+//! Reports and cases: submission, correlation, assignment, determination (Art. 7) and
+//! decision (Art. 8).
+
+use super::*;
+use crate::calendar::Calendar;
+use crate::indicator::Indicator;
+use crate::policy::PolicyRules;
+use crate::taxonomy::{Category, Classification};
+use serde_json::json;
+use std::collections::BTreeSet;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VictimKind {
+    /// 党政机关: Art. 8(3) extra notices.
+    PartyGovernment,
+    /// 关键信息基础设施: Art. 8(3) extra notices.
+    Cii,
+    Enterprise,
+    Individual,
+    Other,
+}
+
+impl VictimKind {
+    /// Art. 8(3): their superior unit and the cyberspace administration are notified too.
+    pub fn needs_extra_notices(self) -> bool {
+        matches!(self, VictimKind::PartyGovernment | VictimKind::Cii)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Victim {
+    pub name: String,
+    pub kind: VictimKind,
+}
+
+/// What a monitoring organisation submits (Art. 6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportContent {
+    #[serde(flatten)]
+    pub classification: Classification,
+    pub title: String,
+    pub description: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub observed_at: OffsetDateTime,
+    pub province: Option<Province>,
+    pub tlp: Tlp,
+    pub indicators: Vec<Indicator>,
+    pub victim: Option<Victim>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub id: Uuid,
+    /// None for a self-handled report (Art. 6, 11), which opens no case.
+    pub case_id: Option<Uuid>,
+    pub reporter: OrgRef,
+    pub submitted_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub submitted_at: OffsetDateTime,
+    #[serde(flatten)]
+    pub content: ReportContent,
+    /// For self-handled reports: what the reporter did about the threat itself.
+    pub self_handled: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    Submitted,
+    Assigned,
+    MoreInfo,
+    Determined,
+    Rejected,
+    Decided,
+    Dismissed,
+}
+
+impl CaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseStatus::Submitted => "submitted",
+            CaseStatus::Assigned => "assigned",
+            CaseStatus::MoreInfo => "more_info",
+            CaseStatus::Determined => "determined",
+            CaseStatus::Rejected => "rejected",
+            CaseStatus::Decided => "decided",
+            CaseStatus::Dismissed => "dismissed",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            CaseStatus::Rejected | CaseStatus::Decided | CaseStatus::Dismissed
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Confirmed,
+    NotAThreat,
+    MoreInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendedMeasure {
+    pub kind: MeasureKind,
+    pub target: Option<Indicator>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Determination {
+    pub analyst_id: Uuid,
+    pub org: OrgRef,
+    pub verdict: Verdict,
+    pub severity: Option<Severity>,
+    pub incident_level: Option<IncidentLevel>,
+    pub rationale: String,
+    pub recommended_measures: Vec<RecommendedMeasure>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    Approved,
+    Dismissed,
+    /// Sent back to the institution for another determination.
+    Returned,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub reviewer_id: Uuid,
+    pub org: OrgRef,
+    pub outcome: DecisionOutcome,
+    pub reasons: String,
+    pub measure_ids: Vec<Uuid>,
+    /// Art. 8(3): the victim's superior unit and the cyberspace administration.
+    pub notified: Vec<OrgRef>,
+    pub policy_version: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: Uuid,
+    pub status: CaseStatus,
+    #[serde(flatten)]
+    pub classification: Classification,
+    pub title: String,
+    pub province: Option<Province>,
+    pub tlp: Tlp,
+    pub indicators: BTreeSet<Indicator>,
+    pub victim: Option<Victim>,
+    pub reporter_orgs: BTreeSet<Uuid>,
+    pub report_ids: Vec<Uuid>,
+    pub assigned_to: Option<OrgRef>,
+    pub determination: Option<Determination>,
+    pub decision: Option<Decision>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub opened_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// One measure of a decision, as the reviewer writes it; recipients are resolved by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasureSpec {
+    pub id: Uuid,
+    pub notice_id: Uuid,
+    pub kind: MeasureKind,
+    pub target: Option<Indicator>,
+    pub recipient: OrgRef,
+    /// Overrides the policy deadline.
+    pub deadline: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaseCommand {
+    /// Another report of the same threat joins the case as a sighting.
+    AddReport {
+        report: Box<Report>,
+    },
+    Assign {
+        institution: OrgRef,
+    },
+    Determine {
+        verdict: Verdict,
+        severity: Option<Severity>,
+        incident_level: Option<IncidentLevel>,
+        rationale: String,
+        recommended_measures: Vec<RecommendedMeasure>,
+    },
+    /// The reporter answers a "more information needed" determination.
+    ProvideInfo {
+        note: String,
+    },
+    Decide {
+        outcome: DecisionOutcome,
+        reasons: String,
+        measures: Vec<MeasureSpec>,
+        notify: Vec<OrgRef>,
+    },
+}
+
+/// What a case transition produces; a decision also issues measures.
+#[derive(Debug, Clone)]
+pub struct CaseOutcome {
+    pub next: Case,
+    pub measures: Vec<Measure>,
+    pub events: Vec<Event>,
+}
+
+/// Everything a transition may consult besides the actor and the state.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub now: OffsetDateTime,
+    pub calendar: &'a Calendar,
+    pub rules: &'a PolicyRules,
+}
+
+const MAX_INDICATORS: usize = 10_000;
+
+impl Report {
+    /// Validates a submission by `actor` and builds the report. `self_handled` marks a
+    /// threat the reporter handled itself (Art. 6, 11): it is filed, and opens no case.
+    pub fn submit(
+        actor: &Actor,
+        id: Uuid,
+        content: ReportContent,
+        self_handled: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Report, Refusal> {
+        let org = require_role(actor, Role::Reporter)?.clone();
+        require_text("title", &content.title, 300)?;
+        require_text("description", &content.description, 20_000)?;
+        if content.observed_at > now + time::Duration::minutes(5) {
+            return refuse(
+                RefusalCode::Window,
+                format!("observed_at ({}) is in the future", content.observed_at),
+            );
+        }
+        let needs_indicator = matches!(
+            content.classification.category,
+            Category::MaliciousResource | Category::MaliciousProgram
+        );
+        if needs_indicator && content.indicators.is_empty() {
+            return refuse(
+                RefusalCode::Invalid,
+                format!(
+                    "a {} report needs at least one indicator",
+                    content.classification.category
+                ),
+            );
+        }
+        if content.indicators.len() > MAX_INDICATORS {
+            return refuse(
+                RefusalCode::Invalid,
+                format!("at most {MAX_INDICATORS} indicators per report"),
+            );
+        }
+        if let Some(v) = &content.victim {
+            require_text("victim.name", &v.name, 300)?;
+        }
+        if let Some(s) = &self_handled {
+            require_text("actions_taken", s, 20_000)?;
+        }
+        let mut content = content;
+        let mut seen = BTreeSet::new();
+        content.indicators.retain(|i| seen.insert(i.clone()));
+        Ok(Report {
+            id,
+            case_id: None,
+            reporter: org,
+            submitted_by: actor.principal_id().unwrap_or_default(),
+            submitted_at: now,
+            content,
+            self_handled,
+        })
+    }
+}
+
+impl Case {
+    /// Opens a case for a report; `institution` is the one policy assigns it to.
+    pub fn open(
+        report: &mut Report,
+        case_id: Uuid,
+        institution: Option<OrgRef>,
+        now: OffsetDateTime,
+    ) -> Result<CaseOutcome, Refusal> {
+        if report.self_handled.is_some() {
+            return refuse(RefusalCode::Invalid, "a self-handled report opens no case");
+        }
+        if let Some(i) = &institution {
+            require_type(i, OrgType::Institution, "the assigned organisation")?;
+        }
+        report.case_id = Some(case_id);
+        let c = &report.content;
+        let mut case = Case {
+            id: case_id,
+            status: CaseStatus::Submitted,
+            classification: c.classification,
+            title: c.title.clone(),
+            province: c.province,
+            tlp: c.tlp,
+            indicators: c.indicators.iter().cloned().collect(),
+            victim: c.victim.clone(),
+            reporter_orgs: BTreeSet::from([report.reporter.id]),
+            report_ids: vec![report.id],
+            assigned_to: None,
+            determination: None,
+            decision: None,
+            opened_at: now,
+            updated_at: now,
+        };
+        let mut events = vec![
+            event(
+                "report.submitted",
+                SubjectKind::Report,
+                report.id,
+                json!({"case_id": case_id, "reporter": report.reporter.slug}),
+            ),
+            event(
+                "case.opened",
+                SubjectKind::Case,
+                case_id,
+                json!({"report_id": report.id, "classification": c.classification, "province": c.province}),
+            ),
+        ];
+        if let Some(i) = institution {
+            if case.reporter_orgs.contains(&i.id) {
+                // Art. 7 fairness: never route a report to its own organisation for determination.
+                events.push(event(
+                    "case.assignment_skipped",
+                    SubjectKind::Case,
+                    case_id,
+                    json!({"institution": i.slug, "reason": "reporter's own organisation"}),
+                ));
+            } else {
+                events.push(event(
+                    "case.assigned",
+                    SubjectKind::Case,
+                    case_id,
+                    json!({"institution": i.slug}),
+                ));
+                case.assigned_to = Some(i);
+                case.status = CaseStatus::Assigned;
+            }
+        }
+        Ok(CaseOutcome {
+            next: case,
+            measures: vec![],
+            events,
+        })
+    }
+
+    pub fn apply(
+        &self,
+        actor: &Actor,
+        cmd: CaseCommand,
+        ctx: Context<'_>,
+    ) -> Result<CaseOutcome, Refusal> {
+        let mut next = self.clone();
+        next.updated_at = ctx.now;
+        let mut measures = vec![];
+        let ev =
+            |name: &str, data: serde_json::Value| event(name, SubjectKind::Case, self.id, data);
+        let events = match cmd {
+            CaseCommand::AddReport { report } => {
+                let org = require_role(actor, Role::Reporter)?;
+                require_org(org, &report.reporter, "file this report")?;
+                if matches!(self.status, CaseStatus::Rejected | CaseStatus::Dismissed) {
+                    return refuse(
+                        RefusalCode::State,
+                        "the case is closed as not a threat or dismissed; a new report opens a new case",
+                    );
+                }
+                if self.report_ids.contains(&report.id) {
+                    return refuse(RefusalCode::State, "the report is already part of the case");
+                }
+                if self.status == CaseStatus::Assigned
+                    && self.assigned_to.as_ref().is_some_and(|i| i.id == org.id)
+                {
+                    // A sighting by the assigned institution would let it determine its own report.
+                    return refuse(
+                        RefusalCode::SeparationOfDuties,
+                        "the institution determining this case cannot add its own report to it",
+                    );
+                }
+                next.report_ids.push(report.id);
+                next.reporter_orgs.insert(org.id);
+                next.indicators
+                    .extend(report.content.indicators.iter().cloned());
+                vec![
+                    event(
+                        "report.submitted",
+                        SubjectKind::Report,
+                        report.id,
+                        json!({"case_id": self.id, "reporter": org.slug}),
+                    ),
+                    ev(
+                        "case.sighting_added",
+                        json!({"report_id": report.id, "reporter": org.slug}),
+                    ),
+                ]
+            }
+            CaseCommand::Assign { institution } => {
+                let org = member_org(actor)?;
+                if !(actor.has_role(Role::Reviewer) || actor.has_role(Role::Admin)) {
+                    return refuse(
+                        RefusalCode::Role,
+                        "assigning a case needs the reviewer or admin role of a telecom authority",
+                    );
+                }
+                require_authority_over(org, self.province)?;
+                require_type(
+                    &institution,
+                    OrgType::Institution,
+                    "the assigned organisation",
+                )?;
+                if !matches!(
+                    self.status,
+                    CaseStatus::Submitted | CaseStatus::Assigned | CaseStatus::MoreInfo
+                ) {
+                    return refuse(
+                        RefusalCode::State,
+                        format!("a {} case cannot be reassigned", self.status.as_str()),
+                    );
+                }
+                if self.reporter_orgs.contains(&institution.id) {
+                    return refuse(
+                        RefusalCode::SeparationOfDuties,
+                        format!(
+                            "{} reported this threat and cannot determine it",
+                            institution.slug
+                        ),
+                    );
+                }
+                let from = self.assigned_to.as_ref().map(|i| i.slug.clone());
+                next.status = if self.status == CaseStatus::MoreInfo {
+                    CaseStatus::MoreInfo
+                } else {
+                    CaseStatus::Assigned
+                };
+                let data = json!({"institution": institution.slug, "from": from});
+                next.assigned_to = Some(institution);
+                vec![ev("case.assigned", data)]
+            }
+            CaseCommand::Determine {
+                verdict,
+                severity,
+                incident_level,
+                rationale,
+                recommended_measures,
+            } => {
+                let org = require_role(actor, Role::Analyst)?;
+                let Some(assigned) = &self.assigned_to else {
+                    return refuse(
+                        RefusalCode::State,
+                        "the case is not assigned to an institution",
+                    );
+                };
+                require_org(org, assigned, "determine this case")?;
+                if self.reporter_orgs.contains(&org.id) {
+                    return refuse(
+                        RefusalCode::SeparationOfDuties,
+                        format!("{} reported this threat and cannot determine it", org.slug),
+                    );
+                }
+                if self.status != CaseStatus::Assigned {
+                    return refuse(
+                        RefusalCode::State,
+                        format!("a {} case cannot be determined", self.status.as_str()),
+                    );
+                }
+                require_text("rationale", &rationale, 20_000)?;
+                if verdict == Verdict::Confirmed && severity.is_none() {
+                    return refuse(RefusalCode::Invalid, "a confirmed threat needs a severity");
+                }
+                if verdict != Verdict::Confirmed && !recommended_measures.is_empty() {
+                    return refuse(
+                        RefusalCode::Invalid,
+                        "measures are recommended only for a confirmed threat",
+                    );
+                }
+                next.status = match verdict {
+                    Verdict::Confirmed => CaseStatus::Determined,
+                    Verdict::NotAThreat => CaseStatus::Rejected,
+                    Verdict::MoreInfo => CaseStatus::MoreInfo,
+                };
+                let d = Determination {
+                    analyst_id: actor.principal_id().unwrap_or_default(),
+                    org: org.clone(),
+                    verdict,
+                    severity,
+                    incident_level,
+                    rationale,
+                    recommended_measures,
+                    at: ctx.now,
+                };
+                let data = serde_json::to_value(&d).unwrap_or_default();
+                next.determination = Some(d);
+                vec![ev("case.determined", data)]
+            }
+            CaseCommand::ProvideInfo { note } => {
+                let org = require_role(actor, Role::Reporter)?;
+                if !self.reporter_orgs.contains(&org.id) {
+                    return refuse(
+                        RefusalCode::Organisation,
+                        format!("{} did not report this case", org.slug),
+                    );
+                }
+                if self.status != CaseStatus::MoreInfo {
+                    return refuse(RefusalCode::State, "no information was asked for");
+                }
+                require_text("note", &note, 20_000)?;
+                next.status = CaseStatus::Assigned;
+                vec![ev(
+                    "case.info_provided",
+                    json!({"note": note, "by": org.slug}),
+                )]
+            }
+            CaseCommand::Decide {
+                outcome,
+                reasons,
+                measures: specs,
+                notify,
+            } => {
+                let org = require_role(actor, Role::Reviewer)?;
+                require_authority_over(org, self.province)?;
+                if self.status != CaseStatus::Determined {
+                    return refuse(
+                        RefusalCode::State,
+                        format!(
+                            "a {} case cannot be decided: it needs a confirmed determination",
+                            self.status.as_str()
+                        ),
+                    );
+                }
+                let Some(det) = &self.determination else {
+                    return refuse(RefusalCode::State, "the case has no determination");
+                };
+                if det.org.id == org.id {
+                    return refuse(
+                        RefusalCode::SeparationOfDuties,
+                        "the organisation that determined a case cannot decide it",
+                    );
+                }
+                if actor.principal_id() == Some(det.analyst_id) {
+                    return refuse(
+                        RefusalCode::SeparationOfDuties,
+                        "the analyst who determined a case cannot decide it",
+                    );
+                }
+                require_text("reasons", &reasons, 20_000)?;
+                let mut notified = vec![];
+                match outcome {
+                    DecisionOutcome::Approved => {
+                        if specs.is_empty() {
+                            return refuse(
+                                RefusalCode::Invalid,
+                                "an approval needs at least one measure",
+                            );
+                        }
+                        let severity = det.severity.unwrap_or(Severity::Medium);
+                        let emergency = det.incident_level.is_some_and(IncidentLevel::is_emergency);
+                        let needs_extra = self
+                            .victim
+                            .as_ref()
+                            .is_some_and(|v| v.kind.needs_extra_notices())
+                            && specs.iter().any(|s| s.kind == MeasureKind::Remediate);
+                        if needs_extra {
+                            for t in [OrgType::SupervisingUnit, OrgType::CyberspaceAdmin] {
+                                if !notify.iter().any(|o| o.org_type == t) {
+                                    return refuse(
+                                        RefusalCode::Invalid,
+                                        format!(
+                                            "the victim is a Party/government organ or critical information infrastructure: Art. 8(3) requires notifying a {t}"
+                                        ),
+                                    );
+                                }
+                            }
+                        }
+                        notified = notify;
+                        for (i, s) in specs.into_iter().enumerate() {
+                            let m = Measure::issue(self, org, det, s, severity, emergency, ctx)
+                                .map_err(|r| Refusal {
+                                    code: r.code,
+                                    message: format!("measures[{i}]: {}", r.message),
+                                })?;
+                            measures.push(m);
+                        }
+                        next.status = CaseStatus::Decided;
+                    }
+                    DecisionOutcome::Dismissed | DecisionOutcome::Returned => {
+                        if !specs.is_empty() {
+                            return refuse(
+                                RefusalCode::Invalid,
+                                "measures belong only to an approval",
+                            );
+                        }
+                        next.status = if outcome == DecisionOutcome::Dismissed {
+                            CaseStatus::Dismissed
+                        } else {
+                            CaseStatus::Assigned
+                        };
+                    }
+                }
+                let decision = Decision {
+                    reviewer_id: actor.principal_id().unwrap_or_default(),
+                    org: org.clone(),
+                    outcome,
+                    reasons,
+                    measure_ids: measures.iter().map(|m| m.id).collect(),
+                    notified,
+                    policy_version: ctx.rules.version.clone(),
+                    at: ctx.now,
+                };
+                let mut evs = vec![ev(
+                    "case.decided",
+                    serde_json::to_value(&decision).unwrap_or_default(),
+                )];
+                if outcome == DecisionOutcome::Returned {
+                    // The old determination stays in the trail; a new one is needed.
+                    next.determination = None;
+                    next.decision = None;
+                } else {
+                    next.decision = Some(decision);
+                }
+                for m in &measures {
+                    evs.push(event(
+                        "measure.issued",
+                        SubjectKind::Measure,
+                        m.id,
+                        json!({
+                            "case_id": self.id, "kind": m.kind, "target": m.target,
+                            "recipient": m.recipient.slug, "deadline": m.deadline_rfc3339(),
+                            "notice_id": m.notice_id, "emergency": m.emergency,
+                        }),
+                    ));
+                }
+                evs
+            }
+        };
+        Ok(CaseOutcome {
+            next,
+            measures,
+            events,
+        })
+    }
+}

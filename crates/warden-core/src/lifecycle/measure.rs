@@ -1,0 +1,441 @@
+//! Measures and their notices (Art. 8, 9, 12): issued → delivered → acknowledged →
+//! feedback filed → verified → closed, with reopening on failed verification, overdue
+//! marking, and for blocks expiry and revocation.
+
+use super::*;
+use crate::indicator::Indicator;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeStatus {
+    Issued,
+    Delivered,
+    Acknowledged,
+    FeedbackFiled,
+    Verified,
+    Reopened,
+    Closed,
+}
+
+impl NoticeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeStatus::Issued => "issued",
+            NoticeStatus::Delivered => "delivered",
+            NoticeStatus::Acknowledged => "acknowledged",
+            NoticeStatus::FeedbackFiled => "feedback_filed",
+            NoticeStatus::Verified => "verified",
+            NoticeStatus::Reopened => "reopened",
+            NoticeStatus::Closed => "closed",
+        }
+    }
+
+    /// Still waiting for the recipient to carry out the measure and report back.
+    pub fn awaits_recipient(self) -> bool {
+        matches!(
+            self,
+            NoticeStatus::Issued
+                | NoticeStatus::Delivered
+                | NoticeStatus::Acknowledged
+                | NoticeStatus::Reopened
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockState {
+    pub status: BlockStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedbackOutcome {
+    Done,
+    PartiallyDone,
+    Unable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    pub outcome: FeedbackOutcome,
+    pub actions_taken: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub completed_at: OffsetDateTime,
+    pub by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub filed_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationResult {
+    Passed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationMethod {
+    Manual,
+    Dns,
+    Http,
+    Tcp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub result: VerificationResult,
+    pub method: VerificationMethod,
+    pub notes: String,
+    pub by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measure {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub notice_id: Uuid,
+    pub kind: MeasureKind,
+    pub target: Option<Indicator>,
+    pub recipient: OrgRef,
+    /// The telecom authority that decided it; it answers appeals (Art. 10).
+    pub deciding_org: OrgRef,
+    /// The institution that determined the case; it verifies the handling (Art. 9).
+    pub determining_org: OrgRef,
+    pub province: Option<Province>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub decided_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub deadline: OffsetDateTime,
+    /// The deadline depends on a year without calendar data.
+    pub deadline_provisional: bool,
+    /// Art. 13 emergency path: telephone first, the written notice due by `written_notice_due`.
+    pub emergency: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub written_notice_due: Option<OffsetDateTime>,
+    pub status: NoticeStatus,
+    /// The deadline passed without feedback (Art. 12 enforcement applies).
+    pub overdue: bool,
+    pub block: Option<BlockState>,
+    pub feedback: Vec<Feedback>,
+    pub verifications: Vec<Verification>,
+    pub policy_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeasureCommand {
+    Deliver,
+    Acknowledge,
+    FileFeedback {
+        outcome: FeedbackOutcome,
+        actions_taken: String,
+        completed_at: Option<OffsetDateTime>,
+    },
+    Verify {
+        result: VerificationResult,
+        method: VerificationMethod,
+        notes: String,
+    },
+    Close,
+    /// Deadline job: the deadline passed without feedback.
+    MarkOverdue,
+    /// Expiry job: an active block reached its expiry.
+    Expire,
+    /// The deciding authority withdraws an active block.
+    Revoke {
+        reasons: String,
+    },
+}
+
+impl Measure {
+    pub(crate) fn issue(
+        case: &Case,
+        deciding_org: &OrgRef,
+        det: &Determination,
+        spec: MeasureSpec,
+        severity: Severity,
+        emergency: bool,
+        ctx: Context<'_>,
+    ) -> Result<Measure, Refusal> {
+        let r = &spec.recipient;
+        if r.org_type.is_authority() || r.org_type == OrgType::Institution {
+            return refuse(
+                RefusalCode::Invalid,
+                format!(
+                    "the recipient {} is a {}: measures go to the organisations that carry them out",
+                    r.slug, r.org_type
+                ),
+            );
+        }
+        let mut block = None;
+        if spec.kind == MeasureKind::Block {
+            let Some(target) = &spec.target else {
+                return refuse(RefusalCode::Invalid, "a block measure needs a target");
+            };
+            let Some(days) = ctx.rules.block_expiry_days(target.kind()) else {
+                return refuse(
+                    RefusalCode::Invalid,
+                    format!(
+                        "a {} cannot be blocked under Art. 8(1): targets are IP addresses, broadband accounts, domains, URLs, e-mail addresses and phone numbers",
+                        target.kind()
+                    ),
+                );
+            };
+            block = Some(BlockState {
+                status: BlockStatus::Active,
+                expires_at: ctx.now + Duration::days(i64::from(days)),
+            });
+        }
+        let (deadline, deadline_provisional) = match spec.deadline {
+            Some(d) if d <= ctx.now => {
+                return refuse(
+                    RefusalCode::Window,
+                    format!("the deadline {d} is not in the future"),
+                );
+            }
+            Some(d) => (d, false),
+            None => {
+                let r = ctx
+                    .rules
+                    .deadline(spec.kind, severity, emergency, ctx.now, ctx.calendar);
+                (r.value, r.provisional)
+            }
+        };
+        let written_notice_due = emergency.then(|| {
+            ctx.rules
+                .written_notice_within
+                .after(ctx.now, ctx.calendar)
+                .value
+        });
+        Ok(Measure {
+            id: spec.id,
+            case_id: case.id,
+            notice_id: spec.notice_id,
+            kind: spec.kind,
+            target: spec.target,
+            recipient: spec.recipient,
+            deciding_org: deciding_org.clone(),
+            determining_org: det.org.clone(),
+            province: case.province,
+            decided_at: ctx.now,
+            deadline,
+            deadline_provisional,
+            emergency,
+            written_notice_due,
+            status: NoticeStatus::Issued,
+            overdue: false,
+            block,
+            feedback: vec![],
+            verifications: vec![],
+            policy_version: ctx.rules.version.clone(),
+        })
+    }
+
+    pub fn deadline_rfc3339(&self) -> String {
+        self.deadline
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+
+    pub fn block_active(&self) -> bool {
+        self.block
+            .as_ref()
+            .is_some_and(|b| b.status == BlockStatus::Active)
+    }
+
+    fn require_status(&self, allowed: &[NoticeStatus], what: &str) -> Result<(), Refusal> {
+        if allowed.contains(&self.status) {
+            Ok(())
+        } else {
+            refuse(
+                RefusalCode::State,
+                format!("cannot {what}: the notice is {}", self.status.as_str()),
+            )
+        }
+    }
+
+    pub fn apply(
+        &self,
+        actor: &Actor,
+        cmd: MeasureCommand,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<Measure>, Refusal> {
+        use NoticeStatus::*;
+        let mut next = self.clone();
+        let ev =
+            |name: &str, data: serde_json::Value| event(name, SubjectKind::Measure, self.id, data);
+        let events = match cmd {
+            MeasureCommand::Deliver => {
+                // Delivery is recorded by the platform or when the recipient first fetches it.
+                if let Some(org) = actor.org() {
+                    require_org(org, &self.recipient, "receive this notice")?;
+                } else if !matches!(actor, Actor::System { .. }) {
+                    return refuse(RefusalCode::Role, "the public cannot receive notices");
+                }
+                self.require_status(&[Issued], "record delivery")?;
+                next.status = Delivered;
+                vec![ev("notice.delivered", json!({"by": actor.label()}))]
+            }
+            MeasureCommand::Acknowledge => {
+                let org = require_role(actor, Role::Responder)?;
+                require_org(org, &self.recipient, "acknowledge this notice")?;
+                self.require_status(&[Issued, Delivered], "acknowledge")?;
+                next.status = Acknowledged;
+                vec![ev("notice.acknowledged", json!({}))]
+            }
+            MeasureCommand::FileFeedback {
+                outcome,
+                actions_taken,
+                completed_at,
+            } => {
+                let org = require_role(actor, Role::Responder)?;
+                require_org(org, &self.recipient, "report on this notice")?;
+                self.require_status(
+                    &[Acknowledged, Reopened],
+                    "file feedback (acknowledge the notice first)",
+                )?;
+                require_text("actions_taken", &actions_taken, 20_000)?;
+                let completed_at = completed_at.unwrap_or(now);
+                if completed_at > now + Duration::minutes(5) {
+                    return refuse(RefusalCode::Window, "completed_at is in the future");
+                }
+                if completed_at < self.decided_at - Duration::days(1) {
+                    return refuse(
+                        RefusalCode::Window,
+                        "completed_at is before the measure was decided",
+                    );
+                }
+                let fb = Feedback {
+                    outcome,
+                    actions_taken,
+                    completed_at,
+                    by: actor.principal_id().unwrap_or_default(),
+                    filed_at: now,
+                };
+                let data = json!({"outcome": outcome, "late": now > self.deadline});
+                next.feedback.push(fb);
+                next.status = FeedbackFiled;
+                vec![ev("notice.feedback_filed", data)]
+            }
+            MeasureCommand::Verify {
+                result,
+                method,
+                notes,
+            } => {
+                let org = require_role(actor, Role::Verifier)?;
+                require_org(org, &self.determining_org, "verify this measure")?;
+                self.require_status(&[FeedbackFiled], "verify (no feedback to verify)")?;
+                next.verifications.push(Verification {
+                    result,
+                    method,
+                    notes,
+                    by: actor.principal_id().unwrap_or_default(),
+                    at: now,
+                });
+                match result {
+                    VerificationResult::Passed => {
+                        next.status = Verified;
+                        vec![ev("measure.verified", json!({"method": method}))]
+                    }
+                    VerificationResult::Failed => {
+                        next.status = Reopened;
+                        vec![
+                            ev("measure.verification_failed", json!({"method": method})),
+                            ev("notice.reopened", json!({})),
+                        ]
+                    }
+                }
+            }
+            MeasureCommand::Close => {
+                match actor {
+                    Actor::System { .. } => {}
+                    _ => {
+                        let org = require_role(actor, Role::Reviewer)?;
+                        require_org(org, &self.deciding_org, "close this measure")?;
+                    }
+                }
+                self.require_status(&[Verified], "close (it is not verified)")?;
+                next.status = Closed;
+                vec![ev("measure.closed", json!({}))]
+            }
+            MeasureCommand::MarkOverdue => {
+                if !matches!(actor, Actor::System { .. }) {
+                    return refuse(
+                        RefusalCode::Role,
+                        "only the deadline job marks notices overdue",
+                    );
+                }
+                if !self.status.awaits_recipient() || self.overdue {
+                    return refuse(
+                        RefusalCode::State,
+                        "the notice is not awaiting the recipient, or already overdue",
+                    );
+                }
+                if now <= self.deadline {
+                    return refuse(RefusalCode::Window, "the deadline has not passed");
+                }
+                next.overdue = true;
+                vec![
+                    ev(
+                        "notice.overdue",
+                        json!({"deadline": self.deadline_rfc3339()}),
+                    ),
+                    ev(
+                        "enforcement.raised",
+                        json!({"recipient": self.recipient.slug, "basis": "Art. 12"}),
+                    ),
+                ]
+            }
+            MeasureCommand::Expire => {
+                if !matches!(actor, Actor::System { .. }) {
+                    return refuse(RefusalCode::Role, "only the expiry job expires blocks");
+                }
+                let Some(b) = &self.block else {
+                    return refuse(RefusalCode::Invalid, "only block measures expire");
+                };
+                if b.status != BlockStatus::Active {
+                    return refuse(RefusalCode::State, "the block is not active");
+                }
+                if now < b.expires_at {
+                    return refuse(RefusalCode::Window, "the block has not reached its expiry");
+                }
+                next.block = Some(BlockState {
+                    status: BlockStatus::Expired,
+                    expires_at: b.expires_at,
+                });
+                vec![ev("block.expired", json!({}))]
+            }
+            MeasureCommand::Revoke { reasons } => {
+                let org = require_role(actor, Role::Reviewer)?;
+                require_org(org, &self.deciding_org, "revoke this measure")?;
+                require_text("reasons", &reasons, 20_000)?;
+                if !self.block_active() {
+                    return refuse(RefusalCode::State, "only an active block can be revoked");
+                }
+                next.revoke();
+                vec![ev("block.revoked", json!({"reasons": reasons}))]
+            }
+        };
+        Ok(Outcome { next, events })
+    }
+
+    pub(crate) fn revoke(&mut self) {
+        if let Some(b) = &mut self.block {
+            b.status = BlockStatus::Revoked;
+        }
+    }
+}

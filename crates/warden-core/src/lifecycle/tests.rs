@@ -1,0 +1,949 @@
+use super::testkit::*;
+use super::*;
+use crate::org::Role::*;
+use time::Duration;
+use time::macros::datetime;
+
+struct Flow {
+    w: World,
+    case: Case,
+    report: Report,
+}
+
+fn reporter() -> Actor {
+    actor("secco-alpha", "rita", &[Reporter])
+}
+fn analyst() -> Actor {
+    actor("cncert", "ann", &[Analyst])
+}
+fn reviewer_gd() -> Actor {
+    actor("ca-guangdong", "rob", &[Reviewer])
+}
+fn responder() -> Actor {
+    actor("china-telecom", "ron", &[Responder])
+}
+fn verifier() -> Actor {
+    actor("cncert", "vic", &[Verifier])
+}
+
+fn opened(province: Option<&str>) -> Flow {
+    let w = world();
+    let mut report = Report::submit(
+        &reporter(),
+        Uuid::from_u128(1),
+        content(province, "evil-bank.example.cn"),
+        None,
+        T0,
+    )
+    .unwrap();
+    let out = Case::open(&mut report, Uuid::from_u128(2), Some(org("cncert")), T0).unwrap();
+    assert_eq!(out.next.status, CaseStatus::Assigned);
+    Flow {
+        w,
+        case: out.next,
+        report,
+    }
+}
+
+fn determine(f: &mut Flow, level: Option<IncidentLevel>) {
+    let ctx = f.w.ctx(T0, f.case.province);
+    let out = f
+        .case
+        .apply(
+            &analyst(),
+            CaseCommand::Determine {
+                verdict: Verdict::Confirmed,
+                severity: Some(Severity::High),
+                incident_level: level,
+                rationale: "Confirmed by crawl".into(),
+                recommended_measures: vec![],
+            },
+            ctx,
+        )
+        .unwrap();
+    f.case = out.next;
+}
+
+fn decide(f: &mut Flow, who: &Actor) -> Result<CaseOutcome, Refusal> {
+    let ctx = f.w.ctx(T0, f.case.province);
+    f.case.apply(
+        who,
+        CaseCommand::Decide {
+            outcome: DecisionOutcome::Approved,
+            reasons: "Confirmed phishing".into(),
+            measures: vec![block_spec("china-telecom", "evil-bank.example.cn", 1)],
+            notify: vec![],
+        },
+        ctx,
+    )
+}
+
+fn decided() -> (Flow, Measure) {
+    let mut f = opened(Some("44"));
+    determine(&mut f, None);
+    let out = decide(&mut f, &reviewer_gd()).unwrap();
+    f.case = out.next;
+    let m = out.measures.into_iter().next().unwrap();
+    (f, m)
+}
+
+#[test]
+fn the_whole_lifecycle() {
+    let (f, m) = decided();
+    assert_eq!(f.case.status, CaseStatus::Decided);
+    assert_eq!(
+        f.case.decision.as_ref().unwrap().policy_version,
+        "national-2026.1+44-2026.1"
+    );
+    // Guangdong's policy: high-severity blocks within 6 hours.
+    assert_eq!(m.deadline, T0 + Duration::hours(6));
+    assert_eq!(
+        m.block.as_ref().unwrap().expires_at,
+        T0 + Duration::days(365)
+    );
+    let now = T0 + Duration::hours(1);
+    let m = m
+        .apply(&Actor::system("delivery"), MeasureCommand::Deliver, now)
+        .unwrap()
+        .next;
+    let m = m
+        .apply(&responder(), MeasureCommand::Acknowledge, now)
+        .unwrap()
+        .next;
+    let fb = MeasureCommand::FileFeedback {
+        outcome: FeedbackOutcome::Done,
+        actions_taken: "Blocked in DNS".into(),
+        completed_at: None,
+    };
+    let m = m.apply(&responder(), fb.clone(), now).unwrap().next;
+    let failed = MeasureCommand::Verify {
+        result: VerificationResult::Failed,
+        method: VerificationMethod::Manual,
+        notes: "Still resolves".into(),
+    };
+    let m = m.apply(&verifier(), failed, now).unwrap().next;
+    assert_eq!(m.status, NoticeStatus::Reopened);
+    let m = m.apply(&responder(), fb, now).unwrap().next;
+    let passed = MeasureCommand::Verify {
+        result: VerificationResult::Passed,
+        method: VerificationMethod::Dns,
+        notes: "NXDOMAIN".into(),
+    };
+    let m = m.apply(&verifier(), passed, now).unwrap().next;
+    let out = m.apply(&reviewer_gd(), MeasureCommand::Close, now).unwrap();
+    assert_eq!(out.next.status, NoticeStatus::Closed);
+    assert_eq!(out.events[0].name, "measure.closed");
+    assert_eq!(f.report.case_id, Some(f.case.id));
+}
+
+#[test]
+fn separation_of_duties() {
+    // The reporter's organisation never determines its own report.
+    let w = world();
+    let mut report = Report::submit(
+        &actor("cncert", "rita", &[Reporter]),
+        Uuid::from_u128(1),
+        content(Some("44"), "evil.example.cn"),
+        None,
+        T0,
+    )
+    .unwrap();
+    let out = Case::open(&mut report, Uuid::from_u128(2), Some(org("cncert")), T0).unwrap();
+    assert_eq!(
+        out.next.status,
+        CaseStatus::Submitted,
+        "not routed to its own reporter"
+    );
+    let case = out.next;
+    let ctx = w.ctx(T0, case.province);
+    let err = case
+        .apply(
+            &reviewer_gd(),
+            CaseCommand::Assign {
+                institution: org("cncert"),
+            },
+            ctx,
+        )
+        .unwrap_err();
+    assert_eq!(err.code, RefusalCode::SeparationOfDuties);
+    let case = case
+        .apply(
+            &reviewer_gd(),
+            CaseCommand::Assign {
+                institution: org("caict"),
+            },
+            ctx,
+        )
+        .unwrap()
+        .next;
+    let err = case
+        .apply(
+            &actor("cncert", "ann", &[Analyst]),
+            CaseCommand::Determine {
+                verdict: Verdict::Confirmed,
+                severity: Some(Severity::Low),
+                incident_level: None,
+                rationale: "x".into(),
+                recommended_measures: vec![],
+            },
+            ctx,
+        )
+        .unwrap_err();
+    assert_eq!(err.code, RefusalCode::Organisation);
+
+    // The analyst who determined never decides, even holding the reviewer role.
+    let mut f = opened(Some("44"));
+    determine(&mut f, None);
+    let both = actor("cncert", "ann", &[Analyst, Reviewer]);
+    assert_eq!(
+        decide(&mut f, &both).unwrap_err().code,
+        RefusalCode::Organisation
+    );
+}
+
+#[test]
+fn jurisdiction_decides_who_decides() {
+    let mut f = opened(Some("44"));
+    determine(&mut f, None);
+    let bj = actor("ca-beijing", "bob", &[Reviewer]);
+    assert_eq!(
+        decide(&mut f, &bj).unwrap_err().code,
+        RefusalCode::Jurisdiction
+    );
+    let miit = actor("miit", "mia", &[Reviewer]);
+    assert!(decide(&mut f, &miit).is_ok());
+    // A case spanning provinces is MIIT's alone.
+    let mut f = opened(None);
+    determine(&mut f, None);
+    assert_eq!(
+        decide(&mut f, &reviewer_gd()).unwrap_err().code,
+        RefusalCode::Jurisdiction
+    );
+    assert!(decide(&mut f, &miit).is_ok());
+    // Roles matter as much as organisations.
+    let mut f = opened(Some("44"));
+    determine(&mut f, None);
+    let admin = actor("ca-guangdong", "amy", &[Admin]);
+    assert_eq!(decide(&mut f, &admin).unwrap_err().code, RefusalCode::Role);
+}
+
+#[test]
+fn recipients_and_verifiers_are_the_named_ones() {
+    let (_, m) = decided();
+    let other = actor("china-mobile", "moe", &[Responder]);
+    assert_eq!(
+        m.apply(&other, MeasureCommand::Acknowledge, T0)
+            .unwrap_err()
+            .code,
+        RefusalCode::Organisation
+    );
+    let m = m
+        .apply(&responder(), MeasureCommand::Acknowledge, T0)
+        .unwrap()
+        .next;
+    let m = m
+        .apply(
+            &responder(),
+            MeasureCommand::FileFeedback {
+                outcome: FeedbackOutcome::Done,
+                actions_taken: "done".into(),
+                completed_at: None,
+            },
+            T0,
+        )
+        .unwrap()
+        .next;
+    let v = MeasureCommand::Verify {
+        result: VerificationResult::Passed,
+        method: VerificationMethod::Manual,
+        notes: String::new(),
+    };
+    let caict = actor("caict", "cat", &[Verifier]);
+    assert_eq!(
+        m.apply(&caict, v.clone(), T0).unwrap_err().code,
+        RefusalCode::Organisation
+    );
+    assert!(m.apply(&verifier(), v, T0).is_ok());
+}
+
+#[test]
+fn overdue_and_expiry_are_the_platforms() {
+    let (_, m) = decided();
+    let sys = Actor::system("deadlines");
+    assert_eq!(
+        m.apply(&sys, MeasureCommand::MarkOverdue, T0)
+            .unwrap_err()
+            .code,
+        RefusalCode::Window
+    );
+    let late = m.deadline + Duration::seconds(1);
+    assert_eq!(
+        m.apply(&reviewer_gd(), MeasureCommand::MarkOverdue, late)
+            .unwrap_err()
+            .code,
+        RefusalCode::Role
+    );
+    let out = m.apply(&sys, MeasureCommand::MarkOverdue, late).unwrap();
+    assert!(out.next.overdue);
+    assert!(out.events.iter().any(|e| e.name == "enforcement.raised"));
+    let exp = m.block.as_ref().unwrap().expires_at;
+    assert!(
+        m.apply(&sys, MeasureCommand::Expire, exp - Duration::seconds(1))
+            .is_err()
+    );
+    let out = m.apply(&sys, MeasureCommand::Expire, exp).unwrap();
+    assert!(!out.next.block_active());
+}
+
+#[test]
+fn appeal_window_is_ten_working_days() {
+    let (f, m) = decided();
+    // Decided Monday 2026-09-28 10:00 Shanghai: 10 working days over National Day end on 10-16.
+    let rules = f.w.policy.for_province(m.province);
+    assert_eq!(
+        appeal_last_day(m.decided_at, rules, &f.w.calendar),
+        time::macros::date!(2026 - 10 - 16)
+    );
+    let public = Actor::Public;
+    let a = |now| {
+        Appeal::file(
+            &public,
+            Uuid::from_u128(9),
+            &m,
+            Appellant {
+                name: "Site owner".into(),
+                contact: "owner@example.cn".into(),
+            },
+            "The domain was cleaned".into(),
+            f.w.ctx(now, m.province),
+        )
+    };
+    let ok = a(datetime!(2026-10-16 23:59:59 +8)).unwrap();
+    // The reply is due 30 working days after filing.
+    assert_eq!(ok.next.reply_due, datetime!(2026-11-28 00:00 +8));
+    let err = a(datetime!(2026-10-17 00:00 +8)).unwrap_err();
+    assert_eq!(err.code, RefusalCode::Window);
+    assert!(err.message.contains("2026-10-16"), "{}", err.message);
+
+    // Only block measures can be appealed.
+    let mut rem = m.clone();
+    rem.kind = MeasureKind::Remediate;
+    rem.block = None;
+    let err = Appeal::file(
+        &public,
+        Uuid::from_u128(9),
+        &rem,
+        Appellant {
+            name: "x".into(),
+            contact: "y".into(),
+        },
+        "z".into(),
+        f.w.ctx(T0, m.province),
+    )
+    .unwrap_err();
+    assert_eq!(err.code, RefusalCode::Invalid);
+}
+
+#[test]
+fn appeal_answers_change_the_block() {
+    let (f, m) = decided();
+    let appeal = Appeal::file(
+        &responder(),
+        Uuid::from_u128(9),
+        &m,
+        Appellant {
+            name: "Owner".into(),
+            contact: "o@example.cn".into(),
+        },
+        "Cleaned".into(),
+        f.w.ctx(T0, m.province),
+    )
+    .unwrap()
+    .next;
+    let decide = AppealCommand::Decide {
+        outcome: AppealOutcome::Revoked,
+        reasons: "Verified clean".into(),
+        modification: None,
+    };
+    let bj = actor("ca-beijing", "bob", &[Reviewer]);
+    assert_eq!(
+        appeal.apply(&bj, &m, decide.clone(), T0).unwrap_err().code,
+        RefusalCode::Organisation
+    );
+    let out = appeal
+        .apply(&reviewer_gd(), &m, decide.clone(), T0)
+        .unwrap();
+    assert_eq!(out.next.status, AppealStatus::Revoked);
+    assert!(!out.measure.as_ref().unwrap().block_active());
+    assert!(
+        out.next.apply(&reviewer_gd(), &m, decide, T0).is_err(),
+        "answered once"
+    );
+    let modify = AppealCommand::Decide {
+        outcome: AppealOutcome::Modified,
+        reasons: "Narrowed".into(),
+        modification: Some(Modification {
+            target: Some(
+                crate::indicator::Indicator::parse(
+                    crate::indicator::IndicatorType::Url,
+                    "http://evil-bank.example.cn/login",
+                )
+                .unwrap(),
+            ),
+            expires_at: None,
+        }),
+    };
+    let out = appeal.apply(&reviewer_gd(), &m, modify, T0).unwrap();
+    assert_eq!(
+        out.measure.unwrap().target.unwrap().value(),
+        "http://evil-bank.example.cn/login"
+    );
+}
+
+#[test]
+fn emergency_cases_take_the_short_path() {
+    let mut f = opened(Some("44"));
+    determine(&mut f, Some(IncidentLevel::Ii));
+    let out = decide(&mut f, &reviewer_gd()).unwrap();
+    let m = &out.measures[0];
+    assert!(m.emergency);
+    assert_eq!(m.deadline, T0 + Duration::hours(1));
+    assert_eq!(m.written_notice_due, Some(T0 + Duration::hours(24)));
+}
+
+#[test]
+fn art_8_3_victims_need_their_superiors_notified() {
+    let mut f = opened(Some("44"));
+    f.case.victim = Some(Victim {
+        name: "某市政府网站".into(),
+        kind: VictimKind::PartyGovernment,
+    });
+    determine(&mut f, None);
+    let spec = MeasureSpec {
+        kind: MeasureKind::Remediate,
+        target: None,
+        ..block_spec("china-telecom", "evil-bank.example.cn", 1)
+    };
+    let cmd = |notify: Vec<OrgRef>| CaseCommand::Decide {
+        outcome: DecisionOutcome::Approved,
+        reasons: "Defaced".into(),
+        measures: vec![spec.clone()],
+        notify,
+    };
+    let ctx = f.w.ctx(T0, f.case.province);
+    let err = f
+        .case
+        .apply(&reviewer_gd(), cmd(vec![org("cac")]), ctx)
+        .unwrap_err();
+    assert!(err.message.contains("supervising_unit"), "{}", err.message);
+    let out = f
+        .case
+        .apply(
+            &reviewer_gd(),
+            cmd(vec![org("cac"), org("supervisor-alpha")]),
+            ctx,
+        )
+        .unwrap();
+    assert_eq!(out.next.decision.unwrap().notified.len(), 2);
+    // 5 working days after 2026-09-28 for high-severity remediation.
+    assert_eq!(out.measures[0].deadline, datetime!(2026-10-11 00:00 +8));
+}
+
+#[test]
+fn returned_decisions_go_back_for_determination() {
+    let mut f = opened(Some("44"));
+    determine(&mut f, None);
+    let ctx = f.w.ctx(T0, f.case.province);
+    let out = f
+        .case
+        .apply(
+            &reviewer_gd(),
+            CaseCommand::Decide {
+                outcome: DecisionOutcome::Returned,
+                reasons: "Evidence too thin".into(),
+                measures: vec![],
+                notify: vec![],
+            },
+            ctx,
+        )
+        .unwrap();
+    assert_eq!(out.next.status, CaseStatus::Assigned);
+    assert!(out.next.determination.is_none());
+}
+
+#[test]
+fn bad_commands_are_refused_specifically() {
+    let mut f = opened(Some("44"));
+    determine(&mut f, None);
+    let ctx = f.w.ctx(T0, f.case.province);
+    let mut spec = block_spec("cncert", "evil-bank.example.cn", 1);
+    let cmd = |spec: MeasureSpec| CaseCommand::Decide {
+        outcome: DecisionOutcome::Approved,
+        reasons: "r".into(),
+        measures: vec![spec],
+        notify: vec![],
+    };
+    let e = f
+        .case
+        .apply(&reviewer_gd(), cmd(spec.clone()), ctx)
+        .unwrap_err();
+    assert!(
+        e.message
+            .starts_with("measures[0]: the recipient cncert is a institution"),
+        "{}",
+        e.message
+    );
+    spec.recipient = org("china-telecom");
+    spec.deadline = Some(T0 - Duration::hours(1));
+    let e = f
+        .case
+        .apply(&reviewer_gd(), cmd(spec.clone()), ctx)
+        .unwrap_err();
+    assert_eq!(e.code, RefusalCode::Window);
+    spec.deadline = None;
+    spec.target = Some(
+        crate::indicator::Indicator::parse(
+            crate::indicator::IndicatorType::Md5,
+            "d41d8cd98f00b204e9800998ecf8427e",
+        )
+        .unwrap(),
+    );
+    let e = f.case.apply(&reviewer_gd(), cmd(spec), ctx).unwrap_err();
+    assert!(e.message.contains("cannot be blocked"), "{}", e.message);
+    let mut c = content(Some("44"), "a.example.cn");
+    c.indicators.clear();
+    let e = Report::submit(&reporter(), Uuid::nil(), c, None, T0).unwrap_err();
+    assert!(e.message.contains("at least one indicator"));
+    let mut c = content(Some("44"), "a.example.cn");
+    c.observed_at = T0 + Duration::days(1);
+    assert_eq!(
+        Report::submit(&reporter(), Uuid::nil(), c, None, T0)
+            .unwrap_err()
+            .code,
+        RefusalCode::Window
+    );
+    let c = content(Some("44"), "a.example.cn");
+    assert_eq!(
+        Report::submit(&analyst(), Uuid::nil(), c, None, T0)
+            .unwrap_err()
+            .code,
+        RefusalCode::Role
+    );
+}
+
+mod random_sequences {
+    //! Random command sequences from random actors: no sequence reaches an invalid state, and
+    //! every step the machine accepts is one the acting person may take. The permission
+    //! oracle below restates the rules of DESIGN §2 independently of the implementation.
+    use super::*;
+    use crate::indicator::{Indicator, IndicatorType};
+    use crate::org::Jurisdiction;
+    use proptest::prelude::*;
+    use time::OffsetDateTime;
+
+    const PEOPLE: [&str; 3] = ["p1", "p2", "p3"];
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Advance(u32),
+        AddReport,
+        Assign(usize),
+        Determine(u8, bool),
+        ProvideInfo,
+        Decide(u8, usize),
+        Measure(usize, u8),
+        FileAppeal(usize),
+        Appeal(usize, u8),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (1u32..200_000).prop_map(Step::Advance),
+            Just(Step::AddReport),
+            (0usize..10).prop_map(Step::Assign),
+            (0u8..3, any::<bool>()).prop_map(|(v, e)| Step::Determine(v, e)),
+            Just(Step::ProvideInfo),
+            (0u8..3, 0usize..10).prop_map(|(o, r)| Step::Decide(o, r)),
+            (0usize..3, 0u8..8).prop_map(|(i, c)| Step::Measure(i, c)),
+            (0usize..3).prop_map(Step::FileAppeal),
+            (0usize..3, 0u8..4).prop_map(|(i, c)| Step::Appeal(i, c)),
+        ]
+    }
+
+    fn actor_strategy() -> impl Strategy<Value = Actor> {
+        prop_oneof![
+            8 => (0usize..ORGS.len(), 0usize..3, prop::collection::btree_set(prop::sample::select(Role::ALL.to_vec()), 0..3))
+                .prop_map(|(o, p, roles)| actor(ORGS[o], PEOPLE[p], &roles.into_iter().collect::<Vec<_>>())),
+            1 => Just(Actor::system("job")),
+            1 => Just(Actor::Public),
+        ]
+    }
+
+    struct State {
+        now: OffsetDateTime,
+        case: Case,
+        measures: Vec<Measure>,
+        appeals: Vec<Appeal>,
+        seq: u128,
+    }
+
+    fn covers(o: &OrgRef, p: Option<Province>) -> bool {
+        o.org_type.is_authority()
+            && o.jurisdiction.is_some_and(|j| {
+                j == Jurisdiction::National || Some(j) == p.map(Jurisdiction::Province)
+            })
+    }
+
+    fn is_system(a: &Actor) -> bool {
+        matches!(a, Actor::System { .. })
+    }
+
+    /// May `a` take a step of this kind at all (who, not when)?
+    fn permitted(a: &Actor, st: &State, step: &Step) -> bool {
+        let org = a.org();
+        let role = |r| a.has_role(r);
+        let is = |o: &OrgRef| org.is_some_and(|x| x.id == o.id);
+        match step {
+            Step::Advance(_) => true,
+            Step::AddReport => role(Reporter),
+            Step::Assign(_) => {
+                (role(Reviewer) || role(Admin)) && org.is_some_and(|o| covers(o, st.case.province))
+            }
+            Step::Determine(..) => {
+                role(Analyst)
+                    && st.case.assigned_to.as_ref().is_some_and(is)
+                    && org.is_some_and(|o| !st.case.reporter_orgs.contains(&o.id))
+            }
+            Step::ProvideInfo => {
+                role(Reporter) && org.is_some_and(|o| st.case.reporter_orgs.contains(&o.id))
+            }
+            Step::Decide(..) => {
+                let det = st.case.determination.as_ref();
+                role(Reviewer)
+                    && org.is_some_and(|o| covers(o, st.case.province))
+                    && det.is_some_and(|d| !is(&d.org) && a.principal_id() != Some(d.analyst_id))
+            }
+            Step::Measure(i, c) => {
+                let Some(m) = st.measures.get(*i) else {
+                    return true;
+                };
+                match c {
+                    0 => is_system(a) || is(&m.recipient),
+                    1 | 2 => role(Responder) && is(&m.recipient),
+                    3 | 4 => role(Verifier) && is(&m.determining_org),
+                    5 => is_system(a) || (role(Reviewer) && is(&m.deciding_org)),
+                    6 => is_system(a) || (role(Reviewer) && is(&m.deciding_org)),
+                    7 => is_system(a),
+                    _ => false,
+                }
+            }
+            Step::FileAppeal(_) => !is_system(a),
+            Step::Appeal(i, _) => st
+                .appeals
+                .get(*i)
+                .is_none_or(|ap| role(Reviewer) && is(&ap.deciding_org)),
+        }
+    }
+
+    fn allowed_notice_edge(from: NoticeStatus, to: NoticeStatus) -> bool {
+        use NoticeStatus::*;
+        from == to
+            || matches!(
+                (from, to),
+                (Issued, Delivered)
+                    | (Issued | Delivered, Acknowledged)
+                    | (Acknowledged | Reopened, FeedbackFiled)
+                    | (FeedbackFiled, Verified | Reopened)
+                    | (Verified, Closed)
+            )
+    }
+
+    fn check_invariants(st: &State, w: &World) -> Result<(), TestCaseError> {
+        let c = &st.case;
+        match c.status {
+            CaseStatus::Determined => {
+                prop_assert_eq!(
+                    c.determination.as_ref().map(|d| d.verdict),
+                    Some(Verdict::Confirmed)
+                )
+            }
+            CaseStatus::Decided => {
+                let d = c.decision.as_ref();
+                prop_assert!(d.is_some_and(|d| !d.measure_ids.is_empty()));
+            }
+            CaseStatus::Assigned | CaseStatus::MoreInfo => prop_assert!(c.assigned_to.is_some()),
+            _ => {}
+        }
+        if let (Some(det), Some(dec)) = (&c.determination, &c.decision) {
+            prop_assert!(det.org.id != dec.org.id);
+            prop_assert!(det.analyst_id != dec.reviewer_id);
+            prop_assert!(covers(&dec.org, c.province));
+            prop_assert!(det.org.org_type == OrgType::Institution);
+        }
+        for m in &st.measures {
+            prop_assert!(m.deadline > m.decided_at);
+            prop_assert_eq!(m.block.is_some(), m.kind == MeasureKind::Block);
+            prop_assert!(!m.recipient.org_type.is_authority());
+        }
+        for a in &st.appeals {
+            let m = st.measures.iter().find(|m| m.id == a.measure_id);
+            prop_assert!(m.is_some_and(|m| m.kind == MeasureKind::Block));
+            let m = m.unwrap_or_else(|| unreachable!());
+            let rules = w.policy.for_province(m.province);
+            prop_assert!(a.filed_at < appeal_window_closes(m.decided_at, rules, &w.calendar).value);
+            prop_assert!(a.reply_due > a.filed_at);
+        }
+        Ok(())
+    }
+
+    fn run(seq: Vec<(Actor, Step)>, province: Option<&str>) -> Result<(), TestCaseError> {
+        let w = world();
+        let mut report = Report::submit(
+            &reporter(),
+            Uuid::from_u128(1),
+            content(province, "evil.example.cn"),
+            None,
+            T0,
+        )
+        .map_err(|e| TestCaseError::fail(e.message))?;
+        let case = Case::open(&mut report, Uuid::from_u128(2), Some(org("cncert")), T0)
+            .map_err(|e| TestCaseError::fail(e.message))?
+            .next;
+        let mut st = State {
+            now: T0,
+            case,
+            measures: vec![],
+            appeals: vec![],
+            seq: 10,
+        };
+        for (a, step) in seq {
+            st.seq += 1;
+            let ctx = w.ctx(st.now, st.case.province);
+            let may = permitted(&a, &st, &step);
+            let accepted: bool = match &step {
+                Step::Advance(s) => {
+                    st.now += Duration::seconds(i64::from(*s));
+                    true
+                }
+                Step::AddReport
+                | Step::Assign(_)
+                | Step::Determine(..)
+                | Step::ProvideInfo
+                | Step::Decide(..) => {
+                    let cmd = match &step {
+                        Step::AddReport => {
+                            let r = Report::submit(
+                                &a,
+                                Uuid::from_u128(st.seq),
+                                content(province, "evil.example.cn"),
+                                None,
+                                st.now,
+                            );
+                            match r {
+                                Ok(r) => CaseCommand::AddReport {
+                                    report: Box::new(r),
+                                },
+                                Err(_) => continue,
+                            }
+                        }
+                        Step::Assign(i) => CaseCommand::Assign {
+                            institution: org(ORGS[*i]),
+                        },
+                        Step::Determine(v, e) => CaseCommand::Determine {
+                            verdict: [Verdict::Confirmed, Verdict::NotAThreat, Verdict::MoreInfo]
+                                [*v as usize],
+                            severity: Some(Severity::High),
+                            incident_level: e.then_some(IncidentLevel::I),
+                            rationale: "r".into(),
+                            recommended_measures: vec![],
+                        },
+                        Step::ProvideInfo => CaseCommand::ProvideInfo { note: "n".into() },
+                        Step::Decide(o, r) => CaseCommand::Decide {
+                            outcome: [
+                                DecisionOutcome::Approved,
+                                DecisionOutcome::Dismissed,
+                                DecisionOutcome::Returned,
+                            ][*o as usize],
+                            reasons: "r".into(),
+                            measures: if *o == 0 {
+                                vec![MeasureSpec {
+                                    id: Uuid::from_u128(st.seq),
+                                    notice_id: Uuid::from_u128(st.seq + 1_000_000),
+                                    kind: MeasureKind::Block,
+                                    target: Some(
+                                        Indicator::parse(IndicatorType::Domain, "evil.example.cn")
+                                            .unwrap_or_else(|_| unreachable!()),
+                                    ),
+                                    recipient: org(ORGS[*r]),
+                                    deadline: None,
+                                }]
+                            } else {
+                                vec![]
+                            },
+                            notify: vec![],
+                        },
+                        _ => unreachable!(),
+                    };
+                    match st.case.apply(&a, cmd, ctx) {
+                        Ok(out) => {
+                            prop_assert_eq!(out.next.id, st.case.id);
+                            st.case = out.next;
+                            st.measures.extend(out.measures);
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                }
+                Step::Measure(i, c) => {
+                    let Some(m) = st.measures.get(*i).cloned() else {
+                        continue;
+                    };
+                    let cmd = match c {
+                        0 => MeasureCommand::Deliver,
+                        1 => MeasureCommand::Acknowledge,
+                        2 => MeasureCommand::FileFeedback {
+                            outcome: FeedbackOutcome::Done,
+                            actions_taken: "a".into(),
+                            completed_at: None,
+                        },
+                        3 => MeasureCommand::Verify {
+                            result: VerificationResult::Passed,
+                            method: VerificationMethod::Manual,
+                            notes: String::new(),
+                        },
+                        4 => MeasureCommand::Verify {
+                            result: VerificationResult::Failed,
+                            method: VerificationMethod::Manual,
+                            notes: String::new(),
+                        },
+                        5 => MeasureCommand::Close,
+                        6 => {
+                            if is_system(&a) {
+                                MeasureCommand::MarkOverdue
+                            } else {
+                                MeasureCommand::Revoke {
+                                    reasons: "r".into(),
+                                }
+                            }
+                        }
+                        _ => MeasureCommand::Expire,
+                    };
+                    let was_overdue_time = st.now > m.deadline;
+                    match m.apply(&a, cmd.clone(), st.now) {
+                        Ok(out) => {
+                            prop_assert!(
+                                allowed_notice_edge(m.status, out.next.status),
+                                "{:?} -> {:?}",
+                                m.status,
+                                out.next.status
+                            );
+                            if out.next.overdue && !m.overdue {
+                                prop_assert!(was_overdue_time);
+                            }
+                            if matches!(cmd, MeasureCommand::MarkOverdue | MeasureCommand::Expire) {
+                                prop_assert!(is_system(&a));
+                            }
+                            st.measures[*i] = out.next;
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                }
+                Step::FileAppeal(i) => {
+                    let Some(m) = st.measures.get(*i) else {
+                        continue;
+                    };
+                    let r = Appeal::file(
+                        &a,
+                        Uuid::from_u128(st.seq),
+                        m,
+                        Appellant {
+                            name: "n".into(),
+                            contact: "c".into(),
+                        },
+                        "g".into(),
+                        w.ctx(st.now, m.province),
+                    );
+                    match r {
+                        Ok(out) => {
+                            st.appeals.push(out.next);
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                }
+                Step::Appeal(i, c) => {
+                    let Some(ap) = st.appeals.get(*i).cloned() else {
+                        continue;
+                    };
+                    let Some(mi) = st.measures.iter().position(|m| m.id == ap.measure_id) else {
+                        continue;
+                    };
+                    let cmd = match c {
+                        0 => AppealCommand::StartReview,
+                        1 => AppealCommand::Decide {
+                            outcome: AppealOutcome::Upheld,
+                            reasons: "r".into(),
+                            modification: None,
+                        },
+                        2 => AppealCommand::Decide {
+                            outcome: AppealOutcome::Revoked,
+                            reasons: "r".into(),
+                            modification: None,
+                        },
+                        _ => AppealCommand::Decide {
+                            outcome: AppealOutcome::Modified,
+                            reasons: "r".into(),
+                            modification: Some(Modification {
+                                target: None,
+                                expires_at: Some(st.now + Duration::days(1)),
+                            }),
+                        },
+                    };
+                    match ap.apply(&a, &st.measures[mi], cmd, st.now) {
+                        Ok(out) => {
+                            if let Some(m) = out.measure {
+                                st.measures[mi] = m;
+                            }
+                            st.appeals[*i] = out.next;
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                }
+            };
+            if accepted {
+                prop_assert!(may, "{} was allowed {:?}", a.label(), step);
+            }
+            check_invariants(&st, &w)?;
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn no_sequence_breaks_the_rules(
+            seq in prop::collection::vec((actor_strategy(), step()), 1..60),
+            province in prop::sample::select(vec![Some("44"), Some("11"), None]),
+        ) {
+            run(seq, province)?;
+        }
+
+        /// A biased walk that reaches decisions, notices and appeals often.
+        #[test]
+        fn guided_sequences_reach_deep_states(
+            noise in prop::collection::vec((actor_strategy(), step()), 0..40),
+        ) {
+            let mut seq = vec![
+                (analyst(), Step::Determine(0, false)),
+                (reviewer_gd(), Step::Decide(0, 5)),
+                (Actor::system("job"), Step::Measure(0, 0)),
+                (responder(), Step::Measure(0, 1)),
+                (Actor::Public, Step::FileAppeal(0)),
+            ];
+            seq.extend(noise);
+            run(seq, Some("44"))?;
+        }
+    }
+}
