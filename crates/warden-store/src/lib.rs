@@ -1,1 +1,277 @@
+//! Warden's storage: one trait, two backends (SQLite embedded, PostgreSQL for production).
+//!
+//! Both backends run the same SQL through a small dialect-neutral layer (`db`), so the logic
+//! of a commit (version checks, audit chain, idempotency) exists once. Queries are checked at
+//! run time: building needs no database.
 
+mod audit;
+mod db;
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use audit::{AuditCheck, AuditEntry, GENESIS_HASH};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_core::indicator::Indicator;
+use warden_core::lifecycle::{Appeal, Case, Event, Measure, Report};
+use warden_core::org::{Actor, Organisation, Principal};
+
+/// One error type for the crate; `code()` is stable and what the HTTP layer maps.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{kind} {id} not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error(
+        "{kind} {id} was changed by someone else (expected version {expected}); reload and try again"
+    )]
+    Conflict {
+        kind: &'static str,
+        id: String,
+        expected: i64,
+    },
+    #[error("{kind} {id} already exists")]
+    Duplicate { kind: &'static str, id: String },
+    #[error("idempotency key {key:?} was already used for a different request")]
+    IdempotencyKeyReused { key: String },
+    #[error("the database schema is newer than this binary understands ({0}); upgrade warden")]
+    SchemaTooNew(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("invalid database URL {url:?}: {problem}")]
+    BadUrl { url: String, problem: String },
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::NotFound { .. } => "not-found",
+            StoreError::Conflict { .. } => "conflict",
+            StoreError::Duplicate { .. } => "duplicate",
+            StoreError::IdempotencyKeyReused { .. } => "idempotency-key-reused",
+            StoreError::SchemaTooNew(_) => "schema-too-new",
+            StoreError::Migration(_) => "migration-failed",
+            StoreError::BadUrl { .. } => "bad-database-url",
+            StoreError::Unavailable(_) => "database-unavailable",
+            StoreError::Corrupt(_) => "corrupt-data",
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    pub backend: Backend,
+    pub schema_version: i64,
+}
+
+/// An object with the version a later write must name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub version: i64,
+    pub value: T,
+}
+
+/// One object written by a commit. `expected: None` inserts; `Some(v)` updates version `v`
+/// and fails with [`StoreError::Conflict`] if someone else wrote it first.
+#[derive(Debug, Clone)]
+pub enum Write {
+    Organisation {
+        org: Organisation,
+        expected: Option<i64>,
+    },
+    Principal {
+        principal: Principal,
+        expected: Option<i64>,
+    },
+    Report {
+        report: Report,
+        expected: Option<i64>,
+    },
+    Case {
+        case: Case,
+        expected: Option<i64>,
+    },
+    Measure {
+        measure: Measure,
+        expected: Option<i64>,
+    },
+    Appeal {
+        appeal: Appeal,
+        expected: Option<i64>,
+    },
+}
+
+/// A retried write carries the same key: the first commit stores its response, later ones get
+/// that response back without applying anything.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim {
+    /// Whose key it is (a principal id): keys of different callers never collide.
+    pub scope: String,
+    pub key: String,
+    /// A digest of the request, so a reused key with another request is refused.
+    pub request_hash: String,
+    pub response: serde_json::Value,
+}
+
+/// Objects and their audit records, written in one transaction or not at all.
+#[derive(Debug, Clone)]
+pub struct Changeset {
+    pub actor: Actor,
+    pub at: OffsetDateTime,
+    pub writes: Vec<Write>,
+    pub events: Vec<Event>,
+    pub idempotency: Option<IdempotencyClaim>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommitOutcome {
+    Applied {
+        audit_seq: i64,
+    },
+    /// The idempotency key was already used for this request: nothing was applied again.
+    Replayed {
+        response: serde_json::Value,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseFilter {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub province: Option<String>,
+    pub assigned_to: Option<Uuid>,
+    pub reporter_org: Option<Uuid>,
+    pub opened_from: Option<OffsetDateTime>,
+    pub opened_to: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque; pass back to get the next page. None on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectVersion {
+    pub version: i64,
+    pub body: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// The storage trait: everything Warden persists goes through it.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Reachability and schema version.
+    async fn health(&self) -> Result<Health>;
+
+    /// Writes objects and their audit records atomically; durable when it returns.
+    async fn commit(&self, changes: Changeset) -> Result<CommitOutcome>;
+
+    /// The stored response of an earlier write with this key, if any; refuses a key reused
+    /// for a different request.
+    async fn idempotent_response(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<Option<serde_json::Value>>;
+
+    async fn organisation(&self, id: Uuid) -> Result<Option<Versioned<Organisation>>>;
+    async fn organisation_by_slug(&self, slug: &str) -> Result<Option<Versioned<Organisation>>>;
+    async fn organisations(&self) -> Result<Vec<Versioned<Organisation>>>;
+
+    async fn principal(&self, id: Uuid) -> Result<Option<Versioned<Principal>>>;
+    async fn principal_by_name(&self, name: &str) -> Result<Option<Versioned<Principal>>>;
+
+    async fn report(&self, id: Uuid) -> Result<Option<Versioned<Report>>>;
+    async fn reports_of_case(&self, case_id: Uuid) -> Result<Vec<Versioned<Report>>>;
+
+    async fn case(&self, id: Uuid) -> Result<Option<Versioned<Case>>>;
+    async fn cases(
+        &self,
+        filter: &CaseFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Versioned<Case>>>;
+    /// The most recent case that is still open (not rejected or dismissed) and shares a
+    /// normalised indicator with `indicators`: correlation of repeat reports.
+    async fn open_case_matching(&self, indicators: &[Indicator]) -> Result<Option<Uuid>>;
+
+    async fn measure(&self, id: Uuid) -> Result<Option<Versioned<Measure>>>;
+    async fn measure_by_notice(&self, notice_id: Uuid) -> Result<Option<Versioned<Measure>>>;
+    async fn measures_of_case(&self, case_id: Uuid) -> Result<Vec<Versioned<Measure>>>;
+    /// Notices still awaiting their recipient whose deadline is before `now` and that are not
+    /// yet marked overdue: work for the deadline job.
+    async fn measures_past_deadline(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Measure>>>;
+    /// Active blocks whose expiry is at or before `now`: work for the expiry job.
+    async fn blocks_expiring(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Measure>>>;
+
+    async fn appeal(&self, id: Uuid) -> Result<Option<Versioned<Appeal>>>;
+    async fn appeals_of_measure(&self, measure_id: Uuid) -> Result<Vec<Versioned<Appeal>>>;
+
+    /// Every stored version of an object, oldest first.
+    async fn history(&self, subject_type: &str, id: Uuid) -> Result<Vec<ObjectVersion>>;
+
+    /// Audit entries after `after_seq`, oldest first.
+    async fn audit(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// Recomputes the whole hash chain.
+    async fn verify_audit(&self) -> Result<AuditCheck>;
+
+    /// `(table, column)` of every Warden table, sorted: both backends' migrations must agree.
+    async fn schema_columns(&self) -> Result<Vec<(String, String)>>;
+}
+
+/// The default database: an SQLite file under `./warden-data/`.
+pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";
+
+/// Opens (creating if needed) and migrates the database that `url` names:
+/// `sqlite://PATH` or `postgres://…`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        postgres::connect(url).await?
+    } else if url.starts_with("sqlite:") {
+        sqlite::connect(url).await?
+    } else {
+        return Err(StoreError::BadUrl {
+            url: url.to_owned(),
+            problem: "expected sqlite://PATH or postgres://USER@HOST/DB".to_owned(),
+        });
+    };
+    Ok(Arc::new(sql::SqlStore::new(db)))
+}
+
+/// For tests: a fresh PostgreSQL schema of its own inside the database `url` names, so tests
+/// running at once never see each other's rows.
+pub async fn open_isolated_postgres(url: &str) -> Result<Arc<dyn Store>> {
+    let db = postgres::connect_isolated(url).await?;
+    Ok(Arc::new(sql::SqlStore::new(db)))
+}

@@ -1,0 +1,221 @@
+//! The little that differs between SQLite and PostgreSQL, behind one enum: pools,
+//! transactions, argument binding and row decoding. The SQL itself is shared (`$N`
+//! placeholders, which both accept).
+
+use crate::{Backend, Result, StoreError};
+use sqlx::postgres::{PgArguments, PgPool, PgRow, Postgres};
+use sqlx::query::Query;
+use sqlx::sqlite::{Sqlite, SqliteArguments, SqlitePool, SqliteRow};
+use sqlx::{Row as _, Transaction};
+
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Arg {
+    I64(i64),
+    Text(String),
+    OptI64(Option<i64>),
+    OptText(Option<String>),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::I64(v)
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(v.to_owned())
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::OptI64(v)
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::OptText(v)
+    }
+}
+
+pub enum Row {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+impl Row {
+    pub fn i64(&self, i: usize) -> Result<i64> {
+        match self {
+            Row::Sqlite(r) => r.try_get(i),
+            Row::Postgres(r) => r.try_get(i),
+        }
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    pub fn text(&self, i: usize) -> Result<String> {
+        match self {
+            Row::Sqlite(r) => r.try_get(i),
+            Row::Postgres(r) => r.try_get(i),
+        }
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        match self {
+            Row::Sqlite(r) => r.try_get(i),
+            Row::Postgres(r) => r.try_get(i),
+        }
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+fn bind_sqlite<'q>(
+    mut q: Query<'q, Sqlite, SqliteArguments>,
+    args: &[Arg],
+) -> Query<'q, Sqlite, SqliteArguments> {
+    for a in args {
+        q = match a.clone() {
+            Arg::I64(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::OptI64(v) => q.bind(v),
+            Arg::OptText(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+fn bind_pg<'q>(
+    mut q: Query<'q, Postgres, PgArguments>,
+    args: &[Arg],
+) -> Query<'q, Postgres, PgArguments> {
+    for a in args {
+        q = match a.clone() {
+            Arg::I64(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+            Arg::OptI64(v) => q.bind(v),
+            Arg::OptText(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+/// Maps driver errors: unique violations become `Duplicate`, the rest `Unavailable`.
+pub fn db_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+    {
+        return StoreError::Duplicate {
+            kind: "row",
+            id: d.message().to_owned(),
+        };
+    }
+    StoreError::Unavailable(e.to_string())
+}
+
+impl Db {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A write transaction. SQLite takes its write lock up front (BEGIN IMMEDIATE) so two
+    /// writers queue instead of failing mid-way when one upgrades a read lock.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await.map_err(db_err)?),
+        })
+    }
+
+    pub async fn fetch(&self, sql: &'static str, args: &[Arg]) -> Result<Vec<Row>> {
+        Ok(match self {
+            Db::Sqlite(p) => bind_sqlite(sqlx::query(sql), args)
+                .fetch_all(p)
+                .await
+                .map_err(db_err)?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Db::Postgres(p) => bind_pg(sqlx::query(sql), args)
+                .fetch_all(p)
+                .await
+                .map_err(db_err)?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
+        })
+    }
+
+    pub async fn fetch_optional(&self, sql: &'static str, args: &[Arg]) -> Result<Option<Row>> {
+        Ok(self.fetch(sql, args).await?.into_iter().next())
+    }
+}
+
+impl Tx {
+    pub async fn execute(&mut self, sql: &'static str, args: &[Arg]) -> Result<u64> {
+        Ok(match self {
+            Tx::Sqlite(t) => bind_sqlite(sqlx::query(sql), args)
+                .execute(&mut **t)
+                .await
+                .map_err(db_err)?
+                .rows_affected(),
+            Tx::Postgres(t) => bind_pg(sqlx::query(sql), args)
+                .execute(&mut **t)
+                .await
+                .map_err(db_err)?
+                .rows_affected(),
+        })
+    }
+
+    pub async fn fetch(&mut self, sql: &'static str, args: &[Arg]) -> Result<Vec<Row>> {
+        Ok(match self {
+            Tx::Sqlite(t) => bind_sqlite(sqlx::query(sql), args)
+                .fetch_all(&mut **t)
+                .await
+                .map_err(db_err)?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Tx::Postgres(t) => bind_pg(sqlx::query(sql), args)
+                .fetch_all(&mut **t)
+                .await
+                .map_err(db_err)?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
+        })
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+        .map_err(db_err)
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await,
+            Tx::Postgres(t) => t.rollback().await,
+        }
+        .map_err(db_err)
+    }
+}

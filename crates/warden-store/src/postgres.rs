@@ -1,0 +1,72 @@
+//! The production backend: several server processes share one PostgreSQL database.
+
+use crate::db::Db;
+use crate::{Result, StoreError};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+fn options(url: &str) -> Result<PgConnectOptions> {
+    PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
+        url: url.to_owned(),
+        problem: e.to_string(),
+    })
+}
+
+async fn pool(opts: PgConnectOptions, url: &str) -> Result<sqlx::PgPool> {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(opts)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("{}: {e}", redact(url))))
+}
+
+pub async fn connect(url: &str) -> Result<Db> {
+    let db = Db::Postgres(pool(options(url)?, url).await?);
+    crate::sql::migrate(&MIGRATOR, &db).await?;
+    Ok(db)
+}
+
+pub async fn connect_isolated(url: &str) -> Result<Db> {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = pool(options(url)?, url).await?;
+    // The name is generated above from hex digits only: safe to splice.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&admin)
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    admin.close().await;
+    let opts = options(url)?.options([("search_path", schema.as_str())]);
+    let db = Db::Postgres(pool(opts, url).await?);
+    crate::sql::migrate(&MIGRATOR, &db).await?;
+    Ok(db)
+}
+
+/// A URL fit for messages: the password, if any, replaced.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

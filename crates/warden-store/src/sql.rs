@@ -1,0 +1,899 @@
+//! The storage logic, written once for both backends.
+
+use crate::audit::{self, AuditCheck, AuditEntry, Fields};
+use crate::db::{Arg, Db, Row, Tx};
+use crate::{
+    Backend, CaseFilter, Changeset, CommitOutcome, Health, IdempotencyClaim, ObjectVersion, Page,
+    Result, Store, StoreError, Versioned, Write,
+};
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_core::indicator::Indicator;
+use warden_core::lifecycle::{Appeal, Case, Measure, Report};
+use warden_core::org::{Organisation, Principal};
+
+pub struct SqlStore {
+    db: Db,
+}
+
+impl SqlStore {
+    pub fn new(db: Db) -> Self {
+        SqlStore { db }
+    }
+}
+
+pub async fn migrate(m: &sqlx::migrate::Migrator, db: &Db) -> Result<()> {
+    let r = match db {
+        Db::Sqlite(p) => m.run(p).await,
+        Db::Postgres(p) => m.run(p).await,
+    };
+    r.map_err(|e| match e {
+        sqlx::migrate::MigrateError::VersionMissing(v) => StoreError::SchemaTooNew(format!(
+            "the database has migration {v}, which this binary does not know"
+        )),
+        other => StoreError::Migration(other.to_string()),
+    })
+}
+
+pub fn us(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+pub fn from_us(v: i64) -> Result<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1000)
+        .map_err(|e| StoreError::Corrupt(format!("timestamp {v}: {e}")))
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(kind: &str, s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{kind}: {e}")))
+}
+
+fn versioned<T: DeserializeOwned>(kind: &str, r: &Row) -> Result<Versioned<T>> {
+    Ok(Versioned {
+        version: r.i64(0)?,
+        value: from_json(kind, &r.text(1)?)?,
+    })
+}
+
+fn enum_str<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// What a write puts in its table: the SQL for insert and versioned update, and the columns.
+/// Both statements take `$1` = id, then the table's columns in order, and the update takes the
+/// expected version last.
+struct Shape {
+    kind: &'static str,
+    id: Uuid,
+    insert: &'static str,
+    update: &'static str,
+    columns: Vec<Arg>,
+    body: String,
+}
+
+fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
+    Ok(match w {
+        Write::Organisation { org, expected } => (
+            Shape {
+                kind: "organisation",
+                id: org.id,
+                insert: "INSERT INTO organisations (id, slug, org_type, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, 1, $5, $5)",
+                update: "UPDATE organisations SET slug = $2, org_type = $3, body = $4, version = version + 1, updated_us = $5 WHERE id = $1 AND version = $6",
+                columns: vec![org.slug.clone().into(), org.org_type.as_str().into()],
+                body: to_json(org)?,
+            },
+            *expected,
+        ),
+        Write::Principal {
+            principal,
+            expected,
+        } => (
+            Shape {
+                kind: "principal",
+                id: principal.id,
+                insert: "INSERT INTO principals (id, org_id, kind, name, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+                update: "UPDATE principals SET org_id = $2, kind = $3, name = $4, body = $5, version = version + 1, updated_us = $6 WHERE id = $1 AND version = $7",
+                columns: vec![
+                    principal.org_id.to_string().into(),
+                    enum_str(&principal.kind).into(),
+                    principal.name.clone().into(),
+                ],
+                body: to_json(principal)?,
+            },
+            *expected,
+        ),
+        Write::Report { report, expected } => (
+            Shape {
+                kind: "report",
+                id: report.id,
+                insert: "INSERT INTO reports (id, case_id, reporter_org, category, province, self_handled, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+                update: "UPDATE reports SET case_id = $2, reporter_org = $3, category = $4, province = $5, self_handled = $6, body = $7, version = version + 1, updated_us = $8 WHERE id = $1 AND version = $9",
+                columns: vec![
+                    report.case_id.map(|c| c.to_string()).into(),
+                    report.reporter.id.to_string().into(),
+                    report.content.classification.category.as_str().into(),
+                    report.content.province.map(|p| p.to_string()).into(),
+                    i64::from(report.self_handled.is_some()).into(),
+                ],
+                body: to_json(report)?,
+            },
+            *expected,
+        ),
+        Write::Case { case, expected } => (
+            Shape {
+                kind: "case",
+                id: case.id,
+                insert: "INSERT INTO cases (id, status, category, subtype, province, assigned_to, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+                update: "UPDATE cases SET status = $2, category = $3, subtype = $4, province = $5, assigned_to = $6, body = $7, version = version + 1, updated_us = $8 WHERE id = $1 AND version = $9",
+                columns: vec![
+                    case.status.as_str().into(),
+                    case.classification.category.as_str().into(),
+                    case.classification.subtype.as_str().into(),
+                    case.province.map(|p| p.to_string()).into(),
+                    case.assigned_to.as_ref().map(|o| o.id.to_string()).into(),
+                ],
+                body: to_json(case)?,
+            },
+            *expected,
+        ),
+        Write::Measure { measure, expected } => (
+            Shape {
+                kind: "measure",
+                id: measure.id,
+                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)",
+                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, body = $14, version = version + 1, updated_us = $15 WHERE id = $1 AND version = $16",
+                columns: vec![
+                    measure.case_id.to_string().into(),
+                    measure.notice_id.to_string().into(),
+                    measure.kind.as_str().into(),
+                    measure.recipient.id.to_string().into(),
+                    measure.deciding_org.id.to_string().into(),
+                    measure.status.as_str().into(),
+                    i64::from(measure.overdue).into(),
+                    measure.block.as_ref().map(|b| enum_str(&b.status)).into(),
+                    measure
+                        .target
+                        .as_ref()
+                        .map(|t| t.kind().as_str().to_owned())
+                        .into(),
+                    measure.target.as_ref().map(|t| t.value().to_owned()).into(),
+                    us(measure.deadline).into(),
+                    measure.block.as_ref().map(|b| us(b.expires_at)).into(),
+                ],
+                body: to_json(measure)?,
+            },
+            *expected,
+        ),
+        Write::Appeal { appeal, expected } => (
+            Shape {
+                kind: "appeal",
+                id: appeal.id,
+                insert: "INSERT INTO appeals (id, measure_id, deciding_org, status, reply_due_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+                update: "UPDATE appeals SET measure_id = $2, deciding_org = $3, status = $4, reply_due_us = $5, body = $6, version = version + 1, updated_us = $7 WHERE id = $1 AND version = $8",
+                columns: vec![
+                    appeal.measure_id.to_string().into(),
+                    appeal.deciding_org.id.to_string().into(),
+                    appeal.status.as_str().into(),
+                    us(appeal.reply_due).into(),
+                ],
+                body: to_json(appeal)?,
+            },
+            *expected,
+        ),
+    })
+}
+
+fn exists_sql(kind: &str) -> &'static str {
+    match kind {
+        "organisation" => "SELECT version FROM organisations WHERE id = $1",
+        "principal" => "SELECT version FROM principals WHERE id = $1",
+        "report" => "SELECT version FROM reports WHERE id = $1",
+        "case" => "SELECT version FROM cases WHERE id = $1",
+        "measure" => "SELECT version FROM measures WHERE id = $1",
+        _ => "SELECT version FROM appeals WHERE id = $1",
+    }
+}
+
+async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<()> {
+    let (s, expected) = shape(w)?;
+    let id = s.id.to_string();
+    let mut args: Vec<Arg> = Vec::with_capacity(s.columns.len() + 4);
+    args.push(id.clone().into());
+    args.extend(s.columns);
+    args.push(s.body.clone().into());
+    args.push(at_us.into());
+    let version = match expected {
+        None => {
+            tx.execute(s.insert, &args).await.map_err(|e| match e {
+                StoreError::Duplicate { .. } => StoreError::Duplicate {
+                    kind: s.kind,
+                    id: id.clone(),
+                },
+                other => other,
+            })?;
+            1
+        }
+        Some(v) => {
+            args.push(v.into());
+            if tx.execute(s.update, &args).await? == 0 {
+                let found = tx.fetch(exists_sql(s.kind), &[id.clone().into()]).await?;
+                return Err(if found.is_empty() {
+                    StoreError::NotFound { kind: s.kind, id }
+                } else {
+                    StoreError::Conflict {
+                        kind: s.kind,
+                        id,
+                        expected: v,
+                    }
+                });
+            }
+            v + 1
+        }
+    };
+    tx.execute(
+        "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us) VALUES ($1, $2, $3, $4, $5)",
+        &[s.kind.into(), id.clone().into(), version.into(), s.body.into(), at_us.into()],
+    )
+    .await?;
+    if let Write::Case { case, .. } = w {
+        // Indicators only ever join a case, so inserting the new ones is enough.
+        for i in &case.indicators {
+            tx.execute(
+                "INSERT INTO case_indicators (case_id, kind, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[id.clone().into(), i.kind().as_str().into(), i.value().into()],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Claims the key inside the transaction. Returns the earlier response if the key was used.
+async fn claim(tx: &mut Tx, c: &IdempotencyClaim, at_us: i64) -> Result<Option<serde_json::Value>> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, response, created_us) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[
+                c.scope.clone().into(),
+                c.key.clone().into(),
+                c.request_hash.clone().into(),
+                to_json(&c.response)?.into(),
+                at_us.into(),
+            ],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let rows = tx
+        .fetch(
+            "SELECT request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            &[c.scope.clone().into(), c.key.clone().into()],
+        )
+        .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Corrupt("idempotency key vanished".into()))?;
+    if row.text(0)? != c.request_hash {
+        return Err(StoreError::IdempotencyKeyReused { key: c.key.clone() });
+    }
+    Ok(Some(from_json("idempotency response", &row.text(1)?)?))
+}
+
+async fn append_audit(tx: &mut Tx, cs: &Changeset, at_us: i64) -> Result<i64> {
+    // Updating the single head row locks it (PostgreSQL) or runs under the write lock
+    // (SQLite): appends to the chain are serialised.
+    let head = tx
+        .fetch(
+            "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
+            &[],
+        )
+        .await?;
+    let head = head
+        .first()
+        .ok_or_else(|| StoreError::Corrupt("audit head row missing".into()))?;
+    let (mut seq, mut prev) = (head.i64(0)?, head.text(1)?);
+    let actor = to_json(&cs.actor)?;
+    let actor_org = cs.actor.org().map(|o| o.slug.clone());
+    for e in &cs.events {
+        seq += 1;
+        let data = to_json(&e.data)?;
+        let subject_type = e.subject.kind.as_str();
+        let subject_id = e.subject.id.to_string();
+        let hash = audit::entry_hash(&Fields {
+            prev_hash: &prev,
+            seq,
+            at_us,
+            actor: &actor,
+            event: &e.name,
+            subject_type,
+            subject_id: &subject_id,
+            data: &data,
+        });
+        tx.execute(
+            "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                seq.into(),
+                at_us.into(),
+                actor.clone().into(),
+                actor_org.clone().into(),
+                e.name.clone().into(),
+                subject_type.into(),
+                subject_id.into(),
+                data.into(),
+                prev.clone().into(),
+                hash.clone().into(),
+            ],
+        )
+        .await?;
+        prev = hash;
+    }
+    tx.execute(
+        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+        &[seq.into(), prev.into()],
+    )
+    .await?;
+    Ok(seq)
+}
+
+fn audit_entry(r: &Row) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: r.i64(0)?,
+        at: from_us(r.i64(1)?)?,
+        actor: from_json("audit actor", &r.text(2)?)?,
+        actor_org: r.opt_text(3)?,
+        event: r.text(4)?,
+        subject_type: r.text(5)?,
+        subject_id: r.text(6)?,
+        data: from_json("audit data", &r.text(7)?)?,
+        prev_hash: r.text(8)?,
+        hash: r.text(9)?,
+    })
+}
+
+const AUDIT_PAGE: &str = "SELECT seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash \
+     FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
+
+fn encode_cursor(created_us: i64, id: &str) -> String {
+    format!("{created_us}.{id}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode_cursor(c: &str) -> Option<(i64, String)> {
+    let bytes: Option<Vec<u8>> = (0..c.len())
+        .step_by(2)
+        .map(|i| c.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect();
+    let s = String::from_utf8(bytes?).ok()?;
+    let (t, id) = s.split_once('.')?;
+    Some((t.parse().ok()?, id.to_owned()))
+}
+
+impl SqlStore {
+    async fn one<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        sql: &'static str,
+        args: &[Arg],
+    ) -> Result<Option<Versioned<T>>> {
+        self.db
+            .fetch_optional(sql, args)
+            .await?
+            .map(|r| versioned(kind, &r))
+            .transpose()
+    }
+
+    async fn many<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        sql: &'static str,
+        args: &[Arg],
+    ) -> Result<Vec<Versioned<T>>> {
+        self.db
+            .fetch(sql, args)
+            .await?
+            .iter()
+            .map(|r| versioned(kind, r))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.db.backend()
+    }
+
+    async fn health(&self) -> Result<Health> {
+        let row = self
+            .db
+            .fetch_optional(
+                "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
+                &[],
+            )
+            .await?;
+        let schema_version = match row {
+            Some(r) => r.i64(0)?,
+            None => 0,
+        };
+        Ok(Health {
+            backend: self.backend(),
+            schema_version,
+        })
+    }
+
+    async fn commit(&self, cs: Changeset) -> Result<CommitOutcome> {
+        if !cs.writes.is_empty() && cs.events.is_empty() {
+            return Err(StoreError::Corrupt(
+                "refusing a write without an audit record".into(),
+            ));
+        }
+        let at_us = us(cs.at);
+        let mut tx = self.db.begin().await?;
+        let result: Result<Option<CommitOutcome>> = async {
+            if let Some(c) = &cs.idempotency
+                && let Some(response) = claim(&mut tx, c, at_us).await?
+            {
+                return Ok(Some(CommitOutcome::Replayed { response }));
+            }
+            for w in &cs.writes {
+                apply_write(&mut tx, w, at_us).await?;
+            }
+            let seq = append_audit(&mut tx, &cs, at_us).await?;
+            Ok(Some(CommitOutcome::Applied { audit_seq: seq }))
+        }
+        .await;
+        match result {
+            Ok(Some(CommitOutcome::Applied { audit_seq })) => {
+                tx.commit().await?;
+                Ok(CommitOutcome::Applied { audit_seq })
+            }
+            Ok(Some(replayed)) => {
+                tx.rollback().await?;
+                Ok(replayed)
+            }
+            Ok(None) => {
+                tx.rollback().await?;
+                Err(StoreError::Corrupt("empty commit outcome".into()))
+            }
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn idempotent_response(
+        &self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let row = self
+            .db
+            .fetch_optional(
+                "SELECT request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+                &[scope.into(), key.into()],
+            )
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(r) if r.text(0)? == request_hash => {
+                Ok(Some(from_json("idempotency response", &r.text(1)?)?))
+            }
+            Some(_) => Err(StoreError::IdempotencyKeyReused {
+                key: key.to_owned(),
+            }),
+        }
+    }
+
+    async fn organisation(&self, id: Uuid) -> Result<Option<Versioned<Organisation>>> {
+        self.one(
+            "organisation",
+            "SELECT version, body FROM organisations WHERE id = $1",
+            &[id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn organisation_by_slug(&self, slug: &str) -> Result<Option<Versioned<Organisation>>> {
+        self.one(
+            "organisation",
+            "SELECT version, body FROM organisations WHERE slug = $1",
+            &[slug.into()],
+        )
+        .await
+    }
+
+    async fn organisations(&self) -> Result<Vec<Versioned<Organisation>>> {
+        self.many(
+            "organisation",
+            "SELECT version, body FROM organisations ORDER BY slug",
+            &[],
+        )
+        .await
+    }
+
+    async fn principal(&self, id: Uuid) -> Result<Option<Versioned<Principal>>> {
+        self.one(
+            "principal",
+            "SELECT version, body FROM principals WHERE id = $1",
+            &[id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn principal_by_name(&self, name: &str) -> Result<Option<Versioned<Principal>>> {
+        self.one(
+            "principal",
+            "SELECT version, body FROM principals WHERE kind = 'user' AND name = $1",
+            &[name.into()],
+        )
+        .await
+    }
+
+    async fn report(&self, id: Uuid) -> Result<Option<Versioned<Report>>> {
+        self.one(
+            "report",
+            "SELECT version, body FROM reports WHERE id = $1",
+            &[id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn reports_of_case(&self, case_id: Uuid) -> Result<Vec<Versioned<Report>>> {
+        self.many(
+            "report",
+            "SELECT version, body FROM reports WHERE case_id = $1 ORDER BY created_us, id",
+            &[case_id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn case(&self, id: Uuid) -> Result<Option<Versioned<Case>>> {
+        self.one(
+            "case",
+            "SELECT version, body FROM cases WHERE id = $1",
+            &[id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn cases(
+        &self,
+        f: &CaseFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Versioned<Case>>> {
+        let limit = limit.clamp(1, 1000);
+        let (c_us, c_id) = match cursor {
+            Some(c) => {
+                let (t, id) = decode_cursor(c).ok_or_else(|| StoreError::NotFound {
+                    kind: "cursor",
+                    id: c.to_owned(),
+                })?;
+                (Some(t), Some(id))
+            }
+            None => (None, None),
+        };
+        let rows = self
+            .db
+            .fetch(
+                "SELECT version, body, created_us, id FROM cases \
+                 WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR category = $2) \
+                 AND ($3 IS NULL OR province = $3) AND ($4 IS NULL OR assigned_to = $4) \
+                 AND ($5 IS NULL OR id IN (SELECT case_id FROM reports WHERE reporter_org = $5)) \
+                 AND ($6 IS NULL OR created_us >= $6) AND ($7 IS NULL OR created_us < $7) \
+                 AND ($8 IS NULL OR created_us < $8 OR (created_us = $8 AND id < $9)) \
+                 ORDER BY created_us DESC, id DESC LIMIT $10",
+                &[
+                    f.status.clone().into(),
+                    f.category.clone().into(),
+                    f.province.clone().into(),
+                    f.assigned_to.map(|u| u.to_string()).into(),
+                    f.reporter_org.map(|u| u.to_string()).into(),
+                    f.opened_from.map(us).into(),
+                    f.opened_to.map(us).into(),
+                    c_us.into(),
+                    c_id.into(),
+                    (i64::from(limit) + 1).into(),
+                ],
+            )
+            .await?;
+        let more = rows.len() > limit as usize;
+        let mut items = Vec::with_capacity(limit as usize);
+        let mut next = None;
+        for (i, r) in rows.iter().enumerate() {
+            if i == limit as usize {
+                break;
+            }
+            items.push(versioned("case", r)?);
+            if more && i + 1 == limit as usize {
+                next = Some(encode_cursor(r.i64(2)?, &r.text(3)?));
+            }
+        }
+        Ok(Page { items, next })
+    }
+
+    async fn open_case_matching(&self, indicators: &[Indicator]) -> Result<Option<Uuid>> {
+        let mut best: Option<(i64, String)> = None;
+        for i in indicators {
+            let row = self
+                .db
+                .fetch_optional(
+                    "SELECT c.created_us, c.id FROM case_indicators ci JOIN cases c ON c.id = ci.case_id \
+                     WHERE ci.kind = $1 AND ci.value = $2 AND c.status NOT IN ('rejected', 'dismissed') \
+                     ORDER BY c.created_us DESC, c.id DESC LIMIT 1",
+                    &[i.kind().as_str().into(), i.value().into()],
+                )
+                .await?;
+            if let Some(r) = row {
+                let cand = (r.i64(0)?, r.text(1)?);
+                if best.as_ref().is_none_or(|b| cand > *b) {
+                    best = Some(cand);
+                }
+            }
+        }
+        best.map(|(_, id)| {
+            id.parse()
+                .map_err(|e| StoreError::Corrupt(format!("case id {id}: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn measure(&self, id: Uuid) -> Result<Option<Versioned<Measure>>> {
+        self.one(
+            "measure",
+            "SELECT version, body FROM measures WHERE id = $1",
+            &[id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn measure_by_notice(&self, notice_id: Uuid) -> Result<Option<Versioned<Measure>>> {
+        self.one(
+            "measure",
+            "SELECT version, body FROM measures WHERE notice_id = $1",
+            &[notice_id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn measures_of_case(&self, case_id: Uuid) -> Result<Vec<Versioned<Measure>>> {
+        self.many(
+            "measure",
+            "SELECT version, body FROM measures WHERE case_id = $1 ORDER BY created_us, id",
+            &[case_id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn measures_past_deadline(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Measure>>> {
+        self.many(
+            "measure",
+            "SELECT version, body FROM measures WHERE overdue = 0 \
+             AND status IN ('issued', 'delivered', 'acknowledged', 'reopened') \
+             AND deadline_us < $1 ORDER BY deadline_us, id LIMIT $2",
+            &[us(now).into(), i64::from(limit).into()],
+        )
+        .await
+    }
+
+    async fn blocks_expiring(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Measure>>> {
+        self.many(
+            "measure",
+            "SELECT version, body FROM measures WHERE block_status = 'active' AND expires_us <= $1 \
+             ORDER BY expires_us, id LIMIT $2",
+            &[us(now).into(), i64::from(limit).into()],
+        )
+        .await
+    }
+
+    async fn appeal(&self, id: Uuid) -> Result<Option<Versioned<Appeal>>> {
+        self.one(
+            "appeal",
+            "SELECT version, body FROM appeals WHERE id = $1",
+            &[id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn appeals_of_measure(&self, measure_id: Uuid) -> Result<Vec<Versioned<Appeal>>> {
+        self.many(
+            "appeal",
+            "SELECT version, body FROM appeals WHERE measure_id = $1 ORDER BY created_us, id",
+            &[measure_id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn history(&self, subject_type: &str, id: Uuid) -> Result<Vec<ObjectVersion>> {
+        self.db
+            .fetch(
+                "SELECT version, body, at_us FROM object_versions WHERE subject_type = $1 AND subject_id = $2 ORDER BY version",
+                &[subject_type.into(), id.to_string().into()],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(ObjectVersion {
+                    version: r.i64(0)?,
+                    body: from_json("version body", &r.text(1)?)?,
+                    at: from_us(r.i64(2)?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.db
+            .fetch(
+                AUDIT_PAGE,
+                &[after_seq.into(), i64::from(limit.clamp(1, 10_000)).into()],
+            )
+            .await?
+            .iter()
+            .map(audit_entry)
+            .collect()
+    }
+
+    async fn verify_audit(&self) -> Result<AuditCheck> {
+        let mut prev = audit::GENESIS_HASH.to_owned();
+        let mut expected_seq = 1i64;
+        let mut count = 0i64;
+        let broken = |seq: i64, problem: String, count: i64, head: String| AuditCheck {
+            entries: count,
+            intact: false,
+            head_hash: head,
+            first_broken: Some(seq),
+            problem: Some(problem),
+        };
+        loop {
+            let rows = self
+                .db
+                .fetch(
+                    "SELECT seq, at_us, actor, event, subject_type, subject_id, data, prev_hash, hash FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000",
+                    &[expected_seq.into()],
+                )
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let seq = r.i64(0)?;
+                count += 1;
+                if seq != expected_seq {
+                    return Ok(broken(
+                        expected_seq,
+                        format!("entry {expected_seq} is missing"),
+                        count,
+                        prev,
+                    ));
+                }
+                let (actor, event, st, sid, data, prev_hash, hash) = (
+                    r.text(2)?,
+                    r.text(3)?,
+                    r.text(4)?,
+                    r.text(5)?,
+                    r.text(6)?,
+                    r.text(7)?,
+                    r.text(8)?,
+                );
+                if prev_hash != prev {
+                    return Ok(broken(
+                        seq,
+                        format!("entry {seq} does not link to entry {}", seq - 1),
+                        count,
+                        prev,
+                    ));
+                }
+                let recomputed = audit::entry_hash(&Fields {
+                    prev_hash: &prev_hash,
+                    seq,
+                    at_us: r.i64(1)?,
+                    actor: &actor,
+                    event: &event,
+                    subject_type: &st,
+                    subject_id: &sid,
+                    data: &data,
+                });
+                if recomputed != hash {
+                    return Ok(broken(
+                        seq,
+                        format!("entry {seq} was altered: its hash does not match its content"),
+                        count,
+                        prev,
+                    ));
+                }
+                prev = hash;
+                expected_seq += 1;
+            }
+        }
+        let head = self
+            .db
+            .fetch_optional("SELECT seq, hash FROM audit_head WHERE id = 1", &[])
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("audit head row missing".into()))?;
+        if head.i64(0)? != count || head.text(1)? != prev {
+            return Ok(broken(
+                count + 1,
+                format!(
+                    "the chain ends at entry {count} but the head records entry {}: entries were removed from the end",
+                    head.i64(0)?
+                ),
+                count,
+                prev,
+            ));
+        }
+        Ok(AuditCheck {
+            entries: count,
+            intact: true,
+            head_hash: prev,
+            first_broken: None,
+            problem: None,
+        })
+    }
+
+    async fn schema_columns(&self) -> Result<Vec<(String, String)>> {
+        let sql = match self.db {
+            Db::Sqlite(_) => {
+                "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
+                 ORDER BY 1, 2"
+            }
+            Db::Postgres(_) => {
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx%' \
+                 ORDER BY 1, 2"
+            }
+        };
+        self.db
+            .fetch(sql, &[])
+            .await?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.text(1)?)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let c = encode_cursor(1_700_000_000_000_000, "0190c2d4-aaaa");
+        assert_eq!(
+            decode_cursor(&c),
+            Some((1_700_000_000_000_000, "0190c2d4-aaaa".into()))
+        );
+        assert_eq!(decode_cursor("zz"), None);
+        assert_eq!(decode_cursor("abc"), None);
+    }
+
+    #[test]
+    fn microsecond_times_round_trip() {
+        let t = time::macros::datetime!(2026-09-28 10:00:00.123456 +8);
+        assert_eq!(from_us(us(t)).unwrap(), t);
+    }
+}

@@ -1,0 +1,45 @@
+//! The embedded backend: one SQLite file, WAL, foreign keys on, full fsync on commit.
+
+use crate::db::Db;
+use crate::{Result, StoreError};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+pub async fn connect(url: &str) -> Result<Db> {
+    let bad = |problem: String| StoreError::BadUrl {
+        url: url.to_owned(),
+        problem,
+    };
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    if path.is_empty() {
+        return Err(bad("no file path after sqlite://".to_owned()));
+    }
+    let file = path.split('?').next().unwrap_or(path);
+    if let Some(dir) = std::path::Path::new(file).parent()
+        && !dir.as_os_str().is_empty()
+        && file != ":memory:"
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| bad(format!("cannot create directory {}: {e}", dir.display())))?;
+    }
+    let opts = SqliteConnectOptions::from_str(url)
+        .map_err(|e| bad(e.to_string()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit is on disk before the response that reports it is sent.
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(opts)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("{url}: {e}")))?;
+    crate::sql::migrate(&MIGRATOR, &Db::Sqlite(pool.clone())).await?;
+    Ok(Db::Sqlite(pool))
+}
