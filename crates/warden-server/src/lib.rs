@@ -1,1 +1,112 @@
+//! Warden's HTTP service. This first slice serves the health check; the API of DESIGN §5 is
+//! mounted under `/api/v1` by the platform-service work.
 
+mod problem;
+
+pub use problem::Problem;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use warden_core::clock::Clock;
+use warden_store::{Backend, Store};
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct HealthResponse {
+    /// `ok`, or `unavailable` when the database does not answer.
+    pub status: String,
+    pub version: String,
+    pub time: String,
+    pub database: DatabaseHealth,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct DatabaseHealth {
+    pub backend: Backend,
+    pub reachable: bool,
+    pub schema_version: Option<i64>,
+    pub error: Option<String>,
+}
+
+async fn healthz(State(s): State<AppState>) -> Response {
+    let time = s
+        .clock
+        .now()
+        .to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let (code, database) = match s.store.health().await {
+        Ok(h) => (
+            StatusCode::OK,
+            DatabaseHealth {
+                backend: h.backend,
+                reachable: true,
+                schema_version: Some(h.schema_version),
+                error: None,
+            },
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                DatabaseHealth {
+                    backend: s.store.backend(),
+                    reachable: false,
+                    schema_version: None,
+                    error: Some(e.code().to_owned()),
+                },
+            )
+        }
+    };
+    let body = HealthResponse {
+        status: if code == StatusCode::OK {
+            "ok"
+        } else {
+            "unavailable"
+        }
+        .to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        time,
+        database,
+    };
+    (code, Json(body)).into_response()
+}
+
+async fn not_found(uri: axum::http::Uri) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Not found",
+        format!("nothing is served at {}", uri.path()),
+    )
+}

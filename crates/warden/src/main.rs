@@ -1,1 +1,335 @@
-fn main() {}
+//! `warden`: the server and the command line.
+
+mod demo;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+use warden_core::calendar::Calendar;
+use warden_core::clock::{Clock, SimulatedClock, SystemClock};
+use warden_core::policy::Policy;
+use warden_store::DEFAULT_DB_URL;
+
+#[derive(Parser)]
+#[command(
+    name = "warden",
+    version,
+    about = "Public-internet cyber-threat monitoring and handling platform (工信部网安〔2017〕202号)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DbArg {
+    /// Database: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://warden-data/warden.db]
+    #[arg(long, env = "WARDEN_DB")]
+    db: Option<String>,
+}
+
+#[derive(Args, Clone)]
+struct CalendarArg {
+    /// A working-day calendar file to use instead of the built-in one (data/calendar/cn.toml)
+    #[arg(long, env = "WARDEN_CALENDAR", global = true)]
+    calendar: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve the HTTP API
+    Serve {
+        #[command(flatten)]
+        db: DbArg,
+        /// Address to listen on
+        #[arg(long, env = "WARDEN_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Load the demo world into a demo database (sqlite://warden-data/demo.db unless --db)
+        #[arg(long)]
+        demo: bool,
+        /// Run on a simulated clock starting at this RFC 3339 instant (training, tests)
+        #[arg(long, value_name = "RFC3339")]
+        clock_start: Option<String>,
+        /// A directory of policy files (national.toml and NN.toml per province) instead of the built-in ones
+        #[arg(long, env = "WARDEN_POLICY_DIR")]
+        policy_dir: Option<PathBuf>,
+        #[command(flatten)]
+        calendar: CalendarArg,
+    },
+    /// Create or upgrade the database schema, then exit
+    Migrate {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// China's working-day calendar (official holidays and make-up working days)
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+        #[command(flatten)]
+        calendar: CalendarArg,
+    },
+    /// Policy files (Art. 14)
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// The Nth working day after DATE (DATE itself not counted); "provisional" when it
+    /// depends on a year without calendar data
+    AddWorkingDays { date: String, n: u32 },
+    /// Whether DATE is a working day: prints "working" or "rest"
+    IsWorkingDay { date: String },
+    /// Working days after DATE1 up to and including DATE2
+    Count { date1: String, date2: String },
+    /// Every date from FROM to TO with "working" or "rest", one per line
+    List { from: String, to: String },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy directory and print the rules in force per province
+    Check { dir: Option<PathBuf> },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve {
+            db,
+            listen,
+            demo,
+            clock_start,
+            policy_dir,
+            calendar,
+        } => {
+            let calendar = load_calendar(calendar.calendar.as_deref())?;
+            let policy = load_policy(policy_dir.as_deref())?;
+            let clock: Arc<dyn Clock> = match clock_start {
+                Some(s) => {
+                    let start = OffsetDateTime::parse(&s, &Rfc3339).map_err(|e| {
+                        anyhow!("--clock-start {s:?} is not an RFC 3339 instant like 2026-09-28T10:00:00+08:00: {e}")
+                    })?;
+                    Arc::new(SimulatedClock::new(start))
+                }
+                None => Arc::new(SystemClock),
+            };
+            let url = match (db.db, demo) {
+                (Some(u), _) => u,
+                (None, true) => "sqlite://warden-data/demo.db".to_owned(),
+                (None, false) => DEFAULT_DB_URL.to_owned(),
+            };
+            runtime()?.block_on(serve(url, listen, demo, clock, calendar, policy))
+        }
+        Command::Migrate { db } => {
+            let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+            runtime()?.block_on(async {
+                let store = warden_store::open(&url).await?;
+                let h = store.health().await?;
+                println!("schema version {} ({:?})", h.schema_version, h.backend);
+                Ok(())
+            })
+        }
+        Command::Calendar { command, calendar } => {
+            let cal = load_calendar(calendar.calendar.as_deref())?;
+            calendar_command(&cal, command)
+        }
+        Command::Policy {
+            command: PolicyCommand::Check { dir },
+        } => {
+            let policy = load_policy(dir.as_deref())?;
+            let n = policy.national();
+            println!("national: {}", n.version);
+            for p in policy.provinces() {
+                println!(
+                    "{p} ({}): {}",
+                    p.name_en(),
+                    policy.for_province(Some(p)).version
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn serve(
+    url: String,
+    listen: String,
+    demo: bool,
+    clock: Arc<dyn Clock>,
+    calendar: Calendar,
+    policy: Policy,
+) -> Result<()> {
+    let store = warden_store::open(&url).await?;
+    let health = store.health().await?;
+    if demo {
+        let added = demo::load(store.as_ref(), clock.now()).await?;
+        tracing::info!(added, "demo world loaded");
+    }
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        %addr,
+        backend = ?health.backend,
+        schema = health.schema_version,
+        calendar_years = ?calendar.years().collect::<Vec<_>>(),
+        policy = %policy.national().version,
+        "warden serving"
+    );
+    // The banner is for people and scripts; a closed stdout must not stop the server.
+    let mut banner =
+        format!("Warden is serving on http://{addr} (health: http://{addr}/healthz)\n");
+    if demo {
+        banner.push_str(&format!(
+            "Demo world loaded into {url}: the organisations of DESIGN §5.3.\n"
+        ));
+    }
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(banner.as_bytes());
+        let _ = out.flush();
+    }
+    let state = warden_server::AppState { store, clock };
+    warden_server::serve(listener, state, shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn load_calendar(path: Option<&Path>) -> Result<Calendar> {
+    match path {
+        None => Ok(Calendar::builtin()?),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read calendar file {}", p.display()))?;
+            Ok(Calendar::from_toml(&p.display().to_string(), &text)?)
+        }
+    }
+}
+
+fn load_policy(dir: Option<&Path>) -> Result<Policy> {
+    let Some(dir) = dir else {
+        return Ok(Policy::builtin()?);
+    };
+    let mut files = vec![];
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read policy directory {}", dir.display()))?;
+    for e in entries {
+        let path = e?.path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            files.push((path.display().to_string(), text));
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        bail!("{} holds no .toml policy files", dir.display());
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    Ok(Policy::load(&refs)?)
+}
+
+fn parse_date(s: &str) -> Result<Date> {
+    Date::parse(s, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| anyhow!("{s:?} is not a date like 2026-09-28 (YYYY-MM-DD)"))
+}
+
+fn calendar_command(cal: &Calendar, cmd: CalendarCommand) -> Result<()> {
+    let mark = |p: bool| if p { " provisional" } else { "" };
+    match cmd {
+        CalendarCommand::AddWorkingDays { date, n } => {
+            println!("{}", cal.add_working_days(parse_date(&date)?, n));
+        }
+        CalendarCommand::IsWorkingDay { date } => {
+            let r = cal.is_working_day(parse_date(&date)?);
+            let word = if r.value { "working" } else { "rest" };
+            println!("{word}{}", mark(r.provisional));
+        }
+        CalendarCommand::Count { date1, date2 } => {
+            let r = cal.count_working_days(parse_date(&date1)?, parse_date(&date2)?);
+            println!("{}{}", r.value, mark(r.provisional));
+        }
+        CalendarCommand::List { from, to } => {
+            let (from, to) = (parse_date(&from)?, parse_date(&to)?);
+            if to < from {
+                bail!("{to} is before {from}");
+            }
+            if (to - from).whole_days() > 366 * 20 {
+                bail!("at most 20 years at a time");
+            }
+            let mut out = String::new();
+            let mut d = from;
+            while d <= to {
+                let r = cal.is_working_day(d);
+                let word = if r.value { "working" } else { "rest" };
+                out.push_str(&format!("{d} {word}{}\n", mark(r.provisional)));
+                match d.next_day() {
+                    Some(n) => d = n,
+                    None => break,
+                }
+            }
+            print!("{out}");
+        }
+    }
+    Ok(())
+}
