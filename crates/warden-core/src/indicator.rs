@@ -329,8 +329,10 @@ fn detect_type(s: &str) -> Option<IndicatorType> {
 }
 
 fn parse_ipv4(s: &str) -> Result<String, String> {
-    if let Ok(a) = s.parse::<Ipv4Addr>() {
-        return Ok(a.to_string());
+    if s.parse::<Ipv4Addr>().is_ok() {
+        // std accepts only the canonical dotted quad (no leading zeros, no other notations),
+        // so the input is already the normalised form: skip the formatter.
+        return Ok(s.to_owned());
     }
     Err(if s.contains('/') {
         "this is a prefix, not an address: use type cidr".to_owned()

@@ -36,7 +36,9 @@ async fn sqlite() -> Fixture {
 }
 
 async fn postgres() -> Option<Fixture> {
-    let url = std::env::var("WARDEN_TEST_POSTGRES").ok()?;
+    let url = std::env::var("WARDEN_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())?;
     Some(Fixture {
         store: open_isolated_postgres(&url).await.unwrap(),
         _dir: None,
