@@ -34,7 +34,7 @@ fn inputs(kind: IndicatorType) -> Vec<String> {
                 }
                 IndicatorType::Domain => format!(
                     "{}login-{i}.Secure-{}.{}",
-                    if r % 3 == 0 { "www." } else { "" },
+                    if r.is_multiple_of(3) { "www." } else { "" },
                     r % 100_000,
                     tlds[(r % 8) as usize]
                 ),
