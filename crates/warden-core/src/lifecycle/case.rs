@@ -387,9 +387,11 @@ impl Case {
                 if self.report_ids.contains(&report.id) {
                     return refuse(RefusalCode::State, "the report is already part of the case");
                 }
-                if self.status == CaseStatus::Assigned
-                    && self.assigned_to.as_ref().is_some_and(|i| i.id == org.id)
-                {
+                let undetermined = matches!(
+                    self.status,
+                    CaseStatus::Submitted | CaseStatus::Assigned | CaseStatus::MoreInfo
+                );
+                if undetermined && self.assigned_to.as_ref().is_some_and(|i| i.id == org.id) {
                     // A sighting by the assigned institution would let it determine its own report.
                     return refuse(
                         RefusalCode::SeparationOfDuties,

@@ -574,6 +574,9 @@ mod random_sequences {
         prop_oneof![
             8 => (0usize..ORGS.len(), 0usize..3, prop::collection::btree_set(prop::sample::select(Role::ALL.to_vec()), 0..3))
                 .prop_map(|(o, p, roles)| actor(ORGS[o], PEOPLE[p], &roles.into_iter().collect::<Vec<_>>())),
+            // The institutions, with the roles that let them report and determine.
+            4 => (prop::sample::select(vec!["cncert", "caict"]), 0usize..3, prop::sample::subsequence(vec![Reporter, Analyst, Verifier], 1..=3))
+                .prop_map(|(o, p, roles)| actor(o, PEOPLE[p], &roles)),
             1 => Just(Actor::system("job")),
             1 => Just(Actor::Public),
         ]
@@ -945,5 +948,56 @@ mod random_sequences {
             seq.extend(noise);
             run(seq, Some("44"))?;
         }
+
+        /// Starts from a request for more information, where sightings and reassignment meet.
+        #[test]
+        fn guided_more_info(
+            noise in prop::collection::vec((actor_strategy(), step()), 0..40),
+        ) {
+            let mut seq = vec![(analyst(), Step::Determine(2, false))];
+            seq.extend(noise);
+            run(seq, Some("44"))?;
+        }
     }
+}
+
+#[test]
+fn the_determining_institution_cannot_slip_in_its_own_report() {
+    let mut f = opened(Some("44"));
+    let ctx = f.w.ctx(T0, f.case.province);
+    f.case = f
+        .case
+        .apply(
+            &analyst(),
+            CaseCommand::Determine {
+                verdict: Verdict::MoreInfo,
+                severity: None,
+                incident_level: None,
+                rationale: "Need the sinkhole logs".into(),
+                recommended_measures: vec![],
+            },
+            ctx,
+        )
+        .unwrap()
+        .next;
+    let own = actor("cncert", "rita", &[Reporter]);
+    let report = Report::submit(
+        &own,
+        Uuid::from_u128(77),
+        content(Some("44"), "evil-bank.example.cn"),
+        None,
+        T0,
+    )
+    .unwrap();
+    let err = f
+        .case
+        .apply(
+            &own,
+            CaseCommand::AddReport {
+                report: Box::new(report),
+            },
+            ctx,
+        )
+        .unwrap_err();
+    assert_eq!(err.code, RefusalCode::SeparationOfDuties);
 }
