@@ -11,6 +11,7 @@ mod sql;
 mod sqlite;
 
 pub use audit::{AuditCheck, AuditEntry, GENESIS_HASH};
+pub use postgres::redact as redact_url;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
