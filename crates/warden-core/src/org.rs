@@ -447,6 +447,35 @@ pub struct Principal {
     pub disabled: bool,
 }
 
+/// An API token of a principal. The secret is shown once at creation; only its SHA-256 hash
+/// is stored (beside this record), and the prefix tells tokens apart in lists and logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub principal_id: Uuid,
+    pub prefix: String,
+    pub label: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<time::OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<time::OffsetDateTime>,
+}
+
+impl ApiToken {
+    /// Why the token cannot be used at `now`, if it cannot.
+    pub fn unusable(&self, now: time::OffsetDateTime) -> Option<&'static str> {
+        if self.revoked_at.is_some() {
+            Some("the token was revoked")
+        } else if self.expires_at.is_some_and(|e| now >= e) {
+            Some("the token has expired")
+        } else {
+            None
+        }
+    }
+}
+
 /// Who performs a step: a principal of an organisation, or the platform itself (deadline
 /// jobs, expiry), or a member of the public (appeals without an account).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

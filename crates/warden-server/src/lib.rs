@@ -1,6 +1,8 @@
 //! Warden's HTTP service. This first slice serves the health check; the API of DESIGN §5 is
 //! mounted under `/api/v1` by the platform-service work.
 
+pub mod admin;
+pub mod auth;
 mod problem;
 
 pub use problem::Problem;

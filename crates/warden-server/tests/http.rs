@@ -34,7 +34,7 @@ async fn healthz_reports_the_database() {
     let h: HealthResponse = r.json().await.unwrap();
     assert_eq!(h.status, "ok");
     assert!(h.database.reachable);
-    assert_eq!(h.database.schema_version, Some(1));
+    assert_eq!(h.database.schema_version, Some(2));
     assert_eq!(h.time, "2026-09-28T02:00:00Z");
 }
 

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::Indicator;
 use warden_core::lifecycle::{Appeal, Case, Event, Measure, Report};
-use warden_core::org::{Actor, Organisation, Principal};
+use warden_core::org::{Actor, ApiToken, Organisation, Principal};
 
 /// One error type for the crate; `code()` is stable and what the HTTP layer maps.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +117,18 @@ pub enum Write {
         appeal: Appeal,
         expected: Option<i64>,
     },
+    /// `hash` (SHA-256 of the secret, hex) is required on insert and never changes.
+    Token {
+        token: ApiToken,
+        hash: Option<String>,
+        expected: Option<i64>,
+    },
+    /// Sets (or replaces) a person's argon2 password hash. Not versioned in history: old
+    /// hashes are not worth keeping.
+    Password {
+        principal_id: Uuid,
+        hash: String,
+    },
 }
 
 /// A retried write carries the same key: the first commit stores its response, later ones get
@@ -204,6 +216,15 @@ pub trait Store: Send + Sync + 'static {
 
     async fn principal(&self, id: Uuid) -> Result<Option<Versioned<Principal>>>;
     async fn principal_by_name(&self, name: &str) -> Result<Option<Versioned<Principal>>>;
+    async fn principals_of_org(&self, org_id: Uuid) -> Result<Vec<Versioned<Principal>>>;
+
+    /// The token whose secret hashes to `hash`.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<Versioned<ApiToken>>>;
+    async fn token_by_prefix(&self, prefix: &str) -> Result<Option<Versioned<ApiToken>>>;
+    /// Every token of the organisation's principals, newest first.
+    async fn tokens_of_org(&self, org_id: Uuid) -> Result<Vec<Versioned<ApiToken>>>;
+    /// A person's argon2 password hash (PHC string).
+    async fn password_hash(&self, principal_id: Uuid) -> Result<Option<String>>;
 
     async fn report(&self, id: Uuid) -> Result<Option<Versioned<Report>>>;
     async fn reports_of_case(&self, case_id: Uuid) -> Result<Vec<Versioned<Report>>>;

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::Indicator;
 use warden_core::lifecycle::{Appeal, Case, Measure, Report};
-use warden_core::org::{Organisation, Principal};
+use warden_core::org::{ApiToken, Organisation, Principal};
 
 pub struct SqlStore {
     db: Db,
@@ -83,6 +83,32 @@ struct Shape {
 
 fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
     Ok(match w {
+        Write::Token {
+            token,
+            hash,
+            expected,
+        } => (
+            Shape {
+                kind: "token",
+                id: token.id,
+                insert: "INSERT INTO api_tokens (id, principal_id, prefix, hash, expires_us, revoked_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+                update: "UPDATE api_tokens SET principal_id = $2, prefix = $3, hash = COALESCE($4, hash), expires_us = $5, revoked_us = $6, body = $7, version = version + 1, updated_us = $8 WHERE id = $1 AND version = $9",
+                columns: vec![
+                    token.principal_id.to_string().into(),
+                    token.prefix.clone().into(),
+                    hash.clone().into(),
+                    token.expires_at.map(us).into(),
+                    token.revoked_at.map(us).into(),
+                ],
+                body: to_json(token)?,
+            },
+            *expected,
+        ),
+        Write::Password { .. } => {
+            return Err(StoreError::Corrupt(
+                "passwords are not shaped objects".into(),
+            ));
+        }
         Write::Organisation { org, expected } => (
             Shape {
                 kind: "organisation",
@@ -200,11 +226,21 @@ fn exists_sql(kind: &str) -> &'static str {
         "report" => "SELECT version FROM reports WHERE id = $1",
         "case" => "SELECT version FROM cases WHERE id = $1",
         "measure" => "SELECT version FROM measures WHERE id = $1",
+        "token" => "SELECT version FROM api_tokens WHERE id = $1",
         _ => "SELECT version FROM appeals WHERE id = $1",
     }
 }
 
 async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<()> {
+    if let Write::Password { principal_id, hash } = w {
+        tx.execute(
+            "INSERT INTO passwords (principal_id, hash, version, updated_us) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (principal_id) DO UPDATE SET hash = excluded.hash, version = passwords.version + 1, updated_us = excluded.updated_us",
+            &[principal_id.to_string().into(), hash.clone().into(), at_us.into()],
+        )
+        .await?;
+        return Ok(());
+    }
     let (s, expected) = shape(w)?;
     let id = s.id.to_string();
     let mut args: Vec<Arg> = Vec::with_capacity(s.columns.len() + 4);
@@ -542,6 +578,54 @@ impl Store for SqlStore {
             &[name.into()],
         )
         .await
+    }
+
+    async fn principals_of_org(&self, org_id: Uuid) -> Result<Vec<Versioned<Principal>>> {
+        self.many(
+            "principal",
+            "SELECT version, body FROM principals WHERE org_id = $1 ORDER BY kind, name",
+            &[org_id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<Versioned<ApiToken>>> {
+        self.one(
+            "token",
+            "SELECT version, body FROM api_tokens WHERE hash = $1",
+            &[hash.into()],
+        )
+        .await
+    }
+
+    async fn token_by_prefix(&self, prefix: &str) -> Result<Option<Versioned<ApiToken>>> {
+        self.one(
+            "token",
+            "SELECT version, body FROM api_tokens WHERE prefix = $1",
+            &[prefix.into()],
+        )
+        .await
+    }
+
+    async fn tokens_of_org(&self, org_id: Uuid) -> Result<Vec<Versioned<ApiToken>>> {
+        self.many(
+            "token",
+            "SELECT t.version, t.body FROM api_tokens t JOIN principals p ON p.id = t.principal_id \
+             WHERE p.org_id = $1 ORDER BY t.created_us DESC, t.id",
+            &[org_id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn password_hash(&self, principal_id: Uuid) -> Result<Option<String>> {
+        self.db
+            .fetch_optional(
+                "SELECT hash FROM passwords WHERE principal_id = $1",
+                &[principal_id.to_string().into()],
+            )
+            .await?
+            .map(|r| r.text(0))
+            .transpose()
     }
 
     async fn report(&self, id: Uuid) -> Result<Option<Versioned<Report>>> {

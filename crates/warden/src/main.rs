@@ -12,7 +12,9 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 use warden_core::calendar::Calendar;
 use warden_core::clock::{Clock, SimulatedClock, SystemClock};
-use warden_core::policy::Policy;
+use warden_core::org::{Actor, Role};
+use warden_core::policy::{Policy, Span};
+use warden_server::admin;
 use warden_store::DEFAULT_DB_URL;
 
 #[derive(Parser)]
@@ -29,7 +31,7 @@ struct Cli {
 #[derive(Args, Clone)]
 struct DbArg {
     /// Database: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://warden-data/warden.db]
-    #[arg(long, env = "WARDEN_DB")]
+    #[arg(long, env = "WARDEN_DB", global = true)]
     db: Option<String>,
 }
 
@@ -77,6 +79,66 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Users, API clients and tokens
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// API tokens for monitoring platforms and other programs
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// People who sign in to the console
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API client with a token; the token is printed once, alone on the last line
+    Create {
+        #[arg(long)]
+        org: String,
+        /// A role of the client (repeat for several)
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        label: Option<String>,
+        /// Lifetime such as 90d or 12h; without it the token lasts until revoked
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// List an organisation's tokens (prefixes, never secrets)
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    /// Revoke a token by its prefix (wdn_xxxxxxxx)
+    Revoke { prefix: String },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a person; the password is read from standard input (one line)
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
     },
 }
 
@@ -158,6 +220,10 @@ fn run(cli: Cli) -> Result<()> {
             let cal = load_calendar(calendar.calendar.as_deref())?;
             calendar_command(&cal, command)
         }
+        Command::Admin { command, db } => {
+            let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+            runtime()?.block_on(admin_command(&url, command))
+        }
         Command::Policy {
             command: PolicyCommand::Check { dir },
         } => {
@@ -174,6 +240,124 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn parse_roles(roles: &[String]) -> Result<std::collections::BTreeSet<Role>> {
+    roles
+        .iter()
+        .map(|r| r.parse::<Role>().map_err(|e| anyhow!(e)))
+        .collect()
+}
+
+fn cli_actor() -> Actor {
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    Actor::system(&format!("cli:{who}"))
+}
+
+async fn admin_command(url: &str, cmd: AdminCommand) -> Result<()> {
+    let store = warden_store::open(url).await?;
+    let store = store.as_ref();
+    let now = OffsetDateTime::now_utc();
+    let actor = cli_actor();
+    match cmd {
+        AdminCommand::Token {
+            command:
+                TokenCommand::Create {
+                    org,
+                    roles,
+                    label,
+                    expires_in,
+                },
+        } => {
+            let expires_in = match expires_in {
+                None => None,
+                Some(s) => match s.parse::<Span>().map_err(|e| anyhow!(e))? {
+                    Span::Hours(h) => Some(time::Duration::hours(i64::from(h))),
+                    Span::Days(d) => Some(time::Duration::days(i64::from(d))),
+                    Span::WorkingDays(_) => bail!("--expires-in takes hours or days, like 90d"),
+                },
+            };
+            let created = admin::create_token(
+                store,
+                &actor,
+                now,
+                &org,
+                parse_roles(&roles)?,
+                label,
+                expires_in,
+            )
+            .await?;
+            let roles: Vec<&str> = created.roles.iter().map(|r| r.as_str()).collect();
+            let expires = created
+                .record
+                .expires_at
+                .and_then(|t| t.format(&Rfc3339).ok())
+                .unwrap_or_else(|| "never".into());
+            eprintln!(
+                "Created token {} for {} (roles: {}; expires: {}). It is shown only now:",
+                created.record.prefix,
+                created.org,
+                roles.join(", "),
+                expires
+            );
+            println!("{}", created.token);
+        }
+        AdminCommand::Token {
+            command: TokenCommand::List { org },
+        } => {
+            for t in admin::list_tokens(store, &org).await? {
+                let t = t.value;
+                let fmt = |o: Option<OffsetDateTime>| {
+                    o.and_then(|t| t.format(&Rfc3339).ok())
+                        .unwrap_or_else(|| "-".into())
+                };
+                let state = match t.unusable(now) {
+                    None => "active",
+                    Some(_) if t.revoked_at.is_some() => "revoked",
+                    Some(_) => "expired",
+                };
+                println!(
+                    "{}\t{}\tcreated {}\texpires {}\t{}",
+                    t.prefix,
+                    state,
+                    fmt(Some(t.created_at)),
+                    fmt(t.expires_at),
+                    t.label
+                );
+            }
+        }
+        AdminCommand::Token {
+            command: TokenCommand::Revoke { prefix },
+        } => {
+            let t = admin::revoke_token(store, &actor, now, &prefix).await?;
+            println!("revoked {}", t.prefix);
+        }
+        AdminCommand::User {
+            command:
+                UserCommand::Create {
+                    org,
+                    name,
+                    display_name,
+                    roles,
+                },
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let user = admin::NewUser {
+                org,
+                name,
+                display_name,
+                roles: parse_roles(&roles)?,
+                password,
+            };
+            let p = admin::create_user(store, &actor, now, user).await?;
+            println!("created user {} ({})", p.name, p.id);
+        }
+    }
+    Ok(())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -119,7 +119,7 @@ fn migrate_then_serve_with_health() {
     let db = format!("sqlite://{}/w.db", dir.path().display());
     let (code, out, err) = warden(&["migrate", "--db", &db]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("schema version 1"), "{out}");
+    assert!(out.starts_with("schema version 2"), "{out}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
         .args([
             "serve",
@@ -157,7 +157,7 @@ fn migrate_then_serve_with_health() {
     child.kill().unwrap();
     let _ = child.wait();
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["database"]["schema_version"], 1);
+    assert_eq!(body["database"]["schema_version"], 2);
     assert!(
         body["time"]
             .as_str()
@@ -165,4 +165,97 @@ fn migrate_then_serve_with_health() {
             .starts_with("2026-09-28T02:0"),
         "simulated clock: {body}"
     );
+}
+
+#[test]
+fn tokens_and_users_are_administered() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/w.db", dir.path().display());
+    // Load the demo organisations, then stop.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--demo", "--db", &db, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut line).unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    let (code, stdout, stderr) = warden(&[
+        "admin",
+        "token",
+        "create",
+        "--org",
+        "secco-alpha",
+        "--role",
+        "reporter",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let token = stdout.lines().last().unwrap();
+    assert!(token.starts_with("wdn_") && token.len() == 61, "{stdout}");
+    assert!(stderr.contains("shown only now"));
+    let prefix = &token[..12];
+    let (_, list, _) = warden(&[
+        "admin",
+        "token",
+        "list",
+        "--org",
+        "secco-alpha",
+        "--db",
+        &db,
+    ]);
+    assert!(list.contains(prefix) && list.contains("active"), "{list}");
+    assert!(!list.contains(&token[13..]), "secrets are never listed");
+    let (code, _, _) = warden(&["admin", "token", "revoke", prefix, "--db", &db]);
+    assert_eq!(code, 0);
+    let (_, list, _) = warden(&[
+        "admin",
+        "token",
+        "list",
+        "--org",
+        "secco-alpha",
+        "--db",
+        &db,
+    ]);
+    assert!(list.contains("revoked"), "{list}");
+    let (code, _, err) = warden(&[
+        "admin", "token", "create", "--org", "nobody", "--role", "reporter", "--db", &db,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no organisation with slug \"nobody\""),
+        "{err}"
+    );
+
+    let user = |name: &str, password: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args([
+                "admin", "user", "create", "--org", "cncert", "--name", name, "--role", "analyst",
+                "--db", &db,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        writeln!(c.stdin.take().unwrap(), "{password}").unwrap();
+        let o = c.wait_with_output().unwrap();
+        (
+            o.status.code().unwrap(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    assert_eq!(user("ann", "a long enough passphrase").0, 0);
+    let (code, err) = user("ann", "a long enough passphrase");
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    let (code, err) = user("bob", "short");
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 12"), "{err}");
 }

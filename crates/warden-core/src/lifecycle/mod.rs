@@ -174,6 +174,7 @@ pub struct Subject {
 pub enum SubjectKind {
     Organisation,
     Principal,
+    Token,
     Report,
     Case,
     Measure,
@@ -185,6 +186,7 @@ impl SubjectKind {
         match self {
             SubjectKind::Organisation => "organisation",
             SubjectKind::Principal => "principal",
+            SubjectKind::Token => "token",
             SubjectKind::Report => "report",
             SubjectKind::Case => "case",
             SubjectKind::Measure => "measure",

@@ -1,0 +1,264 @@
+//! Administration of principals and their credentials, shared by the CLI and (later) the
+//! admin API. Every change is committed with its audit record.
+
+use crate::auth::{self, AuthError};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+use warden_core::lifecycle::{Event, Subject, SubjectKind};
+use warden_core::org::{Actor, ApiToken, Organisation, Principal, PrincipalKind, Role};
+use warden_store::{Changeset, Store, StoreError, Versioned, Write};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("no organisation with slug {0:?}")]
+    UnknownOrg(String),
+    #[error("no token with prefix {0:?}")]
+    UnknownToken(String),
+    #[error("a user named {0:?} already exists")]
+    UserExists(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn event(name: &str, kind: SubjectKind, id: Uuid, data: serde_json::Value) -> Event {
+    Event {
+        name: name.into(),
+        subject: Subject { kind, id },
+        data,
+    }
+}
+
+async fn org(store: &dyn Store, slug: &str) -> Result<Organisation, AdminError> {
+    Ok(store
+        .organisation_by_slug(slug)
+        .await?
+        .ok_or_else(|| AdminError::UnknownOrg(slug.to_owned()))?
+        .value)
+}
+
+/// A created token: the secret is in `token` and nowhere else, ever.
+#[derive(Debug, Serialize)]
+pub struct CreatedToken {
+    pub token: String,
+    #[serde(flatten)]
+    pub record: ApiToken,
+    pub org: String,
+    pub roles: BTreeSet<Role>,
+}
+
+/// Creates an API client of `org_slug` with `roles` and a token for it.
+pub async fn create_token(
+    store: &dyn Store,
+    actor: &Actor,
+    now: OffsetDateTime,
+    org_slug: &str,
+    roles: BTreeSet<Role>,
+    label: Option<String>,
+    expires_in: Option<Duration>,
+) -> Result<CreatedToken, AdminError> {
+    if roles.is_empty() {
+        return Err(AdminError::Invalid(
+            "a token needs at least one role".into(),
+        ));
+    }
+    if expires_in.is_some_and(|d| d <= Duration::ZERO) {
+        return Err(AdminError::Invalid(
+            "the expiry must be in the future".into(),
+        ));
+    }
+    let org = org(store, org_slug).await?;
+    let new = auth::new_token()?;
+    let label = label.unwrap_or_else(|| format!("client {}", new.prefix));
+    let principal = Principal {
+        id: Uuid::now_v7(),
+        kind: PrincipalKind::Client,
+        org_id: org.id,
+        name: new.prefix.clone(),
+        display_name: label.clone(),
+        roles: roles.clone(),
+        disabled: false,
+    };
+    let token = ApiToken {
+        id: Uuid::now_v7(),
+        principal_id: principal.id,
+        prefix: new.prefix.clone(),
+        label,
+        created_at: now,
+        expires_at: expires_in.map(|d| now + d),
+        revoked_at: None,
+    };
+    let events = vec![
+        event(
+            "principal.created",
+            SubjectKind::Principal,
+            principal.id,
+            serde_json::json!({"kind": "client", "org": org.slug, "roles": roles}),
+        ),
+        event(
+            "token.created",
+            SubjectKind::Token,
+            token.id,
+            serde_json::json!({"prefix": token.prefix, "expires_at": token.expires_at.map(|t| t.unix_timestamp())}),
+        ),
+    ];
+    store
+        .commit(Changeset {
+            actor: actor.clone(),
+            at: now,
+            writes: vec![
+                Write::Principal {
+                    principal,
+                    expected: None,
+                },
+                Write::Token {
+                    token: token.clone(),
+                    hash: Some(new.hash),
+                    expected: None,
+                },
+            ],
+            events,
+            idempotency: None,
+        })
+        .await?;
+    Ok(CreatedToken {
+        token: new.secret,
+        record: token,
+        org: org.slug,
+        roles,
+    })
+}
+
+pub async fn list_tokens(
+    store: &dyn Store,
+    org_slug: &str,
+) -> Result<Vec<Versioned<ApiToken>>, AdminError> {
+    let org = org(store, org_slug).await?;
+    Ok(store.tokens_of_org(org.id).await?)
+}
+
+pub async fn revoke_token(
+    store: &dyn Store,
+    actor: &Actor,
+    now: OffsetDateTime,
+    prefix: &str,
+) -> Result<ApiToken, AdminError> {
+    let t = store
+        .token_by_prefix(prefix)
+        .await?
+        .ok_or_else(|| AdminError::UnknownToken(prefix.to_owned()))?;
+    if t.value.revoked_at.is_some() {
+        return Ok(t.value);
+    }
+    let mut token = t.value;
+    token.revoked_at = Some(now);
+    store
+        .commit(Changeset {
+            actor: actor.clone(),
+            at: now,
+            writes: vec![Write::Token {
+                token: token.clone(),
+                hash: None,
+                expected: Some(t.version),
+            }],
+            events: vec![event(
+                "token.revoked",
+                SubjectKind::Token,
+                token.id,
+                serde_json::json!({"prefix": token.prefix}),
+            )],
+            idempotency: None,
+        })
+        .await?;
+    Ok(token)
+}
+
+/// A person to create.
+pub struct NewUser {
+    pub org: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub roles: BTreeSet<Role>,
+    pub password: String,
+}
+
+/// Creates a person who signs in with their name and password.
+pub async fn create_user(
+    store: &dyn Store,
+    actor: &Actor,
+    now: OffsetDateTime,
+    user: NewUser,
+) -> Result<Principal, AdminError> {
+    let NewUser {
+        org: org_slug,
+        name,
+        display_name,
+        roles,
+        password,
+    } = user;
+    let (org_slug, name, password) = (org_slug.as_str(), name.as_str(), password.as_str());
+    let valid_name = (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'@'));
+    if !valid_name {
+        return Err(AdminError::Invalid(format!(
+            "user name {name:?} must be 2–64 letters, digits or . - _ @"
+        )));
+    }
+    if password.chars().count() < 12 {
+        return Err(AdminError::Invalid(
+            "the password must have at least 12 characters".into(),
+        ));
+    }
+    if roles.is_empty() {
+        return Err(AdminError::Invalid("a user needs at least one role".into()));
+    }
+    let org = org(store, org_slug).await?;
+    if store.principal_by_name(name).await?.is_some() {
+        return Err(AdminError::UserExists(name.to_owned()));
+    }
+    let principal = Principal {
+        id: Uuid::now_v7(),
+        kind: PrincipalKind::User,
+        org_id: org.id,
+        name: name.to_owned(),
+        display_name: display_name.unwrap_or_else(|| name.to_owned()),
+        roles: roles.clone(),
+        disabled: false,
+    };
+    let hash = auth::hash_password(password)?;
+    store
+        .commit(Changeset {
+            actor: actor.clone(),
+            at: now,
+            writes: vec![
+                Write::Principal {
+                    principal: principal.clone(),
+                    expected: None,
+                },
+                Write::Password {
+                    principal_id: principal.id,
+                    hash,
+                },
+            ],
+            events: vec![event(
+                "principal.created",
+                SubjectKind::Principal,
+                principal.id,
+                serde_json::json!({"kind": "user", "name": name, "org": org.slug, "roles": roles}),
+            )],
+            idempotency: None,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Duplicate { .. } => AdminError::UserExists(name.to_owned()),
+            other => other.into(),
+        })?;
+    Ok(principal)
+}
