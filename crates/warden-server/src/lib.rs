@@ -1,9 +1,15 @@
-//! Warden's HTTP service. This first slice serves the health check; the API of DESIGN §5 is
-//! mounted under `/api/v1` by the platform-service work.
+//! Warden's HTTP service: the health check and the API of DESIGN §5 under `/api/v1`.
 
 pub mod admin;
+mod api;
 pub mod auth;
+pub mod demo;
+mod error;
 mod problem;
+pub mod service;
+pub mod types;
+
+pub use error::ApiError;
 
 pub use problem::Problem;
 
@@ -15,20 +21,44 @@ use axum::{Json, Router};
 use serde::Serialize;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use warden_core::calendar::Calendar;
 use warden_core::clock::Clock;
+use warden_core::policy::Policy;
 use warden_store::{Backend, Store};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
+    pub svc: Arc<service::Service>,
 }
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        calendar: Calendar,
+        policy: Policy,
+    ) -> Self {
+        AppState {
+            svc: Arc::new(service::Service {
+                store,
+                clock,
+                calendar: Arc::new(calendar),
+                policy: Arc::new(policy),
+            }),
+        }
+    }
+}
+
+/// Request bodies larger than this are refused (a report of 10,000 indicators fits).
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .nest("/api/v1", api::router())
         .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
 
@@ -62,12 +92,13 @@ pub struct DatabaseHealth {
 
 async fn healthz(State(s): State<AppState>) -> Response {
     let time = s
+        .svc
         .clock
         .now()
         .to_offset(time::UtcOffset::UTC)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let (code, database) = match s.store.health().await {
+    let (code, database) = match s.svc.store.health().await {
         Ok(h) => (
             StatusCode::OK,
             DatabaseHealth {
@@ -82,7 +113,7 @@ async fn healthz(State(s): State<AppState>) -> Response {
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 DatabaseHealth {
-                    backend: s.store.backend(),
+                    backend: s.svc.store.backend(),
                     reachable: false,
                     schema_version: None,
                     error: Some(e.code().to_owned()),

@@ -1,50 +1,525 @@
-//! The real server on port 0, driven over HTTP.
+//! The real server on port 0, driven over HTTP, on SQLite and (when `WARDEN_TEST_POSTGRES`
+//! names a database) on PostgreSQL.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 use time::macros::datetime;
 use warden_core::clock::FixedClock;
-use warden_server::{AppState, HealthResponse, Problem};
+use warden_core::org::{Actor, Role};
+use warden_server::{AppState, HealthResponse, Problem, admin};
+use warden_store::Store;
 
-async fn start() -> (String, tokio::sync::oneshot::Sender<()>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = warden_store::open(&format!("sqlite://{}/w.db", dir.path().display()))
+struct Server {
+    base: String,
+    store: Arc<dyn Store>,
+    tokens: HashMap<&'static str, String>,
+    http: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+const NOW: time::OffsetDateTime = datetime!(2026-09-28 10:00 +8);
+
+/// Who acts in the tests: name → (organisation, roles).
+const PEOPLE: &[(&str, &str, &[Role])] = &[
+    ("secco", "secco-alpha", &[Role::Reporter]),
+    ("netco", "netco-alpha", &[Role::Reporter]),
+    ("cncert", "cncert", &[Role::Analyst]),
+    ("cncert-both", "cncert", &[Role::Analyst, Role::Reviewer]),
+    ("caict", "caict", &[Role::Analyst]),
+    ("gd", "ca-guangdong", &[Role::Reviewer]),
+    ("bj", "ca-beijing", &[Role::Reviewer]),
+    ("miit", "miit", &[Role::Reviewer]),
+    ("telecom", "china-telecom", &[Role::Responder]),
+];
+
+async fn start(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Server {
+    warden_server::demo::load(store.as_ref(), NOW)
         .await
         .unwrap();
-    let state = AppState {
-        store,
-        clock: Arc::new(FixedClock::new(datetime!(2026-09-28 10:00 +8))),
-    };
+    let mut tokens = HashMap::new();
+    for (name, org, roles) in PEOPLE {
+        let t = admin::create_token(
+            store.as_ref(),
+            &Actor::system("test"),
+            NOW,
+            org,
+            roles.iter().copied().collect(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        tokens.insert(*name, t.token);
+    }
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(FixedClock::new(NOW)),
+        warden_core::calendar::Calendar::builtin().unwrap(),
+        warden_core::policy::Policy::builtin().unwrap(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(warden_server::serve(listener, state, async move {
         let _ = rx.await;
     }));
-    (format!("http://{addr}"), tx, dir)
+    Server {
+        base: format!("http://{addr}"),
+        store,
+        tokens,
+        http: reqwest::Client::new(),
+        _stop: tx,
+        _dir: dir,
+    }
 }
 
-#[tokio::test]
-async fn healthz_reports_the_database() {
-    let (base, _stop, _dir) = start().await;
-    let r = reqwest::get(format!("{base}/healthz")).await.unwrap();
+async fn on_sqlite() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = warden_store::open(&format!("sqlite://{}/w.db", dir.path().display()))
+        .await
+        .unwrap();
+    start(store, Some(dir)).await
+}
+
+async fn on_postgres() -> Option<Server> {
+    let url = std::env::var("WARDEN_TEST_POSTGRES")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let store = warden_store::open_isolated_postgres(&url).await.unwrap();
+    Some(start(store, None).await)
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::on_sqlite().await).await; })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                match super::on_postgres().await {
+                    Some(s) => super::$name(s).await,
+                    None => eprintln!("WARDEN_TEST_POSTGRES is unset: PostgreSQL not tested"),
+                }
+            })*
+        }
+    };
+}
+
+on_both!(
+    health_and_problems,
+    reports_are_validated_and_correlated,
+    determination_and_decision_respect_the_rules,
+    lists_are_scoped_to_the_caller,
+);
+
+impl Server {
+    async fn call(
+        &self,
+        who: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        idem: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(w) = who {
+            r = r.bearer_auth(&self.tokens[w]);
+        }
+        if let Some(k) = idem {
+            r = r.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status();
+        let problem = resp
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v == "application/problem+json");
+        let text = resp.text().await.unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if !status.is_success() {
+            assert!(problem, "{status} without a problem body: {v}");
+        }
+        (status, v)
+    }
+
+    async fn post(&self, who: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Some(who), reqwest::Method::POST, path, Some(body), None)
+            .await
+    }
+
+    async fn get(&self, who: &str, path: &str) -> (StatusCode, Value) {
+        self.call(Some(who), reqwest::Method::GET, path, None, None)
+            .await
+    }
+}
+
+fn report(domain: &str) -> Value {
+    json!({
+        "category": "malicious_resource",
+        "subtype": "phishing_site",
+        "title": "Phishing site imitating a bank",
+        "description": "Collects card numbers and SMS codes.",
+        "observed_at": "2026-09-28T08:00:00+08:00",
+        "province": "44",
+        "tlp": "amber",
+        "indicators": [{"type": "domain", "value": domain}, {"type": "url", "value": format!("http://{domain}/login")}]
+    })
+}
+
+fn kind(p: &Value) -> &str {
+    p["type"].as_str().unwrap().rsplit('/').next().unwrap()
+}
+
+async fn health_and_problems(s: Server) {
+    let r = s
+        .http
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let h: HealthResponse = r.json().await.unwrap();
     assert_eq!(h.status, "ok");
     assert!(h.database.reachable);
     assert_eq!(h.database.schema_version, Some(2));
     assert_eq!(h.time, "2026-09-28T02:00:00Z");
-}
 
-#[tokio::test]
-async fn unknown_paths_are_problems() {
-    let (base, _stop, _dir) = start().await;
-    let r = reqwest::get(format!("{base}/nope")).await.unwrap();
+    let r = s.http.get(format!("{}/nope", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let p: Problem = r.json().await.unwrap();
     assert!(p.kind.ends_with("/not-found"));
-    assert!(p.detail.contains("/nope"));
+
+    // No token, a malformed token, a revoked token.
+    let (st, p) = s
+        .call(None, reqwest::Method::GET, "/api/v1/cases", None, None)
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNAUTHORIZED, "unauthenticated")
+    );
+    let r = s
+        .http
+        .get(format!("{}/api/v1/cases", s.base))
+        .bearer_auth("wdn_00000000_0000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let prefix = &s.tokens["netco"][..12];
+    admin::revoke_token(s.store.as_ref(), &Actor::system("test"), NOW, prefix)
+        .await
+        .unwrap();
+    let (st, p) = s.get("netco", "/api/v1/cases").await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNAUTHORIZED, "credentials-unusable")
+    );
+    assert!(p["detail"].as_str().unwrap().contains("revoked"));
+}
+
+async fn reports_are_validated_and_correlated(s: Server) {
+    // The wrong role.
+    let (st, p) = s
+        .post("cncert", "/api/v1/reports", report("evil-bank.example.cn"))
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    // A bad indicator names its place; nothing is stored.
+    let mut bad = report("evil-bank.example.cn");
+    bad["indicators"][1]["value"] = json!("http://evil-bank.example.cn:99999/");
+    let (st, p) = s.post("secco", "/api/v1/reports", bad).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-indicator")
+    );
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("indicators[1]: invalid url"),
+        "{p}"
+    );
+    // Unknown fields, wrong subtypes, bad provinces, malformed JSON.
+    let mut extra = report("evil-bank.example.cn");
+    extra["severity"] = json!("high");
+    let (st, p) = s.post("secco", "/api/v1/reports", extra).await;
+    assert_eq!((st, kind(&p)), (StatusCode::BAD_REQUEST, "invalid-body"));
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `severity`"),
+        "{p}"
+    );
+    let mut wrong = report("evil-bank.example.cn");
+    wrong["subtype"] = json!("trojan");
+    let (st, p) = s.post("secco", "/api/v1/reports", wrong).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-classification")
+    );
+    let mut wrong = report("evil-bank.example.cn");
+    wrong["province"] = json!("99");
+    let (st, p) = s.post("secco", "/api/v1/reports", wrong).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-province")
+    );
+    let r = s
+        .http
+        .post(format!("{}/api/v1/reports", s.base))
+        .bearer_auth(&s.tokens["secco"])
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let (_, list) = s.get("miit", "/api/v1/cases").await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        0,
+        "refused requests change nothing"
+    );
+
+    // A report opens a case assigned by policy; the same threat spelled otherwise joins it.
+    let (st, first) = s
+        .post("secco", "/api/v1/reports", report("evil-bank.example.cn"))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{first}");
+    assert_eq!(first["status"], "assigned");
+    assert_eq!(first["correlated"], false);
+    let (st, second) = s
+        .post("netco", "/api/v1/reports", report("EVIL-BANK.example.cn."))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{second}");
+    assert_eq!(second["case_id"], first["case_id"]);
+    assert_eq!(second["correlated"], true);
+    let case_id = first["case_id"].as_str().unwrap();
+    let (_, case) = s.get("miit", &format!("/api/v1/cases/{case_id}")).await;
+    assert_eq!(case["report_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(case["assigned_to"]["slug"], "cncert");
+    let (st, r) = s
+        .get(
+            "netco",
+            &format!("/api/v1/reports/{}", second["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(r["indicators"][0]["value"], "evil-bank.example.cn");
+
+    // Idempotency: a retried POST returns the first answer and creates nothing.
+    let body = report("retry.example.cn");
+    let (st1, a) = s
+        .call(
+            Some("secco"),
+            reqwest::Method::POST,
+            "/api/v1/reports",
+            Some(body.clone()),
+            Some("k-1"),
+        )
+        .await;
+    let (st2, b) = s
+        .call(
+            Some("secco"),
+            reqwest::Method::POST,
+            "/api/v1/reports",
+            Some(body),
+            Some("k-1"),
+        )
+        .await;
+    assert_eq!((st1, st2), (StatusCode::CREATED, StatusCode::CREATED));
+    assert_eq!(a, b);
+    let (st, p) = s
+        .call(
+            Some("secco"),
+            reqwest::Method::POST,
+            "/api/v1/reports",
+            Some(report("other.example.cn")),
+            Some("k-1"),
+        )
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused")
+    );
+    let (_, list) = s.get("miit", "/api/v1/cases").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert!(s.store.verify_audit().await.unwrap().intact);
+}
+
+async fn determination_and_decision_respect_the_rules(s: Server) {
+    let (_, created) = s
+        .post("secco", "/api/v1/reports", report("c2.example.cn"))
+        .await;
+    let case = format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap());
+    let det = json!({
+        "verdict": "confirmed", "severity": "high", "rationale": "Kit fingerprint matches",
+        "recommended_measures": [{"kind": "block", "target": {"type": "domain", "value": "c2.example.cn"}}]
+    });
+    // Not the assigned institution; not an analyst.
+    let (st, p) = s
+        .post("caict", &format!("{case}/determination"), det.clone())
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::NOT_FOUND, "not-found"),
+        "caict cannot see it: {p}"
+    );
+    let (st, p) = s
+        .post("gd", &format!("{case}/determination"), det.clone())
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    let (st, d) = s
+        .post("cncert-both", &format!("{case}/determination"), det.clone())
+        .await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!(d["status"], "determined");
+    let (st, p) = s
+        .post("cncert", &format!("{case}/determination"), det)
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::CONFLICT, "invalid-state"));
+
+    let decision = json!({
+        "outcome": "approved", "reasons": "Confirmed phishing infrastructure",
+        "measures": [{"kind": "block", "target": {"type": "domain", "value": "c2.example.cn"}, "recipient_org": "china-telecom"}]
+    });
+    // The determining organisation, another province, a measure without a recipient.
+    let (st, p) = s
+        .post("cncert-both", &format!("{case}/decision"), decision.clone())
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::FORBIDDEN, "forbidden-organisation"),
+        "{p}"
+    );
+    let (st, p) = s
+        .post("bj", &format!("{case}/decision"), decision.clone())
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::FORBIDDEN, "forbidden-jurisdiction"),
+        "{p}"
+    );
+    let mut unroutable = decision.clone();
+    unroutable["measures"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("recipient_org");
+    let (st, p) = s.post("gd", &format!("{case}/decision"), unroutable).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unroutable")
+    );
+    let mut unknown = decision.clone();
+    unknown["measures"][0]["recipient_org"] = json!("no-such-org");
+    let (st, p) = s.post("gd", &format!("{case}/decision"), unknown).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown-organisation")
+    );
+    // The competent provincial authority decides; the deadline comes from its policy.
+    let (st, out) = s
+        .post("gd", &format!("{case}/decision"), decision.clone())
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    assert_eq!(out["status"], "decided");
+    assert_eq!(out["policy_version"], "national-2026.1+44-2026.1");
+    let m = &out["measures"][0];
+    assert_eq!(m["recipient_org"], "china-telecom");
+    assert_eq!(
+        m["deadline"], "2026-09-28T16:00:00+08:00",
+        "Guangdong: 6 hours for high-severity blocks"
+    );
+    let (st, p) = s.post("miit", &format!("{case}/decision"), decision).await;
+    assert_eq!((st, kind(&p)), (StatusCode::CONFLICT, "invalid-state"));
+    let id: uuid::Uuid = m["id"].as_str().unwrap().parse().unwrap();
+    let stored = s.store.measure(id).await.unwrap().unwrap().value;
+    assert!(stored.block_active());
+    assert!(s.store.verify_audit().await.unwrap().intact);
+}
+
+async fn lists_are_scoped_to_the_caller(s: Server) {
+    let (_, a) = s
+        .post("secco", "/api/v1/reports", report("a.example.cn"))
+        .await;
+    let mut bj = report("b.example.cn");
+    bj["province"] = json!("11");
+    let (_, b) = s.post("netco", "/api/v1/reports", bj).await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, all) = s.get("miit", "/api/v1/cases").await;
+    assert_eq!(ids(&all).len(), 2);
+    let (_, gd) = s.get("gd", "/api/v1/cases").await;
+    assert_eq!(ids(&gd), vec![a["case_id"].as_str().unwrap()]);
+    let (_, gd11) = s.get("gd", "/api/v1/cases?province=11").await;
+    assert!(
+        ids(&gd11).is_empty(),
+        "a province filter cannot widen the scope"
+    );
+    let (_, bjl) = s.get("bj", "/api/v1/cases").await;
+    assert_eq!(ids(&bjl), vec![b["case_id"].as_str().unwrap()]);
+    let (_, mine) = s.get("secco", "/api/v1/cases").await;
+    assert_eq!(ids(&mine), vec![a["case_id"].as_str().unwrap()]);
+    let (_, inst) = s.get("cncert", "/api/v1/cases").await;
+    assert_eq!(ids(&inst).len(), 2);
+    let (_, none) = s.get("caict", "/api/v1/cases").await;
+    assert!(ids(&none).is_empty());
+    let (_, recips) = s.get("telecom", "/api/v1/cases").await;
+    assert!(ids(&recips).is_empty());
+    let (st, _) = s
+        .get(
+            "telecom",
+            &format!("/api/v1/cases/{}", a["case_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s
+        .get(
+            "bj",
+            &format!("/api/v1/reports/{}", a["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // Filters and pages.
+    let (_, f) = s.get("miit", "/api/v1/cases?org=netco-alpha").await;
+    assert_eq!(ids(&f), vec![b["case_id"].as_str().unwrap()]);
+    let (_, p1) = s.get("miit", "/api/v1/cases?limit=1").await;
+    assert_eq!(ids(&p1).len(), 1);
+    let next = p1["next"].as_str().unwrap();
+    let (_, p2) = s
+        .get("miit", &format!("/api/v1/cases?limit=1&cursor={next}"))
+        .await;
+    assert_eq!(ids(&p2).len(), 1);
+    assert_ne!(ids(&p1), ids(&p2));
+    assert!(p2["next"].is_null());
+    for (q, expect) in [
+        ("limit=0", "invalid-query"),
+        ("cursor=zz", "invalid-query"),
+        ("from=yesterday", "invalid-query"),
+        ("colour=red", "invalid-query"),
+        ("org=nobody", "unknown-organisation"),
+        ("province=99", "invalid-province"),
+    ] {
+        let (st, p) = s.get("miit", &format!("/api/v1/cases?{q}")).await;
+        assert!(st.is_client_error(), "{q}: {st}");
+        assert_eq!(kind(&p), expect, "{q}: {p}");
+    }
 }

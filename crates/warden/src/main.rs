@@ -1,7 +1,5 @@
 //! `warden`: the server and the command line.
 
-mod demo;
-
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -378,7 +376,7 @@ async fn serve(
     let store = warden_store::open(&url).await?;
     let health = store.health().await?;
     if demo {
-        let added = demo::load(store.as_ref(), clock.now()).await?;
+        let added = warden_server::demo::load(store.as_ref(), clock.now()).await?;
         tracing::info!(added, "demo world loaded");
     }
     let listener = tokio::net::TcpListener::bind(&listen)
@@ -407,7 +405,7 @@ async fn serve(
         let _ = out.write_all(banner.as_bytes());
         let _ = out.flush();
     }
-    let state = warden_server::AppState { store, clock };
+    let state = warden_server::AppState::new(store, clock, calendar, policy);
     warden_server::serve(listener, state, shutdown_signal())
         .await
         .context("serving HTTP")?;

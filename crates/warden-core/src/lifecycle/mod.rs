@@ -6,10 +6,12 @@
 mod appeal;
 mod case;
 mod measure;
+mod visibility;
 
 pub use appeal::*;
 pub use case::*;
 pub use measure::*;
+pub use visibility::*;
 
 use crate::org::{Actor, OrgRef, OrgType, Province, Role};
 use serde::{Deserialize, Serialize};

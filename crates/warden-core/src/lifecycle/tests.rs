@@ -1001,3 +1001,35 @@ fn the_determining_institution_cannot_slip_in_its_own_report() {
         .unwrap_err();
     assert_eq!(err.code, RefusalCode::SeparationOfDuties);
 }
+
+#[test]
+fn who_sees_a_case() {
+    let (f, m) = decided();
+    let sees = |a: &Actor| can_view_case(a, &f.case);
+    assert!(sees(&reporter()));
+    assert!(sees(&analyst()));
+    assert!(sees(&reviewer_gd()));
+    assert!(sees(&actor("miit", "mia", &[Auditor])));
+    assert!(!sees(&actor("ca-beijing", "bob", &[Reviewer])));
+    assert!(!sees(&actor("caict", "cat", &[Analyst])));
+    assert!(!sees(&responder()), "recipients see notices, not cases");
+    assert!(!sees(&Actor::Public));
+    assert!(can_view_measure(&responder(), &m));
+    assert!(!can_view_measure(
+        &actor("china-mobile", "moe", &[Responder]),
+        &m
+    ));
+    assert_eq!(
+        case_scope(&reviewer_gd()),
+        Some(CaseScope::Province("44".parse().unwrap()))
+    );
+    assert_eq!(
+        case_scope(&analyst()),
+        Some(CaseScope::AssignedTo(org("cncert").id))
+    );
+    assert_eq!(case_scope(&Actor::Public), None);
+    assert!(can_read_audit(&actor("cncert", "aud", &[Auditor])));
+    assert!(!can_read_audit(&actor("secco-alpha", "aud", &[Auditor])));
+    assert!(!can_read_audit(&actor("ca-guangdong", "adm", &[Admin])));
+    assert!(can_read_audit(&actor("miit", "adm", &[Admin])));
+}

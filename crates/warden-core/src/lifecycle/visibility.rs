@@ -1,0 +1,110 @@
+//! Who may read what. Like the transitions, these rules live in the core so that every
+//! entry point (API, TAXII, console, exports) applies the same ones.
+
+use super::*;
+
+/// The cases an actor may list: the filter the store must apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseScope {
+    All,
+    /// A provincial authority: cases located in its province.
+    Province(Province),
+    /// An institution: cases assigned to it.
+    AssignedTo(Uuid),
+    /// Any other member: cases its own reports are part of.
+    ReportedBy(Uuid),
+}
+
+pub fn case_scope(actor: &Actor) -> Option<CaseScope> {
+    match actor {
+        Actor::System { .. } => Some(CaseScope::All),
+        Actor::Public => None,
+        Actor::Principal { org, .. } => Some(match (org.org_type, org.jurisdiction) {
+            (OrgType::Ministry, _) => CaseScope::All,
+            (OrgType::ProvincialAuthority, Some(crate::org::Jurisdiction::Province(p))) => {
+                CaseScope::Province(p)
+            }
+            (OrgType::ProvincialAuthority, _) => return None,
+            (OrgType::Institution, _) => CaseScope::AssignedTo(org.id),
+            _ => CaseScope::ReportedBy(org.id),
+        }),
+    }
+}
+
+fn authority_over(org: &OrgRef, province: Option<Province>) -> bool {
+    org.org_type.is_authority() && org.jurisdiction.is_some_and(|j| j.covers(province))
+}
+
+/// Authorities over its province, the institution it is or was assigned to, and the
+/// organisations whose reports it holds.
+pub fn can_view_case(actor: &Actor, case: &Case) -> bool {
+    match actor {
+        Actor::System { .. } => true,
+        Actor::Public => false,
+        Actor::Principal { org, .. } => {
+            authority_over(org, case.province)
+                || case.assigned_to.as_ref().is_some_and(|i| i.id == org.id)
+                || case
+                    .determination
+                    .as_ref()
+                    .is_some_and(|d| d.org.id == org.id)
+                || case.reporter_orgs.contains(&org.id)
+        }
+    }
+}
+
+/// A report: its own organisation, and whoever may view its case.
+pub fn can_view_report(actor: &Actor, report: &Report, case: Option<&Case>) -> bool {
+    match actor {
+        Actor::System { .. } => true,
+        Actor::Public => false,
+        Actor::Principal { org, .. } => {
+            report.reporter.id == org.id
+                || case.is_some_and(|c| can_view_case(actor, c))
+                || (report.case_id.is_none() && authority_over(org, report.content.province))
+        }
+    }
+}
+
+/// A measure and its notice: the recipient, the deciding authority, the verifying
+/// institution, and authorities over the province.
+pub fn can_view_measure(actor: &Actor, m: &Measure) -> bool {
+    match actor {
+        Actor::System { .. } => true,
+        Actor::Public => false,
+        Actor::Principal { org, .. } => {
+            m.recipient.id == org.id
+                || m.deciding_org.id == org.id
+                || m.determining_org.id == org.id
+                || authority_over(org, m.province)
+        }
+    }
+}
+
+/// An appeal: the deciding authority, the organisation that filed it, and authorities over
+/// the measure's province.
+pub fn can_view_appeal(actor: &Actor, a: &Appeal, m: &Measure) -> bool {
+    match actor {
+        Actor::System { .. } => true,
+        Actor::Public => false,
+        Actor::Principal { org, .. } => {
+            a.deciding_org.id == org.id
+                || a.filed_by_org.as_deref() == Some(org.slug.as_str())
+                || authority_over(org, m.province)
+        }
+    }
+}
+
+/// The whole audit trail: auditors of the authorities and institutions, and admins of the
+/// ministry. (Members' auditors will read the entries about their own organisation.)
+pub fn can_read_audit(actor: &Actor) -> bool {
+    match actor {
+        Actor::System { .. } => true,
+        Actor::Public => false,
+        Actor::Principal { org, .. } => {
+            let oversight = org.org_type.is_authority() || org.org_type == OrgType::Institution;
+            (oversight && actor.has_role(Role::Auditor))
+                || (org.org_type == OrgType::Ministry && actor.has_role(Role::Admin))
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Every error of the service, turned into an RFC 9457 problem in this one place. The `type`
+//! of each is stable: clients branch on it.
+
+use crate::auth::AuthError;
+use crate::problem::Problem;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use warden_core::indicator::IndicatorError;
+use warden_core::lifecycle::{Refusal, RefusalCode};
+use warden_core::org::ProvinceError;
+use warden_core::taxonomy::TaxonomyError;
+use warden_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("{field}: {source}")]
+    Indicator {
+        field: String,
+        source: IndicatorError,
+    },
+    #[error(transparent)]
+    Taxonomy(#[from] TaxonomyError),
+    #[error("province: {0}")]
+    Province(#[from] ProvinceError),
+    #[error("{0}")]
+    InvalidBody(String),
+    #[error("{field}: no organisation with slug {slug:?}")]
+    UnknownOrganisation { field: String, slug: String },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Unroutable(String),
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        use StatusCode as S;
+        match self {
+            ApiError::Auth(AuthError::Missing | AuthError::Invalid) => (
+                S::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+            ),
+            ApiError::Auth(AuthError::Unusable(_)) => (
+                S::UNAUTHORIZED,
+                "credentials-unusable",
+                "Credentials cannot be used",
+            ),
+            ApiError::Auth(AuthError::Store(e)) | ApiError::Store(e) => match e {
+                StoreError::NotFound { .. } => (S::NOT_FOUND, "not-found", "Not found"),
+                StoreError::Conflict { .. } => (
+                    S::CONFLICT,
+                    "conflict",
+                    "Changed by someone else: reload and retry",
+                ),
+                StoreError::Duplicate { .. } => (S::CONFLICT, "duplicate", "Already exists"),
+                StoreError::IdempotencyKeyReused { .. } => (
+                    S::UNPROCESSABLE_ENTITY,
+                    "idempotency-key-reused",
+                    "Idempotency key reused for another request",
+                ),
+                StoreError::Unavailable(_) => (
+                    S::SERVICE_UNAVAILABLE,
+                    "database-unavailable",
+                    "The database is unavailable",
+                ),
+                _ => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            },
+            ApiError::Auth(AuthError::Internal(_)) => {
+                (S::INTERNAL_SERVER_ERROR, "internal", "Internal error")
+            }
+            ApiError::Refused(r) => match r.code {
+                RefusalCode::Role => (S::FORBIDDEN, "forbidden-role", "Role not permitted"),
+                RefusalCode::Organisation => (
+                    S::FORBIDDEN,
+                    "forbidden-organisation",
+                    "Organisation not permitted",
+                ),
+                RefusalCode::Jurisdiction => (
+                    S::FORBIDDEN,
+                    "forbidden-jurisdiction",
+                    "Outside the jurisdiction",
+                ),
+                RefusalCode::SeparationOfDuties => {
+                    (S::FORBIDDEN, "separation-of-duties", "Separation of duties")
+                }
+                RefusalCode::State => (S::CONFLICT, "invalid-state", "Not possible in this state"),
+                RefusalCode::Window => (
+                    S::UNPROCESSABLE_ENTITY,
+                    "window-closed",
+                    "Outside the permitted time",
+                ),
+                RefusalCode::Invalid => (
+                    S::UNPROCESSABLE_ENTITY,
+                    "invalid-command",
+                    "The request cannot be carried out",
+                ),
+            },
+            ApiError::Indicator { .. } => (
+                S::UNPROCESSABLE_ENTITY,
+                "invalid-indicator",
+                "Invalid indicator",
+            ),
+            ApiError::Taxonomy(_) => (
+                S::UNPROCESSABLE_ENTITY,
+                "invalid-classification",
+                "Invalid category or subtype",
+            ),
+            ApiError::Province(_) => (
+                S::UNPROCESSABLE_ENTITY,
+                "invalid-province",
+                "Invalid province",
+            ),
+            ApiError::InvalidBody(_) => (S::BAD_REQUEST, "invalid-body", "Malformed request body"),
+            ApiError::UnknownOrganisation { .. } => (
+                S::UNPROCESSABLE_ENTITY,
+                "unknown-organisation",
+                "Unknown organisation",
+            ),
+            ApiError::NotFound(_) => (S::NOT_FOUND, "not-found", "Not found"),
+            ApiError::Unroutable(_) => (
+                S::UNPROCESSABLE_ENTITY,
+                "unroutable",
+                "No recipient for the measure",
+            ),
+            ApiError::InvalidQuery(_) => (S::BAD_REQUEST, "invalid-query", "Invalid query"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, title) = self.parts();
+        let detail = if status.is_server_error() {
+            // Details of internal failures go to the log, not to the caller.
+            tracing::error!(error = %self, "request failed");
+            "see the server log".to_owned()
+        } else {
+            self.to_string()
+        };
+        let mut resp = Problem::new(status, code, title, detail).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}

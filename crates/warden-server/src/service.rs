@@ -1,0 +1,528 @@
+//! The operations behind the API: read, call the core transition, commit with its audit
+//! records. Handlers only extract and respond; permissions are the core's.
+
+use crate::error::ApiError;
+use crate::types::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_core::calendar::Calendar;
+use warden_core::clock::Clock;
+use warden_core::indicator::Indicator;
+use warden_core::lifecycle::*;
+use warden_core::org::{Actor, OrgRef, Organisation, Province};
+use warden_core::policy::Policy;
+use warden_core::taxonomy::Classification;
+use warden_store::{
+    CaseFilter, Changeset, CommitOutcome, IdempotencyClaim, Store, Versioned, Write,
+};
+
+pub struct Service {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub calendar: Arc<Calendar>,
+    pub policy: Arc<Policy>,
+}
+
+/// The `Idempotency-Key` of a write, scoped to its caller and bound to its request.
+#[derive(Debug, Clone)]
+pub struct Idem {
+    pub scope: String,
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// Query parameters of `GET /api/v1/cases`.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CasesQuery {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub province: Option<String>,
+    /// Slug of a reporting organisation.
+    pub org: Option<String>,
+    /// Slug of the institution the case is assigned to.
+    pub assigned_to: Option<String>,
+    /// Opened at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Opened before (RFC 3339).
+    pub to: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+fn parse_indicator(field: String, i: &IndicatorInput) -> Result<Indicator, ApiError> {
+    let kind = i.kind.parse().map_err(|source| ApiError::Indicator {
+        field: format!("{field}.type"),
+        source,
+    })?;
+    Indicator::parse(kind, &i.value).map_err(|source| ApiError::Indicator { field, source })
+}
+
+fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, ApiError> {
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|_| {
+        ApiError::InvalidQuery(format!(
+            "{field}: {s:?} is not an RFC 3339 time like 2026-09-28T10:00:00+08:00"
+        ))
+    })
+}
+
+impl Service {
+    /// Times in the API are given in Asia/Shanghai, where the measures' deadlines are defined.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now().to_offset(warden_core::calendar::SHANGHAI)
+    }
+
+    fn ctx(&self, now: OffsetDateTime, province: Option<Province>) -> Context<'_> {
+        Context {
+            now,
+            calendar: &self.calendar,
+            rules: self.policy.for_province(province),
+        }
+    }
+
+    async fn org(&self, field: &str, slug: &str) -> Result<Organisation, ApiError> {
+        self.store
+            .organisation_by_slug(slug)
+            .await?
+            .map(|o| o.value)
+            .ok_or_else(|| ApiError::UnknownOrganisation {
+                field: field.to_owned(),
+                slug: slug.to_owned(),
+            })
+    }
+
+    /// Runs a write once per idempotency key: a retry gets the first response back.
+    async fn once<T, F, Fut>(&self, idem: Option<Idem>, build: F) -> Result<T, ApiError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(T, Changeset), ApiError>>,
+    {
+        if let Some(i) = &idem
+            && let Some(stored) = self
+                .store
+                .idempotent_response(&i.scope, &i.key, &i.request_hash)
+                .await?
+        {
+            return serde_json::from_value(stored)
+                .map_err(|e| ApiError::InvalidBody(format!("stored response unreadable: {e}")));
+        }
+        let (response, mut changes) = build().await?;
+        if let Some(i) = idem {
+            changes.idempotency = Some(IdempotencyClaim {
+                scope: i.scope,
+                key: i.key,
+                request_hash: i.request_hash,
+                response: serde_json::to_value(&response)
+                    .map_err(|e| ApiError::InvalidBody(e.to_string()))?,
+            });
+        }
+        match self.store.commit(changes).await? {
+            CommitOutcome::Applied { .. } => Ok(response),
+            CommitOutcome::Replayed { response } => serde_json::from_value(response)
+                .map_err(|e| ApiError::InvalidBody(format!("stored response unreadable: {e}"))),
+        }
+    }
+
+    async fn visible_case(&self, actor: &Actor, id: Uuid) -> Result<Versioned<Case>, ApiError> {
+        match self.store.case(id).await? {
+            Some(c) if can_view_case(actor, &c.value) => Ok(c),
+            // Existence is not revealed to those who may not see it.
+            _ => Err(ApiError::NotFound(format!("case {id}"))),
+        }
+    }
+
+    pub async fn submit_report(
+        &self,
+        actor: &Actor,
+        req: ReportRequest,
+        idem: Option<Idem>,
+    ) -> Result<ReportCreated, ApiError> {
+        let now = self.now();
+        let classification = Classification::parse(&req.category, &req.subtype)?;
+        let province = req
+            .province
+            .as_deref()
+            .map(str::parse::<Province>)
+            .transpose()?;
+        let indicators = req
+            .indicators
+            .iter()
+            .enumerate()
+            .map(|(i, x)| parse_indicator(format!("indicators[{i}]"), x))
+            .collect::<Result<Vec<_>, _>>()?;
+        let content = ReportContent {
+            classification,
+            title: req.title,
+            description: req.description,
+            observed_at: req.observed_at,
+            province,
+            tlp: req.tlp.unwrap_or(Tlp::Amber),
+            indicators,
+            victim: req.victim,
+        };
+        self.once(idem, || async {
+            let mut report = Report::submit(actor, Uuid::now_v7(), content, None, now)?;
+            // Correlation: the same normalised indicator in an open case makes this a sighting.
+            if let Some(case_id) = self
+                .store
+                .open_case_matching(&report.content.indicators)
+                .await?
+                && let Some(case) = self.store.case(case_id).await?
+            {
+                let mut sighting = report.clone();
+                sighting.case_id = Some(case_id);
+                let cmd = CaseCommand::AddReport {
+                    report: Box::new(sighting.clone()),
+                };
+                if let Ok(out) = case
+                    .value
+                    .apply(actor, cmd, self.ctx(now, case.value.province))
+                {
+                    let created = ReportCreated {
+                        id: sighting.id,
+                        case_id,
+                        status: out.next.status.as_str().to_owned(),
+                        correlated: true,
+                    };
+                    let changes = Changeset {
+                        actor: actor.clone(),
+                        at: now,
+                        writes: vec![
+                            Write::Report {
+                                report: sighting,
+                                expected: None,
+                            },
+                            Write::Case {
+                                case: out.next,
+                                expected: Some(case.version),
+                            },
+                        ],
+                        events: out.events,
+                        idempotency: None,
+                    };
+                    return Ok((created, changes));
+                }
+                // A refused sighting (for instance the reporter holds the case for
+                // determination) opens a case of its own instead.
+            }
+            let rules = self.policy.for_province(province);
+            let institution = self
+                .store
+                .organisation_by_slug(&rules.default_institution)
+                .await?
+                .map(|o| o.value.org_ref());
+            let out = Case::open(&mut report, Uuid::now_v7(), institution, now)?;
+            let created = ReportCreated {
+                id: report.id,
+                case_id: out.next.id,
+                status: out.next.status.as_str().to_owned(),
+                correlated: false,
+            };
+            let changes = Changeset {
+                actor: actor.clone(),
+                at: now,
+                writes: vec![
+                    Write::Case {
+                        case: out.next,
+                        expected: None,
+                    },
+                    Write::Report {
+                        report,
+                        expected: None,
+                    },
+                ],
+                events: out.events,
+                idempotency: None,
+            };
+            Ok((created, changes))
+        })
+        .await
+    }
+
+    pub async fn report(&self, actor: &Actor, id: Uuid) -> Result<ReportView, ApiError> {
+        let not_found = || ApiError::NotFound(format!("report {id}"));
+        let r = self.store.report(id).await?.ok_or_else(not_found)?;
+        let case = match r.value.case_id {
+            Some(c) => self.store.case(c).await?.map(|c| c.value),
+            None => None,
+        };
+        if !can_view_report(actor, &r.value, case.as_ref()) {
+            return Err(not_found());
+        }
+        Ok(ReportView {
+            report: r.value,
+            version: r.version,
+        })
+    }
+
+    pub async fn case(&self, actor: &Actor, id: Uuid) -> Result<CaseView, ApiError> {
+        let c = self.visible_case(actor, id).await?;
+        Ok(CaseView {
+            case: c.value,
+            version: c.version,
+        })
+    }
+
+    pub async fn cases(&self, actor: &Actor, q: CasesQuery) -> Result<CaseList, ApiError> {
+        let empty = CaseList {
+            items: vec![],
+            next: None,
+        };
+        let Some(scope) = case_scope(actor) else {
+            return Ok(empty);
+        };
+        let mut f = CaseFilter {
+            status: q.status,
+            category: q.category,
+            province: q.province,
+            opened_from: q
+                .from
+                .as_deref()
+                .map(|s| parse_time("from", s))
+                .transpose()?,
+            opened_to: q.to.as_deref().map(|s| parse_time("to", s)).transpose()?,
+            ..CaseFilter::default()
+        };
+        if let Some(p) = &f.province {
+            p.parse::<Province>()?;
+        }
+        if let Some(s) = &q.org {
+            f.reporter_org = Some(self.org("org", s).await?.id);
+        }
+        if let Some(s) = &q.assigned_to {
+            f.assigned_to = Some(self.org("assigned_to", s).await?.id);
+        }
+        // The caller's scope narrows whatever was asked; a contradiction is an empty list.
+        match scope {
+            CaseScope::All => {}
+            CaseScope::Province(p) => {
+                if f.province.as_deref().is_some_and(|q| q != p.to_string()) {
+                    return Ok(empty);
+                }
+                f.province = Some(p.to_string());
+            }
+            CaseScope::AssignedTo(id) => {
+                if f.assigned_to.is_some_and(|a| a != id) {
+                    return Ok(empty);
+                }
+                f.assigned_to = Some(id);
+            }
+            CaseScope::ReportedBy(id) => {
+                if f.reporter_org.is_some_and(|a| a != id) {
+                    return Ok(empty);
+                }
+                f.reporter_org = Some(id);
+            }
+        }
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::InvalidQuery("limit: from 1 to 500".into()));
+        }
+        let page = self
+            .store
+            .cases(&f, limit, q.cursor.as_deref())
+            .await
+            .map_err(|e| match e {
+                warden_store::StoreError::NotFound { kind: "cursor", .. } => {
+                    ApiError::InvalidQuery("cursor: not one this server issued".into())
+                }
+                other => other.into(),
+            })?;
+        Ok(CaseList {
+            items: page
+                .items
+                .into_iter()
+                .map(|c| CaseView {
+                    case: c.value,
+                    version: c.version,
+                })
+                .collect(),
+            next: page.next,
+        })
+    }
+
+    /// Applies a case command and commits it; measures a decision issues are written too.
+    async fn case_transition(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        cmd: CaseCommand,
+    ) -> Result<(CaseOutcome, Changeset), ApiError> {
+        let now = self.now();
+        // Telecom authorities learn why they may not act (jurisdiction); others cannot tell
+        // a case they may not see from one that does not exist.
+        let case = match self.store.case(id).await? {
+            Some(c)
+                if can_view_case(actor, &c.value)
+                    || actor.org().is_some_and(|o| o.org_type.is_authority()) =>
+            {
+                c
+            }
+            _ => return Err(ApiError::NotFound(format!("case {id}"))),
+        };
+        let out = case
+            .value
+            .apply(actor, cmd, self.ctx(now, case.value.province))?;
+        let mut writes = vec![Write::Case {
+            case: out.next.clone(),
+            expected: Some(case.version),
+        }];
+        writes.extend(out.measures.iter().map(|m| Write::Measure {
+            measure: m.clone(),
+            expected: None,
+        }));
+        let changes = Changeset {
+            actor: actor.clone(),
+            at: now,
+            writes,
+            events: out.events.clone(),
+            idempotency: None,
+        };
+        Ok((out, changes))
+    }
+
+    fn status(out: &CaseOutcome, version: i64) -> CaseStatusResponse {
+        CaseStatusResponse {
+            case_id: out.next.id,
+            status: out.next.status.as_str().to_owned(),
+            version,
+        }
+    }
+
+    pub async fn assign(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: AssignmentRequest,
+        idem: Option<Idem>,
+    ) -> Result<CaseStatusResponse, ApiError> {
+        let institution = self.org("institution", &req.institution).await?.org_ref();
+        self.once(idem, || async {
+            let (out, changes) = self
+                .case_transition(actor, id, CaseCommand::Assign { institution })
+                .await?;
+            let version = self.version_after(&changes);
+            Ok((Self::status(&out, version), changes))
+        })
+        .await
+    }
+
+    fn version_after(&self, changes: &Changeset) -> i64 {
+        changes
+            .writes
+            .iter()
+            .find_map(|w| match w {
+                Write::Case {
+                    expected: Some(v), ..
+                } => Some(v + 1),
+                _ => None,
+            })
+            .unwrap_or(1)
+    }
+
+    pub async fn determine(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: DeterminationRequest,
+        idem: Option<Idem>,
+    ) -> Result<CaseStatusResponse, ApiError> {
+        let recommended_measures = req
+            .recommended_measures
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                Ok(RecommendedMeasure {
+                    kind: m.kind,
+                    target: m
+                        .target
+                        .as_ref()
+                        .map(|t| parse_indicator(format!("recommended_measures[{i}].target"), t))
+                        .transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let cmd = CaseCommand::Determine {
+            verdict: req.verdict,
+            severity: req.severity,
+            incident_level: req.incident_level,
+            rationale: req.rationale,
+            recommended_measures,
+        };
+        self.once(idem, || async {
+            let (out, changes) = self.case_transition(actor, id, cmd).await?;
+            let version = self.version_after(&changes);
+            Ok((Self::status(&out, version), changes))
+        })
+        .await
+    }
+
+    pub async fn decide(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: DecisionRequest,
+        idem: Option<Idem>,
+    ) -> Result<DecisionResponse, ApiError> {
+        let mut specs = Vec::with_capacity(req.measures.len());
+        for (i, m) in req.measures.iter().enumerate() {
+            let target = m
+                .target
+                .as_ref()
+                .map(|t| parse_indicator(format!("measures[{i}].target"), t))
+                .transpose()?;
+            let Some(slug) = &m.recipient_org else {
+                return Err(ApiError::Unroutable(format!(
+                    "measures[{i}]: name the recipient_org; routing by resource holder needs the attribution registry, which is not loaded"
+                )));
+            };
+            let recipient = self
+                .org(&format!("measures[{i}].recipient_org"), slug)
+                .await?
+                .org_ref();
+            specs.push(MeasureSpec {
+                id: Uuid::now_v7(),
+                notice_id: Uuid::now_v7(),
+                kind: m.kind,
+                target,
+                recipient,
+                deadline: m.deadline,
+            });
+        }
+        let mut notify: Vec<OrgRef> = vec![];
+        for (i, slug) in req.notify.iter().enumerate() {
+            notify.push(self.org(&format!("notify[{i}]"), slug).await?.org_ref());
+        }
+        let cmd = CaseCommand::Decide {
+            outcome: req.outcome,
+            reasons: req.reasons,
+            measures: specs,
+            notify,
+        };
+        self.once(idem, || async {
+            let (out, changes) = self.case_transition(actor, id, cmd).await?;
+            let response = DecisionResponse {
+                case_id: out.next.id,
+                status: out.next.status.as_str().to_owned(),
+                policy_version: self.policy.for_province(out.next.province).version.clone(),
+                measures: out
+                    .measures
+                    .iter()
+                    .map(|m| IssuedMeasure {
+                        id: m.id,
+                        notice_id: m.notice_id,
+                        recipient_org: m.recipient.slug.clone(),
+                        deadline: m.deadline,
+                        deadline_provisional: m.deadline_provisional,
+                    })
+                    .collect(),
+            };
+            Ok((response, changes))
+        })
+        .await
+    }
+}

@@ -1,0 +1,150 @@
+//! Request and response bodies of the API (DESIGN §5.1), shared by the server, the CLI and the
+//! tests. Requests refuse unknown fields.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_core::lifecycle::{
+    Case, DecisionOutcome, IncidentLevel, MeasureKind, Report, Severity, Tlp, Verdict, Victim,
+};
+
+/// An indicator as sent: parsed and normalised by the server, with errors per item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorInput {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    pub category: String,
+    pub subtype: String,
+    pub title: String,
+    pub description: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub observed_at: OffsetDateTime,
+    #[serde(default)]
+    pub province: Option<String>,
+    /// Defaults to amber: shared with the organisations that handle the threat.
+    #[serde(default)]
+    pub tlp: Option<Tlp>,
+    #[serde(default)]
+    pub indicators: Vec<IndicatorInput>,
+    #[serde(default)]
+    pub victim: Option<Victim>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportCreated {
+    pub id: Uuid,
+    pub case_id: Uuid,
+    /// The case's status after the report: a new case is `assigned`; a sighting joins a case
+    /// in whatever state it is.
+    pub status: String,
+    /// True when the report joined an existing case as another sighting.
+    pub correlated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportView {
+    #[serde(flatten)]
+    pub report: Report,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseView {
+    #[serde(flatten)]
+    pub case: Case,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseList {
+    pub items: Vec<CaseView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentRequest {
+    /// Slug of the institution.
+    pub institution: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendedMeasureInput {
+    pub kind: MeasureKind,
+    #[serde(default)]
+    pub target: Option<IndicatorInput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeterminationRequest {
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub incident_level: Option<IncidentLevel>,
+    pub rationale: String,
+    #[serde(default)]
+    pub recommended_measures: Vec<RecommendedMeasureInput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureInput {
+    pub kind: MeasureKind,
+    #[serde(default)]
+    pub target: Option<IndicatorInput>,
+    /// Slug of the organisation that must act.
+    #[serde(default)]
+    pub recipient_org: Option<String>,
+    /// Overrides the policy deadline.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub deadline: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub outcome: DecisionOutcome,
+    pub reasons: String,
+    #[serde(default)]
+    pub measures: Vec<MeasureInput>,
+    /// Slugs of organisations notified under Art. 8(3) (the victim's supervising unit and the
+    /// cyberspace administration).
+    #[serde(default)]
+    pub notify: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedMeasure {
+    pub id: Uuid,
+    pub notice_id: Uuid,
+    pub recipient_org: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub deadline: OffsetDateTime,
+    pub deadline_provisional: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionResponse {
+    pub case_id: Uuid,
+    pub status: String,
+    pub policy_version: String,
+    pub measures: Vec<IssuedMeasure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseStatusResponse {
+    pub case_id: Uuid,
+    pub status: String,
+    pub version: i64,
+}
