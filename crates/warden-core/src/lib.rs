@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod clock;
 pub mod indicator;
 pub mod lifecycle;
+pub mod notice;
 pub mod org;
 pub mod policy;
 pub mod taxonomy;

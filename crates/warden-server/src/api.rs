@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::service::{CasesQuery, Idem};
+use crate::service::{CasesQuery, Idem, NoticesQuery};
 use crate::types::*;
 use axum::Json;
 use axum::Router;
@@ -15,6 +15,8 @@ use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+use warden_core::lifecycle::MeasureCommand;
+use warden_core::notice::KeySet;
 use warden_core::org::Actor;
 
 /// The authenticated caller.
@@ -43,6 +45,12 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/assignment", post(assign))
         .route("/cases/{id}/determination", post(determine))
         .route("/cases/{id}/decision", post(decide))
+        .route("/keys", get(keys))
+        .route("/notices", get(list_notices))
+        .route("/notices/{id}", get(get_notice))
+        .route("/notices/{id}/ack", post(ack))
+        .route("/notices/{id}/feedback", post(feedback))
+        .route("/notices/{id}/verification", post(verification))
 }
 
 fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
@@ -175,4 +183,88 @@ async fn decide(
         .decide(&c, id(&cid)?, parse_body(&body)?, idem)
         .await?;
     Ok((StatusCode::CREATED, Json(d)))
+}
+
+/// Public: anyone verifying a notice needs the keys.
+async fn keys(State(s): State<AppState>) -> Result<Json<KeySet>, ApiError> {
+    Ok(Json(crate::keys::published(s.svc.store.as_ref()).await?))
+}
+
+async fn list_notices(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    q: Result<Query<NoticesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<NoticeList>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    Ok(Json(s.svc.notices(&c, q).await?))
+}
+
+async fn get_notice(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(nid): Path<String>,
+) -> Result<Json<NoticeView>, ApiError> {
+    Ok(Json(s.svc.notice(&c, id(&nid)?).await?))
+}
+
+async fn ack(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(nid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<NoticeStatusResponse>, ApiError> {
+    let idem = idem(&c, &headers, &format!("POST /notices/{nid}/ack"), &body)?;
+    if !body.is_empty() {
+        let _: AckRequest = parse_body(&body)?;
+    }
+    let r = s
+        .svc
+        .notice_step(&c, id(&nid)?, MeasureCommand::Acknowledge, idem)
+        .await?;
+    Ok(Json(r))
+}
+
+async fn feedback(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(nid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<NoticeStatusResponse>, ApiError> {
+    let idem = idem(
+        &c,
+        &headers,
+        &format!("POST /notices/{nid}/feedback"),
+        &body,
+    )?;
+    let req: FeedbackRequest = parse_body(&body)?;
+    let cmd = MeasureCommand::FileFeedback {
+        outcome: req.outcome,
+        actions_taken: req.actions_taken,
+        completed_at: req.completed_at,
+    };
+    Ok(Json(s.svc.notice_step(&c, id(&nid)?, cmd, idem).await?))
+}
+
+async fn verification(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(nid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<NoticeStatusResponse>, ApiError> {
+    let idem = idem(
+        &c,
+        &headers,
+        &format!("POST /notices/{nid}/verification"),
+        &body,
+    )?;
+    let req: VerificationRequest = parse_body(&body)?;
+    let cmd = MeasureCommand::Verify {
+        result: req.result,
+        method: req.method,
+        notes: req.notes,
+    };
+    Ok(Json(s.svc.notice_step(&c, id(&nid)?, cmd, idem).await?))
 }

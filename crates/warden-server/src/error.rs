@@ -38,6 +38,8 @@ pub enum ApiError {
     InvalidQuery(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyError),
 }
 
 impl ApiError {
@@ -132,6 +134,12 @@ impl ApiError {
                 "No recipient for the measure",
             ),
             ApiError::InvalidQuery(_) => (S::BAD_REQUEST, "invalid-query", "Invalid query"),
+            ApiError::Keys(crate::keys::KeyError::Store(StoreError::Unavailable(_))) => (
+                S::SERVICE_UNAVAILABLE,
+                "database-unavailable",
+                "The database is unavailable",
+            ),
+            ApiError::Keys(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
 }

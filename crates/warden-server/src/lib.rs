@@ -5,6 +5,7 @@ mod api;
 pub mod auth;
 pub mod demo;
 mod error;
+pub mod keys;
 mod problem;
 pub mod service;
 pub mod types;
@@ -38,6 +39,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         calendar: Calendar,
         policy: Policy,
+        keys: keys::KeyRing,
     ) -> Self {
         AppState {
             svc: Arc::new(service::Service {
@@ -45,6 +47,7 @@ impl AppState {
                 clock,
                 calendar: Arc::new(calendar),
                 policy: Arc::new(policy),
+                keys: Arc::new(keys),
             }),
         }
     }

@@ -12,6 +12,7 @@ use warden_core::calendar::Calendar;
 use warden_core::clock::Clock;
 use warden_core::indicator::Indicator;
 use warden_core::lifecycle::*;
+use warden_core::notice::{NoticeBody, NoticeType, SignedNotice};
 use warden_core::org::{Actor, OrgRef, Organisation, Province};
 use warden_core::policy::Policy;
 use warden_core::taxonomy::Classification;
@@ -24,6 +25,20 @@ pub struct Service {
     pub clock: Arc<dyn Clock>,
     pub calendar: Arc<Calendar>,
     pub policy: Arc<Policy>,
+    pub keys: Arc<crate::keys::KeyRing>,
+}
+
+/// Query parameters of `GET /api/v1/notices`.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticesQuery {
+    pub status: Option<String>,
+    pub overdue: Option<bool>,
+    pub province: Option<String>,
+    /// Slug of the recipient organisation.
+    pub recipient: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
 }
 
 /// The `Idempotency-Key` of a write, scoped to its caller and bound to its request.
@@ -504,7 +519,16 @@ impl Service {
             notify,
         };
         self.once(idem, || async {
-            let (out, changes) = self.case_transition(actor, id, cmd).await?;
+            let (out, mut changes) = self.case_transition(actor, id, cmd).await?;
+            for m in &out.measures {
+                let (notice, recipient_org_id) = self
+                    .sign_notice(m, m.notice_id, NoticeType::Measure, None, changes.at)
+                    .await?;
+                changes.writes.push(Write::Notice {
+                    notice,
+                    recipient_org_id,
+                });
+            }
             let response = DecisionResponse {
                 case_id: out.next.id,
                 status: out.next.status.as_str().to_owned(),
@@ -520,6 +544,204 @@ impl Service {
                         deadline_provisional: m.deadline_provisional,
                     })
                     .collect(),
+            };
+            Ok((response, changes))
+        })
+        .await
+    }
+}
+
+impl Service {
+    /// Builds and signs the notice of `m` in the deciding authority's name.
+    async fn sign_notice(
+        &self,
+        m: &Measure,
+        notice_id: Uuid,
+        notice_type: NoticeType,
+        reasons: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<(SignedNotice, Uuid), ApiError> {
+        let recipient = self.org("recipient", &m.recipient.slug).await?;
+        let issuer = self.org("issuer", &m.deciding_org.slug).await?;
+        let body = NoticeBody::for_measure(
+            notice_id,
+            notice_type,
+            m,
+            (&recipient.name, &issuer.name),
+            self.ctx(now, m.province),
+            reasons,
+        );
+        let (key_id, key) = self.keys.signer(self.store.as_ref(), &issuer).await?;
+        let signature = warden_core::notice::sign(&body, &key_id, &key);
+        Ok((
+            SignedNotice {
+                id: notice_id,
+                measure_id: m.id,
+                recipient_org: m.recipient.slug.clone(),
+                body,
+                signature,
+            },
+            recipient.id,
+        ))
+    }
+
+    async fn notice_and_measure(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<(SignedNotice, Versioned<Measure>), ApiError> {
+        let not_found = || ApiError::NotFound(format!("notice {id}"));
+        let n = self.store.notice(id).await?.ok_or_else(not_found)?;
+        let m = self
+            .store
+            .measure(n.measure_id)
+            .await?
+            .ok_or_else(not_found)?;
+        if !can_view_measure(actor, &m.value) {
+            return Err(not_found());
+        }
+        Ok((n, m))
+    }
+
+    pub async fn notice(&self, actor: &Actor, id: Uuid) -> Result<NoticeView, ApiError> {
+        let (n, mut m) = self.notice_and_measure(actor, id).await?;
+        // The recipient's first fetch of the order is its delivery receipt.
+        let is_recipient = actor.org().is_some_and(|o| o.id == m.value.recipient.id);
+        if is_recipient && m.value.status == NoticeStatus::Issued && n.id == m.value.notice_id {
+            let now = self.now();
+            if let Ok(out) = m.value.apply(actor, MeasureCommand::Deliver, now) {
+                let changes = Changeset {
+                    actor: actor.clone(),
+                    at: now,
+                    writes: vec![Write::Measure {
+                        measure: out.next.clone(),
+                        expected: Some(m.version),
+                    }],
+                    events: out.events,
+                    idempotency: None,
+                };
+                match self.store.commit(changes).await {
+                    Ok(_) => {
+                        m.value = out.next;
+                        m.version += 1;
+                    }
+                    // Someone else moved it first: their state stands.
+                    Err(warden_store::StoreError::Conflict { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(NoticeView {
+            notice: n,
+            status: m.value.status.as_str().to_owned(),
+            overdue: m.value.overdue,
+        })
+    }
+
+    pub async fn notices(&self, actor: &Actor, q: NoticesQuery) -> Result<NoticeList, ApiError> {
+        let empty = NoticeList {
+            items: vec![],
+            next: None,
+        };
+        let Some(scope) = measure_scope(actor) else {
+            return Ok(empty);
+        };
+        let mut f = warden_store::MeasureFilter {
+            status: q.status,
+            overdue: q.overdue,
+            province: q.province,
+            ..Default::default()
+        };
+        if let Some(p) = &f.province {
+            p.parse::<Province>()?;
+        }
+        if let Some(r) = &q.recipient {
+            f.recipient_org = Some(self.org("recipient", r).await?.id);
+        }
+        match scope {
+            MeasureScope::All => {}
+            MeasureScope::Province(p) => {
+                if f.province.as_deref().is_some_and(|q| q != p.to_string()) {
+                    return Ok(empty);
+                }
+                f.province = Some(p.to_string());
+            }
+            MeasureScope::Determiner(id) => f.determining_org = Some(id),
+            MeasureScope::Recipient(id) => {
+                if f.recipient_org.is_some_and(|r| r != id) {
+                    return Ok(empty);
+                }
+                f.recipient_org = Some(id);
+            }
+        }
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::InvalidQuery("limit: from 1 to 500".into()));
+        }
+        let page = self
+            .store
+            .measures(&f, limit, q.cursor.as_deref())
+            .await
+            .map_err(|e| match e {
+                warden_store::StoreError::NotFound { kind: "cursor", .. } => {
+                    ApiError::InvalidQuery("cursor: not one this server issued".into())
+                }
+                other => other.into(),
+            })?;
+        Ok(NoticeList {
+            items: page
+                .items
+                .into_iter()
+                .map(|m| {
+                    let m = m.value;
+                    NoticeSummary {
+                        id: m.notice_id,
+                        measure_id: m.id,
+                        case_id: m.case_id,
+                        reference: warden_core::notice::reference_number(&m),
+                        kind: m.kind,
+                        block_active: m.block.as_ref().map(|_| m.block_active()),
+                        target: m.target,
+                        recipient_org: m.recipient.slug,
+                        deciding_org: m.deciding_org.slug,
+                        status: m.status.as_str().to_owned(),
+                        overdue: m.overdue,
+                        deadline: m.deadline,
+                        emergency: m.emergency,
+                    }
+                })
+                .collect(),
+            next: page.next,
+        })
+    }
+
+    /// Applies a measure command reached through one of its notices.
+    pub async fn notice_step(
+        &self,
+        actor: &Actor,
+        notice_id: Uuid,
+        cmd: MeasureCommand,
+        idem: Option<Idem>,
+    ) -> Result<NoticeStatusResponse, ApiError> {
+        self.once(idem, || async {
+            let now = self.now();
+            let (n, m) = self.notice_and_measure(actor, notice_id).await?;
+            let out = m.value.apply(actor, cmd, now)?;
+            let response = NoticeStatusResponse {
+                id: n.id,
+                measure_id: m.value.id,
+                status: out.next.status.as_str().to_owned(),
+                overdue: out.next.overdue,
+            };
+            let changes = Changeset {
+                actor: actor.clone(),
+                at: now,
+                writes: vec![Write::Measure {
+                    measure: out.next,
+                    expected: Some(m.version),
+                }],
+                events: out.events,
+                idempotency: None,
             };
             Ok((response, changes))
         })

@@ -148,3 +148,67 @@ pub struct CaseStatusResponse {
     pub status: String,
     pub version: i64,
 }
+
+/// A signed notice with the state of its measure. `warden notice verify` reads this document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeView {
+    #[serde(flatten)]
+    pub notice: warden_core::notice::SignedNotice,
+    pub status: String,
+    pub overdue: bool,
+}
+
+/// One line of a notice list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeSummary {
+    pub id: Uuid,
+    pub measure_id: Uuid,
+    pub case_id: Uuid,
+    pub reference: String,
+    pub kind: MeasureKind,
+    pub target: Option<warden_core::indicator::Indicator>,
+    pub recipient_org: String,
+    pub deciding_org: String,
+    pub status: String,
+    pub overdue: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub deadline: OffsetDateTime,
+    pub emergency: bool,
+    pub block_active: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoticeList {
+    pub items: Vec<NoticeSummary>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AckRequest {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    pub outcome: warden_core::lifecycle::FeedbackOutcome,
+    pub actions_taken: String,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub completed_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationRequest {
+    pub result: warden_core::lifecycle::VerificationResult,
+    pub method: warden_core::lifecycle::VerificationMethod,
+    #[serde(default)]
+    pub notes: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeStatusResponse {
+    pub id: Uuid,
+    pub measure_id: Uuid,
+    pub status: String,
+    pub overdue: bool,
+}

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use time::macros::datetime;
 use warden_core::clock::FixedClock;
 use warden_core::org::{Actor, Role};
-use warden_server::{AppState, HealthResponse, Problem, admin};
+use warden_server::{AppState, HealthResponse, Problem, admin, keys};
 use warden_store::Store;
 
 struct Server {
@@ -36,6 +36,8 @@ const PEOPLE: &[(&str, &str, &[Role])] = &[
     ("bj", "ca-beijing", &[Role::Reviewer]),
     ("miit", "miit", &[Role::Reviewer]),
     ("telecom", "china-telecom", &[Role::Responder]),
+    ("mobile", "china-mobile", &[Role::Responder]),
+    ("cncert-verifier", "cncert", &[Role::Verifier]),
 ];
 
 async fn start(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Server {
@@ -57,11 +59,20 @@ async fn start(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Server 
         .unwrap();
         tokens.insert(*name, t.token);
     }
+    let keydir = tempfile::tempdir().unwrap();
+    let master = keys::MasterKey::load_or_create(&keydir.path().join("master.key")).unwrap();
+    let ring = keys::KeyRing::new(master);
+    assert_eq!(
+        ring.ensure_keys(store.as_ref(), NOW).await.unwrap(),
+        4,
+        "miit and three provinces"
+    );
     let state = AppState::new(
         store.clone(),
         Arc::new(FixedClock::new(NOW)),
         warden_core::calendar::Calendar::builtin().unwrap(),
         warden_core::policy::Policy::builtin().unwrap(),
+        ring,
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -114,6 +125,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    notices_are_signed_and_followed_up,
     health_and_problems,
     reports_are_validated_and_correlated,
     determination_and_decision_respect_the_rules,
@@ -192,7 +204,10 @@ async fn health_and_problems(s: Server) {
     let h: HealthResponse = r.json().await.unwrap();
     assert_eq!(h.status, "ok");
     assert!(h.database.reachable);
-    assert_eq!(h.database.schema_version, Some(2));
+    assert_eq!(
+        h.database.schema_version,
+        Some(warden_store::SCHEMA_VERSION)
+    );
     assert_eq!(h.time, "2026-09-28T02:00:00Z");
 
     let r = s.http.get(format!("{}/nope", s.base)).send().await.unwrap();
@@ -522,4 +537,117 @@ async fn lists_are_scoped_to_the_caller(s: Server) {
         assert!(st.is_client_error(), "{q}: {st}");
         assert_eq!(kind(&p), expect, "{q}: {p}");
     }
+}
+
+async fn decided_block(s: &Server, domain: &str) -> Value {
+    let (_, created) = s.post("secco", "/api/v1/reports", report(domain)).await;
+    let case = format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap());
+    let det = json!({"verdict": "confirmed", "severity": "high", "rationale": "Confirmed"});
+    let (st, _) = s
+        .post("cncert", &format!("{case}/determination"), det)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let decision = json!({
+        "outcome": "approved", "reasons": "Block it",
+        "measures": [{"kind": "block", "target": {"type": "domain", "value": domain}, "recipient_org": "china-telecom"}]
+    });
+    let (st, out) = s.post("gd", &format!("{case}/decision"), decision).await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    out["measures"][0].clone()
+}
+
+async fn notices_are_signed_and_followed_up(s: Server) {
+    let m = decided_block(&s, "notice.example.cn").await;
+    let nid = m["notice_id"].as_str().unwrap();
+    let path = format!("/api/v1/notices/{nid}");
+    // Others cannot see it; the recipient's first fetch is the delivery.
+    let (st, _) = s.get("mobile", &path).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, n) = s.get("telecom", &path).await;
+    assert_eq!(st, StatusCode::OK, "{n}");
+    assert_eq!(n["status"], "delivered");
+    assert_eq!(n["recipient_org"], "china-telecom");
+    assert_eq!(n["body"]["issuer"]["slug"], "ca-guangdong");
+    assert_eq!(n["body"]["appeal"]["until"], "2026-10-16");
+    assert_eq!(n["signature"]["alg"], "Ed25519");
+    // Anyone can check the signature with the published keys.
+    let keys: warden_core::notice::KeySet = s
+        .http
+        .get(format!("{}/api/v1/keys", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys.keys.len(), 4);
+    let signed: warden_core::notice::SignedNotice = serde_json::from_value(n.clone()).unwrap();
+    assert_eq!(warden_core::notice::verify(&signed, &keys), Ok(()));
+    let mut forged = signed.clone();
+    forged.body.deadline = "2026-10-28T16:00:00+08:00".into();
+    assert!(warden_core::notice::verify(&forged, &keys).is_err());
+
+    // Listing: the recipient sees it, another operator does not.
+    let (_, list) = s.get("telecom", "/api/v1/notices").await;
+    assert_eq!(list["items"][0]["id"], nid);
+    assert!(
+        list["items"][0]["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("WD-20260928-")
+    );
+    let (_, list) = s.get("mobile", "/api/v1/notices").await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+    let (_, list) = s.get("cncert", "/api/v1/notices?status=delivered").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    // Feedback needs an acknowledgement; only the recipient gives either.
+    let fb = json!({"outcome": "done", "actions_taken": "RPZ entry deployed on all resolvers"});
+    let (st, p) = s
+        .post("telecom", &format!("{path}/feedback"), fb.clone())
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::CONFLICT, "invalid-state"));
+    let (st, p) = s.post("mobile", &format!("{path}/ack"), json!({})).await;
+    assert_eq!((st, kind(&p)), (StatusCode::NOT_FOUND, "not-found"));
+    let (st, a) = s.post("telecom", &format!("{path}/ack"), json!({})).await;
+    assert_eq!(
+        (st, a["status"].as_str()),
+        (StatusCode::OK, Some("acknowledged"))
+    );
+    let (st, f) = s
+        .post("telecom", &format!("{path}/feedback"), fb.clone())
+        .await;
+    assert_eq!(
+        (st, f["status"].as_str()),
+        (StatusCode::OK, Some("feedback_filed"))
+    );
+    // Verification belongs to the determining institution's verifiers.
+    let failed = json!({"result": "failed", "method": "manual", "notes": "still resolves"});
+    let (st, p) = s
+        .post("cncert", &format!("{path}/verification"), failed.clone())
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    let (st, v) = s
+        .post("cncert-verifier", &format!("{path}/verification"), failed)
+        .await;
+    assert_eq!(
+        (st, v["status"].as_str()),
+        (StatusCode::OK, Some("reopened"))
+    );
+    let (_, f) = s.post("telecom", &format!("{path}/feedback"), fb).await;
+    assert_eq!(f["status"], "feedback_filed");
+    let passed = json!({"result": "passed", "method": "dns", "notes": "NXDOMAIN"});
+    let (_, v) = s
+        .post("cncert-verifier", &format!("{path}/verification"), passed)
+        .await;
+    assert_eq!(v["status"], "verified");
+    let (st, p) = s
+        .post(
+            "telecom",
+            &format!("{path}/verification"),
+            json!({"result": "passed", "method": "tcp", "extra": 1}),
+        )
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::BAD_REQUEST, "invalid-body"));
+    assert!(s.store.verify_audit().await.unwrap().intact);
 }

@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::Indicator;
 use warden_core::lifecycle::{Appeal, Case, Event, Measure, Report};
+use warden_core::notice::SignedNotice;
 use warden_core::org::{Actor, ApiToken, Organisation, Principal};
 
 /// One error type for the crate; `code()` is stable and what the HTTP layer maps.
@@ -123,12 +124,49 @@ pub enum Write {
         hash: Option<String>,
         expected: Option<i64>,
     },
+    SigningKey {
+        key: SigningKeyRecord,
+        expected: Option<i64>,
+    },
+    /// Notices are immutable once signed: insert only.
+    Notice {
+        notice: SignedNotice,
+        recipient_org_id: Uuid,
+    },
     /// Sets (or replaces) a person's argon2 password hash. Not versioned in history: old
     /// hashes are not worth keeping.
     Password {
         principal_id: Uuid,
         hash: String,
     },
+}
+
+/// An authority's signing key. The private half is sealed (encrypted under the master key)
+/// by the service; the store never sees it in clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKeyRecord {
+    pub key_id: String,
+    pub org_id: Uuid,
+    pub org_slug: String,
+    /// Base64 of the Ed25519 public key.
+    pub public_key: String,
+    /// Base64 of nonce ‖ ciphertext of the 32-byte secret key.
+    pub sealed_private: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub retired_at: Option<OffsetDateTime>,
+}
+
+/// Which measures (notices) to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MeasureFilter {
+    pub recipient_org: Option<Uuid>,
+    pub deciding_org: Option<Uuid>,
+    pub determining_org: Option<Uuid>,
+    pub province: Option<String>,
+    pub status: Option<String>,
+    pub overdue: Option<bool>,
 }
 
 /// A retried write carries the same key: the first commit stores its response, later ones get
@@ -257,6 +295,18 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Versioned<Measure>>>;
 
+    /// Measures matching `filter`, newest decision first, a page at a time.
+    async fn measures(
+        &self,
+        filter: &MeasureFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Versioned<Measure>>>;
+
+    async fn signing_keys(&self) -> Result<Vec<Versioned<SigningKeyRecord>>>;
+    async fn notice(&self, id: Uuid) -> Result<Option<SignedNotice>>;
+    async fn notices_of_measure(&self, measure_id: Uuid) -> Result<Vec<SignedNotice>>;
+
     async fn appeal(&self, id: Uuid) -> Result<Option<Versioned<Appeal>>>;
     async fn appeals_of_measure(&self, measure_id: Uuid) -> Result<Vec<Versioned<Appeal>>>;
 
@@ -271,6 +321,9 @@ pub trait Store: Send + Sync + 'static {
     /// `(table, column)` of every Warden table, sorted: both backends' migrations must agree.
     async fn schema_columns(&self) -> Result<Vec<(String, String)>>;
 }
+
+/// The schema version this binary migrates to: the number of the last migration.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

@@ -3,8 +3,8 @@
 use crate::audit::{self, AuditCheck, AuditEntry, Fields};
 use crate::db::{Arg, Db, Row, Tx};
 use crate::{
-    Backend, CaseFilter, Changeset, CommitOutcome, Health, IdempotencyClaim, ObjectVersion, Page,
-    Result, Store, StoreError, Versioned, Write,
+    Backend, CaseFilter, Changeset, CommitOutcome, Health, IdempotencyClaim, MeasureFilter,
+    ObjectVersion, Page, Result, SigningKeyRecord, Store, StoreError, Versioned, Write,
 };
 use async_trait::async_trait;
 use serde::Serialize;
@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::Indicator;
 use warden_core::lifecycle::{Appeal, Case, Measure, Report};
+use warden_core::notice::SignedNotice;
 use warden_core::org::{ApiToken, Organisation, Principal};
 
 pub struct SqlStore {
@@ -74,7 +75,7 @@ fn enum_str<T: Serialize>(v: &T) -> String {
 /// expected version last.
 struct Shape {
     kind: &'static str,
-    id: Uuid,
+    id: String,
     insert: &'static str,
     update: &'static str,
     columns: Vec<Arg>,
@@ -90,7 +91,7 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
         } => (
             Shape {
                 kind: "token",
-                id: token.id,
+                id: token.id.to_string(),
                 insert: "INSERT INTO api_tokens (id, principal_id, prefix, hash, expires_us, revoked_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
                 update: "UPDATE api_tokens SET principal_id = $2, prefix = $3, hash = COALESCE($4, hash), expires_us = $5, revoked_us = $6, body = $7, version = version + 1, updated_us = $8 WHERE id = $1 AND version = $9",
                 columns: vec![
@@ -104,6 +105,36 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             },
             *expected,
         ),
+        Write::SigningKey { key, expected } => (
+            Shape {
+                kind: "signing_key",
+                id: key.key_id.clone(),
+                insert: "INSERT INTO signing_keys (id, org_id, retired_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, 1, $5, $5)",
+                update: "UPDATE signing_keys SET org_id = $2, retired_us = $3, body = $4, version = version + 1, updated_us = $5 WHERE id = $1 AND version = $6",
+                columns: vec![key.org_id.to_string().into(), key.retired_at.map(us).into()],
+                body: to_json(key)?,
+            },
+            *expected,
+        ),
+        Write::Notice {
+            notice,
+            recipient_org_id,
+        } => (
+            Shape {
+                kind: "notice",
+                id: notice.id.to_string(),
+                insert: "INSERT INTO notices (id, measure_id, recipient_org, notice_type, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+                // Never used: a notice is written once (`expected` is always None).
+                update: "",
+                columns: vec![
+                    notice.measure_id.to_string().into(),
+                    recipient_org_id.to_string().into(),
+                    enum_str(&notice.body.notice_type).into(),
+                ],
+                body: to_json(notice)?,
+            },
+            None,
+        ),
         Write::Password { .. } => {
             return Err(StoreError::Corrupt(
                 "passwords are not shaped objects".into(),
@@ -112,7 +143,7 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
         Write::Organisation { org, expected } => (
             Shape {
                 kind: "organisation",
-                id: org.id,
+                id: org.id.to_string(),
                 insert: "INSERT INTO organisations (id, slug, org_type, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, 1, $5, $5)",
                 update: "UPDATE organisations SET slug = $2, org_type = $3, body = $4, version = version + 1, updated_us = $5 WHERE id = $1 AND version = $6",
                 columns: vec![org.slug.clone().into(), org.org_type.as_str().into()],
@@ -126,7 +157,7 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
         } => (
             Shape {
                 kind: "principal",
-                id: principal.id,
+                id: principal.id.to_string(),
                 insert: "INSERT INTO principals (id, org_id, kind, name, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
                 update: "UPDATE principals SET org_id = $2, kind = $3, name = $4, body = $5, version = version + 1, updated_us = $6 WHERE id = $1 AND version = $7",
                 columns: vec![
@@ -141,7 +172,7 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
         Write::Report { report, expected } => (
             Shape {
                 kind: "report",
-                id: report.id,
+                id: report.id.to_string(),
                 insert: "INSERT INTO reports (id, case_id, reporter_org, category, province, self_handled, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
                 update: "UPDATE reports SET case_id = $2, reporter_org = $3, category = $4, province = $5, self_handled = $6, body = $7, version = version + 1, updated_us = $8 WHERE id = $1 AND version = $9",
                 columns: vec![
@@ -158,7 +189,7 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
         Write::Case { case, expected } => (
             Shape {
                 kind: "case",
-                id: case.id,
+                id: case.id.to_string(),
                 insert: "INSERT INTO cases (id, status, category, subtype, province, assigned_to, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
                 update: "UPDATE cases SET status = $2, category = $3, subtype = $4, province = $5, assigned_to = $6, body = $7, version = version + 1, updated_us = $8 WHERE id = $1 AND version = $9",
                 columns: vec![
@@ -175,7 +206,7 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
         Write::Measure { measure, expected } => (
             Shape {
                 kind: "measure",
-                id: measure.id,
+                id: measure.id.to_string(),
                 insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)",
                 update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, body = $14, version = version + 1, updated_us = $15 WHERE id = $1 AND version = $16",
                 columns: vec![
@@ -203,7 +234,7 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
         Write::Appeal { appeal, expected } => (
             Shape {
                 kind: "appeal",
-                id: appeal.id,
+                id: appeal.id.to_string(),
                 insert: "INSERT INTO appeals (id, measure_id, deciding_org, status, reply_due_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
                 update: "UPDATE appeals SET measure_id = $2, deciding_org = $3, status = $4, reply_due_us = $5, body = $6, version = version + 1, updated_us = $7 WHERE id = $1 AND version = $8",
                 columns: vec![
@@ -227,6 +258,8 @@ fn exists_sql(kind: &str) -> &'static str {
         "case" => "SELECT version FROM cases WHERE id = $1",
         "measure" => "SELECT version FROM measures WHERE id = $1",
         "token" => "SELECT version FROM api_tokens WHERE id = $1",
+        "signing_key" => "SELECT version FROM signing_keys WHERE id = $1",
+        "notice" => "SELECT version FROM notices WHERE id = $1",
         _ => "SELECT version FROM appeals WHERE id = $1",
     }
 }
@@ -242,7 +275,7 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<()> {
         return Ok(());
     }
     let (s, expected) = shape(w)?;
-    let id = s.id.to_string();
+    let id = s.id.clone();
     let mut args: Vec<Arg> = Vec::with_capacity(s.columns.len() + 4);
     args.push(id.clone().into());
     args.extend(s.columns);
@@ -415,6 +448,25 @@ fn decode_cursor(c: &str) -> Option<(i64, String)> {
     let s = String::from_utf8(bytes?).ok()?;
     let (t, id) = s.split_once('.')?;
     Some((t.parse().ok()?, id.to_owned()))
+}
+
+/// A page from rows of (version, body, created_us, id), fetched with one extra row to know
+/// whether another page follows.
+fn page_of<T: DeserializeOwned>(
+    kind: &str,
+    rows: &[Row],
+    limit: u32,
+) -> Result<Page<Versioned<T>>> {
+    let limit = limit as usize;
+    let mut items = Vec::with_capacity(limit.min(rows.len()));
+    for r in rows.iter().take(limit) {
+        items.push(versioned(kind, r)?);
+    }
+    let next = match (rows.len() > limit, rows.get(limit.wrapping_sub(1))) {
+        (true, Some(last)) => Some(encode_cursor(last.i64(2)?, &last.text(3)?)),
+        _ => None,
+    };
+    Ok(Page { items, next })
 }
 
 impl SqlStore {
@@ -696,19 +748,7 @@ impl Store for SqlStore {
                 ],
             )
             .await?;
-        let more = rows.len() > limit as usize;
-        let mut items = Vec::with_capacity(limit as usize);
-        let mut next = None;
-        for (i, r) in rows.iter().enumerate() {
-            if i == limit as usize {
-                break;
-            }
-            items.push(versioned("case", r)?);
-            if more && i + 1 == limit as usize {
-                next = Some(encode_cursor(r.i64(2)?, &r.text(3)?));
-            }
-        }
-        Ok(Page { items, next })
+        page_of("case", &rows, limit)
     }
 
     async fn open_case_matching(&self, indicators: &[Indicator]) -> Result<Option<Uuid>> {
@@ -791,6 +831,81 @@ impl Store for SqlStore {
             &[us(now).into(), i64::from(limit).into()],
         )
         .await
+    }
+
+    async fn measures(
+        &self,
+        f: &MeasureFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Versioned<Measure>>> {
+        let limit = limit.clamp(1, 1000);
+        let (c_us, c_id) = match cursor {
+            Some(c) => {
+                let (t, id) = decode_cursor(c).ok_or_else(|| StoreError::NotFound {
+                    kind: "cursor",
+                    id: c.to_owned(),
+                })?;
+                (Some(t), Some(id))
+            }
+            None => (None, None),
+        };
+        let rows = self
+            .db
+            .fetch(
+                "SELECT m.version, m.body, m.created_us, m.id FROM measures m JOIN cases c ON c.id = m.case_id \
+                 WHERE ($1 IS NULL OR m.recipient_org = $1) AND ($2 IS NULL OR m.deciding_org = $2) \
+                 AND ($3 IS NULL OR c.assigned_to = $3) AND ($4 IS NULL OR c.province = $4) \
+                 AND ($5 IS NULL OR m.status = $5) AND ($6 IS NULL OR m.overdue = $6) \
+                 AND ($7 IS NULL OR m.created_us < $7 OR (m.created_us = $7 AND m.id < $8)) \
+                 ORDER BY m.created_us DESC, m.id DESC LIMIT $9",
+                &[
+                    f.recipient_org.map(|u| u.to_string()).into(),
+                    f.deciding_org.map(|u| u.to_string()).into(),
+                    f.determining_org.map(|u| u.to_string()).into(),
+                    f.province.clone().into(),
+                    f.status.clone().into(),
+                    f.overdue.map(i64::from).into(),
+                    c_us.into(),
+                    c_id.into(),
+                    (i64::from(limit) + 1).into(),
+                ],
+            )
+            .await?;
+        page_of("measure", &rows, limit)
+    }
+
+    async fn signing_keys(&self) -> Result<Vec<Versioned<SigningKeyRecord>>> {
+        self.many(
+            "signing_key",
+            "SELECT version, body FROM signing_keys ORDER BY created_us, id",
+            &[],
+        )
+        .await
+    }
+
+    async fn notice(&self, id: Uuid) -> Result<Option<SignedNotice>> {
+        Ok(self
+            .one::<SignedNotice>(
+                "notice",
+                "SELECT version, body FROM notices WHERE id = $1",
+                &[id.to_string().into()],
+            )
+            .await?
+            .map(|v| v.value))
+    }
+
+    async fn notices_of_measure(&self, measure_id: Uuid) -> Result<Vec<SignedNotice>> {
+        Ok(self
+            .many::<SignedNotice>(
+                "notice",
+                "SELECT version, body FROM notices WHERE measure_id = $1 ORDER BY created_us, id",
+                &[measure_id.to_string().into()],
+            )
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect())
     }
 
     async fn appeal(&self, id: Uuid) -> Result<Option<Versioned<Appeal>>> {
@@ -973,6 +1088,15 @@ mod tests {
         );
         assert_eq!(decode_cursor("zz"), None);
         assert_eq!(decode_cursor("abc"), None);
+    }
+
+    #[test]
+    fn schema_version_names_the_last_migration_of_both_backends() {
+        for backend in ["sqlite", "postgres"] {
+            let dir = format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR"));
+            let n = std::fs::read_dir(&dir).unwrap().count() as i64;
+            assert_eq!(n, crate::SCHEMA_VERSION, "{dir}");
+        }
     }
 
     #[test]

@@ -892,7 +892,7 @@ async fn deadline_and_expiry_queues(f: Fixture) {
 
 async fn health_reports_schema(f: Fixture) {
     let h = f.store.health().await.unwrap();
-    assert_eq!(h.schema_version, 2);
+    assert_eq!(h.schema_version, SCHEMA_VERSION);
     assert_eq!(h.backend, f.store.backend());
     // A write without an audit record is refused.
     let w = seed(f.store.as_ref()).await;

@@ -58,6 +58,14 @@ enum Command {
         /// A directory of policy files (national.toml and NN.toml per province) instead of the built-in ones
         #[arg(long, env = "WARDEN_POLICY_DIR")]
         policy_dir: Option<PathBuf>,
+        /// The file holding the master key that seals the authorities' signing keys; created
+        /// if missing. Every server sharing a database needs the same file.
+        #[arg(
+            long,
+            env = "WARDEN_MASTER_KEY_FILE",
+            default_value = "warden-data/master.key"
+        )]
+        master_key_file: PathBuf,
         #[command(flatten)]
         calendar: CalendarArg,
     },
@@ -78,12 +86,28 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Signed notices
+    Notice {
+        #[command(subcommand)]
+        command: NoticeCommand,
+    },
     /// Users, API clients and tokens
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
         #[command(flatten)]
         db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum NoticeCommand {
+    /// Verify a notice (the document GET /api/v1/notices/{id} returns) offline against the
+    /// published keys (the document GET /api/v1/keys returns); exit 0 only when valid
+    Verify {
+        notice: PathBuf,
+        #[arg(long)]
+        keys: PathBuf,
     },
 }
 
@@ -185,8 +209,10 @@ fn run(cli: Cli) -> Result<()> {
             demo,
             clock_start,
             policy_dir,
+            master_key_file,
             calendar,
         } => {
+            let master = warden_server::keys::MasterKey::load_or_create(&master_key_file)?;
             let calendar = load_calendar(calendar.calendar.as_deref())?;
             let policy = load_policy(policy_dir.as_deref())?;
             let clock: Arc<dyn Clock> = match clock_start {
@@ -203,7 +229,8 @@ fn run(cli: Cli) -> Result<()> {
                 (None, true) => "sqlite://warden-data/demo.db".to_owned(),
                 (None, false) => DEFAULT_DB_URL.to_owned(),
             };
-            runtime()?.block_on(serve(url, listen, demo, clock, calendar, policy))
+            let keys = warden_server::keys::KeyRing::new(master);
+            runtime()?.block_on(serve(url, listen, demo, clock, calendar, policy, keys))
         }
         Command::Migrate { db } => {
             let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
@@ -217,6 +244,27 @@ fn run(cli: Cli) -> Result<()> {
         Command::Calendar { command, calendar } => {
             let cal = load_calendar(calendar.calendar.as_deref())?;
             calendar_command(&cal, command)
+        }
+        Command::Notice {
+            command: NoticeCommand::Verify { notice, keys },
+        } => {
+            let read = |p: &Path, what: &str| -> Result<String> {
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {what} file {}", p.display()))
+            };
+            let n: warden_core::notice::SignedNotice =
+                serde_json::from_str(&read(&notice, "notice")?)
+                    .with_context(|| format!("{} is not a notice document", notice.display()))?;
+            let k: warden_core::notice::KeySet = serde_json::from_str(&read(&keys, "keys")?)
+                .with_context(|| {
+                    format!("{} is not a key set (GET /api/v1/keys)", keys.display())
+                })?;
+            warden_core::notice::verify(&n, &k).map_err(|e| anyhow!("INVALID: {e}"))?;
+            println!(
+                "valid: notice {} ({}) signed by {} with key {}",
+                n.id, n.body.reference, n.body.issuer.slug, n.signature.key_id
+            );
+            Ok(())
         }
         Command::Admin { command, db } => {
             let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
@@ -372,12 +420,17 @@ async fn serve(
     clock: Arc<dyn Clock>,
     calendar: Calendar,
     policy: Policy,
+    keys: warden_server::keys::KeyRing,
 ) -> Result<()> {
     let store = warden_store::open(&url).await?;
     let health = store.health().await?;
     if demo {
         let added = warden_server::demo::load(store.as_ref(), clock.now()).await?;
         tracing::info!(added, "demo world loaded");
+    }
+    let created = keys.ensure_keys(store.as_ref(), clock.now()).await?;
+    if created > 0 {
+        tracing::info!(created, "notice-signing keys created");
     }
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -405,7 +458,7 @@ async fn serve(
         let _ = out.write_all(banner.as_bytes());
         let _ = out.flush();
     }
-    let state = warden_server::AppState::new(store, clock, calendar, policy);
+    let state = warden_server::AppState::new(store, clock, calendar, policy, keys);
     warden_server::serve(listener, state, shutdown_signal())
         .await
         .context("serving HTTP")?;

@@ -119,8 +119,12 @@ fn migrate_then_serve_with_health() {
     let db = format!("sqlite://{}/w.db", dir.path().display());
     let (code, out, err) = warden(&["migrate", "--db", &db]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("schema version 2"), "{out}");
+    assert!(
+        out.starts_with(&format!("schema version {}", warden_store::SCHEMA_VERSION)),
+        "{out}"
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .current_dir(dir.path())
         .args([
             "serve",
             "--demo",
@@ -157,7 +161,10 @@ fn migrate_then_serve_with_health() {
     child.kill().unwrap();
     let _ = child.wait();
     assert_eq!(body["status"], "ok");
-    assert_eq!(body["database"]["schema_version"], 2);
+    assert_eq!(
+        body["database"]["schema_version"],
+        warden_store::SCHEMA_VERSION
+    );
     assert!(
         body["time"]
             .as_str()
@@ -173,6 +180,7 @@ fn tokens_and_users_are_administered() {
     let db = format!("sqlite://{}/w.db", dir.path().display());
     // Load the demo organisations, then stop.
     let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .current_dir(dir.path())
         .args(["serve", "--demo", "--db", &db, "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -258,4 +266,104 @@ fn tokens_and_users_are_administered() {
     let (code, err) = user("bob", "short");
     assert_eq!(code, 1);
     assert!(err.contains("at least 12"), "{err}");
+}
+
+/// From a decision over HTTP to `warden notice verify` on the saved documents.
+#[test]
+fn notices_verify_offline_and_tampering_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/w.db", dir.path().display());
+    let mk = dir.path().join("master.key");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["serve", "--demo", "--db", &db, "--listen", "127.0.0.1:0"])
+        .args(["--master-key-file", mk.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
+    let base = format!(
+        "http://{}",
+        line.split("http://")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+    );
+    let token = |org: &str, role: &str| {
+        let (code, out, err) = warden(&[
+            "admin", "token", "create", "--org", org, "--role", role, "--db", &db,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out.lines().last().unwrap().to_owned()
+    };
+    let (reporter, analyst, reviewer, responder) = (
+        token("secco-alpha", "reporter"),
+        token("cncert", "analyst"),
+        token("ca-guangdong", "reviewer"),
+        token("china-telecom", "responder"),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (notice, keys) = rt.block_on(async {
+        let c = reqwest::Client::new();
+        let post = |t: &str, p: String, b: serde_json::Value| {
+            c.post(format!("{base}{p}")).bearer_auth(t).json(&b).send()
+        };
+        let r: serde_json::Value = post(&reporter, "/api/v1/reports".into(), serde_json::json!({
+            "category": "malicious_resource", "subtype": "c2", "title": "C2", "description": "Botnet C2",
+            "observed_at": "2026-11-01T10:00:00+08:00", "province": "44",
+            "indicators": [{"type": "domain", "value": "c2.example.cn"}]
+        })).await.unwrap().json().await.unwrap();
+        let case = r["case_id"].as_str().unwrap().to_owned();
+        let d = post(&analyst, format!("/api/v1/cases/{case}/determination"),
+            serde_json::json!({"verdict": "confirmed", "severity": "high", "rationale": "sandbox"})).await.unwrap();
+        assert_eq!(d.status(), 200);
+        let out: serde_json::Value = post(&reviewer, format!("/api/v1/cases/{case}/decision"), serde_json::json!({
+            "outcome": "approved", "reasons": "block",
+            "measures": [{"kind": "block", "target": {"type": "domain", "value": "c2.example.cn"}, "recipient_org": "china-telecom"}]
+        })).await.unwrap().json().await.unwrap();
+        let nid = out["measures"][0]["notice_id"].as_str().unwrap().to_owned();
+        let notice = c.get(format!("{base}/api/v1/notices/{nid}")).bearer_auth(&responder).send().await.unwrap().text().await.unwrap();
+        let keys = c.get(format!("{base}/api/v1/keys")).send().await.unwrap().text().await.unwrap();
+        (notice, keys)
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    let np = dir.path().join("notice.json");
+    let kp = dir.path().join("keys.json");
+    std::fs::write(&np, &notice).unwrap();
+    std::fs::write(&kp, &keys).unwrap();
+    let (code, out, err) = warden(&[
+        "notice",
+        "verify",
+        np.to_str().unwrap(),
+        "--keys",
+        kp.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("valid: notice"), "{out}");
+    // One changed character of the target is caught.
+    let tampered = notice.replacen("c2.example.cn", "c3.example.cn", 1);
+    assert_ne!(tampered, notice);
+    std::fs::write(&np, tampered).unwrap();
+    let (code, _, err) = warden(&[
+        "notice",
+        "verify",
+        np.to_str().unwrap(),
+        "--keys",
+        kp.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("INVALID"), "{err}");
+    // The master key file was created private, and no private key is in the database file.
+    let db_bytes = std::fs::read(dir.path().join("w.db")).unwrap();
+    let master = std::fs::read_to_string(&mk).unwrap();
+    assert!(
+        !db_bytes
+            .windows(master.trim().len())
+            .any(|w| w == master.trim().as_bytes())
+    );
 }

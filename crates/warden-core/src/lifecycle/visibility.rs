@@ -31,6 +31,33 @@ pub fn case_scope(actor: &Actor) -> Option<CaseScope> {
     }
 }
 
+/// The measures (notices) an actor may list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeasureScope {
+    All,
+    Province(Province),
+    /// The institution that determined the case verifies its measures.
+    Determiner(Uuid),
+    /// Everyone else: the notices addressed to them.
+    Recipient(Uuid),
+}
+
+pub fn measure_scope(actor: &Actor) -> Option<MeasureScope> {
+    match actor {
+        Actor::System { .. } => Some(MeasureScope::All),
+        Actor::Public => None,
+        Actor::Principal { org, .. } => Some(match (org.org_type, org.jurisdiction) {
+            (OrgType::Ministry, _) => MeasureScope::All,
+            (OrgType::ProvincialAuthority, Some(crate::org::Jurisdiction::Province(p))) => {
+                MeasureScope::Province(p)
+            }
+            (OrgType::ProvincialAuthority, _) => return None,
+            (OrgType::Institution, _) => MeasureScope::Determiner(org.id),
+            _ => MeasureScope::Recipient(org.id),
+        }),
+    }
+}
+
 fn authority_over(org: &OrgRef, province: Option<Province>) -> bool {
     org.org_type.is_authority() && org.jurisdiction.is_some_and(|j| j.covers(province))
 }

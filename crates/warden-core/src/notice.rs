@@ -1,0 +1,382 @@
+//! Notices (Art. 8): the written form of a measure, delivered "by electronic means whose
+//! source can be verified". The body is canonical JSON (RFC 8785) signed with Ed25519 by the
+//! deciding authority; anyone with the published public keys can verify it offline.
+
+use crate::calendar::SHANGHAI;
+use crate::indicator::Indicator;
+use crate::lifecycle::{Context, Measure, MeasureKind, appeal_last_day};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use ed25519_dalek::ed25519::signature::Signer as _;
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub const ALG: &str = "Ed25519";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeType {
+    /// Orders the measure.
+    Measure,
+    /// Withdraws a block (appeal or authority).
+    Revocation,
+    /// Changes a block's target or expiry (appeal).
+    Modification,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppealInfo {
+    /// The last day (Asia/Shanghai) an appeal is accepted (Art. 10).
+    pub until: String,
+    /// The authority that receives it.
+    pub to: String,
+}
+
+/// What a notice says. Serialised canonically, these bytes are what is signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeBody {
+    pub notice_id: Uuid,
+    #[serde(rename = "type")]
+    pub notice_type: NoticeType,
+    /// The public reference number of the measure, quoted in appeals.
+    pub reference: String,
+    pub measure_id: Uuid,
+    pub case_id: Uuid,
+    pub kind: MeasureKind,
+    pub legal_basis: String,
+    pub target: Option<Indicator>,
+    pub recipient: Party,
+    pub issuer: Party,
+    pub decided_at: String,
+    pub deadline: String,
+    pub deadline_provisional: bool,
+    pub emergency: bool,
+    pub written_notice_due: Option<String>,
+    pub block_expires_at: Option<String>,
+    pub appeal: Option<AppealInfo>,
+    pub policy_version: String,
+    pub issued_at: String,
+    /// For revocations and modifications: what changes, and why.
+    pub reasons: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeSignature {
+    pub alg: String,
+    pub key_id: String,
+    /// Base64 (standard alphabet, padded) of the 64-byte signature.
+    pub value: String,
+}
+
+/// A signed notice as published (`GET /api/v1/notices/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedNotice {
+    pub id: Uuid,
+    pub measure_id: Uuid,
+    pub recipient_org: String,
+    pub body: NoticeBody,
+    pub signature: NoticeSignature,
+}
+
+/// A published verification key (`GET /api/v1/keys`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicKey {
+    pub key_id: String,
+    pub org: String,
+    pub alg: String,
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+    pub created_at: String,
+    /// Retired keys stay published: notices signed with them stay verifiable.
+    pub retired_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeySet {
+    pub keys: Vec<PublicKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoticeError {
+    #[error("no published key {0:?}")]
+    UnknownKey(String),
+    #[error("unsupported signature algorithm {0:?}: expected Ed25519")]
+    Algorithm(String),
+    #[error("malformed {0}")]
+    Malformed(&'static str),
+    #[error("the signature does not match the notice: it was altered, or not signed by {0}")]
+    BadSignature(String),
+    #[error("key {key_id} belongs to {key_org}, but the notice names {issuer} as issuer")]
+    WrongIssuer {
+        key_id: String,
+        key_org: String,
+        issuer: String,
+    },
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(SHANGHAI)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The public reference number of a measure: decision date and the random tail of its id.
+pub fn reference_number(measure: &Measure) -> String {
+    let id = measure.id.simple().to_string().to_ascii_uppercase();
+    let d = measure.decided_at.to_offset(SHANGHAI).date();
+    format!(
+        "WD-{:04}{:02}{:02}-{}",
+        d.year(),
+        u8::from(d.month()),
+        d.day(),
+        &id[20..]
+    )
+}
+
+fn legal_basis(kind: MeasureKind) -> &'static str {
+    match kind {
+        MeasureKind::Block => "《公共互联网网络安全威胁监测与处置办法》第八条第（一）项",
+        MeasureKind::RemoveMalware => "《公共互联网网络安全威胁监测与处置办法》第八条第（二）项",
+        MeasureKind::Remediate => "《公共互联网网络安全威胁监测与处置办法》第八条第（三）项",
+        MeasureKind::Other => "《公共互联网网络安全威胁监测与处置办法》第八条第（四）项",
+    }
+}
+
+impl NoticeBody {
+    /// The notice that orders `measure`, or that revokes or modifies it.
+    /// `names` are the recipient's and the issuer's full names; `ctx.now` is the issue time.
+    pub fn for_measure(
+        notice_id: Uuid,
+        notice_type: NoticeType,
+        measure: &Measure,
+        names: (&str, &str),
+        ctx: Context<'_>,
+        reasons: Option<String>,
+    ) -> NoticeBody {
+        let (recipient_name, issuer_name) = names;
+        let (rules, calendar, issued_at) = (ctx.rules, ctx.calendar, ctx.now);
+        let appeal = (measure.kind == MeasureKind::Block && notice_type != NoticeType::Revocation)
+            .then(|| AppealInfo {
+                until: appeal_last_day(measure.decided_at, rules, calendar).to_string(),
+                to: measure.deciding_org.slug.clone(),
+            });
+        NoticeBody {
+            notice_id,
+            notice_type,
+            reference: reference_number(measure),
+            measure_id: measure.id,
+            case_id: measure.case_id,
+            kind: measure.kind,
+            legal_basis: legal_basis(measure.kind).to_owned(),
+            target: measure.target.clone(),
+            recipient: Party {
+                slug: measure.recipient.slug.clone(),
+                name: recipient_name.to_owned(),
+            },
+            issuer: Party {
+                slug: measure.deciding_org.slug.clone(),
+                name: issuer_name.to_owned(),
+            },
+            decided_at: rfc3339(measure.decided_at),
+            deadline: rfc3339(measure.deadline),
+            deadline_provisional: measure.deadline_provisional,
+            emergency: measure.emergency,
+            written_notice_due: measure.written_notice_due.map(rfc3339),
+            block_expires_at: measure.block.as_ref().map(|b| rfc3339(b.expires_at)),
+            appeal,
+            policy_version: measure.policy_version.clone(),
+            issued_at: rfc3339(issued_at),
+            reasons,
+        }
+    }
+
+    /// RFC 8785 canonical JSON: the exact bytes that are signed.
+    pub fn canonical(&self) -> Vec<u8> {
+        serde_json_canonicalizer::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// The key id of a public key: the organisation and a fingerprint of the key.
+pub fn key_id(org_slug: &str, public: &VerifyingKey) -> String {
+    format!("{org_slug}:{}", &fingerprint(&public.to_bytes())[..16])
+}
+
+/// SHA-256 hex of bytes: shown on printed notices so people can compare by eye.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn sign(body: &NoticeBody, key_id: &str, key: &SigningKey) -> NoticeSignature {
+    let sig: Signature = key.sign(&body.canonical());
+    NoticeSignature {
+        alg: ALG.to_owned(),
+        key_id: key_id.to_owned(),
+        value: B64.encode(sig.to_bytes()),
+    }
+}
+
+pub fn public_key_b64(key: &VerifyingKey) -> String {
+    B64.encode(key.to_bytes())
+}
+
+/// Verifies a notice against a published key set: the key must exist, belong to the issuer,
+/// and the signature must cover the body exactly.
+pub fn verify(notice: &SignedNotice, keys: &KeySet) -> Result<(), NoticeError> {
+    let sig = &notice.signature;
+    if sig.alg != ALG {
+        return Err(NoticeError::Algorithm(sig.alg.clone()));
+    }
+    let key = keys
+        .keys
+        .iter()
+        .find(|k| k.key_id == sig.key_id)
+        .ok_or_else(|| NoticeError::UnknownKey(sig.key_id.clone()))?;
+    if key.org != notice.body.issuer.slug {
+        return Err(NoticeError::WrongIssuer {
+            key_id: key.key_id.clone(),
+            key_org: key.org.clone(),
+            issuer: notice.body.issuer.slug.clone(),
+        });
+    }
+    let pk: [u8; 32] = B64
+        .decode(&key.public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(NoticeError::Malformed("public key"))?;
+    let pk = VerifyingKey::from_bytes(&pk).map_err(|_| NoticeError::Malformed("public key"))?;
+    let sb: [u8; 64] = B64
+        .decode(&sig.value)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(NoticeError::Malformed("signature"))?;
+    pk.verify_strict(&notice.body.canonical(), &Signature::from_bytes(&sb))
+        .map_err(|_| NoticeError::BadSignature(key.org.clone()))?;
+    if notice.id != notice.body.notice_id || notice.measure_id != notice.body.measure_id {
+        return Err(NoticeError::BadSignature(key.org.clone()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body() -> NoticeBody {
+        NoticeBody {
+            notice_id: Uuid::from_u128(1),
+            notice_type: NoticeType::Measure,
+            reference: "WD-20260928-0123456789AB".into(),
+            measure_id: Uuid::from_u128(2),
+            case_id: Uuid::from_u128(3),
+            kind: MeasureKind::Block,
+            legal_basis: legal_basis(MeasureKind::Block).into(),
+            target: Some(
+                Indicator::parse(crate::indicator::IndicatorType::Domain, "evil.example.cn")
+                    .unwrap(),
+            ),
+            recipient: Party {
+                slug: "china-telecom".into(),
+                name: "中国电信".into(),
+            },
+            issuer: Party {
+                slug: "ca-guangdong".into(),
+                name: "广东省通信管理局".into(),
+            },
+            decided_at: "2026-09-28T10:00:00+08:00".into(),
+            deadline: "2026-09-28T16:00:00+08:00".into(),
+            deadline_provisional: false,
+            emergency: false,
+            written_notice_due: None,
+            block_expires_at: Some("2027-09-28T10:00:00+08:00".into()),
+            appeal: Some(AppealInfo {
+                until: "2026-10-16".into(),
+                to: "ca-guangdong".into(),
+            }),
+            policy_version: "national-2026.1+44-2026.1".into(),
+            issued_at: "2026-09-28T10:00:00+08:00".into(),
+            reasons: None,
+        }
+    }
+
+    fn signed(key: &SigningKey, org: &str) -> (SignedNotice, KeySet) {
+        let b = body();
+        let kid = key_id(org, &key.verifying_key());
+        let n = SignedNotice {
+            id: b.notice_id,
+            measure_id: b.measure_id,
+            recipient_org: "china-telecom".into(),
+            signature: sign(&b, &kid, key),
+            body: b,
+        };
+        let ks = KeySet {
+            keys: vec![PublicKey {
+                key_id: kid,
+                org: org.into(),
+                alg: ALG.into(),
+                public_key: public_key_b64(&key.verifying_key()),
+                created_at: "2026-01-01T00:00:00+08:00".into(),
+                retired_at: None,
+            }],
+        };
+        (n, ks)
+    }
+
+    #[test]
+    fn signatures_verify_and_any_change_breaks_them() {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let (n, ks) = signed(&key, "ca-guangdong");
+        assert_eq!(verify(&n, &ks), Ok(()));
+        // Canonical form: key order and whitespace of the file do not matter...
+        let json = serde_json::to_string_pretty(&n).unwrap();
+        let back: SignedNotice = serde_json::from_str(&json).unwrap();
+        assert_eq!(verify(&back, &ks), Ok(()));
+        // ...but every value does.
+        let mut t = n.clone();
+        t.body.deadline = "2026-09-28T17:00:00+08:00".into();
+        assert!(matches!(verify(&t, &ks), Err(NoticeError::BadSignature(_))));
+        let mut t = n.clone();
+        t.body.recipient.name.push('x');
+        assert!(verify(&t, &ks).is_err());
+        let mut t = n.clone();
+        t.id = Uuid::from_u128(9);
+        assert!(
+            verify(&t, &ks).is_err(),
+            "the envelope must match the signed body"
+        );
+        let mut t = n.clone();
+        t.signature.key_id = "ca-guangdong:0000".into();
+        assert!(matches!(verify(&t, &ks), Err(NoticeError::UnknownKey(_))));
+        // A key of another organisation cannot sign in the authority's name.
+        let other = SigningKey::from_bytes(&[8u8; 32]);
+        let (n2, ks2) = signed(&other, "ca-beijing");
+        assert!(matches!(
+            verify(&n2, &ks2),
+            Err(NoticeError::WrongIssuer { .. })
+        ));
+    }
+
+    #[test]
+    fn canonical_form_is_stable() {
+        let a = body().canonical();
+        assert_eq!(a, body().canonical());
+        let s = String::from_utf8(a).unwrap();
+        assert!(
+            s.starts_with("{\"appeal\":{\"to\":\"ca-guangdong\",\"until\":\"2026-10-16\"}"),
+            "{s}"
+        );
+    }
+}

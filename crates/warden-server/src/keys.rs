@@ -1,0 +1,339 @@
+//! The authorities' notice-signing keys. Each telecom authority gets an Ed25519 key on first
+//! start; private keys are sealed with ChaCha20-Poly1305 under a master key that lives in a
+//! file (never in the database, never in logs), so every server sharing the database and
+//! the master key file can sign.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use ed25519_dalek::SigningKey;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_core::lifecycle::{Event, Subject, SubjectKind};
+use warden_core::notice::{self, KeySet, PublicKey};
+use warden_core::org::{Actor, Organisation};
+use warden_store::{Changeset, SigningKeyRecord, Store, StoreError, Write};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("master key file {path}: {problem}")]
+    MasterKey { path: String, problem: String },
+    #[error("signing key {0} cannot be opened with this master key (a different master key file?)")]
+    Unseal(String),
+    #[error("{0} has no signing key")]
+    NoKey(String),
+    #[error("no randomness available: {0}")]
+    Random(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// 32 secret bytes; `Debug` never shows them.
+pub struct MasterKey([u8; 32]);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(redacted)")
+    }
+}
+
+fn random<const N: usize>() -> Result<[u8; N], KeyError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| KeyError::Random(e.to_string()))?;
+    Ok(b)
+}
+
+impl MasterKey {
+    /// Reads the key file, or creates it (owner-only permissions) if it does not exist.
+    pub fn load_or_create(path: &Path) -> Result<MasterKey, KeyError> {
+        let err = |problem: String| KeyError::MasterKey {
+            path: path.display().to_string(),
+            problem,
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let bytes = B64
+                    .decode(text.trim())
+                    .map_err(|_| err("not base64".into()))?;
+                let key: [u8; 32] = bytes
+                    .try_into()
+                    .map_err(|_| err("must hold 32 bytes (base64)".into()))?;
+                Ok(MasterKey(key))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = random::<32>()?;
+                if let Some(dir) = path.parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+                }
+                let mut opts = std::fs::OpenOptions::new();
+                opts.write(true).create_new(true);
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::OpenOptionsExt as _;
+                    opts.mode(0o600);
+                }
+                use std::io::Write as _;
+                let mut f = opts.open(path).map_err(|e| err(e.to_string()))?;
+                writeln!(f, "{}", B64.encode(key)).map_err(|e| err(e.to_string()))?;
+                f.sync_all().map_err(|e| err(e.to_string()))?;
+                tracing::info!(path = %path.display(), "created a new master key file");
+                Ok(MasterKey(key))
+            }
+            Err(e) => Err(err(e.to_string())),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn from_bytes(b: [u8; 32]) -> MasterKey {
+        MasterKey(b)
+    }
+
+    fn cipher(&self) -> ChaCha20Poly1305 {
+        ChaCha20Poly1305::new(&Key::from(self.0))
+    }
+
+    fn seal(&self, secret: &[u8; 32], aad_key_id: &str) -> Result<String, KeyError> {
+        let nonce = random::<12>()?;
+        let ct = self
+            .cipher()
+            .encrypt(
+                &Nonce::from(nonce),
+                chacha20poly1305::aead::Payload {
+                    msg: secret,
+                    aad: aad_key_id.as_bytes(),
+                },
+            )
+            .map_err(|_| KeyError::Unseal(aad_key_id.to_owned()))?;
+        let mut out = nonce.to_vec();
+        out.extend(ct);
+        Ok(B64.encode(out))
+    }
+
+    fn unseal(&self, sealed: &str, key_id: &str) -> Result<SigningKey, KeyError> {
+        let bad = || KeyError::Unseal(key_id.to_owned());
+        let raw = B64.decode(sealed).map_err(|_| bad())?;
+        if raw.len() < 12 {
+            return Err(bad());
+        }
+        let (nonce, ct) = raw.split_at(12);
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| bad())?;
+        let pt = self
+            .cipher()
+            .decrypt(
+                &Nonce::from(nonce),
+                chacha20poly1305::aead::Payload {
+                    msg: ct,
+                    aad: key_id.as_bytes(),
+                },
+            )
+            .map_err(|_| bad())?;
+        let secret: [u8; 32] = pt.try_into().map_err(|_| bad())?;
+        Ok(SigningKey::from_bytes(&secret))
+    }
+}
+
+/// Signing keys by authority, unsealed on first use.
+pub struct KeyRing {
+    master: MasterKey,
+    cache: Mutex<HashMap<Uuid, (String, SigningKey)>>,
+}
+
+impl KeyRing {
+    pub fn new(master: MasterKey) -> Self {
+        KeyRing {
+            master,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Gives every telecom authority without an active key a new one.
+    pub async fn ensure_keys(
+        &self,
+        store: &dyn Store,
+        now: OffsetDateTime,
+    ) -> Result<usize, KeyError> {
+        let existing = store.signing_keys().await?;
+        let mut created = 0;
+        for org in store.organisations().await? {
+            let org = org.value;
+            let has = existing
+                .iter()
+                .any(|k| k.value.org_id == org.id && k.value.retired_at.is_none());
+            if org.org_type.is_authority() && !has {
+                self.create_key(store, &org, now).await?;
+                created += 1;
+            }
+        }
+        Ok(created)
+    }
+
+    /// A new key for `org`; its previous keys are retired but stay published.
+    pub async fn create_key(
+        &self,
+        store: &dyn Store,
+        org: &Organisation,
+        now: OffsetDateTime,
+    ) -> Result<String, KeyError> {
+        let secret = random::<32>()?;
+        let signing = SigningKey::from_bytes(&secret);
+        let key_id = notice::key_id(&org.slug, &signing.verifying_key());
+        let record = SigningKeyRecord {
+            key_id: key_id.clone(),
+            org_id: org.id,
+            org_slug: org.slug.clone(),
+            public_key: notice::public_key_b64(&signing.verifying_key()),
+            sealed_private: self.master.seal(&secret, &key_id)?,
+            created_at: now,
+            retired_at: None,
+        };
+        let mut writes = vec![];
+        let mut events = vec![];
+        for old in store.signing_keys().await? {
+            if old.value.org_id == org.id && old.value.retired_at.is_none() {
+                let mut r = old.value.clone();
+                r.retired_at = Some(now);
+                events.push(Event {
+                    name: "signing_key.retired".into(),
+                    subject: Subject {
+                        kind: SubjectKind::Organisation,
+                        id: org.id,
+                    },
+                    data: serde_json::json!({"key_id": r.key_id}),
+                });
+                writes.push(Write::SigningKey {
+                    key: r,
+                    expected: Some(old.version),
+                });
+            }
+        }
+        events.push(Event {
+            name: "signing_key.created".into(),
+            subject: Subject {
+                kind: SubjectKind::Organisation,
+                id: org.id,
+            },
+            data: serde_json::json!({"key_id": key_id, "public_key": record.public_key}),
+        });
+        writes.push(Write::SigningKey {
+            key: record,
+            expected: None,
+        });
+        store
+            .commit(Changeset {
+                actor: Actor::system("keys"),
+                at: now,
+                writes,
+                events,
+                idempotency: None,
+            })
+            .await?;
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(org.id, (key_id.clone(), signing));
+        Ok(key_id)
+    }
+
+    /// The active signing key of `org`.
+    pub async fn signer(
+        &self,
+        store: &dyn Store,
+        org: &Organisation,
+    ) -> Result<(String, SigningKey), KeyError> {
+        if let Some(k) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&org.id)
+        {
+            return Ok(k.clone());
+        }
+        let rec = store
+            .signing_keys()
+            .await?
+            .into_iter()
+            .map(|k| k.value)
+            .find(|k| k.org_id == org.id && k.retired_at.is_none())
+            .ok_or_else(|| KeyError::NoKey(org.slug.clone()))?;
+        let key = self.master.unseal(&rec.sealed_private, &rec.key_id)?;
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(org.id, (rec.key_id.clone(), key.clone()));
+        Ok((rec.key_id, key))
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(warden_core::calendar::SHANGHAI)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Every public key, retired ones included: `GET /api/v1/keys`.
+pub async fn published(store: &dyn Store) -> Result<KeySet, StoreError> {
+    Ok(KeySet {
+        keys: store
+            .signing_keys()
+            .await?
+            .into_iter()
+            .map(|k| PublicKey {
+                key_id: k.value.key_id,
+                org: k.value.org_slug,
+                alg: notice::ALG.to_owned(),
+                public_key: k.value.public_key,
+                created_at: rfc3339(k.value.created_at),
+                retired_at: k.value.retired_at.map(rfc3339),
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_keys_open_only_with_their_master_key_and_id() {
+        let m = MasterKey::from_bytes([1; 32]);
+        let sealed = m.seal(&[9; 32], "ca-guangdong:abcd").unwrap();
+        assert!(!sealed.contains(&B64.encode([9u8; 32])));
+        let k = m.unseal(&sealed, "ca-guangdong:abcd").unwrap();
+        assert_eq!(k.to_bytes(), [9; 32]);
+        assert!(
+            m.unseal(&sealed, "ca-beijing:abcd").is_err(),
+            "bound to its key id"
+        );
+        assert!(
+            MasterKey::from_bytes([2; 32])
+                .unseal(&sealed, "ca-guangdong:abcd")
+                .is_err()
+        );
+        assert_eq!(format!("{m:?}"), "MasterKey(redacted)");
+    }
+
+    #[test]
+    fn master_key_files_are_created_private_and_reread() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("keys/master.key");
+        let a = MasterKey::load_or_create(&p).unwrap();
+        let b = MasterKey::load_or_create(&p).unwrap();
+        assert_eq!(a.0, b.0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        std::fs::write(&p, "short").unwrap();
+        assert!(MasterKey::load_or_create(&p).is_err());
+    }
+}
