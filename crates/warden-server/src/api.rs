@@ -51,6 +51,11 @@ pub fn router() -> Router<AppState> {
         .route("/notices/{id}/ack", post(ack))
         .route("/notices/{id}/feedback", post(feedback))
         .route("/notices/{id}/verification", post(verification))
+        .route("/measures/{id}/appeals", post(file_appeal))
+        .route("/appeals/{id}", get(get_appeal))
+        .route("/appeals/{id}/decision", post(decide_appeal))
+        .route("/public/appeals", post(public_appeal))
+        .route("/admin/clock/advance", post(advance_clock))
 }
 
 fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
@@ -267,4 +272,85 @@ async fn verification(
         notes: req.notes,
     };
     Ok(Json(s.svc.notice_step(&c, id(&nid)?, cmd, idem).await?))
+}
+
+async fn file_appeal(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(mid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<AppealCreated>), ApiError> {
+    let idem = idem(
+        &c,
+        &headers,
+        &format!("POST /measures/{mid}/appeals"),
+        &body,
+    )?;
+    let req = parse_body(&body)?;
+    let a = s
+        .svc
+        .file_appeal(&c, Some(id(&mid)?), None, req, idem)
+        .await?;
+    Ok((StatusCode::CREATED, Json(a)))
+}
+
+/// Unauthenticated and rate-limited: the affected party usually has no account.
+async fn public_appeal(
+    State(s): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<AppealCreated>), ApiError> {
+    s.limiter.check(peer.ip()).map_err(ApiError::RateLimited)?;
+    let req: PublicAppealRequest = parse_body(&body)?;
+    let inner = AppealRequest {
+        appellant: req.appellant,
+        grounds: req.grounds,
+    };
+    let a = s
+        .svc
+        .file_appeal(&Actor::Public, None, Some(&req.reference), inner, None)
+        .await?;
+    Ok((StatusCode::CREATED, Json(a)))
+}
+
+async fn get_appeal(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(aid): Path<String>,
+) -> Result<Json<AppealView>, ApiError> {
+    Ok(Json(s.svc.appeal(&c, id(&aid)?).await?))
+}
+
+async fn decide_appeal(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(aid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<AppealDecisionResponse>, ApiError> {
+    let idem = idem(
+        &c,
+        &headers,
+        &format!("POST /appeals/{aid}/decision"),
+        &body,
+    )?;
+    let req = parse_body(&body)?;
+    Ok(Json(s.svc.decide_appeal(&c, id(&aid)?, req, idem).await?))
+}
+
+async fn advance_clock(
+    State(s): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    body: Bytes,
+) -> Result<Json<ClockResponse>, ApiError> {
+    // On the system clock the endpoint does not exist, whoever asks (DESIGN §5.2).
+    if s.svc.simulated.is_none() {
+        return Err(ApiError::NotFound(
+            "the clock (this server runs on the system clock)".into(),
+        ));
+    }
+    let Caller(c) = caller?;
+    let req: ClockAdvanceRequest = parse_body(&body)?;
+    Ok(Json(s.svc.advance_clock(&c, req.seconds)?))
 }

@@ -40,6 +40,8 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Keys(#[from] crate::keys::KeyError),
+    #[error("too many requests from this address: retry in {0} seconds")]
+    RateLimited(u64),
 }
 
 impl ApiError {
@@ -140,6 +142,7 @@ impl ApiError {
                 "The database is unavailable",
             ),
             ApiError::Keys(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            ApiError::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
         }
     }
 }
@@ -154,7 +157,17 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
+        let retry = if let ApiError::RateLimited(secs) = &self {
+            Some(*secs)
+        } else {
+            None
+        };
         let mut resp = Problem::new(status, code, title, detail).into_response();
+        if let Some(secs) = retry
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

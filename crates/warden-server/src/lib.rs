@@ -7,6 +7,7 @@ pub mod demo;
 mod error;
 pub mod keys;
 mod problem;
+mod ratelimit;
 pub mod service;
 pub mod types;
 
@@ -31,6 +32,8 @@ use warden_store::{Backend, Store};
 #[derive(Clone)]
 pub struct AppState {
     pub svc: Arc<service::Service>,
+    /// Limits the unauthenticated public endpoints per client address.
+    pub limiter: Arc<ratelimit::Limiter>,
 }
 
 impl AppState {
@@ -48,8 +51,28 @@ impl AppState {
                 calendar: Arc::new(calendar),
                 policy: Arc::new(policy),
                 keys: Arc::new(keys),
+                simulated: None,
             }),
+            limiter: Arc::new(ratelimit::Limiter::new(
+                10,
+                std::time::Duration::from_secs(60),
+            )),
         }
+    }
+
+    /// The same, on a simulated clock that `POST /api/v1/admin/clock/advance` can move.
+    pub fn with_simulated_clock(
+        store: Arc<dyn Store>,
+        clock: Arc<warden_core::clock::SimulatedClock>,
+        calendar: Calendar,
+        policy: Policy,
+        keys: keys::KeyRing,
+    ) -> Self {
+        let mut s = AppState::new(store, clock.clone(), calendar, policy, keys);
+        if let Some(svc) = Arc::get_mut(&mut s.svc) {
+            svc.simulated = Some(clock);
+        }
+        s
     }
 }
 
@@ -71,9 +94,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 #[derive(Debug, Serialize, serde::Deserialize, PartialEq)]

@@ -26,6 +26,8 @@ pub struct Service {
     pub calendar: Arc<Calendar>,
     pub policy: Arc<Policy>,
     pub keys: Arc<crate::keys::KeyRing>,
+    /// Present when the server runs on a simulated clock (training, tests).
+    pub simulated: Option<Arc<warden_core::clock::SimulatedClock>>,
 }
 
 /// Query parameters of `GET /api/v1/notices`.
@@ -746,5 +748,192 @@ impl Service {
             Ok((response, changes))
         })
         .await
+    }
+}
+
+impl Service {
+    pub async fn file_appeal(
+        &self,
+        actor: &Actor,
+        measure: Option<Uuid>,
+        reference: Option<&str>,
+        req: AppealRequest,
+        idem: Option<Idem>,
+    ) -> Result<AppealCreated, ApiError> {
+        let m = match (measure, reference) {
+            (Some(id), _) => self.store.measure(id).await?,
+            (None, Some(r)) => self.store.measure_by_reference(r.trim()).await?,
+            (None, None) => None,
+        };
+        let m = m.ok_or_else(|| {
+            ApiError::NotFound(match (measure, reference) {
+                (Some(id), _) => format!("measure {id}"),
+                (_, r) => format!("a measure with reference {:?}", r.unwrap_or_default()),
+            })
+        })?;
+        self.once(idem, || async {
+            let now = self.now();
+            let out = Appeal::file(
+                actor,
+                Uuid::now_v7(),
+                &m.value,
+                req.appellant,
+                req.grounds,
+                self.ctx(now, m.value.province),
+            )?;
+            let a = &out.next;
+            let response = AppealCreated {
+                id: a.id,
+                measure_id: a.measure_id,
+                reference: warden_core::notice::reference_number(&m.value),
+                status: a.status.as_str().to_owned(),
+                reply_due: a.reply_due,
+                reply_due_provisional: a.reply_due_provisional,
+            };
+            let changes = Changeset {
+                actor: actor.clone(),
+                at: now,
+                writes: vec![Write::Appeal {
+                    appeal: out.next,
+                    expected: None,
+                }],
+                events: out.events,
+                idempotency: None,
+            };
+            Ok((response, changes))
+        })
+        .await
+    }
+
+    async fn appeal_and_measure(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<(Versioned<Appeal>, Versioned<Measure>), ApiError> {
+        let not_found = || ApiError::NotFound(format!("appeal {id}"));
+        let a = self.store.appeal(id).await?.ok_or_else(not_found)?;
+        let m = self
+            .store
+            .measure(a.value.measure_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let authority = actor.org().is_some_and(|o| o.org_type.is_authority());
+        if !(can_view_appeal(actor, &a.value, &m.value) || authority) {
+            return Err(not_found());
+        }
+        Ok((a, m))
+    }
+
+    pub async fn appeal(&self, actor: &Actor, id: Uuid) -> Result<AppealView, ApiError> {
+        let (a, m) = self.appeal_and_measure(actor, id).await?;
+        if !can_view_appeal(actor, &a.value, &m.value) {
+            return Err(ApiError::NotFound(format!("appeal {id}")));
+        }
+        Ok(AppealView {
+            appeal: a.value,
+            version: a.version,
+        })
+    }
+
+    pub async fn decide_appeal(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: AppealDecisionRequest,
+        idem: Option<Idem>,
+    ) -> Result<AppealDecisionResponse, ApiError> {
+        let modification = match req.modification {
+            None => None,
+            Some(m) => Some(Modification {
+                target: m
+                    .target
+                    .as_ref()
+                    .map(|t| parse_indicator("modification.target".into(), t))
+                    .transpose()?,
+                expires_at: m.expires_at,
+            }),
+        };
+        let cmd = AppealCommand::Decide {
+            outcome: req.outcome,
+            reasons: req.reasons.clone(),
+            modification,
+        };
+        self.once(idem, || async {
+            let now = self.now();
+            let (a, m) = self.appeal_and_measure(actor, id).await?;
+            let out = a.value.apply(actor, &m.value, cmd, now)?;
+            let mut writes = vec![Write::Appeal {
+                appeal: out.next.clone(),
+                expected: Some(a.version),
+            }];
+            let mut notice_id = None;
+            let mut block_active = m.value.block_active();
+            if let Some(changed) = &out.measure {
+                block_active = changed.block_active();
+                let kind = if out.next.status == AppealStatus::Revoked {
+                    NoticeType::Revocation
+                } else {
+                    NoticeType::Modification
+                };
+                let nid = Uuid::now_v7();
+                let (notice, recipient_org_id) = self
+                    .sign_notice(changed, nid, kind, Some(req.reasons.clone()), now)
+                    .await?;
+                notice_id = Some(nid);
+                writes.push(Write::Measure {
+                    measure: changed.clone(),
+                    expected: Some(m.version),
+                });
+                writes.push(Write::Notice {
+                    notice,
+                    recipient_org_id,
+                });
+            }
+            let response = AppealDecisionResponse {
+                id: out.next.id,
+                status: out.next.status.as_str().to_owned(),
+                measure_id: m.value.id,
+                block_active,
+                notice_id,
+                late: out.next.decision.as_ref().is_some_and(|d| d.late),
+            };
+            let changes = Changeset {
+                actor: actor.clone(),
+                at: now,
+                writes,
+                events: out.events,
+                idempotency: None,
+            };
+            Ok((response, changes))
+        })
+        .await
+    }
+
+    /// DESIGN §5.2: moves the simulated clock; 404 when the server runs on the system clock.
+    pub fn advance_clock(&self, actor: &Actor, seconds: i64) -> Result<ClockResponse, ApiError> {
+        let Some(sim) = &self.simulated else {
+            return Err(ApiError::NotFound(
+                "the clock (this server runs on the system clock)".into(),
+            ));
+        };
+        if !can_advance_clock(actor) {
+            return Err(Refusal {
+                code: RefusalCode::Role,
+                message: "only admins of the ministry may move the clock".into(),
+            }
+            .into());
+        }
+        if !(0..=10 * 366 * 86_400).contains(&seconds) {
+            return Err(ApiError::InvalidBody(
+                "seconds: from 0 to ten years; the clock never goes back".into(),
+            ));
+        }
+        let now = sim
+            .advance(time::Duration::seconds(seconds))
+            .map_err(|e| ApiError::InvalidBody(e.into()))?;
+        tracing::info!(seconds, by = %actor.label(), "simulated clock advanced");
+        Ok(ClockResponse {
+            now: now.to_offset(warden_core::calendar::SHANGHAI),
+        })
     }
 }

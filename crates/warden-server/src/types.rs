@@ -212,3 +212,79 @@ pub struct NoticeStatusResponse {
     pub status: String,
     pub overdue: bool,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppealRequest {
+    pub appellant: warden_core::lifecycle::Appellant,
+    pub grounds: String,
+}
+
+/// The public appeal form: no account, the measure named by its reference number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicAppealRequest {
+    pub reference: String,
+    pub appellant: warden_core::lifecycle::Appellant,
+    pub grounds: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppealCreated {
+    pub id: Uuid,
+    pub measure_id: Uuid,
+    pub reference: String,
+    pub status: String,
+    /// The authority's answer is due by then (Art. 10: 30 working days).
+    #[serde(with = "time::serde::rfc3339")]
+    pub reply_due: OffsetDateTime,
+    pub reply_due_provisional: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModificationInput {
+    #[serde(default)]
+    pub target: Option<IndicatorInput>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppealDecisionRequest {
+    pub outcome: warden_core::lifecycle::AppealOutcome,
+    pub reasons: String,
+    #[serde(default)]
+    pub modification: Option<ModificationInput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppealDecisionResponse {
+    pub id: Uuid,
+    pub status: String,
+    pub measure_id: Uuid,
+    pub block_active: bool,
+    /// The signed revocation or modification notice sent to the recipient.
+    pub notice_id: Option<Uuid>,
+    pub late: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppealView {
+    #[serde(flatten)]
+    pub appeal: warden_core::lifecycle::Appeal,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockAdvanceRequest {
+    pub seconds: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockResponse {
+    #[serde(with = "time::serde::rfc3339")]
+    pub now: OffsetDateTime,
+}

@@ -280,6 +280,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn measure(&self, id: Uuid) -> Result<Option<Versioned<Measure>>>;
     async fn measure_by_notice(&self, notice_id: Uuid) -> Result<Option<Versioned<Measure>>>;
+    /// By public reference number (`WD-YYYYMMDD-XXXXXXXXXXXX`).
+    async fn measure_by_reference(&self, reference: &str) -> Result<Option<Versioned<Measure>>>;
     async fn measures_of_case(&self, case_id: Uuid) -> Result<Vec<Versioned<Measure>>>;
     /// Notices still awaiting their recipient whose deadline is before `now` and that are not
     /// yet marked overdue: work for the deadline job.
@@ -323,7 +325,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

@@ -207,8 +207,8 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             Shape {
                 kind: "measure",
                 id: measure.id.to_string(),
-                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)",
-                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, body = $14, version = version + 1, updated_us = $15 WHERE id = $1 AND version = $16",
+                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, reference, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)",
+                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, reference = $14, body = $15, version = version + 1, updated_us = $16 WHERE id = $1 AND version = $17",
                 columns: vec![
                     measure.case_id.to_string().into(),
                     measure.notice_id.to_string().into(),
@@ -226,6 +226,7 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
                     measure.target.as_ref().map(|t| t.value().to_owned()).into(),
                     us(measure.deadline).into(),
                     measure.block.as_ref().map(|b| us(b.expires_at)).into(),
+                    warden_core::notice::reference_number(measure).into(),
                 ],
                 body: to_json(measure)?,
             },
@@ -791,6 +792,15 @@ impl Store for SqlStore {
             "measure",
             "SELECT version, body FROM measures WHERE notice_id = $1",
             &[notice_id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn measure_by_reference(&self, reference: &str) -> Result<Option<Versioned<Measure>>> {
+        self.one(
+            "measure",
+            "SELECT version, body FROM measures WHERE reference = $1",
+            &[reference.to_ascii_uppercase().into()],
         )
         .await
     }

@@ -215,14 +215,14 @@ fn run(cli: Cli) -> Result<()> {
             let master = warden_server::keys::MasterKey::load_or_create(&master_key_file)?;
             let calendar = load_calendar(calendar.calendar.as_deref())?;
             let policy = load_policy(policy_dir.as_deref())?;
-            let clock: Arc<dyn Clock> = match clock_start {
+            let simulated = match clock_start {
                 Some(s) => {
                     let start = OffsetDateTime::parse(&s, &Rfc3339).map_err(|e| {
                         anyhow!("--clock-start {s:?} is not an RFC 3339 instant like 2026-09-28T10:00:00+08:00: {e}")
                     })?;
-                    Arc::new(SimulatedClock::new(start))
+                    Some(Arc::new(SimulatedClock::new(start)))
                 }
-                None => Arc::new(SystemClock),
+                None => None,
             };
             let url = match (db.db, demo) {
                 (Some(u), _) => u,
@@ -230,7 +230,16 @@ fn run(cli: Cli) -> Result<()> {
                 (None, false) => DEFAULT_DB_URL.to_owned(),
             };
             let keys = warden_server::keys::KeyRing::new(master);
-            runtime()?.block_on(serve(url, listen, demo, clock, calendar, policy, keys))
+            let setup = Setup {
+                url,
+                listen,
+                demo,
+                simulated,
+                calendar,
+                policy,
+                keys,
+            };
+            runtime()?.block_on(serve(setup))
         }
         Command::Migrate { db } => {
             let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
@@ -413,15 +422,30 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-async fn serve(
+struct Setup {
     url: String,
     listen: String,
     demo: bool,
-    clock: Arc<dyn Clock>,
+    simulated: Option<Arc<SimulatedClock>>,
     calendar: Calendar,
     policy: Policy,
     keys: warden_server::keys::KeyRing,
-) -> Result<()> {
+}
+
+async fn serve(setup: Setup) -> Result<()> {
+    let Setup {
+        url,
+        listen,
+        demo,
+        simulated,
+        calendar,
+        policy,
+        keys,
+    } = setup;
+    let clock: Arc<dyn Clock> = match &simulated {
+        Some(s) => s.clone(),
+        None => Arc::new(SystemClock),
+    };
     let store = warden_store::open(&url).await?;
     let health = store.health().await?;
     if demo {
@@ -458,7 +482,12 @@ async fn serve(
         let _ = out.write_all(banner.as_bytes());
         let _ = out.flush();
     }
-    let state = warden_server::AppState::new(store, clock, calendar, policy, keys);
+    let state = match simulated {
+        Some(sim) => {
+            warden_server::AppState::with_simulated_clock(store, sim, calendar, policy, keys)
+        }
+        None => warden_server::AppState::new(store, clock, calendar, policy, keys),
+    };
     warden_server::serve(listener, state, shutdown_signal())
         .await
         .context("serving HTTP")?;

@@ -135,3 +135,9 @@ pub fn can_read_audit(actor: &Actor) -> bool {
         }
     }
 }
+
+/// Moving a training instance's simulated clock (DESIGN §5.2): admins of the ministry only.
+pub fn can_advance_clock(actor: &Actor) -> bool {
+    matches!(actor, Actor::Principal { org, .. } if org.org_type == OrgType::Ministry)
+        && actor.has_role(Role::Admin)
+}
