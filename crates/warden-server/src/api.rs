@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::service::{CasesQuery, Idem, NoticesQuery};
+use crate::service::{AuditQuery, CasesQuery, Idem, NoticesQuery};
 use crate::types::*;
 use axum::Json;
 use axum::Router;
@@ -56,6 +56,7 @@ pub fn router() -> Router<AppState> {
         .route("/appeals/{id}/decision", post(decide_appeal))
         .route("/public/appeals", post(public_appeal))
         .route("/admin/clock/advance", post(advance_clock))
+        .route("/audit", get(audit))
 }
 
 fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
@@ -353,4 +354,13 @@ async fn advance_clock(
     let Caller(c) = caller?;
     let req: ClockAdvanceRequest = parse_body(&body)?;
     Ok(Json(s.svc.advance_clock(&c, req.seconds)?))
+}
+
+async fn audit(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    Ok(Json(s.svc.audit(&c, q).await?))
 }

@@ -937,3 +937,34 @@ impl Service {
         })
     }
 }
+
+/// Query parameters of `GET /api/v1/audit`.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Entries after this sequence number.
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+impl Service {
+    pub async fn audit(&self, actor: &Actor, q: AuditQuery) -> Result<AuditPage, ApiError> {
+        if !can_read_audit(actor) {
+            return Err(Refusal {
+                code: RefusalCode::Role,
+                message: "the audit trail is read by auditors of the authorities and institutions"
+                    .into(),
+            }
+            .into());
+        }
+        let limit = q.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(ApiError::InvalidQuery("limit: from 1 to 1000".into()));
+        }
+        let items = self.store.audit(q.after.unwrap_or(0).max(0), limit).await?;
+        let next_after = (items.len() == limit as usize)
+            .then(|| items.last().map(|e| e.seq))
+            .flatten();
+        Ok(AuditPage { items, next_after })
+    }
+}

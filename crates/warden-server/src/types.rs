@@ -288,3 +288,10 @@ pub struct ClockResponse {
     #[serde(with = "time::serde::rfc3339")]
     pub now: OffsetDateTime,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditPage {
+    pub items: Vec<warden_store::AuditEntry>,
+    /// Pass as `after` for the next page; absent at the end of the trail.
+    pub next_after: Option<i64>,
+}

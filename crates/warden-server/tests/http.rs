@@ -40,6 +40,8 @@ const PEOPLE: &[(&str, &str, &[Role])] = &[
     ("mobile", "china-mobile", &[Role::Responder]),
     ("cncert-verifier", "cncert", &[Role::Verifier]),
     ("miit-admin", "miit", &[Role::Admin]),
+    ("miit-auditor", "miit", &[Role::Auditor]),
+    ("secco-auditor", "secco-alpha", &[Role::Auditor]),
 ];
 
 async fn start(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Server {
@@ -144,6 +146,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    audit_is_for_auditors,
     appeals_follow_article_10,
     notices_are_signed_and_followed_up,
     health_and_problems,
@@ -879,4 +882,49 @@ async fn the_public_form_is_rate_limited() {
         .unwrap();
     assert_eq!(r.status(), 429);
     assert!(r.headers().contains_key("retry-after"));
+}
+
+async fn audit_is_for_auditors(s: Server) {
+    decided_block(&s, "audited.example.cn").await;
+    let (st, p) = s.get("secco-auditor", "/api/v1/audit").await;
+    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    let (st, p) = s.get("gd", "/api/v1/audit").await;
+    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    let (st, page) = s.get("miit-auditor", "/api/v1/audit?limit=5").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+    assert_eq!(page["items"][0]["seq"], 1);
+    let after = page["next_after"].as_i64().unwrap();
+    let (_, all) = s
+        .get(
+            "miit-auditor",
+            &format!("/api/v1/audit?after={after}&limit=1000"),
+        )
+        .await;
+    let names: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    for n in [
+        "token.created",
+        "signing_key.created",
+        "report.submitted",
+        "case.determined",
+        "case.decided",
+        "measure.issued",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    assert!(all["next_after"].is_null());
+    let decided = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "case.decided")
+        .unwrap();
+    assert_eq!(decided["actor_org"], "ca-guangdong");
+    let (st, p) = s.get("miit-auditor", "/api/v1/audit?limit=5000").await;
+    assert_eq!((st, kind(&p)), (StatusCode::BAD_REQUEST, "invalid-query"));
 }

@@ -86,6 +86,13 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// The tamper-evident audit trail
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// Signed notices
     Notice {
         #[command(subcommand)]
@@ -98,6 +105,13 @@ enum Command {
         #[command(flatten)]
         db: DbArg,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exit 0 only when it is intact, else name the first entry
+    /// that was edited, deleted or reordered
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -253,6 +267,29 @@ fn run(cli: Cli) -> Result<()> {
         Command::Calendar { command, calendar } => {
             let cal = load_calendar(calendar.calendar.as_deref())?;
             calendar_command(&cal, command)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+            db,
+        } => {
+            let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+            runtime()?.block_on(async {
+                let store = warden_store::open(&url).await?;
+                let check = store.verify_audit().await?;
+                if check.intact {
+                    println!(
+                        "intact: {} entries, head {}",
+                        check.entries, check.head_hash
+                    );
+                    Ok(())
+                } else {
+                    bail!(
+                        "BROKEN at entry {}: {}",
+                        check.first_broken.unwrap_or_default(),
+                        check.problem.unwrap_or_default()
+                    )
+                }
+            })
         }
         Command::Notice {
             command: NoticeCommand::Verify { notice, keys },

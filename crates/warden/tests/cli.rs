@@ -367,3 +367,40 @@ fn notices_verify_offline_and_tampering_is_caught() {
             .any(|w| w == master.trim().as_bytes())
     );
 }
+
+#[test]
+fn audit_verify_names_the_first_altered_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/w.db", dir.path().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .current_dir(dir.path())
+        .args(["serve", "--demo", "--db", &db, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut line).unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    for _ in 0..3 {
+        let (code, _, err) = warden(&[
+            "admin", "token", "create", "--org", "cncert", "--role", "analyst", "--db", &db,
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, out, err) = warden(&["audit", "verify", "--db", &db]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("intact: "), "{out}");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+        sqlx::query("UPDATE audit_log SET actor = '{\"kind\":\"public\"}' WHERE seq = 20")
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+    let (code, _, err) = warden(&["audit", "verify", "--db", &db]);
+    assert_eq!(code, 1);
+    assert!(err.contains("BROKEN at entry 20"), "{err}");
+}
