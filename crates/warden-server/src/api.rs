@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::service::{AuditQuery, CasesQuery, Idem, NoticesQuery};
+use crate::service::{AuditQuery, CasesQuery, EnforcementQuery, Idem, NoticesQuery};
 use crate::types::*;
 use axum::Json;
 use axum::Router;
@@ -57,6 +57,9 @@ pub fn router() -> Router<AppState> {
         .route("/public/appeals", post(public_appeal))
         .route("/admin/clock/advance", post(advance_clock))
         .route("/audit", get(audit))
+        .route("/enforcements", get(list_enforcements))
+        .route("/enforcements/{id}/actions", post(record_enforcement))
+        .route("/compliance", get(compliance))
 }
 
 fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
@@ -363,4 +366,41 @@ async fn audit(
 ) -> Result<Json<AuditPage>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
     Ok(Json(s.svc.audit(&c, q).await?))
+}
+
+async fn list_enforcements(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    q: Result<Query<EnforcementQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<EnforcementList>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    Ok(Json(s.svc.enforcements(&c, q).await?))
+}
+
+async fn record_enforcement(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(eid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<EnforcementView>, ApiError> {
+    let idem = idem(
+        &c,
+        &headers,
+        &format!("POST /enforcements/{eid}/actions"),
+        &body,
+    )?;
+    let req = parse_body(&body)?;
+    Ok(Json(
+        s.svc.record_enforcement(&c, id(&eid)?, req, idem).await?,
+    ))
+}
+
+async fn compliance(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    q: Result<Query<EnforcementQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ComplianceRecord>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    Ok(Json(s.svc.compliance(&c, q).await?))
 }

@@ -5,6 +5,7 @@ mod api;
 pub mod auth;
 pub mod demo;
 mod error;
+pub mod jobs;
 pub mod keys;
 mod problem;
 mod ratelimit;

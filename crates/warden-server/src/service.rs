@@ -968,3 +968,180 @@ impl Service {
         Ok(AuditPage { items, next_after })
     }
 }
+
+/// Query parameters of `GET /api/v1/enforcements` and `GET /api/v1/compliance`.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnforcementQuery {
+    pub org: Option<String>,
+    pub province: Option<String>,
+    pub limit: Option<u32>,
+}
+
+impl Service {
+    /// The organisation and province an enforcement listing is limited to for this caller.
+    async fn enforcement_scope(
+        &self,
+        actor: &Actor,
+        q: &EnforcementQuery,
+    ) -> Result<(Option<Uuid>, Option<String>), ApiError> {
+        let wanted = match &q.org {
+            Some(s) => Some(self.org("org", s).await?.id),
+            None => None,
+        };
+        if let Some(p) = &q.province {
+            p.parse::<Province>()?;
+        }
+        let Some(org) = actor.org() else {
+            return Err(ApiError::NotFound("enforcement records".into()));
+        };
+        Ok(match (org.org_type.is_authority(), org.jurisdiction) {
+            (true, Some(warden_core::org::Jurisdiction::National)) => (wanted, q.province.clone()),
+            (true, Some(warden_core::org::Jurisdiction::Province(p))) => {
+                if q.province.as_deref().is_some_and(|x| x != p.to_string()) {
+                    return Err(ApiError::Refused(Refusal {
+                        code: RefusalCode::Jurisdiction,
+                        message: format!("{} sees records of province {p} only", org.slug),
+                    }));
+                }
+                (wanted, Some(p.to_string()))
+            }
+            // Everyone else sees its own record only.
+            _ => {
+                if wanted.is_some_and(|w| w != org.id) {
+                    return Err(ApiError::Refused(Refusal {
+                        code: RefusalCode::Organisation,
+                        message: "an organisation sees its own compliance record only".into(),
+                    }));
+                }
+                (Some(org.id), None)
+            }
+        })
+    }
+
+    pub async fn enforcements(
+        &self,
+        actor: &Actor,
+        q: EnforcementQuery,
+    ) -> Result<EnforcementList, ApiError> {
+        let (org, province) = self.enforcement_scope(actor, &q).await?;
+        let limit = q.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(ApiError::InvalidQuery("limit: from 1 to 1000".into()));
+        }
+        let items = self
+            .store
+            .enforcements(org, province.as_deref(), limit)
+            .await?
+            .into_iter()
+            .filter(|e| can_view_enforcement(actor, &e.value))
+            .map(|e| EnforcementView {
+                enforcement: e.value,
+                version: e.version,
+            })
+            .collect();
+        Ok(EnforcementList { items })
+    }
+
+    pub async fn record_enforcement(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: EnforcementActionRequest,
+        idem: Option<Idem>,
+    ) -> Result<EnforcementView, ApiError> {
+        self.once(idem, || async {
+            let now = self.now();
+            let not_found = || ApiError::NotFound(format!("enforcement record {id}"));
+            let e = self.store.enforcement(id).await?.ok_or_else(not_found)?;
+            let authority = actor.org().is_some_and(|o| o.org_type.is_authority());
+            if !can_view_enforcement(actor, &e.value) && !authority {
+                return Err(not_found());
+            }
+            let out =
+                e.value
+                    .record(actor, req.kind, req.basis, req.amount_yuan, req.notes, now)?;
+            let view = EnforcementView {
+                enforcement: out.next.clone(),
+                version: e.version + 1,
+            };
+            let changes = Changeset {
+                actor: actor.clone(),
+                at: now,
+                writes: vec![Write::Enforcement {
+                    enforcement: out.next,
+                    expected: Some(e.version),
+                }],
+                events: out.events,
+                idempotency: None,
+            };
+            Ok((view, changes))
+        })
+        .await
+    }
+
+    pub async fn compliance(
+        &self,
+        actor: &Actor,
+        q: EnforcementQuery,
+    ) -> Result<ComplianceRecord, ApiError> {
+        let slug = match (&q.org, actor.org()) {
+            (Some(s), _) => s.clone(),
+            (None, Some(o)) => o.slug.clone(),
+            (None, None) => return Err(ApiError::InvalidQuery("org: required".into())),
+        };
+        let q = EnforcementQuery {
+            org: Some(slug.clone()),
+            ..q
+        };
+        let (org, province) = self.enforcement_scope(actor, &q).await?;
+        let mut rec = ComplianceRecord {
+            org: slug,
+            notices: 0,
+            overdue: 0,
+            enforcement_records: 0,
+            talks: 0,
+            warnings: 0,
+            fines: 0,
+            fines_total_yuan: 0,
+        };
+        let filter = warden_store::MeasureFilter {
+            recipient_org: org,
+            province,
+            ..Default::default()
+        };
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .measures(&filter, 1000, cursor.as_deref())
+                .await?;
+            for m in &page.items {
+                rec.notices += 1;
+                rec.overdue += u64::from(m.value.overdue);
+            }
+            match page.next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        for e in self
+            .store
+            .enforcements(org, filter.province.as_deref(), 1000)
+            .await?
+        {
+            rec.enforcement_records += 1;
+            for a in &e.value.actions {
+                match a.kind {
+                    ActionKind::Talk => rec.talks += 1,
+                    ActionKind::Warning => rec.warnings += 1,
+                    ActionKind::Fine => {
+                        rec.fines += 1;
+                        rec.fines_total_yuan += a.amount_yuan.unwrap_or(0);
+                    }
+                }
+            }
+        }
+        Ok(rec)
+    }
+}

@@ -295,3 +295,38 @@ pub struct AuditPage {
     /// Pass as `after` for the next page; absent at the end of the trail.
     pub next_after: Option<i64>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnforcementView {
+    #[serde(flatten)]
+    pub enforcement: warden_core::lifecycle::Enforcement,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnforcementList {
+    pub items: Vec<EnforcementView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnforcementActionRequest {
+    pub kind: warden_core::lifecycle::ActionKind,
+    pub basis: warden_core::lifecycle::LegalBasis,
+    #[serde(default)]
+    pub amount_yuan: Option<u64>,
+    pub notes: String,
+}
+
+/// An organisation's compliance record (Art. 12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplianceRecord {
+    pub org: String,
+    pub notices: u64,
+    pub overdue: u64,
+    pub enforcement_records: u64,
+    pub talks: u64,
+    pub warnings: u64,
+    pub fines: u64,
+    pub fines_total_yuan: u64,
+}

@@ -16,6 +16,8 @@ use warden_store::Store;
 
 struct Server {
     base: String,
+    state: AppState,
+    clock: Option<Arc<FixedClock>>,
     store: Arc<dyn Store>,
     tokens: HashMap<&'static str, String>,
     http: reqwest::Client,
@@ -83,26 +85,23 @@ async fn start_with(
         warden_core::calendar::Calendar::builtin().unwrap(),
         warden_core::policy::Policy::builtin().unwrap(),
     );
+    let fixed = Arc::new(FixedClock::new(NOW));
     let state = if simulated {
         let clock = Arc::new(warden_core::clock::SimulatedClock::new(NOW));
         AppState::with_simulated_clock(store.clone(), clock, cal, pol, ring)
     } else {
-        AppState::new(
-            store.clone(),
-            Arc::new(FixedClock::new(NOW)),
-            cal,
-            pol,
-            ring,
-        )
+        AppState::new(store.clone(), fixed.clone(), cal, pol, ring)
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(warden_server::serve(listener, state, async move {
+    tokio::spawn(warden_server::serve(listener, state.clone(), async move {
         let _ = rx.await;
     }));
     Server {
         base: format!("http://{addr}"),
+        state,
+        clock: (!simulated).then_some(fixed),
         store,
         tokens,
         http: reqwest::Client::new(),
@@ -146,6 +145,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    overdue_notices_raise_enforcement,
     audit_is_for_auditors,
     appeals_follow_article_10,
     notices_are_signed_and_followed_up,
@@ -927,4 +927,105 @@ async fn audit_is_for_auditors(s: Server) {
     assert_eq!(decided["actor_org"], "ca-guangdong");
     let (st, p) = s.get("miit-auditor", "/api/v1/audit?limit=5000").await;
     assert_eq!((st, kind(&p)), (StatusCode::BAD_REQUEST, "invalid-query"));
+}
+
+async fn overdue_notices_raise_enforcement(s: Server) {
+    use warden_server::jobs;
+    let m = decided_block(&s, "late-operator.example.cn").await;
+    let clock = s.clock.clone().unwrap();
+    let svc = s.state.svc.clone();
+    let r = jobs::run_due(&svc, "a").await.unwrap();
+    assert_eq!((r.ran, r.overdue), (2, 0));
+    let r = jobs::run_due(&svc, "b").await.unwrap();
+    assert_eq!(r.ran, 0, "not due again yet");
+    // Six hours for a high-severity block in Guangdong; seven hours later it is overdue.
+    clock.set(NOW + time::Duration::hours(7));
+    let r = jobs::run_due(&svc, "b").await.unwrap();
+    assert_eq!((r.ran, r.overdue), (2, 1));
+    clock.set(NOW + time::Duration::hours(8));
+    assert_eq!(
+        jobs::run_due(&svc, "a").await.unwrap().overdue,
+        0,
+        "once only"
+    );
+    let (_, n) = s
+        .get(
+            "telecom",
+            &format!("/api/v1/notices/{}", m["notice_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(n["overdue"], true);
+
+    let count = |v: &Value| v["items"].as_array().unwrap().len();
+    let (_, gd) = s.get("gd", "/api/v1/enforcements").await;
+    assert_eq!(count(&gd), 1);
+    assert_eq!(gd["items"][0]["org"]["slug"], "china-telecom");
+    let (_, own) = s.get("telecom", "/api/v1/enforcements").await;
+    assert_eq!(count(&own), 1);
+    let (_, other) = s.get("mobile", "/api/v1/enforcements").await;
+    assert_eq!(count(&other), 0);
+    let (_, bj) = s.get("bj", "/api/v1/enforcements").await;
+    assert_eq!(count(&bj), 0);
+    let (st, p) = s
+        .get("mobile", "/api/v1/enforcements?org=china-telecom")
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::FORBIDDEN, "forbidden-organisation")
+    );
+
+    let eid = gd["items"][0]["id"].as_str().unwrap().to_owned();
+    let act = |kind: &str, amount: Option<u64>| json!({"kind": kind, "basis": "csl-56", "amount_yuan": amount, "notes": "Summoned the head of security"});
+    let (st, p) = s
+        .post(
+            "telecom",
+            &format!("/api/v1/enforcements/{eid}/actions"),
+            act("talk", None),
+        )
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    let (st, p) = s
+        .post(
+            "gd",
+            &format!("/api/v1/enforcements/{eid}/actions"),
+            act("fine", None),
+        )
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-command")
+    );
+    let (st, _) = s
+        .post(
+            "gd",
+            &format!("/api/v1/enforcements/{eid}/actions"),
+            act("talk", None),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let mut fine = act("fine", Some(50_000));
+    fine["basis"] = json!("csl-59");
+    let (st, e) = s
+        .post("gd", &format!("/api/v1/enforcements/{eid}/actions"), fine)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    assert_eq!(e["actions"].as_array().unwrap().len(), 2);
+    let (st, c) = s.get("gd", "/api/v1/compliance?org=china-telecom").await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!(
+        (
+            c["notices"].as_u64(),
+            c["overdue"].as_u64(),
+            c["enforcement_records"].as_u64(),
+            c["talks"].as_u64(),
+            c["fines_total_yuan"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1), Some(50_000))
+    );
+    let (st, own) = s.get("telecom", "/api/v1/compliance").await;
+    assert_eq!(
+        (st, own["org"].as_str()),
+        (StatusCode::OK, Some("china-telecom"))
+    );
+    assert!(s.store.verify_audit().await.unwrap().intact);
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::Indicator;
-use warden_core::lifecycle::{Appeal, Case, Event, Measure, Report};
+use warden_core::lifecycle::{Appeal, Case, Enforcement, Event, Measure, Report};
 use warden_core::notice::SignedNotice;
 use warden_core::org::{Actor, ApiToken, Organisation, Principal};
 
@@ -126,6 +126,10 @@ pub enum Write {
     },
     SigningKey {
         key: SigningKeyRecord,
+        expected: Option<i64>,
+    },
+    Enforcement {
+        enforcement: Enforcement,
         expected: Option<i64>,
     },
     /// Notices are immutable once signed: insert only.
@@ -309,6 +313,33 @@ pub trait Store: Send + Sync + 'static {
     async fn notice(&self, id: Uuid) -> Result<Option<SignedNotice>>;
     async fn notices_of_measure(&self, measure_id: Uuid) -> Result<Vec<SignedNotice>>;
 
+    async fn enforcement(&self, id: Uuid) -> Result<Option<Versioned<Enforcement>>>;
+    /// Enforcement records, newest first, of one organisation and/or one province.
+    async fn enforcements(
+        &self,
+        org: Option<Uuid>,
+        province: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Enforcement>>>;
+
+    /// Takes the lease of job `name` until `lease_until` if it is due at `now` and nobody
+    /// holds it; true when this caller now holds it.
+    async fn claim_job(
+        &self,
+        name: &str,
+        owner: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool>;
+    /// Releases the lease and sets the next run.
+    async fn finish_job(
+        &self,
+        name: &str,
+        owner: &str,
+        now: OffsetDateTime,
+        next_run: OffsetDateTime,
+    ) -> Result<()>;
+
     async fn appeal(&self, id: Uuid) -> Result<Option<Versioned<Appeal>>>;
     async fn appeals_of_measure(&self, measure_id: Uuid) -> Result<Vec<Versioned<Appeal>>>;
 
@@ -325,7 +356,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

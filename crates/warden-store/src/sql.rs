@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::Indicator;
-use warden_core::lifecycle::{Appeal, Case, Measure, Report};
+use warden_core::lifecycle::{Appeal, Case, Enforcement, Measure, Report};
 use warden_core::notice::SignedNotice;
 use warden_core::org::{ApiToken, Organisation, Principal};
 
@@ -113,6 +113,25 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
                 update: "UPDATE signing_keys SET org_id = $2, retired_us = $3, body = $4, version = version + 1, updated_us = $5 WHERE id = $1 AND version = $6",
                 columns: vec![key.org_id.to_string().into(), key.retired_at.map(us).into()],
                 body: to_json(key)?,
+            },
+            *expected,
+        ),
+        Write::Enforcement {
+            enforcement: e,
+            expected,
+        } => (
+            Shape {
+                kind: "enforcement",
+                id: e.id.to_string(),
+                insert: "INSERT INTO enforcements (id, measure_id, org_id, authority_id, province, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+                update: "UPDATE enforcements SET measure_id = $2, org_id = $3, authority_id = $4, province = $5, body = $6, version = version + 1, updated_us = $7 WHERE id = $1 AND version = $8",
+                columns: vec![
+                    e.measure_id.to_string().into(),
+                    e.org.id.to_string().into(),
+                    e.authority.id.to_string().into(),
+                    e.province.map(|p| p.to_string()).into(),
+                ],
+                body: to_json(e)?,
             },
             *expected,
         ),
@@ -261,6 +280,7 @@ fn exists_sql(kind: &str) -> &'static str {
         "token" => "SELECT version FROM api_tokens WHERE id = $1",
         "signing_key" => "SELECT version FROM signing_keys WHERE id = $1",
         "notice" => "SELECT version FROM notices WHERE id = $1",
+        "enforcement" => "SELECT version FROM enforcements WHERE id = $1",
         _ => "SELECT version FROM appeals WHERE id = $1",
     }
 }
@@ -916,6 +936,81 @@ impl Store for SqlStore {
             .into_iter()
             .map(|v| v.value)
             .collect())
+    }
+
+    async fn enforcement(&self, id: Uuid) -> Result<Option<Versioned<Enforcement>>> {
+        self.one(
+            "enforcement",
+            "SELECT version, body FROM enforcements WHERE id = $1",
+            &[id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn enforcements(
+        &self,
+        org: Option<Uuid>,
+        province: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Enforcement>>> {
+        self.many(
+            "enforcement",
+            "SELECT version, body FROM enforcements WHERE ($1 IS NULL OR org_id = $1) \
+             AND ($2 IS NULL OR province = $2) ORDER BY created_us DESC, id DESC LIMIT $3",
+            &[
+                org.map(|u| u.to_string()).into(),
+                province.map(str::to_owned).into(),
+                i64::from(limit.clamp(1, 1000)).into(),
+            ],
+        )
+        .await
+    }
+
+    async fn claim_job(
+        &self,
+        name: &str,
+        owner: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "INSERT INTO jobs (name, next_run_us) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[name.into(), us(now).into()],
+        )
+        .await?;
+        // The conditional update is the lock: only one caller can match it.
+        let n = tx
+            .execute(
+                "UPDATE jobs SET lease_owner = $2, lease_until_us = $3 WHERE name = $1 \
+                 AND next_run_us <= $4 AND (lease_until_us IS NULL OR lease_until_us < $4)",
+                &[
+                    name.into(),
+                    owner.into(),
+                    us(lease_until).into(),
+                    us(now).into(),
+                ],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    async fn finish_job(
+        &self,
+        name: &str,
+        owner: &str,
+        now: OffsetDateTime,
+        next_run: OffsetDateTime,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "UPDATE jobs SET lease_owner = NULL, lease_until_us = NULL, last_run_us = $3, next_run_us = $4 \
+             WHERE name = $1 AND lease_owner = $2",
+            &[name.into(), owner.into(), us(now).into(), us(next_run).into()],
+        )
+        .await?;
+        tx.commit().await
     }
 
     async fn appeal(&self, id: Uuid) -> Result<Option<Versioned<Appeal>>> {

@@ -525,6 +525,7 @@ async fn serve(setup: Setup) -> Result<()> {
         }
         None => warden_server::AppState::new(store, clock, calendar, policy, keys),
     };
+    warden_server::jobs::spawn(state.svc.clone(), std::time::Duration::from_secs(15));
     warden_server::serve(listener, state, shutdown_signal())
         .await
         .context("serving HTTP")?;

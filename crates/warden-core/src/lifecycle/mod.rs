@@ -5,11 +5,13 @@
 
 mod appeal;
 mod case;
+mod enforcement;
 mod measure;
 mod visibility;
 
 pub use appeal::*;
 pub use case::*;
+pub use enforcement::*;
 pub use measure::*;
 pub use visibility::*;
 
@@ -181,6 +183,7 @@ pub enum SubjectKind {
     Case,
     Measure,
     Appeal,
+    Enforcement,
 }
 
 impl SubjectKind {
@@ -193,6 +196,7 @@ impl SubjectKind {
             SubjectKind::Case => "case",
             SubjectKind::Measure => "measure",
             SubjectKind::Appeal => "appeal",
+            SubjectKind::Enforcement => "enforcement",
         }
     }
 }

@@ -1,0 +1,165 @@
+//! Background jobs over the persistent `jobs` table: each run is claimed with a lease, so
+//! with several servers on one database a job runs on one of them at a time, and a job lost
+//! with a crashed server is taken over when its lease expires. Deadlines live in the
+//! database, so nothing is lost on restart.
+
+use crate::error::ApiError;
+use crate::service::Service;
+use std::sync::Arc;
+use time::Duration;
+use uuid::Uuid;
+use warden_core::lifecycle::{Enforcement, MeasureCommand};
+use warden_core::org::Actor;
+use warden_store::{Changeset, StoreError, Write};
+
+pub const DEADLINES: &str = "deadlines";
+pub const EXPIRY: &str = "expiry";
+
+/// How often each job becomes due.
+pub const INTERVAL: Duration = Duration::seconds(30);
+const LEASE: Duration = Duration::minutes(5);
+const BATCH: u32 = 200;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct JobReport {
+    /// Notices marked overdue, each with an enforcement record.
+    pub overdue: usize,
+    /// Blocks that reached their expiry.
+    pub expired: usize,
+    /// Jobs this call ran (0 when another server held them or they were not due).
+    pub ran: usize,
+}
+
+/// Runs every job that is due and not held elsewhere.
+pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ApiError> {
+    let mut report = JobReport::default();
+    let now = svc.now();
+    if svc
+        .store
+        .claim_job(DEADLINES, owner, now, now + LEASE)
+        .await?
+    {
+        report.ran += 1;
+        report.overdue = mark_overdue(svc).await?;
+        svc.store
+            .finish_job(DEADLINES, owner, svc.now(), now + INTERVAL)
+            .await?;
+    }
+    if svc.store.claim_job(EXPIRY, owner, now, now + LEASE).await? {
+        report.ran += 1;
+        report.expired = expire_blocks(svc).await?;
+        svc.store
+            .finish_job(EXPIRY, owner, svc.now(), now + INTERVAL)
+            .await?;
+    }
+    Ok(report)
+}
+
+async fn mark_overdue(svc: &Service) -> Result<usize, ApiError> {
+    let actor = Actor::system(DEADLINES);
+    let mut done = 0;
+    loop {
+        let now = svc.now();
+        let due = svc.store.measures_past_deadline(now, BATCH).await?;
+        if due.is_empty() {
+            break;
+        }
+        let mut progressed = false;
+        for m in due {
+            let Ok(out) = m.value.apply(&actor, MeasureCommand::MarkOverdue, now) else {
+                continue;
+            };
+            let raised = Enforcement::raise(&actor, Uuid::now_v7(), &out.next, now)?;
+            let mut events = out.events;
+            events.extend(raised.events);
+            let changes = Changeset {
+                actor: actor.clone(),
+                at: now,
+                writes: vec![
+                    Write::Measure {
+                        measure: out.next,
+                        expected: Some(m.version),
+                    },
+                    Write::Enforcement {
+                        enforcement: raised.next,
+                        expected: None,
+                    },
+                ],
+                events,
+                idempotency: None,
+            };
+            match svc.store.commit(changes).await {
+                Ok(_) => {
+                    done += 1;
+                    progressed = true;
+                }
+                // Feedback arrived meanwhile, or another writer got there: theirs stands.
+                Err(StoreError::Conflict { .. } | StoreError::Duplicate { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+async fn expire_blocks(svc: &Service) -> Result<usize, ApiError> {
+    let actor = Actor::system(EXPIRY);
+    let mut done = 0;
+    loop {
+        let now = svc.now();
+        let due = svc.store.blocks_expiring(now, BATCH).await?;
+        if due.is_empty() {
+            break;
+        }
+        let mut progressed = false;
+        for m in due {
+            let Ok(out) = m.value.apply(&actor, MeasureCommand::Expire, now) else {
+                continue;
+            };
+            let changes = Changeset {
+                actor: actor.clone(),
+                at: now,
+                writes: vec![Write::Measure {
+                    measure: out.next,
+                    expected: Some(m.version),
+                }],
+                events: out.events,
+                idempotency: None,
+            };
+            match svc.store.commit(changes).await {
+                Ok(_) => {
+                    done += 1;
+                    progressed = true;
+                }
+                Err(StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Runs the jobs every `tick` until the process ends.
+pub fn spawn(svc: Arc<Service>, tick: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    let owner = format!("{}-{}", std::process::id(), Uuid::now_v7());
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match run_due(&svc, &owner).await {
+                Ok(r) if r.overdue + r.expired > 0 => {
+                    tracing::info!(overdue = r.overdue, expired = r.expired, "jobs ran");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "jobs failed; retrying at the next tick"),
+            }
+        }
+    })
+}
