@@ -18,6 +18,7 @@ pub const ALG: &str = "Ed25519";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum NoticeType {
     /// Orders the measure.
     Measure,
@@ -28,12 +29,14 @@ pub enum NoticeType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Party {
     pub slug: String,
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppealInfo {
     /// The last day (Asia/Shanghai) an appeal is accepted (Art. 10).
     pub until: String,
@@ -44,6 +47,7 @@ pub struct AppealInfo {
 /// What a notice says. Serialised canonically, these bytes are what is signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeBody {
     pub notice_id: Uuid,
     #[serde(rename = "type")]
@@ -72,6 +76,7 @@ pub struct NoticeBody {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeSignature {
     pub alg: String,
     pub key_id: String,
@@ -81,6 +86,7 @@ pub struct NoticeSignature {
 
 /// A signed notice as published (`GET /api/v1/notices/{id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedNotice {
     pub id: Uuid,
     pub measure_id: Uuid,
@@ -91,6 +97,7 @@ pub struct SignedNotice {
 
 /// A published verification key (`GET /api/v1/keys`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicKey {
     pub key_id: String,
     pub org: String,
@@ -103,6 +110,7 @@ pub struct PublicKey {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeySet {
     pub keys: Vec<PublicKey>,
 }

@@ -167,6 +167,7 @@ impl fmt::Display for Jurisdiction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OrgType {
     /// MIIT.
     Ministry,
@@ -231,6 +232,7 @@ impl fmt::Display for OrgType {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     pub name: String,
     pub phone: String,
@@ -240,6 +242,7 @@ pub struct Contact {
 /// Art. 5: a responsible department, a responsible person and a contact person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Art5Contacts {
     pub responsible_department: String,
     pub responsible_person: Contact,
@@ -248,6 +251,7 @@ pub struct Art5Contacts {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organisation {
     pub id: Uuid,
     pub slug: String,
@@ -255,8 +259,10 @@ pub struct Organisation {
     #[serde(rename = "type")]
     pub org_type: OrgType,
     /// Only telecom authorities have one: MIIT national, a provincial authority its province.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub jurisdiction: Option<Jurisdiction>,
     /// Where the organisation is based; routes its reports when a threat names no province.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub province: Option<Province>,
     pub contacts: Art5Contacts,
 }
@@ -360,16 +366,19 @@ impl Organisation {
 
 /// What the lifecycle needs to know of an organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrgRef {
     pub id: Uuid,
     pub slug: String,
     #[serde(rename = "type")]
     pub org_type: OrgType,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub jurisdiction: Option<Jurisdiction>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     Reporter,
     Analyst,

@@ -7,6 +7,7 @@ use std::str::FromStr;
 /// Art. 2 (1)–(5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Category {
     /// (1) malicious IP addresses, domains, URLs and electronic messages.
     MaliciousResource,
@@ -23,6 +24,7 @@ pub enum Category {
 /// Every item Art. 2 names, under its category.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Subtype {
     // (1) 恶意网络资源
     /// Command-and-control of trojans and botnets (木马和僵尸网络控制端).
@@ -203,6 +205,7 @@ impl fmt::Display for Subtype {
 
 /// A `category/subtype` pair that Art. 2 allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Classification {
     pub category: Category,
     pub subtype: Subtype,

@@ -6,14 +6,14 @@ use crate::error::ApiError;
 use crate::service::{AuditQuery, CasesQuery, EnforcementQuery, Idem, NoticesQuery};
 use crate::types::*;
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 use warden_core::lifecycle::MeasureCommand;
 use warden_core::notice::KeySet;
@@ -36,30 +36,31 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/reports", post(submit_report))
-        .route("/reports/{id}", get(get_report))
-        .route("/cases", get(list_cases))
-        .route("/cases/{id}", get(get_case))
-        .route("/cases/{id}/assignment", post(assign))
-        .route("/cases/{id}/determination", post(determine))
-        .route("/cases/{id}/decision", post(decide))
-        .route("/keys", get(keys))
-        .route("/notices", get(list_notices))
-        .route("/notices/{id}", get(get_notice))
-        .route("/notices/{id}/ack", post(ack))
-        .route("/notices/{id}/feedback", post(feedback))
-        .route("/notices/{id}/verification", post(verification))
-        .route("/measures/{id}/appeals", post(file_appeal))
-        .route("/appeals/{id}", get(get_appeal))
-        .route("/appeals/{id}/decision", post(decide_appeal))
-        .route("/public/appeals", post(public_appeal))
-        .route("/admin/clock/advance", post(advance_clock))
-        .route("/audit", get(audit))
-        .route("/enforcements", get(list_enforcements))
-        .route("/enforcements/{id}/actions", post(record_enforcement))
-        .route("/compliance", get(compliance))
+/// The API, each route registered with its OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(submit_report))
+        .routes(routes!(get_report))
+        .routes(routes!(list_cases))
+        .routes(routes!(get_case))
+        .routes(routes!(assign))
+        .routes(routes!(determine))
+        .routes(routes!(decide))
+        .routes(routes!(keys))
+        .routes(routes!(list_notices))
+        .routes(routes!(get_notice))
+        .routes(routes!(ack))
+        .routes(routes!(feedback))
+        .routes(routes!(verification))
+        .routes(routes!(file_appeal))
+        .routes(routes!(public_appeal))
+        .routes(routes!(get_appeal))
+        .routes(routes!(decide_appeal))
+        .routes(routes!(advance_clock))
+        .routes(routes!(audit))
+        .routes(routes!(list_enforcements))
+        .routes(routes!(record_enforcement))
+        .routes(routes!(compliance))
 }
 
 fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
@@ -103,6 +104,16 @@ fn id(s: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::NotFound(format!("{s:?} (not a valid id)")))
 }
 
+#[utoipa::path(
+    post,
+    path = "/reports",
+    tag = "reports",
+    summary = "Submit a threat report (Art. 6); correlated into an open case when it shares an indicator",
+    request_body = ReportRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 201, description = "Created", body = ReportCreated), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn submit_report(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -114,6 +125,15 @@ async fn submit_report(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/{id}",
+    tag = "reports",
+    summary = "A report",
+    params(("id" = Uuid, Path, description = "The report id")),
+    responses((status = 200, description = "OK", body = ReportView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn get_report(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -122,6 +142,15 @@ async fn get_report(
     Ok(Json(s.svc.report(&c, id(&rid)?).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/cases",
+    tag = "cases",
+    summary = "Cases the caller may see, newest first",
+    params(CasesQuery),
+    responses((status = 200, description = "OK", body = CaseList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn list_cases(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -131,6 +160,15 @@ async fn list_cases(
     Ok(Json(s.svc.cases(&c, q).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/cases/{id}",
+    tag = "cases",
+    summary = "A case",
+    params(("id" = Uuid, Path, description = "The case id")),
+    responses((status = 200, description = "OK", body = CaseView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn get_case(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -139,6 +177,16 @@ async fn get_case(
     Ok(Json(s.svc.case(&c, id(&cid)?).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/assignment",
+    tag = "cases",
+    summary = "Assign or reassign a case to an institution (telecom authorities)",
+    request_body = AssignmentRequest,
+    params(("id" = Uuid, Path, description = "The case id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 200, description = "OK", body = CaseStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn assign(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -159,6 +207,16 @@ async fn assign(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/determination",
+    tag = "cases",
+    summary = "Record the determination (Art. 7) by an analyst of the assigned institution",
+    request_body = DeterminationRequest,
+    params(("id" = Uuid, Path, description = "The case id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 200, description = "OK", body = CaseStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn determine(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -179,6 +237,16 @@ async fn determine(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/decision",
+    tag = "cases",
+    summary = "Decide measures (Art. 8) as a reviewer of the competent authority; signed notices are issued",
+    request_body = DecisionRequest,
+    params(("id" = Uuid, Path, description = "The case id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 201, description = "Created", body = DecisionResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn decide(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -194,11 +262,27 @@ async fn decide(
     Ok((StatusCode::CREATED, Json(d)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/keys",
+    tag = "notices",
+    summary = "Public keys that verify notice signatures (retired ones included)",
+    responses((status = 200, description = "OK", body = warden_core::notice::KeySet), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json"))
+)]
 /// Public: anyone verifying a notice needs the keys.
 async fn keys(State(s): State<AppState>) -> Result<Json<KeySet>, ApiError> {
     Ok(Json(crate::keys::published(s.svc.store.as_ref()).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/notices",
+    tag = "notices",
+    summary = "Notices the caller may see",
+    params(NoticesQuery),
+    responses((status = 200, description = "OK", body = NoticeList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn list_notices(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -208,6 +292,15 @@ async fn list_notices(
     Ok(Json(s.svc.notices(&c, q).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/notices/{id}",
+    tag = "notices",
+    summary = "A signed notice; the recipient's first fetch records delivery",
+    params(("id" = Uuid, Path, description = "The notice id")),
+    responses((status = 200, description = "OK", body = NoticeView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn get_notice(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -216,6 +309,16 @@ async fn get_notice(
     Ok(Json(s.svc.notice(&c, id(&nid)?).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/notices/{id}/ack",
+    tag = "notices",
+    summary = "Acknowledge a notice (recipient)",
+    request_body = AckRequest,
+    params(("id" = Uuid, Path, description = "The notice id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 200, description = "OK", body = NoticeStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn ack(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -234,6 +337,16 @@ async fn ack(
     Ok(Json(r))
 }
 
+#[utoipa::path(
+    post,
+    path = "/notices/{id}/feedback",
+    tag = "notices",
+    summary = "Report the handling result (Art. 9)",
+    request_body = FeedbackRequest,
+    params(("id" = Uuid, Path, description = "The notice id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 200, description = "OK", body = NoticeStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn feedback(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -256,6 +369,16 @@ async fn feedback(
     Ok(Json(s.svc.notice_step(&c, id(&nid)?, cmd, idem).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/notices/{id}/verification",
+    tag = "notices",
+    summary = "Record the verification by the determining institution (Art. 9)",
+    request_body = VerificationRequest,
+    params(("id" = Uuid, Path, description = "The notice id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 200, description = "OK", body = NoticeStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn verification(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -278,6 +401,16 @@ async fn verification(
     Ok(Json(s.svc.notice_step(&c, id(&nid)?, cmd, idem).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/measures/{id}/appeals",
+    tag = "appeals",
+    summary = "Appeal a block measure on behalf of the affected party (Art. 10)",
+    request_body = AppealRequest,
+    params(("id" = Uuid, Path, description = "The measure id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 201, description = "Created", body = AppealCreated), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn file_appeal(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -299,6 +432,14 @@ async fn file_appeal(
     Ok((StatusCode::CREATED, Json(a)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/public/appeals",
+    tag = "appeals",
+    summary = "Appeal without an account, by the measure's reference number (rate-limited)",
+    request_body = PublicAppealRequest,
+    responses((status = 201, description = "Created", body = AppealCreated), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json"))
+)]
 /// Unauthenticated and rate-limited: the affected party usually has no account.
 async fn public_appeal(
     State(s): State<AppState>,
@@ -318,6 +459,15 @@ async fn public_appeal(
     Ok((StatusCode::CREATED, Json(a)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/appeals/{id}",
+    tag = "appeals",
+    summary = "An appeal",
+    params(("id" = Uuid, Path, description = "The appeal id")),
+    responses((status = 200, description = "OK", body = AppealView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn get_appeal(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -326,6 +476,16 @@ async fn get_appeal(
     Ok(Json(s.svc.appeal(&c, id(&aid)?).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/appeals/{id}/decision",
+    tag = "appeals",
+    summary = "Answer an appeal (the deciding authority); revocation and modification take effect at once",
+    request_body = AppealDecisionRequest,
+    params(("id" = Uuid, Path, description = "The appeal id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 200, description = "OK", body = AppealDecisionResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn decide_appeal(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -343,6 +503,15 @@ async fn decide_appeal(
     Ok(Json(s.svc.decide_appeal(&c, id(&aid)?, req, idem).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/admin/clock/advance",
+    tag = "admin",
+    summary = "Move a simulated clock forward (ministry admins; 404 on the system clock)",
+    request_body = ClockAdvanceRequest,
+    responses((status = 200, description = "OK", body = ClockResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn advance_clock(
     State(s): State<AppState>,
     caller: Result<Caller, ApiError>,
@@ -359,6 +528,15 @@ async fn advance_clock(
     Ok(Json(s.svc.advance_clock(&c, req.seconds)?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "audit",
+    summary = "The hash-chained audit trail (auditors)",
+    params(AuditQuery),
+    responses((status = 200, description = "OK", body = AuditPage), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn audit(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -368,6 +546,15 @@ async fn audit(
     Ok(Json(s.svc.audit(&c, q).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/enforcements",
+    tag = "enforcement",
+    summary = "Enforcement records (Art. 12)",
+    params(EnforcementQuery),
+    responses((status = 200, description = "OK", body = EnforcementList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn list_enforcements(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -377,6 +564,16 @@ async fn list_enforcements(
     Ok(Json(s.svc.enforcements(&c, q).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/enforcements/{id}/actions",
+    tag = "enforcement",
+    summary = "Record a talk, warning or fine",
+    request_body = EnforcementActionRequest,
+    params(("id" = Uuid, Path, description = "The enforcement record id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 200, description = "OK", body = EnforcementView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn record_enforcement(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -396,6 +593,15 @@ async fn record_enforcement(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/compliance",
+    tag = "enforcement",
+    summary = "An organisation's compliance record",
+    params(EnforcementQuery),
+    responses((status = 200, description = "OK", body = ComplianceRecord), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
 async fn compliance(
     State(s): State<AppState>,
     Caller(c): Caller,

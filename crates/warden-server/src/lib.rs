@@ -80,10 +80,55 @@ impl AppState {
 /// Request bodies larger than this are refused (a report of 10,000 indicators fits).
 pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+/// The interface specification (接口规范, Art. 6): generated from the handlers themselves.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Warden",
+        version = "1",
+        description = "Public-internet cyber-threat monitoring and handling platform (工信部网安〔2017〕202号). Errors are application/problem+json (RFC 9457) with a stable `type`; writes accept an Idempotency-Key header; lists page with an opaque cursor; times are RFC 3339 in Asia/Shanghai."
+    ),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi as _;
+    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(utoipa_axum::routes!(healthz))
         .nest("/api/v1", api::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document served at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (router, doc) = routes();
+    let doc = Arc::new(doc);
+    router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
@@ -103,7 +148,7 @@ pub async fn serve(
     .await
 }
 
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct HealthResponse {
     /// `ok`, or `unavailable` when the database does not answer.
     pub status: String,
@@ -112,14 +157,26 @@ pub struct HealthResponse {
     pub database: DatabaseHealth,
 }
 
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct DatabaseHealth {
+    /// `sqlite` or `postgres`.
+    #[schema(value_type = String)]
     pub backend: Backend,
     pub reachable: bool,
     pub schema_version: Option<i64>,
     pub error: Option<String>,
 }
 
+/// Liveness and database reachability, for load balancers and operators.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    responses(
+        (status = 200, description = "Serving, database reachable", body = HealthResponse),
+        (status = 503, description = "The database does not answer", body = HealthResponse)
+    )
+)]
 async fn healthz(State(s): State<AppState>) -> Response {
     let time = s
         .svc

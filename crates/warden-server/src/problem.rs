@@ -7,7 +7,8 @@ use serde::Serialize;
 /// Stable `type` URIs live under this prefix; clients branch on them.
 pub const TYPE_PREFIX: &str = "https://warden.invalid/problems/";
 
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+/// RFC 9457 problem details.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,

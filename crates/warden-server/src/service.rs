@@ -31,8 +31,9 @@ pub struct Service {
 }
 
 /// Query parameters of `GET /api/v1/notices`.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct NoticesQuery {
     pub status: Option<String>,
     pub overdue: Option<bool>,
@@ -52,8 +53,9 @@ pub struct Idem {
 }
 
 /// Query parameters of `GET /api/v1/cases`.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CasesQuery {
     pub status: Option<String>,
     pub category: Option<String>,
@@ -939,8 +941,9 @@ impl Service {
 }
 
 /// Query parameters of `GET /api/v1/audit`.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries after this sequence number.
     pub after: Option<i64>,
@@ -970,8 +973,9 @@ impl Service {
 }
 
 /// Query parameters of `GET /api/v1/enforcements` and `GET /api/v1/compliance`.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EnforcementQuery {
     pub org: Option<String>,
     pub province: Option<String>,

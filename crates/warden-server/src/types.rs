@@ -9,7 +9,7 @@ use warden_core::lifecycle::{
 };
 
 /// An indicator as sent: parsed and normalised by the server, with errors per item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IndicatorInput {
     #[serde(rename = "type")]
@@ -17,7 +17,7 @@ pub struct IndicatorInput {
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRequest {
     pub category: String,
@@ -37,7 +37,7 @@ pub struct ReportRequest {
     pub victim: Option<Victim>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReportCreated {
     pub id: Uuid,
     pub case_id: Uuid,
@@ -48,35 +48,35 @@ pub struct ReportCreated {
     pub correlated: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReportView {
     #[serde(flatten)]
     pub report: Report,
     pub version: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CaseView {
     #[serde(flatten)]
     pub case: Case,
     pub version: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CaseList {
     pub items: Vec<CaseView>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignmentRequest {
     /// Slug of the institution.
     pub institution: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecommendedMeasureInput {
     pub kind: MeasureKind,
@@ -84,7 +84,7 @@ pub struct RecommendedMeasureInput {
     pub target: Option<IndicatorInput>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeterminationRequest {
     pub verdict: Verdict,
@@ -97,7 +97,7 @@ pub struct DeterminationRequest {
     pub recommended_measures: Vec<RecommendedMeasureInput>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeasureInput {
     pub kind: MeasureKind,
@@ -111,7 +111,7 @@ pub struct MeasureInput {
     pub deadline: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     pub outcome: DecisionOutcome,
@@ -124,7 +124,7 @@ pub struct DecisionRequest {
     pub notify: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IssuedMeasure {
     pub id: Uuid,
     pub notice_id: Uuid,
@@ -134,7 +134,7 @@ pub struct IssuedMeasure {
     pub deadline_provisional: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DecisionResponse {
     pub case_id: Uuid,
     pub status: String,
@@ -142,7 +142,7 @@ pub struct DecisionResponse {
     pub measures: Vec<IssuedMeasure>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CaseStatusResponse {
     pub case_id: Uuid,
     pub status: String,
@@ -150,7 +150,7 @@ pub struct CaseStatusResponse {
 }
 
 /// A signed notice with the state of its measure. `warden notice verify` reads this document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoticeView {
     #[serde(flatten)]
     pub notice: warden_core::notice::SignedNotice,
@@ -159,7 +159,7 @@ pub struct NoticeView {
 }
 
 /// One line of a notice list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoticeSummary {
     pub id: Uuid,
     pub measure_id: Uuid,
@@ -177,17 +177,17 @@ pub struct NoticeSummary {
     pub block_active: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoticeList {
     pub items: Vec<NoticeSummary>,
     pub next: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckRequest {}
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
     pub outcome: warden_core::lifecycle::FeedbackOutcome,
@@ -196,7 +196,7 @@ pub struct FeedbackRequest {
     pub completed_at: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerificationRequest {
     pub result: warden_core::lifecycle::VerificationResult,
@@ -205,7 +205,7 @@ pub struct VerificationRequest {
     pub notes: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoticeStatusResponse {
     pub id: Uuid,
     pub measure_id: Uuid,
@@ -213,7 +213,7 @@ pub struct NoticeStatusResponse {
     pub overdue: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppealRequest {
     pub appellant: warden_core::lifecycle::Appellant,
@@ -221,7 +221,7 @@ pub struct AppealRequest {
 }
 
 /// The public appeal form: no account, the measure named by its reference number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublicAppealRequest {
     pub reference: String,
@@ -229,7 +229,7 @@ pub struct PublicAppealRequest {
     pub grounds: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AppealCreated {
     pub id: Uuid,
     pub measure_id: Uuid,
@@ -241,7 +241,7 @@ pub struct AppealCreated {
     pub reply_due_provisional: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModificationInput {
     #[serde(default)]
@@ -250,7 +250,7 @@ pub struct ModificationInput {
     pub expires_at: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppealDecisionRequest {
     pub outcome: warden_core::lifecycle::AppealOutcome,
@@ -259,7 +259,7 @@ pub struct AppealDecisionRequest {
     pub modification: Option<ModificationInput>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AppealDecisionResponse {
     pub id: Uuid,
     pub status: String,
@@ -270,45 +270,46 @@ pub struct AppealDecisionResponse {
     pub late: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AppealView {
     #[serde(flatten)]
     pub appeal: warden_core::lifecycle::Appeal,
     pub version: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClockAdvanceRequest {
     pub seconds: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ClockResponse {
     #[serde(with = "time::serde::rfc3339")]
     pub now: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
+    #[schema(value_type = Vec<Object>)]
     pub items: Vec<warden_store::AuditEntry>,
     /// Pass as `after` for the next page; absent at the end of the trail.
     pub next_after: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EnforcementView {
     #[serde(flatten)]
     pub enforcement: warden_core::lifecycle::Enforcement,
     pub version: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EnforcementList {
     pub items: Vec<EnforcementView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnforcementActionRequest {
     pub kind: warden_core::lifecycle::ActionKind,
@@ -319,7 +320,7 @@ pub struct EnforcementActionRequest {
 }
 
 /// An organisation's compliance record (Art. 12).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ComplianceRecord {
     pub org: String,
     pub notices: u64,

@@ -86,6 +86,8 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Print the OpenAPI 3.1 document of the API (the interface specification)
+    Openapi,
     /// The tamper-evident audit trail
     Audit {
         #[command(subcommand)]
@@ -267,6 +269,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Calendar { command, calendar } => {
             let cal = load_calendar(calendar.calendar.as_deref())?;
             calendar_command(&cal, command)
+        }
+        Command::Openapi => {
+            let doc = warden_server::openapi();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).context("serialising the OpenAPI document")?
+            );
+            Ok(())
         }
         Command::Audit {
             command: AuditCommand::Verify,

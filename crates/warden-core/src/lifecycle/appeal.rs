@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Appellant {
     pub name: String,
     pub contact: String,
@@ -18,6 +19,7 @@ pub struct Appellant {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AppealStatus {
     Filed,
     UnderReview,
@@ -47,6 +49,7 @@ impl AppealStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AppealOutcome {
     Upheld,
     Revoked,
@@ -56,6 +59,7 @@ pub enum AppealOutcome {
 /// How a "modified" answer changes the block: a narrower target, an earlier expiry, or both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Modification {
     pub target: Option<Indicator>,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -63,6 +67,7 @@ pub struct Modification {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppealDecision {
     pub outcome: AppealOutcome,
     pub reasons: String,
@@ -75,6 +80,7 @@ pub struct AppealDecision {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Appeal {
     pub id: Uuid,
     pub measure_id: Uuid,

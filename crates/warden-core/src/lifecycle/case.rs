@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum VictimKind {
     /// 党政机关: Art. 8(3) extra notices.
     PartyGovernment,
@@ -31,6 +32,7 @@ impl VictimKind {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Victim {
     pub name: String,
     pub kind: VictimKind,
@@ -38,6 +40,7 @@ pub struct Victim {
 
 /// What a monitoring organisation submits (Art. 6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportContent {
     #[serde(flatten)]
     pub classification: Classification,
@@ -45,6 +48,7 @@ pub struct ReportContent {
     pub description: String,
     #[serde(with = "time::serde::rfc3339")]
     pub observed_at: OffsetDateTime,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub province: Option<Province>,
     pub tlp: Tlp,
     pub indicators: Vec<Indicator>,
@@ -52,6 +56,7 @@ pub struct ReportContent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     pub id: Uuid,
     /// None for a self-handled report (Art. 6, 11), which opens no case.
@@ -68,6 +73,7 @@ pub struct Report {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CaseStatus {
     Submitted,
     Assigned,
@@ -101,6 +107,7 @@ impl CaseStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Verdict {
     Confirmed,
     NotAThreat,
@@ -109,12 +116,14 @@ pub enum Verdict {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecommendedMeasure {
     pub kind: MeasureKind,
     pub target: Option<Indicator>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Determination {
     pub analyst_id: Uuid,
     pub org: OrgRef,
@@ -129,6 +138,7 @@ pub struct Determination {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DecisionOutcome {
     Approved,
     Dismissed,
@@ -137,6 +147,7 @@ pub enum DecisionOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     pub reviewer_id: Uuid,
     pub org: OrgRef,
@@ -151,12 +162,14 @@ pub struct Decision {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Case {
     pub id: Uuid,
     pub status: CaseStatus,
     #[serde(flatten)]
     pub classification: Classification,
     pub title: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub province: Option<Province>,
     pub tlp: Tlp,
     pub indicators: BTreeSet<Indicator>,

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EnforcementReason {
     /// The deadline passed without feedback.
     Overdue,
@@ -15,6 +16,7 @@ pub enum EnforcementReason {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ActionKind {
     /// 约谈
     Talk,
@@ -26,6 +28,7 @@ pub enum ActionKind {
 
 /// The article of the Cybersecurity Law the action rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LegalBasis {
     #[serde(rename = "csl-56")]
     Csl56,
@@ -38,6 +41,7 @@ pub enum LegalBasis {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnforcementAction {
     pub kind: ActionKind,
     pub basis: LegalBasis,
@@ -50,6 +54,7 @@ pub struct EnforcementAction {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Enforcement {
     pub id: Uuid,
     pub measure_id: Uuid,
@@ -58,6 +63,7 @@ pub struct Enforcement {
     pub org: OrgRef,
     /// The authority that decided the measure, and acts on the record.
     pub authority: OrgRef,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub province: Option<Province>,
     pub reason: EnforcementReason,
     #[serde(with = "time::serde::rfc3339")]

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum NoticeStatus {
     Issued,
     Delivered,
@@ -46,6 +47,7 @@ impl NoticeStatus {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum BlockStatus {
     Active,
     Expired,
@@ -53,6 +55,7 @@ pub enum BlockStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockState {
     pub status: BlockStatus,
     #[serde(with = "time::serde::rfc3339")]
@@ -61,6 +64,7 @@ pub struct BlockState {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FeedbackOutcome {
     Done,
     PartiallyDone,
@@ -68,6 +72,7 @@ pub enum FeedbackOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Feedback {
     pub outcome: FeedbackOutcome,
     pub actions_taken: String,
@@ -80,6 +85,7 @@ pub struct Feedback {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum VerificationResult {
     Passed,
     Failed,
@@ -87,6 +93,7 @@ pub enum VerificationResult {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum VerificationMethod {
     Manual,
     Dns,
@@ -95,6 +102,7 @@ pub enum VerificationMethod {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verification {
     pub result: VerificationResult,
     pub method: VerificationMethod,
@@ -105,6 +113,7 @@ pub struct Verification {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Measure {
     pub id: Uuid,
     pub case_id: Uuid,
@@ -116,6 +125,7 @@ pub struct Measure {
     pub deciding_org: OrgRef,
     /// The institution that determined the case; it verifies the handling (Art. 9).
     pub determining_org: OrgRef,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub province: Option<Province>,
     #[serde(with = "time::serde::rfc3339")]
     pub decided_at: OffsetDateTime,

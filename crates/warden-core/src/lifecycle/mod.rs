@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Severity {
     Critical,
     High,
@@ -49,6 +50,7 @@ impl Severity {
 /// Art. 8 (1)–(4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MeasureKind {
     /// (1) stop service or block a malicious IP/broadband account, domain, URL, e-mail, phone.
     Block,
@@ -79,6 +81,7 @@ impl MeasureKind {
 
 /// Incident levels of the emergency plans (Art. 13): 特别重大 I, 重大 II, 较大 III, 一般 IV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum IncidentLevel {
     #[serde(rename = "I")]
     I,
@@ -100,6 +103,7 @@ impl IncidentLevel {
 /// Traffic Light Protocol 2.0 marking of what a report may be shared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Tlp {
     Clear,
     Green,
