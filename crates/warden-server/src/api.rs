@@ -41,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(submit_report))
         .routes(routes!(get_report))
+        .routes(routes!(submit_self_report))
         .routes(routes!(list_cases))
         .routes(routes!(get_case))
         .routes(routes!(assign))
@@ -609,4 +610,28 @@ async fn compliance(
 ) -> Result<Json<ComplianceRecord>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
     Ok(Json(s.svc.compliance(&c, q).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/self-reports",
+    tag = "reports",
+    summary = "File a threat handled in the reporter's own systems (Art. 6, 11); opens no case",
+    request_body = SelfReportRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 201, description = "Created", body = SelfReportCreated), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn submit_self_report(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<SelfReportCreated>), ApiError> {
+    let idem = idem(&c, &headers, "POST /self-reports", &body)?;
+    let created = s
+        .svc
+        .submit_self_report(&c, parse_body(&body)?, idem)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }

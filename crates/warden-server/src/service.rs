@@ -154,13 +154,8 @@ impl Service {
         }
     }
 
-    pub async fn submit_report(
-        &self,
-        actor: &Actor,
-        req: ReportRequest,
-        idem: Option<Idem>,
-    ) -> Result<ReportCreated, ApiError> {
-        let now = self.now();
+    /// Parses and normalises what a reporter sent.
+    fn report_content(req: ReportRequest) -> Result<ReportContent, ApiError> {
         let classification = Classification::parse(&req.category, &req.subtype)?;
         let province = req
             .province
@@ -173,7 +168,7 @@ impl Service {
             .enumerate()
             .map(|(i, x)| parse_indicator(format!("indicators[{i}]"), x))
             .collect::<Result<Vec<_>, _>>()?;
-        let content = ReportContent {
+        Ok(ReportContent {
             classification,
             title: req.title,
             description: req.description,
@@ -182,7 +177,48 @@ impl Service {
             tlp: req.tlp.unwrap_or(Tlp::Amber),
             indicators,
             victim: req.victim,
-        };
+        })
+    }
+
+    pub async fn submit_self_report(
+        &self,
+        actor: &Actor,
+        req: SelfReportRequest,
+        idem: Option<Idem>,
+    ) -> Result<SelfReportCreated, ApiError> {
+        let content = Self::report_content(req.report)?;
+        self.once(idem, || async {
+            let now = self.now();
+            let out =
+                Report::file_self_handled(actor, Uuid::now_v7(), content, req.actions_taken, now)?;
+            let created = SelfReportCreated {
+                id: out.next.id,
+                status: "self_handled".into(),
+            };
+            let changes = Changeset {
+                actor: actor.clone(),
+                at: now,
+                writes: vec![Write::Report {
+                    report: out.next,
+                    expected: None,
+                }],
+                events: out.events,
+                idempotency: None,
+            };
+            Ok((created, changes))
+        })
+        .await
+    }
+
+    pub async fn submit_report(
+        &self,
+        actor: &Actor,
+        req: ReportRequest,
+        idem: Option<Idem>,
+    ) -> Result<ReportCreated, ApiError> {
+        let now = self.now();
+        let content = Self::report_content(req)?;
+        let province = content.province;
         self.once(idem, || async {
             let mut report = Report::submit(actor, Uuid::now_v7(), content, None, now)?;
             // Correlation: the same normalised indicator in an open case makes this a sighting.

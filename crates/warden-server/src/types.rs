@@ -331,3 +331,18 @@ pub struct ComplianceRecord {
     pub fines: u64,
     pub fines_total_yuan: u64,
 }
+
+/// A threat the reporter handled in its own systems (Art. 6, 11).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelfReportRequest {
+    pub report: ReportRequest,
+    /// What was done about it, and when it was done.
+    pub actions_taken: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SelfReportCreated {
+    pub id: Uuid,
+    pub status: String,
+}

@@ -394,6 +394,35 @@ async fn reports_are_validated_and_correlated(s: Server) {
     );
     let (_, list) = s.get("miit", "/api/v1/cases").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    // A threat handled in the reporter's own systems is filed, and opens no case.
+    let body = json!({"report": report("own-host.example.cn"), "actions_taken": "Reimaged the host, rotated credentials"});
+    let (st, sr) = s.post("secco", "/api/v1/self-reports", body).await;
+    assert_eq!(
+        (st, sr["status"].as_str()),
+        (StatusCode::CREATED, Some("self_handled")),
+        "{sr}"
+    );
+    let sid = sr["id"].as_str().unwrap();
+    let (st, r) = s.get("gd", &format!("/api/v1/reports/{sid}")).await;
+    assert_eq!(st, StatusCode::OK, "the provincial authority sees it");
+    assert!(r["case_id"].is_null());
+    assert_eq!(r["self_handled"], "Reimaged the host, rotated credentials");
+    let (st, _) = s.get("bj", &format!("/api/v1/reports/{sid}")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, p) = s
+        .post(
+            "secco",
+            "/api/v1/self-reports",
+            json!({"report": report("x.example.cn")}),
+        )
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::BAD_REQUEST, "invalid-body"));
+    let (_, list) = s.get("miit", "/api/v1/cases").await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        2,
+        "no case for the self-handled report"
+    );
     assert!(s.store.verify_audit().await.unwrap().intact);
 }
 
@@ -1057,6 +1086,7 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/healthz"),
         ("post", "/api/v1/reports"),
         ("get", "/api/v1/reports/{id}"),
+        ("post", "/api/v1/self-reports"),
         ("get", "/api/v1/cases"),
         ("get", "/api/v1/cases/{id}"),
         ("post", "/api/v1/cases/{id}/assignment"),

@@ -302,6 +302,30 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Files a threat the reporter found in its own systems and handled itself (Art. 6, 11):
+    /// it is recorded for the authorities, and opens no case.
+    pub fn file_self_handled(
+        actor: &Actor,
+        id: Uuid,
+        content: ReportContent,
+        actions_taken: String,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<Report>, Refusal> {
+        let report = Report::submit(actor, id, content, Some(actions_taken), now)?;
+        let events = vec![event(
+            "report.self_handled",
+            SubjectKind::Report,
+            id,
+            json!({"reporter": report.reporter.slug, "classification": report.content.classification, "province": report.content.province}),
+        )];
+        Ok(Outcome {
+            next: report,
+            events,
+        })
+    }
+}
+
 impl Case {
     /// Opens a case for a report; `institution` is the one policy assigns it to.
     pub fn open(
