@@ -1,11 +1,19 @@
-//! The demo world of DESIGN §5.3, loaded through the same store commits as real data.
+//! The demo world of DESIGN §5.3: the organisations, an API client per role, and cases in
+//! every state, made through the same store commits and service calls as real data.
 
+use crate::error::ApiError;
+use crate::service::Service;
+use crate::types::*;
 use serde::Deserialize;
+use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
-use warden_core::lifecycle::{Event, Subject, SubjectKind};
+use warden_core::lifecycle::{
+    Appellant, DecisionOutcome, Event, FeedbackOutcome, MeasureCommand, MeasureKind, Severity,
+    Subject, SubjectKind, Verdict, VerificationMethod, VerificationResult,
+};
 use warden_core::org::{
-    Actor, Art5Contacts, Contact, Jurisdiction, OrgType, Organisation, Province,
+    Actor, Art5Contacts, Contact, Jurisdiction, OrgType, Organisation, Province, Role,
 };
 use warden_store::{Changeset, Store, Write};
 
@@ -116,4 +124,372 @@ mod tests {
             assert!(orgs.iter().any(|o| o.org_type == t), "no {t}");
         }
     }
+}
+
+/// The roles the demo gives each kind of organisation.
+fn demo_roles(t: OrgType) -> &'static [Role] {
+    match t {
+        OrgType::Ministry => &[Role::Reviewer, Role::Admin, Role::Auditor],
+        OrgType::ProvincialAuthority => &[Role::Reviewer, Role::Auditor],
+        OrgType::Institution => &[Role::Analyst, Role::Verifier, Role::Auditor],
+        OrgType::SecurityCompany => &[Role::Reporter],
+        _ => &[Role::Reporter, Role::Responder],
+    }
+}
+
+/// What `populate` made: where the tokens are, and how many cases.
+#[derive(Debug, Default)]
+pub struct DemoWorld {
+    pub tokens: Vec<(String, Role, String)>,
+    pub cases: usize,
+}
+
+/// Gives every demo organisation an API client per role and walks cases into every state of
+/// the lifecycle, through the same service calls the API makes. Does nothing to a database
+/// that already has cases.
+pub async fn populate(svc: &Service) -> Result<DemoWorld, DemoError> {
+    let fail = |e: ApiError| DemoError::Data(format!("demo walk: {e}"));
+    let store = svc.store.as_ref();
+    let mut world = DemoWorld::default();
+    let existing = store
+        .cases(&warden_store::CaseFilter::default(), 1, None)
+        .await?;
+    if !existing.items.is_empty() {
+        return Ok(world);
+    }
+    let now = svc.now();
+    let mut actors: HashMap<(String, Role), Actor> = HashMap::new();
+    for org in store.organisations().await? {
+        let org = org.value;
+        for role in demo_roles(org.org_type) {
+            let created = crate::admin::create_token(
+                store,
+                &Actor::system("demo"),
+                now,
+                &org.slug,
+                [*role].into_iter().collect(),
+                Some(format!("demo {role} of {}", org.slug)),
+                None,
+            )
+            .await
+            .map_err(|e| DemoError::Data(e.to_string()))?;
+            let p = store
+                .principal(created.record.principal_id)
+                .await?
+                .ok_or_else(|| DemoError::Data("demo principal vanished".into()))?;
+            actors.insert((org.slug.clone(), *role), Actor::principal(&p.value, &org));
+            world.tokens.push((org.slug.clone(), *role, created.token));
+        }
+    }
+    let a = |slug: &str, role: Role| {
+        actors
+            .get(&(slug.to_owned(), role))
+            .cloned()
+            .ok_or_else(|| DemoError::Data(format!("no demo {role} for {slug}")))
+    };
+    let report =
+        |subtype: &str, title: &str, province: &str, kind: &str, value: &str| ReportRequest {
+            category: if subtype == "compromised_host" || subtype == "defacement" {
+                "incident".into()
+            } else {
+                "malicious_resource".into()
+            },
+            subtype: subtype.into(),
+            title: title.into(),
+            description: format!("{title}. Observed by the reporter's monitoring platform."),
+            observed_at: now - time::Duration::hours(3),
+            province: Some(province.into()),
+            tlp: None,
+            indicators: vec![IndicatorInput {
+                kind: kind.into(),
+                value: value.into(),
+            }],
+            victim: None,
+        };
+    let determine = |verdict: Verdict, severity: Option<Severity>| DeterminationRequest {
+        verdict,
+        severity,
+        incident_level: None,
+        rationale: "Checked against sandbox runs and passive DNS.".into(),
+        recommended_measures: vec![],
+    };
+    let block = |kind: &str, value: &str, recipient: &str| MeasureInput {
+        kind: MeasureKind::Block,
+        target: Some(IndicatorInput {
+            kind: kind.into(),
+            value: value.into(),
+        }),
+        recipient_org: Some(recipient.into()),
+        deadline: None,
+    };
+    let secco = a("secco-alpha", Role::Reporter)?;
+    let netco = a("netco-alpha", Role::Reporter)?;
+    let analyst = a("cncert", Role::Analyst)?;
+    let verifier = a("cncert", Role::Verifier)?;
+    let gd = a("ca-guangdong", Role::Reviewer)?;
+    let sh = a("ca-shanghai", Role::Reviewer)?;
+    let bj = a("ca-beijing", Role::Reviewer)?;
+    let telecom = a("china-telecom", Role::Responder)?;
+
+    // Assigned, waiting for an analyst.
+    svc.submit_report(
+        &secco,
+        report(
+            "phishing_site",
+            "Phishing site imitating a bank",
+            "44",
+            "domain",
+            "login-bank-verify.example.cn",
+        ),
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    // More information asked of the reporter.
+    let c = svc
+        .submit_report(
+            &netco,
+            report(
+                "c2",
+                "Possible botnet controller",
+                "31",
+                "ipv4",
+                "203.0.113.45",
+            ),
+            None,
+        )
+        .await
+        .map_err(fail)?;
+    svc.determine(
+        &analyst,
+        c.case_id,
+        determine(Verdict::MoreInfo, None),
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    // Not a threat.
+    let c = svc
+        .submit_report(
+            &secco,
+            report(
+                "phishing_site",
+                "Suspected phishing page",
+                "11",
+                "url",
+                "http://portal.example.cn/login",
+            ),
+            None,
+        )
+        .await
+        .map_err(fail)?;
+    svc.determine(
+        &analyst,
+        c.case_id,
+        determine(Verdict::NotAThreat, None),
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    // Confirmed, waiting for the authority.
+    let c = svc
+        .submit_report(
+            &secco,
+            report(
+                "c2",
+                "Trojan command-and-control domain",
+                "44",
+                "domain",
+                "cc-update.example.cn",
+            ),
+            None,
+        )
+        .await
+        .map_err(fail)?;
+    svc.determine(
+        &analyst,
+        c.case_id,
+        determine(Verdict::Confirmed, Some(Severity::High)),
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    // Dismissed by the authority.
+    let c = svc
+        .submit_report(
+            &netco,
+            report(
+                "phishing_sms",
+                "SMS phishing sender",
+                "11",
+                "phone",
+                "+8613800000001",
+            ),
+            None,
+        )
+        .await
+        .map_err(fail)?;
+    svc.determine(
+        &analyst,
+        c.case_id,
+        determine(Verdict::Confirmed, Some(Severity::Low)),
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    svc.decide(
+        &bj,
+        c.case_id,
+        DecisionRequest {
+            outcome: DecisionOutcome::Dismissed,
+            reasons: "The number was already suspended by the carrier.".into(),
+            measures: vec![],
+            notify: vec![],
+        },
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    // Decided: one notice handled and verified, one acknowledged, one appealed.
+    let c = svc
+        .submit_report(
+            &netco,
+            report(
+                "phishing_site",
+                "Phishing kit on a compromised server",
+                "44",
+                "domain",
+                "secure-pay-check.example.cn",
+            ),
+            None,
+        )
+        .await
+        .map_err(fail)?;
+    svc.determine(
+        &analyst,
+        c.case_id,
+        determine(Verdict::Confirmed, Some(Severity::High)),
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    let d = svc
+        .decide(
+            &gd,
+            c.case_id,
+            DecisionRequest {
+                outcome: DecisionOutcome::Approved,
+                reasons: "Confirmed phishing: block the domain and its URL.".into(),
+                measures: vec![
+                    block("domain", "secure-pay-check.example.cn", "china-telecom"),
+                    block(
+                        "url",
+                        "http://secure-pay-check.example.cn/pay",
+                        "china-mobile",
+                    ),
+                    block("ipv4", "198.51.100.77", "china-unicom"),
+                ],
+                notify: vec![],
+            },
+            None,
+        )
+        .await
+        .map_err(fail)?;
+    let first = &d.measures[0];
+    svc.notice(&telecom, first.notice_id).await.map_err(fail)?;
+    svc.notice_step(&telecom, first.notice_id, MeasureCommand::Acknowledge, None)
+        .await
+        .map_err(fail)?;
+    let fb = MeasureCommand::FileFeedback {
+        outcome: FeedbackOutcome::Done,
+        actions_taken: "Added to the RPZ of all recursive resolvers.".into(),
+        completed_at: None,
+    };
+    svc.notice_step(&telecom, first.notice_id, fb, None)
+        .await
+        .map_err(fail)?;
+    let verify = MeasureCommand::Verify {
+        result: VerificationResult::Passed,
+        method: VerificationMethod::Dns,
+        notes: "NXDOMAIN from the operator's resolvers.".into(),
+    };
+    svc.notice_step(&verifier, first.notice_id, verify, None)
+        .await
+        .map_err(fail)?;
+    svc.notice_step(
+        &a("china-mobile", Role::Responder)?,
+        d.measures[1].notice_id,
+        MeasureCommand::Acknowledge,
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    let appeal = AppealRequest {
+        appellant: Appellant {
+            name: "Holder of 198.51.100.77".into(),
+            contact: "noc@example.cn".into(),
+        },
+        grounds: "The address was reassigned to a new customer last week.".into(),
+    };
+    svc.file_appeal(&netco, Some(d.measures[2].id), None, appeal, None)
+        .await
+        .map_err(fail)?;
+    // Decided with a short deadline: the deadline job marks it overdue and raises an
+    // enforcement record shortly after start.
+    let c = svc
+        .submit_report(
+            &secco,
+            report(
+                "c2",
+                "Botnet controller still active",
+                "31",
+                "domain",
+                "bot-cnc.example.cn",
+            ),
+            None,
+        )
+        .await
+        .map_err(fail)?;
+    svc.determine(
+        &analyst,
+        c.case_id,
+        determine(Verdict::Confirmed, Some(Severity::Critical)),
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    let mut short = block("domain", "bot-cnc.example.cn", "china-mobile");
+    short.deadline = Some(now + time::Duration::seconds(5));
+    svc.decide(
+        &sh,
+        c.case_id,
+        DecisionRequest {
+            outcome: DecisionOutcome::Approved,
+            reasons: "Active controller: block at once.".into(),
+            measures: vec![short],
+            notify: vec![],
+        },
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    // A threat handled in the reporter's own systems.
+    svc.submit_self_report(
+        &a("cloud-alpha", Role::Reporter)?,
+        SelfReportRequest {
+            report: report(
+                "compromised_host",
+                "Compromised customer VM",
+                "44",
+                "ipv4",
+                "192.0.2.200",
+            ),
+            actions_taken: "Isolated the VM, notified the customer, restored from backup.".into(),
+        },
+        None,
+    )
+    .await
+    .map_err(fail)?;
+    world.cases = 7;
+    Ok(world)
 }

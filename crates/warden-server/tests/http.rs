@@ -1154,3 +1154,49 @@ async fn the_openapi_document_covers_every_route() {
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_world_has_cases_in_every_state() {
+    let s = on_sqlite().await;
+    let world = warden_server::demo::populate(&s.state.svc).await.unwrap();
+    assert_eq!(world.cases, 7);
+    assert!(
+        world
+            .tokens
+            .iter()
+            .any(|(o, r, _)| o == "ca-guangdong" && *r == Role::Reviewer)
+    );
+    let (_, list) = s.get("miit", "/api/v1/cases").await;
+    let mut states: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    states.sort();
+    states.dedup();
+    assert_eq!(
+        states,
+        vec![
+            "assigned",
+            "decided",
+            "determined",
+            "dismissed",
+            "more_info",
+            "rejected"
+        ]
+    );
+    let (_, notices) = s.get("miit", "/api/v1/notices").await;
+    let mut ns: Vec<&str> = notices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["status"].as_str().unwrap())
+        .collect();
+    ns.sort();
+    assert_eq!(ns, vec!["acknowledged", "issued", "issued", "verified"]);
+    // A second start adds nothing.
+    let again = warden_server::demo::populate(&s.state.svc).await.unwrap();
+    assert_eq!((again.cases, again.tokens.len()), (0, 0));
+    assert!(s.store.verify_audit().await.unwrap().intact);
+}

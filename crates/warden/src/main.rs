@@ -246,7 +246,12 @@ fn run(cli: Cli) -> Result<()> {
                 (None, false) => DEFAULT_DB_URL.to_owned(),
             };
             let keys = warden_server::keys::KeyRing::new(master);
+            let tokens_file = master_key_file
+                .parent()
+                .map(|d| d.join("demo-tokens.txt"))
+                .unwrap_or_else(|| PathBuf::from("demo-tokens.txt"));
             let setup = Setup {
+                tokens_file,
                 url,
                 listen,
                 demo,
@@ -470,6 +475,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 struct Setup {
+    /// Where the demo writes its API tokens.
+    tokens_file: PathBuf,
     url: String,
     listen: String,
     demo: bool,
@@ -481,6 +488,7 @@ struct Setup {
 
 async fn serve(setup: Setup) -> Result<()> {
     let Setup {
+        tokens_file,
         url,
         listen,
         demo,
@@ -515,13 +523,35 @@ async fn serve(setup: Setup) -> Result<()> {
         policy = %policy.national().version,
         "warden serving"
     );
+    let state = match simulated {
+        Some(sim) => {
+            warden_server::AppState::with_simulated_clock(store, sim, calendar, policy, keys)
+        }
+        None => warden_server::AppState::new(store, clock, calendar, policy, keys),
+    };
     // The banner is for people and scripts; a closed stdout must not stop the server.
     let mut banner =
         format!("Warden is serving on http://{addr} (health: http://{addr}/healthz)\n");
     if demo {
+        let world = warden_server::demo::populate(&state.svc).await?;
+        if !world.tokens.is_empty() {
+            write_tokens(&tokens_file, &world.tokens)?;
+        }
         banner.push_str(&format!(
-            "Demo world loaded into {url}: the organisations of DESIGN §5.3.\n"
+            "Demo world in {}: the organisations of DESIGN §5.3 and cases in every state.\n\
+             API: http://{addr}/api/v1/openapi.json. Tokens for every organisation and role: {}\n",
+            warden_store::redact_url(&url),
+            tokens_file.display()
         ));
+        if let Some((_, _, t)) = world
+            .tokens
+            .iter()
+            .find(|(o, r, _)| o == "secco-alpha" && *r == Role::Reporter)
+        {
+            banner.push_str(&format!(
+                "Try: curl -H 'Authorization: Bearer {t}' http://{addr}/api/v1/cases\n"
+            ));
+        }
     }
     {
         use std::io::Write as _;
@@ -529,12 +559,6 @@ async fn serve(setup: Setup) -> Result<()> {
         let _ = out.write_all(banner.as_bytes());
         let _ = out.flush();
     }
-    let state = match simulated {
-        Some(sim) => {
-            warden_server::AppState::with_simulated_clock(store, sim, calendar, policy, keys)
-        }
-        None => warden_server::AppState::new(store, clock, calendar, policy, keys),
-    };
     warden_server::jobs::spawn(state.svc.clone(), std::time::Duration::from_secs(15));
     warden_server::serve(listener, state, shutdown_signal())
         .await
@@ -562,6 +586,32 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// The demo's tokens, one per line, readable by the owner only.
+fn write_tokens(path: &Path, tokens: &[(String, Role, String)]) -> Result<()> {
+    let mut text = String::from(
+        "# organisation\trole\ttoken (demo world; send as Authorization: Bearer TOKEN)\n",
+    );
+    for (org, role, token) in tokens {
+        text.push_str(&format!("{org}\t{role}\t{token}\n"));
+    }
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    use std::io::Write as _;
+    opts.open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn load_calendar(path: Option<&Path>) -> Result<Calendar> {
