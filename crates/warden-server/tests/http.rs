@@ -145,6 +145,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    authorization_matrix,
     overdue_notices_raise_enforcement,
     audit_is_for_auditors,
     appeals_follow_article_10,
@@ -1198,5 +1199,231 @@ async fn the_demo_world_has_cases_in_every_state() {
     // A second start adds nothing.
     let again = warden_server::demo::populate(&s.state.svc).await.unwrap();
     assert_eq!((again.cases, again.tokens.len()), (0, 0));
+    assert!(s.store.verify_audit().await.unwrap().intact);
+}
+
+/// Every documented route × every role × organisations inside and outside the case's
+/// jurisdiction or concern: each cell is allowed or denied exactly as the rules say.
+/// Denied means 401, 403 or 404; allowed means anything else (a 409 for a step already
+/// taken got past the permission checks).
+async fn authorization_matrix(s: Server) {
+    const ORGS: [&str; 10] = [
+        "miit",
+        "ca-guangdong",
+        "ca-beijing",
+        "cncert",
+        "caict",
+        "china-telecom",
+        "china-mobile",
+        "secco-alpha",
+        "netco-alpha",
+        "registrar-alpha",
+    ];
+    // The fixture: a Guangdong case reported by secco-alpha, determined by CNCERT, decided by
+    // Guangdong with a block on china-telecom, appealed by registrar-alpha, overdue with an
+    // enforcement record.
+    let m = decided_block(&s, "matrix.example.cn").await;
+    let mid = m["id"].as_str().unwrap().to_owned();
+    let nid = m["notice_id"].as_str().unwrap().to_owned();
+    let measure = s
+        .store
+        .measure(mid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    let case_id = measure.case_id.to_string();
+    let report_id = s.store.reports_of_case(measure.case_id).await.unwrap()[0]
+        .value
+        .id
+        .to_string();
+    let mut tokens = std::collections::HashMap::new();
+    for org in ORGS {
+        for role in Role::ALL {
+            let t = admin::create_token(
+                s.store.as_ref(),
+                &Actor::system("test"),
+                NOW,
+                org,
+                [role].into_iter().collect(),
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+            tokens.insert((org, role), t.token);
+        }
+    }
+    let appeal_body =
+        json!({"appellant": {"name": "Holder", "contact": "h@example.cn"}, "grounds": "Cleaned"});
+    let r = s
+        .http
+        .post(format!("{}/api/v1/measures/{mid}/appeals", s.base))
+        .bearer_auth(&tokens[&("registrar-alpha", Role::Reporter)])
+        .json(&appeal_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let appeal_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.clock
+        .as_ref()
+        .unwrap()
+        .set(NOW + time::Duration::hours(7));
+    let jobs = warden_server::jobs::run_due(&s.state.svc, "matrix")
+        .await
+        .unwrap();
+    assert_eq!(jobs.overdue, 1);
+    let enf = s.store.enforcements(None, None, 10).await.unwrap()[0]
+        .value
+        .id
+        .to_string();
+
+    let doc = warden_server::openapi();
+    let authority44 = |o: &str| o == "miit" || o == "ca-guangdong";
+    let sees_case = |o: &str| authority44(o) || o == "cncert" || o == "secco-alpha";
+    let sees_measure = |o: &str| authority44(o) || o == "cncert" || o == "china-telecom";
+    let oversight =
+        |o: &str| ["miit", "ca-guangdong", "ca-beijing", "cncert", "caict"].contains(&o);
+    let mut cells = 0;
+    let mut bad = vec![];
+    for (path, item) in doc.paths.paths.iter() {
+        let path = path.as_str();
+        let public = ["/healthz", "/api/v1/keys", "/api/v1/public/appeals"].contains(&path);
+        for (method, op_ok) in [("get", item.get.is_some()), ("post", item.post.is_some())] {
+            if !op_ok || public {
+                continue;
+            }
+            let url = path
+                .replace(
+                    "/api/v1/reports/{id}",
+                    &format!("/api/v1/reports/{report_id}"),
+                )
+                .replace("/api/v1/cases/{id}", &format!("/api/v1/cases/{case_id}"))
+                .replace("/api/v1/notices/{id}", &format!("/api/v1/notices/{nid}"))
+                .replace("/api/v1/measures/{id}", &format!("/api/v1/measures/{mid}"))
+                .replace(
+                    "/api/v1/appeals/{id}",
+                    &format!("/api/v1/appeals/{appeal_id}"),
+                )
+                .replace(
+                    "/api/v1/enforcements/{id}",
+                    &format!("/api/v1/enforcements/{enf}"),
+                );
+            let body = match path {
+                "/api/v1/reports" => report("new.example.cn"),
+                "/api/v1/self-reports" => {
+                    json!({"report": report("own.example.cn"), "actions_taken": "Cleaned"})
+                }
+                "/api/v1/cases/{id}/assignment" => json!({"institution": "cncert"}),
+                "/api/v1/cases/{id}/determination" => {
+                    json!({"verdict": "confirmed", "severity": "high", "rationale": "r"})
+                }
+                "/api/v1/cases/{id}/decision" => json!({"outcome": "dismissed", "reasons": "r"}),
+                "/api/v1/notices/{id}/ack" => json!({}),
+                "/api/v1/notices/{id}/feedback" => {
+                    json!({"outcome": "done", "actions_taken": "blocked"})
+                }
+                "/api/v1/notices/{id}/verification" => {
+                    json!({"result": "passed", "method": "manual", "notes": ""})
+                }
+                "/api/v1/measures/{id}/appeals" => appeal_body.clone(),
+                "/api/v1/appeals/{id}/decision" => json!({"outcome": "upheld", "reasons": "r"}),
+                "/api/v1/admin/clock/advance" => json!({"seconds": 0}),
+                "/api/v1/enforcements/{id}/actions" => {
+                    json!({"kind": "talk", "basis": "csl-56", "notes": "n"})
+                }
+                _ => Value::Null,
+            };
+            for org in ORGS {
+                for role in Role::ALL {
+                    use Role::*;
+                    let expect = match (method, path) {
+                        ("post", "/api/v1/reports") | ("post", "/api/v1/self-reports") => {
+                            role == Reporter
+                        }
+                        ("get", "/api/v1/reports/{id}") | ("get", "/api/v1/cases/{id}") => {
+                            sees_case(org)
+                        }
+                        ("get", "/api/v1/cases")
+                        | ("get", "/api/v1/notices")
+                        | ("get", "/api/v1/enforcements")
+                        | ("get", "/api/v1/compliance") => true,
+                        ("post", "/api/v1/cases/{id}/assignment") => {
+                            (role == Reviewer || role == Admin) && authority44(org)
+                        }
+                        ("post", "/api/v1/cases/{id}/determination") => {
+                            role == Analyst && org == "cncert"
+                        }
+                        ("post", "/api/v1/cases/{id}/decision") => {
+                            role == Reviewer && authority44(org)
+                        }
+                        ("get", "/api/v1/notices/{id}") => sees_measure(org),
+                        ("post", "/api/v1/notices/{id}/ack")
+                        | ("post", "/api/v1/notices/{id}/feedback") => {
+                            role == Responder && org == "china-telecom"
+                        }
+                        ("post", "/api/v1/notices/{id}/verification") => {
+                            role == Verifier && org == "cncert"
+                        }
+                        ("post", "/api/v1/measures/{id}/appeals") => true,
+                        ("get", "/api/v1/appeals/{id}") => {
+                            authority44(org) || org == "registrar-alpha"
+                        }
+                        ("post", "/api/v1/appeals/{id}/decision") => {
+                            role == Reviewer && org == "ca-guangdong"
+                        }
+                        ("post", "/api/v1/admin/clock/advance") => false,
+                        ("get", "/api/v1/audit") => {
+                            (role == Auditor && oversight(org)) || (role == Admin && org == "miit")
+                        }
+                        ("post", "/api/v1/enforcements/{id}/actions") => {
+                            role == Reviewer && authority44(org)
+                        }
+                        other => {
+                            panic!("no expectation for {other:?}: add the route to the matrix")
+                        }
+                    };
+                    let mut req = if method == "get" {
+                        s.http.get(format!("{}{url}", s.base))
+                    } else {
+                        s.http.post(format!("{}{url}", s.base)).json(&body)
+                    };
+                    req = req.bearer_auth(&tokens[&(org, role)]);
+                    let status = req.send().await.unwrap().status().as_u16();
+                    let allowed = ![401, 403, 404].contains(&status);
+                    cells += 1;
+                    if allowed != expect {
+                        bad.push(format!(
+                            "{method} {path} as {role}@{org}: {status}, expected {}",
+                            if expect { "allowed" } else { "denied" }
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} of {cells} cells wrong:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+    assert_eq!(
+        cells,
+        21 * ORGS.len() * Role::ALL.len(),
+        "21 authenticated routes"
+    );
+    // Without a token, only the public routes answer.
+    let r = s
+        .http
+        .get(format!("{}/api/v1/cases/{case_id}", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
     assert!(s.store.verify_audit().await.unwrap().intact);
 }
