@@ -209,6 +209,16 @@ impl NoticeBody {
         }
     }
 
+    /// The measure in both languages of the notice.
+    pub fn kind_label(&self) -> &'static str {
+        match self.kind {
+            MeasureKind::Block => "停止服务或屏蔽 · stop service or block",
+            MeasureKind::RemoveMalware => "清除恶意程序 · remove malware",
+            MeasureKind::Remediate => "整改 · remediate",
+            MeasureKind::Other => "其他技术措施 · other technical measures",
+        }
+    }
+
     /// RFC 8785 canonical JSON: the exact bytes that are signed.
     pub fn canonical(&self) -> Vec<u8> {
         serde_json_canonicalizer::to_vec(self).unwrap_or_default()

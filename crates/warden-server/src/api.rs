@@ -50,6 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(keys))
         .routes(routes!(list_notices))
         .routes(routes!(get_notice))
+        .routes(routes!(print_notice))
         .routes(routes!(ack))
         .routes(routes!(feedback))
         .routes(routes!(verification))
@@ -634,4 +635,24 @@ async fn submit_self_report(
         .submit_self_report(&c, parse_body(&body)?, idem)
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/notices/{id}/print",
+    tag = "notices",
+    summary = "The printable notice (HTML): reference, deadline, signature fingerprint, how to verify",
+    params(("id" = Uuid, Path, description = "The notice id")),
+    responses((status = 200, description = "OK", content_type = "text/html"), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn print_notice(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(nid): Path<String>,
+) -> Result<axum::response::Html<String>, ApiError> {
+    let v = s.svc.notice(&c, id(&nid)?).await?;
+    Ok(axum::response::Html(crate::print::notice_html(
+        &v.notice, &v.status,
+    )))
 }

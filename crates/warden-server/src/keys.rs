@@ -240,20 +240,13 @@ impl KeyRing {
         Ok(key_id)
     }
 
-    /// The active signing key of `org`.
+    /// The active signing key of `org`. The active key is looked up every time, so a
+    /// rotation by another process takes effect at once; only the unsealing is cached.
     pub async fn signer(
         &self,
         store: &dyn Store,
         org: &Organisation,
     ) -> Result<(String, SigningKey), KeyError> {
-        if let Some(k) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&org.id)
-        {
-            return Ok(k.clone());
-        }
         let rec = store
             .signing_keys()
             .await?
@@ -261,6 +254,15 @@ impl KeyRing {
             .map(|k| k.value)
             .find(|k| k.org_id == org.id && k.retired_at.is_none())
             .ok_or_else(|| KeyError::NoKey(org.slug.clone()))?;
+        if let Some((id, key)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&org.id)
+            && *id == rec.key_id
+        {
+            return Ok((id.clone(), key.clone()));
+        }
         let key = self.master.unseal(&rec.sealed_private, &rec.key_id)?;
         self.cache
             .lock()

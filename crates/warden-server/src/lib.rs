@@ -7,6 +7,7 @@ pub mod demo;
 mod error;
 pub mod jobs;
 pub mod keys;
+mod print;
 mod problem;
 mod ratelimit;
 pub mod service;

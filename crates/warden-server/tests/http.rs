@@ -640,6 +640,22 @@ async fn notices_are_signed_and_followed_up(s: Server) {
     forged.body.deadline = "2026-10-28T16:00:00+08:00".into();
     assert!(warden_core::notice::verify(&forged, &keys).is_err());
 
+    // The printable form carries the reference, the fingerprint and how to verify.
+    let html = s
+        .http
+        .get(format!("{}{path}/print", s.base))
+        .bearer_auth(&s.tokens["telecom"])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(signed.body.reference.as_str()));
+    assert!(html.contains(&warden_core::notice::fingerprint(&signed.body.canonical())));
+    assert!(html.contains("warden notice verify"));
+    assert!(html.contains("notice.example.cn"));
+
     // Listing: the recipient sees it, another operator does not.
     let (_, list) = s.get("telecom", "/api/v1/notices").await;
     assert_eq!(list["items"][0]["id"], nid);
@@ -1096,6 +1112,7 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/api/v1/keys"),
         ("get", "/api/v1/notices"),
         ("get", "/api/v1/notices/{id}"),
+        ("get", "/api/v1/notices/{id}/print"),
         ("post", "/api/v1/notices/{id}/ack"),
         ("post", "/api/v1/notices/{id}/feedback"),
         ("post", "/api/v1/notices/{id}/verification"),
@@ -1361,7 +1378,9 @@ async fn authorization_matrix(s: Server) {
                         ("post", "/api/v1/cases/{id}/decision") => {
                             role == Reviewer && authority44(org)
                         }
-                        ("get", "/api/v1/notices/{id}") => sees_measure(org),
+                        ("get", "/api/v1/notices/{id}") | ("get", "/api/v1/notices/{id}/print") => {
+                            sees_measure(org)
+                        }
                         ("post", "/api/v1/notices/{id}/ack")
                         | ("post", "/api/v1/notices/{id}/feedback") => {
                             role == Responder && org == "china-telecom"
@@ -1414,8 +1433,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        21 * ORGS.len() * Role::ALL.len(),
-        "21 authenticated routes"
+        22 * ORGS.len() * Role::ALL.len(),
+        "22 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s

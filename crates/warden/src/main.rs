@@ -139,6 +139,30 @@ enum AdminCommand {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Notice-signing keys of the telecom authorities
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Give an authority a new signing key; its old keys are retired but stay published, so
+    /// notices signed with them still verify
+    Rotate {
+        #[arg(long)]
+        org: String,
+        /// The master key file that seals the private keys
+        #[arg(
+            long,
+            env = "WARDEN_MASTER_KEY_FILE",
+            default_value = "warden-data/master.key"
+        )]
+        master_key_file: PathBuf,
+    },
+    /// List the published keys
+    List,
 }
 
 #[derive(Subcommand)]
@@ -438,6 +462,40 @@ async fn admin_command(url: &str, cmd: AdminCommand) -> Result<()> {
         } => {
             let t = admin::revoke_token(store, &actor, now, &prefix).await?;
             println!("revoked {}", t.prefix);
+        }
+        AdminCommand::Key {
+            command:
+                KeyCommand::Rotate {
+                    org,
+                    master_key_file,
+                },
+        } => {
+            let master = warden_server::keys::MasterKey::load_or_create(&master_key_file)?;
+            let ring = warden_server::keys::KeyRing::new(master);
+            let o = store
+                .organisation_by_slug(&org)
+                .await?
+                .ok_or_else(|| anyhow!("no organisation with slug {org:?}"))?
+                .value;
+            if !o.org_type.is_authority() {
+                bail!(
+                    "{org} is a {}: only telecom authorities sign notices",
+                    o.org_type
+                );
+            }
+            let id = ring.create_key(store, &o, now).await?;
+            println!("{id}");
+        }
+        AdminCommand::Key {
+            command: KeyCommand::List,
+        } => {
+            for k in warden_server::keys::published(store).await?.keys {
+                let state = k
+                    .retired_at
+                    .map(|t| format!("retired {t}"))
+                    .unwrap_or_else(|| "active".into());
+                println!("{}\t{}\t{}\t{}", k.key_id, k.org, state, k.public_key);
+            }
         }
         AdminCommand::User {
             command:
