@@ -1,5 +1,7 @@
 //! `warden`: the server and the command line.
 
+mod bench;
+
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -88,6 +90,11 @@ enum Command {
     },
     /// Print the OpenAPI 3.1 document of the API (the interface specification)
     Openapi,
+    /// Measure the service end to end
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// The tamper-evident audit trail
     Audit {
         #[command(subcommand)]
@@ -106,6 +113,29 @@ enum Command {
         command: AdminCommand,
         #[command(flatten)]
         db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Durable report submissions over HTTP against a server started in-process on a fresh
+    /// database: the highest rate with N clients, then latency at a fixed offered rate
+    Api {
+        /// Database to test (default: a fresh SQLite file in a temporary directory)
+        #[arg(long)]
+        db: Option<String>,
+        /// Submissions in the throughput run
+        #[arg(long, default_value_t = 20_000)]
+        requests: u32,
+        /// Concurrent clients in the throughput run
+        #[arg(long, default_value_t = 64)]
+        concurrency: u32,
+        /// Offered rate (requests/s) of the latency run
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        /// Seconds of the latency run
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
     },
 }
 
@@ -299,6 +329,22 @@ fn run(cli: Cli) -> Result<()> {
             let cal = load_calendar(calendar.calendar.as_deref())?;
             calendar_command(&cal, command)
         }
+        Command::Bench {
+            command:
+                BenchCommand::Api {
+                    db,
+                    requests,
+                    concurrency,
+                    rate,
+                    seconds,
+                },
+        } => runtime()?.block_on(bench::api(bench::ApiBench {
+            db,
+            requests,
+            concurrency,
+            rate,
+            seconds,
+        })),
         Command::Openapi => {
             let doc = warden_server::openapi();
             println!(

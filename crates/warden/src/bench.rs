@@ -1,0 +1,196 @@
+//! `warden bench api`: durable report submissions through the whole stack (HTTP, auth,
+//! validation, correlation lookup, core transition, one transaction with the audit chain),
+//! measured from a client on the same machine.
+
+use anyhow::{Context as _, Result, bail};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use warden_core::calendar::Calendar;
+use warden_core::clock::SystemClock;
+use warden_core::org::{Actor, Role};
+use warden_core::policy::Policy;
+
+pub struct ApiBench {
+    pub db: Option<String>,
+    pub requests: u32,
+    pub concurrency: u32,
+    pub rate: u32,
+    pub seconds: u32,
+}
+
+fn body(i: u32) -> String {
+    format!(
+        r#"{{"category":"malicious_resource","subtype":"phishing_site","title":"Phishing site {i}","description":"Benchmark report","observed_at":"2026-11-01T10:00:00+08:00","province":"44","indicators":[{{"type":"domain","value":"bench-{i}.example.cn"}},{{"type":"url","value":"http://bench-{i}.example.cn/login"}}]}}"#
+    )
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+pub async fn api(b: ApiBench) -> Result<()> {
+    let dir = tempfile_dir()?;
+    let url =
+        b.db.clone()
+            .unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));
+    let store = warden_store::open(&url).await?;
+    let now = OffsetDateTime::now_utc();
+    warden_server::demo::load(store.as_ref(), now).await?;
+    let master = warden_server::keys::MasterKey::load_or_create(&dir.join("master.key"))?;
+    let keys = warden_server::keys::KeyRing::new(master);
+    keys.ensure_keys(store.as_ref(), now).await?;
+    let token = warden_server::admin::create_token(
+        store.as_ref(),
+        &Actor::system("bench"),
+        now,
+        "secco-alpha",
+        [Role::Reporter].into_iter().collect(),
+        Some("bench".into()),
+        None,
+    )
+    .await?
+    .token;
+    let state = warden_server::AppState::new(
+        store,
+        Arc::new(SystemClock),
+        Calendar::builtin()?,
+        Policy::builtin()?,
+        keys,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(warden_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(b.concurrency as usize * 2)
+        .build()?;
+    let target = format!("http://{addr}/api/v1/reports");
+    let backend = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!("warden bench api: {backend}, report submissions (each a durable transaction)");
+
+    // Throughput: `concurrency` clients, each submitting as fast as it is answered.
+    let next = Arc::new(AtomicU32::new(0));
+    let started = Instant::now();
+    let mut workers = vec![];
+    for _ in 0..b.concurrency {
+        let (client, target, token, next) =
+            (client.clone(), target.clone(), token.clone(), next.clone());
+        let total = b.requests;
+        workers.push(tokio::spawn(async move {
+            let mut lat = vec![];
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let t = Instant::now();
+                let r = client
+                    .post(&target)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body(i))
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 201 => lat.push(t.elapsed()),
+                    Ok(r) => return Err(format!("status {}", r.status())),
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            Ok(lat)
+        }));
+    }
+    let mut lat = vec![];
+    for w in workers {
+        match w.await? {
+            Ok(l) => lat.extend(l),
+            Err(e) => bail!("a submission failed: {e}"),
+        }
+    }
+    let elapsed = started.elapsed();
+    lat.sort();
+    println!(
+        "throughput: {} submissions, {} clients: {:.0}/s; latency p50 {:.1} ms, p99 {:.1} ms",
+        lat.len(),
+        b.concurrency,
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&lat, 0.5).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+    );
+
+    // Latency at a fixed offered rate (open loop: requests start on schedule, whether or not
+    // earlier ones have been answered).
+    let total = b.rate * b.seconds;
+    let interval = Duration::from_secs_f64(1.0 / f64::from(b.rate.max(1)));
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut handles = Vec::with_capacity(total as usize);
+    let started = Instant::now();
+    for i in 0..total {
+        ticker.tick().await;
+        let (client, target, token) = (client.clone(), target.clone(), token.clone());
+        let n = b.requests + i;
+        handles.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let r = client
+                .post(&target)
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(body(n))
+                .send()
+                .await;
+            match r {
+                Ok(r) if r.status() == 201 => Ok(t.elapsed()),
+                Ok(r) => Err(format!("status {}", r.status())),
+                Err(e) => Err(e.to_string()),
+            }
+        }));
+    }
+    let mut lat = vec![];
+    for h in handles {
+        match h.await? {
+            Ok(d) => lat.push(d),
+            Err(e) => bail!("a submission failed: {e}"),
+        }
+    }
+    let elapsed = started.elapsed();
+    lat.sort();
+    println!(
+        "latency at {} requests/s offered for {} s ({:.0}/s achieved): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        b.rate,
+        b.seconds,
+        lat.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&lat, 0.5).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("warden-bench-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        OffsetDateTime::now_utc().unix_timestamp_nanos()
+    )
+}
