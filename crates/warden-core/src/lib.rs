@@ -10,4 +10,5 @@ pub mod lifecycle;
 pub mod notice;
 pub mod org;
 pub mod policy;
+pub mod stats;
 pub mod taxonomy;

@@ -3,7 +3,9 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::service::{AuditQuery, CasesQuery, EnforcementQuery, Idem, NoticesQuery};
+use crate::service::{
+    AuditQuery, CasesQuery, EnforcementQuery, Idem, NoticesQuery, TimelinessQuery,
+};
 use crate::types::*;
 use axum::Json;
 use axum::body::Bytes;
@@ -63,6 +65,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_enforcements))
         .routes(routes!(record_enforcement))
         .routes(routes!(compliance))
+        .routes(routes!(timeliness))
 }
 
 fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
@@ -655,4 +658,22 @@ async fn print_notice(
     Ok(axum::response::Html(crate::print::notice_html(
         &v.notice, &v.status,
     )))
+}
+
+#[utoipa::path(
+    get,
+    path = "/stats/timeliness",
+    tag = "statistics",
+    summary = "Time to determine, decide, acknowledge, report back and verify, and overdue rates (Art. 4)",
+    params(TimelinessQuery),
+    responses((status = 200, description = "OK", body = TimelinessReport), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn timeliness(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    q: Result<Query<TimelinessQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<TimelinessReport>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    Ok(Json(s.svc.timeliness(&c, q).await?))
 }

@@ -1185,3 +1185,88 @@ impl Service {
         Ok(rec)
     }
 }
+
+/// Query parameters of `GET /api/v1/stats/timeliness`.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TimelinessQuery {
+    pub group_by: warden_core::stats::GroupBy,
+    /// Cases opened at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Cases opened before (RFC 3339).
+    pub to: Option<String>,
+}
+
+impl Service {
+    pub async fn timeliness(
+        &self,
+        actor: &Actor,
+        q: TimelinessQuery,
+    ) -> Result<TimelinessReport, ApiError> {
+        let oversight = actor.org().is_some_and(|o| {
+            o.org_type.is_authority() || o.org_type == warden_core::org::OrgType::Institution
+        });
+        let scope = case_scope(actor).filter(|_| oversight).ok_or_else(|| {
+            ApiError::Refused(Refusal {
+                code: RefusalCode::Organisation,
+                message:
+                    "timeliness statistics are for the telecom authorities and the institutions"
+                        .into(),
+            })
+        })?;
+        let mut cf = CaseFilter {
+            opened_from: q
+                .from
+                .as_deref()
+                .map(|s| parse_time("from", s))
+                .transpose()?,
+            opened_to: q.to.as_deref().map(|s| parse_time("to", s)).transpose()?,
+            ..CaseFilter::default()
+        };
+        let mut mf = warden_store::MeasureFilter::default();
+        match scope {
+            CaseScope::All => {}
+            CaseScope::Province(p) => {
+                cf.province = Some(p.to_string());
+                mf.province = Some(p.to_string());
+            }
+            CaseScope::AssignedTo(id) | CaseScope::ReportedBy(id) => {
+                cf.assigned_to = Some(id);
+                mf.determining_org = Some(id);
+            }
+        }
+        let mut cases = vec![];
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.store.cases(&cf, 1000, cursor.as_deref()).await?;
+            cases.extend(page.items.into_iter().map(|c| c.value));
+            match page.next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        let ids: std::collections::HashSet<Uuid> = cases.iter().map(|c| c.id).collect();
+        let mut measures = vec![];
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.store.measures(&mf, 1000, cursor.as_deref()).await?;
+            measures.extend(
+                page.items
+                    .into_iter()
+                    .map(|m| m.value)
+                    .filter(|m| ids.contains(&m.case_id)),
+            );
+            match page.next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        Ok(TimelinessReport {
+            group_by: q.group_by,
+            from: q.from,
+            to: q.to,
+            groups: warden_core::stats::timeliness(&cases, &measures, q.group_by),
+        })
+    }
+}

@@ -346,3 +346,11 @@ pub struct SelfReportCreated {
     pub id: Uuid,
     pub status: String,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TimelinessReport {
+    pub group_by: warden_core::stats::GroupBy,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub groups: Vec<warden_core::stats::Group>,
+}

@@ -1125,6 +1125,7 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/api/v1/enforcements"),
         ("post", "/api/v1/enforcements/{id}/actions"),
         ("get", "/api/v1/compliance"),
+        ("get", "/api/v1/stats/timeliness"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = vec![];
@@ -1314,7 +1315,12 @@ async fn authorization_matrix(s: Server) {
             if !op_ok || public {
                 continue;
             }
-            let url = path
+            let url = if path == "/api/v1/stats/timeliness" {
+                format!("{path}?group_by=province")
+            } else {
+                path.to_owned()
+            };
+            let url = url
                 .replace(
                     "/api/v1/reports/{id}",
                     &format!("/api/v1/reports/{report_id}"),
@@ -1402,6 +1408,7 @@ async fn authorization_matrix(s: Server) {
                         ("post", "/api/v1/enforcements/{id}/actions") => {
                             role == Reviewer && authority44(org)
                         }
+                        ("get", "/api/v1/stats/timeliness") => oversight(org),
                         other => {
                             panic!("no expectation for {other:?}: add the route to the matrix")
                         }
@@ -1433,8 +1440,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        22 * ORGS.len() * Role::ALL.len(),
-        "22 authenticated routes"
+        23 * ORGS.len() * Role::ALL.len(),
+        "23 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s

@@ -138,6 +138,12 @@ pub struct Measure {
     #[serde(with = "time::serde::rfc3339::option")]
     pub written_notice_due: Option<OffsetDateTime>,
     pub status: NoticeStatus,
+    /// When the recipient first received (fetched) the notice.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub delivered_at: Option<OffsetDateTime>,
+    /// When the recipient acknowledged it.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub acknowledged_at: Option<OffsetDateTime>,
     /// The deadline passed without feedback (Art. 12 enforcement applies).
     pub overdue: bool,
     pub block: Option<BlockState>,
@@ -247,6 +253,8 @@ impl Measure {
             emergency,
             written_notice_due,
             status: NoticeStatus::Issued,
+            delivered_at: None,
+            acknowledged_at: None,
             overdue: false,
             block,
             feedback: vec![],
@@ -298,6 +306,7 @@ impl Measure {
                 }
                 self.require_status(&[Issued], "record delivery")?;
                 next.status = Delivered;
+                next.delivered_at = Some(now);
                 vec![ev("notice.delivered", json!({"by": actor.label()}))]
             }
             MeasureCommand::Acknowledge => {
@@ -305,6 +314,7 @@ impl Measure {
                 require_org(org, &self.recipient, "acknowledge this notice")?;
                 self.require_status(&[Issued, Delivered], "acknowledge")?;
                 next.status = Acknowledged;
+                next.acknowledged_at = Some(now);
                 vec![ev("notice.acknowledged", json!({}))]
             }
             MeasureCommand::FileFeedback {
