@@ -56,6 +56,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ack))
         .routes(routes!(feedback))
         .routes(routes!(verification))
+        .routes(routes!(phone_notification))
         .routes(routes!(file_appeal))
         .routes(routes!(public_appeal))
         .routes(routes!(get_appeal))
@@ -676,4 +677,37 @@ async fn timeliness(
 ) -> Result<Json<TimelinessReport>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
     Ok(Json(s.svc.timeliness(&c, q).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/notices/{id}/phone-notification",
+    tag = "notices",
+    summary = "Record the telephone call that precedes the written notice on the emergency path (Art. 8, 13)",
+    request_body = PhoneNotificationRequest,
+    params(("id" = Uuid, Path, description = "The notice id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 200, description = "OK", body = NoticeStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn phone_notification(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(nid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<NoticeStatusResponse>, ApiError> {
+    let idem = idem(
+        &c,
+        &headers,
+        &format!("POST /notices/{nid}/phone-notification"),
+        &body,
+    )?;
+    let req: PhoneNotificationRequest = parse_body(&body)?;
+    let cmd = MeasureCommand::RecordPhoneNotification {
+        called_person: req.called_person,
+        called_number: req.called_number,
+        summary: req.summary,
+        at: req.at,
+    };
+    Ok(Json(s.svc.notice_step(&c, id(&nid)?, cmd, idem).await?))
 }

@@ -24,6 +24,8 @@ const BATCH: u32 = 200;
 pub struct JobReport {
     /// Notices marked overdue, each with an enforcement record.
     pub overdue: usize,
+    /// Emergency notices whose written form was not delivered in time.
+    pub written_overdue: usize,
     /// Blocks that reached their expiry.
     pub expired: usize,
     /// Jobs this call ran (0 when another server held them or they were not due).
@@ -41,6 +43,7 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ApiError> 
     {
         report.ran += 1;
         report.overdue = mark_overdue(svc).await?;
+        report.written_overdue = mark_written_overdue(svc).await?;
         svc.store
             .finish_job(DEADLINES, owner, svc.now(), now + INTERVAL)
             .await?;
@@ -95,6 +98,51 @@ async fn mark_overdue(svc: &Service) -> Result<usize, ApiError> {
                 }
                 // Feedback arrived meanwhile, or another writer got there: theirs stands.
                 Err(StoreError::Conflict { .. } | StoreError::Duplicate { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Art. 8: the written notice that follows a telephone call is due by a set time; a notice
+/// still undelivered then is flagged for the deciding authority.
+async fn mark_written_overdue(svc: &Service) -> Result<usize, ApiError> {
+    let actor = Actor::system(DEADLINES);
+    let mut done = 0;
+    loop {
+        let now = svc.now();
+        let due = svc.store.written_notices_overdue(now, BATCH).await?;
+        if due.is_empty() {
+            break;
+        }
+        let mut progressed = false;
+        for m in due {
+            let Ok(out) = m
+                .value
+                .apply(&actor, MeasureCommand::MarkWrittenNoticeOverdue, now)
+            else {
+                continue;
+            };
+            let changes = Changeset {
+                actor: actor.clone(),
+                at: now,
+                writes: vec![Write::Measure {
+                    measure: out.next,
+                    expected: Some(m.version),
+                }],
+                events: out.events,
+                idempotency: None,
+            };
+            match svc.store.commit(changes).await {
+                Ok(_) => {
+                    done += 1;
+                    progressed = true;
+                }
+                Err(StoreError::Conflict { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
         }

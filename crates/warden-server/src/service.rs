@@ -316,10 +316,7 @@ impl Service {
 
     pub async fn case(&self, actor: &Actor, id: Uuid) -> Result<CaseView, ApiError> {
         let c = self.visible_case(actor, id).await?;
-        Ok(CaseView {
-            case: c.value,
-            version: c.version,
-        })
+        Ok(CaseView::new(c.value, c.version))
     }
 
     pub async fn cases(&self, actor: &Actor, q: CasesQuery) -> Result<CaseList, ApiError> {
@@ -391,10 +388,7 @@ impl Service {
             items: page
                 .items
                 .into_iter()
-                .map(|c| CaseView {
-                    case: c.value,
-                    version: c.version,
-                })
+                .map(|c| CaseView::new(c.value, c.version))
                 .collect(),
             next: page.next,
         })

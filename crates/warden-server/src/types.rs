@@ -60,6 +60,23 @@ pub struct CaseView {
     #[serde(flatten)]
     pub case: Case,
     pub version: i64,
+    /// The emergency plans' warning colour of the determined incident level, if any.
+    pub warning_colour: Option<warden_core::lifecycle::WarningColour>,
+}
+
+impl CaseView {
+    pub fn new(case: Case, version: i64) -> Self {
+        let warning_colour = case
+            .determination
+            .as_ref()
+            .and_then(|d| d.incident_level)
+            .map(|l| l.warning_colour());
+        CaseView {
+            case,
+            version,
+            warning_colour,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -353,4 +370,16 @@ pub struct TimelinessReport {
     pub from: Option<String>,
     pub to: Option<String>,
     pub groups: Vec<warden_core::stats::Group>,
+}
+
+/// Art. 8: the telephone call that precedes the written notice in an emergency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneNotificationRequest {
+    pub called_person: String,
+    pub called_number: String,
+    pub summary: String,
+    /// When the call was made (default: now).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub at: Option<OffsetDateTime>,
 }

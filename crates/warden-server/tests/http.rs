@@ -145,6 +145,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    emergencies_phone_first_and_write_after,
     authorization_matrix,
     overdue_notices_raise_enforcement,
     audit_is_for_auditors,
@@ -1116,6 +1117,7 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/notices/{id}/ack"),
         ("post", "/api/v1/notices/{id}/feedback"),
         ("post", "/api/v1/notices/{id}/verification"),
+        ("post", "/api/v1/notices/{id}/phone-notification"),
         ("post", "/api/v1/measures/{id}/appeals"),
         ("post", "/api/v1/public/appeals"),
         ("get", "/api/v1/appeals/{id}"),
@@ -1350,6 +1352,9 @@ async fn authorization_matrix(s: Server) {
                 "/api/v1/notices/{id}/feedback" => {
                     json!({"outcome": "done", "actions_taken": "blocked"})
                 }
+                "/api/v1/notices/{id}/phone-notification" => {
+                    json!({"called_person": "Duty officer", "called_number": "+861012345678", "summary": "Block now"})
+                }
                 "/api/v1/notices/{id}/verification" => {
                     json!({"result": "passed", "method": "manual", "notes": ""})
                 }
@@ -1390,6 +1395,9 @@ async fn authorization_matrix(s: Server) {
                         ("post", "/api/v1/notices/{id}/ack")
                         | ("post", "/api/v1/notices/{id}/feedback") => {
                             role == Responder && org == "china-telecom"
+                        }
+                        ("post", "/api/v1/notices/{id}/phone-notification") => {
+                            role == Reviewer && org == "ca-guangdong"
                         }
                         ("post", "/api/v1/notices/{id}/verification") => {
                             role == Verifier && org == "cncert"
@@ -1440,8 +1448,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        23 * ORGS.len() * Role::ALL.len(),
-        "23 authenticated routes"
+        24 * ORGS.len() * Role::ALL.len(),
+        "24 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s
@@ -1452,4 +1460,84 @@ async fn authorization_matrix(s: Server) {
         .unwrap();
     assert_eq!(r.status(), 401);
     assert!(s.store.verify_audit().await.unwrap().intact);
+}
+
+async fn emergencies_phone_first_and_write_after(s: Server) {
+    let (_, created) = s
+        .post("secco", "/api/v1/reports", report("ransom-c2.example.cn"))
+        .await;
+    let case = format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap());
+    let det = json!({"verdict": "confirmed", "severity": "critical", "incident_level": "I", "rationale": "Nationwide ransomware C2"});
+    s.post("cncert", &format!("{case}/determination"), det)
+        .await;
+    let (_, c) = s.get("gd", &case).await;
+    assert_eq!(c["warning_colour"], "red");
+    let decision = json!({
+        "outcome": "approved", "reasons": "Emergency block",
+        "measures": [{"kind": "block", "target": {"type": "domain", "value": "ransom-c2.example.cn"}, "recipient_org": "china-telecom"}]
+    });
+    let (st, out) = s.post("gd", &format!("{case}/decision"), decision).await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    assert_eq!(
+        out["measures"][0]["deadline"], "2026-09-28T11:00:00+08:00",
+        "emergency: one hour"
+    );
+    let nid = out["measures"][0]["notice_id"].as_str().unwrap();
+    let call = json!({"called_person": "Duty officer Wang", "called_number": "+861012345678", "summary": "Block ransom-c2.example.cn now; written notice follows"});
+    let (st, p) = s
+        .post(
+            "telecom",
+            &format!("/api/v1/notices/{nid}/phone-notification"),
+            call.clone(),
+        )
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    let (st, _) = s
+        .post(
+            "gd",
+            &format!("/api/v1/notices/{nid}/phone-notification"),
+            call.clone(),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let m = s
+        .store
+        .measure_by_notice(nid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(m.phone_notifications.len(), 1);
+    assert_eq!(m.written_notice_due, Some(NOW + time::Duration::hours(24)));
+    // Nobody fetched the written notice within 24 hours: flagged for the authority.
+    let clock = s.clock.clone().unwrap();
+    clock.set(NOW + time::Duration::hours(25));
+    let r = warden_server::jobs::run_due(&s.state.svc, "w")
+        .await
+        .unwrap();
+    assert_eq!((r.written_overdue, r.overdue), (1, 1));
+    let m = s
+        .store
+        .measure_by_notice(nid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert!(m.written_notice_overdue);
+    // A non-emergency notice has no telephone path.
+    let other = decided_block(&s, "calm.example.cn").await;
+    let (st, p) = s
+        .post(
+            "gd",
+            &format!(
+                "/api/v1/notices/{}/phone-notification",
+                other["notice_id"].as_str().unwrap()
+            ),
+            call,
+        )
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-command")
+    );
 }

@@ -294,6 +294,12 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Versioned<Measure>>>;
+    /// Emergency notices whose written form was not delivered by its due time.
+    async fn written_notices_overdue(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Measure>>>;
     /// Active blocks whose expiry is at or before `now`: work for the expiry job.
     async fn blocks_expiring(
         &self,
@@ -356,7 +362,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

@@ -313,8 +313,8 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             Shape {
                 kind: "measure",
                 id: measure.id.to_string(),
-                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, reference, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16)",
-                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, reference = $14, body = $15, version = version + 1, updated_us = $16 WHERE id = $1 AND version = $17",
+                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, reference, written_due_us, written_pending, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $18)",
+                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, reference = $14, written_due_us = $15, written_pending = $16, body = $17, version = version + 1, updated_us = $18 WHERE id = $1 AND version = $19",
                 columns: vec![
                     measure.case_id.to_string().into(),
                     measure.notice_id.to_string().into(),
@@ -333,6 +333,14 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
                     us(measure.deadline).into(),
                     measure.block.as_ref().map(|b| us(b.expires_at)).into(),
                     warden_core::notice::reference_number(measure).into(),
+                    measure.written_notice_due.map(us).into(),
+                    i64::from(
+                        measure.written_notice_due.is_some()
+                            && measure.delivered_at.is_none()
+                            && measure.acknowledged_at.is_none()
+                            && !measure.written_notice_overdue,
+                    )
+                    .into(),
                 ],
                 body: to_json(measure)?,
             },
@@ -928,6 +936,20 @@ impl Store for SqlStore {
             "SELECT version, body FROM measures WHERE overdue = 0 \
              AND status IN ('issued', 'delivered', 'acknowledged', 'reopened') \
              AND deadline_us < $1 ORDER BY deadline_us, id LIMIT $2",
+            &[us(now).into(), i64::from(limit).into()],
+        )
+        .await
+    }
+
+    async fn written_notices_overdue(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Measure>>> {
+        self.many(
+            "measure",
+            "SELECT version, body FROM measures WHERE written_pending = 1 AND written_due_us < $1 \
+             ORDER BY written_due_us, id LIMIT $2",
             &[us(now).into(), i64::from(limit).into()],
         )
         .await

@@ -112,6 +112,20 @@ pub struct Verification {
     pub at: OffsetDateTime,
 }
 
+/// Art. 8: in an emergency the authority telephones first and sends the written notice after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PhoneNotification {
+    /// Who called, for the authority.
+    pub caller: Uuid,
+    pub called_person: String,
+    pub called_number: String,
+    /// What was said.
+    pub summary: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Measure {
@@ -137,6 +151,12 @@ pub struct Measure {
     pub emergency: bool,
     #[serde(with = "time::serde::rfc3339::option")]
     pub written_notice_due: Option<OffsetDateTime>,
+    /// Telephone notifications that preceded the written notice (emergencies).
+    #[serde(default)]
+    pub phone_notifications: Vec<PhoneNotification>,
+    /// The written notice was not delivered by `written_notice_due`.
+    #[serde(default)]
+    pub written_notice_overdue: bool,
     pub status: NoticeStatus,
     /// When the recipient first received (fetched) the notice.
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -167,8 +187,17 @@ pub enum MeasureCommand {
         notes: String,
     },
     Close,
+    /// The deciding authority records the telephone call that came first (emergencies).
+    RecordPhoneNotification {
+        called_person: String,
+        called_number: String,
+        summary: String,
+        at: Option<OffsetDateTime>,
+    },
     /// Deadline job: the deadline passed without feedback.
     MarkOverdue,
+    /// Deadline job: an emergency notice's written form was not delivered in time.
+    MarkWrittenNoticeOverdue,
     /// Expiry job: an active block reached its expiry.
     Expire,
     /// The deciding authority withdraws an active block.
@@ -252,6 +281,8 @@ impl Measure {
             deadline_provisional,
             emergency,
             written_notice_due,
+            phone_notifications: vec![],
+            written_notice_overdue: false,
             status: NoticeStatus::Issued,
             delivered_at: None,
             acknowledged_at: None,
@@ -391,6 +422,67 @@ impl Measure {
                 self.require_status(&[Verified], "close (it is not verified)")?;
                 next.status = Closed;
                 vec![ev("measure.closed", json!({}))]
+            }
+            MeasureCommand::RecordPhoneNotification {
+                called_person,
+                called_number,
+                summary,
+                at,
+            } => {
+                let org = require_role(actor, Role::Reviewer)?;
+                require_org(org, &self.deciding_org, "record calls about this measure")?;
+                if !self.emergency {
+                    return refuse(
+                        RefusalCode::Invalid,
+                        "telephone notification precedes the written notice only on the emergency path (Art. 8, 13)",
+                    );
+                }
+                require_text("called_person", &called_person, 200)?;
+                require_text("called_number", &called_number, 50)?;
+                require_text("summary", &summary, 5_000)?;
+                let at = at.unwrap_or(now);
+                if at > now + Duration::minutes(5) || at < self.decided_at - Duration::hours(24) {
+                    return refuse(
+                        RefusalCode::Window,
+                        "the call must be recorded at a time between a day before the decision and now",
+                    );
+                }
+                next.phone_notifications.push(PhoneNotification {
+                    caller: actor.principal_id().unwrap_or_default(),
+                    called_person: called_person.clone(),
+                    called_number,
+                    summary,
+                    at,
+                });
+                vec![ev("notice.phoned", json!({"called_person": called_person}))]
+            }
+            MeasureCommand::MarkWrittenNoticeOverdue => {
+                if !matches!(actor, Actor::System { .. }) {
+                    return refuse(
+                        RefusalCode::Role,
+                        "only the deadline job marks written notices overdue",
+                    );
+                }
+                let Some(due) = self.written_notice_due else {
+                    return refuse(RefusalCode::Invalid, "not an emergency notice");
+                };
+                if self.delivered_at.is_some()
+                    || self.acknowledged_at.is_some()
+                    || self.written_notice_overdue
+                {
+                    return refuse(
+                        RefusalCode::State,
+                        "the written notice was delivered, or is already overdue",
+                    );
+                }
+                if now <= due {
+                    return refuse(RefusalCode::Window, "the written notice is not yet due");
+                }
+                next.written_notice_overdue = true;
+                vec![ev(
+                    "notice.written_overdue",
+                    json!({"due": due.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(), "authority": self.deciding_org.slug}),
+                )]
             }
             MeasureCommand::MarkOverdue => {
                 if !matches!(actor, Actor::System { .. }) {

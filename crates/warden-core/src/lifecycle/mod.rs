@@ -93,7 +93,27 @@ pub enum IncidentLevel {
     Iv,
 }
 
+/// The warning colours of the emergency plans: red, orange, yellow, blue for levels I–IV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WarningColour {
+    Red,
+    Orange,
+    Yellow,
+    Blue,
+}
+
 impl IncidentLevel {
+    pub fn warning_colour(self) -> WarningColour {
+        match self {
+            IncidentLevel::I => WarningColour::Red,
+            IncidentLevel::Ii => WarningColour::Orange,
+            IncidentLevel::Iii => WarningColour::Yellow,
+            IncidentLevel::Iv => WarningColour::Blue,
+        }
+    }
+
     /// Levels I–II switch a case to the emergency path.
     pub fn is_emergency(self) -> bool {
         matches!(self, IncidentLevel::I | IncidentLevel::Ii)
