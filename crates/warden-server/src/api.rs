@@ -4,7 +4,7 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::service::{
-    AuditQuery, CasesQuery, EnforcementQuery, Idem, NoticesQuery, TimelinessQuery,
+    AuditQuery, CasesQuery, EnforcementQuery, Idem, NoticesQuery, PageQuery, TimelinessQuery,
 };
 use crate::types::*;
 use axum::Json;
@@ -12,11 +12,13 @@ use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse as _;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
+use warden_core::bulletin::{BulletinDraft, BulletinKind};
 use warden_core::lifecycle::MeasureCommand;
 use warden_core::notice::KeySet;
 use warden_core::org::Actor;
@@ -67,6 +69,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(record_enforcement))
         .routes(routes!(compliance))
         .routes(routes!(timeliness))
+        .routes(routes!(issue_bulletin, list_bulletins))
+        .routes(routes!(issue_publication, list_publications))
+        .routes(routes!(publications_atom))
 }
 
 fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
@@ -710,4 +715,149 @@ async fn phone_notification(
         at: req.at,
     };
     Ok(Json(s.svc.notice_step(&c, id(&nid)?, cmd, idem).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/bulletins",
+    tag = "sharing",
+    summary = "Notify members (通报, Art. 6): reviewers of the authorities and institutions",
+    request_body = BulletinRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 201, description = "Created", body = warden_core::bulletin::Bulletin), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn issue_bulletin(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<warden_core::bulletin::Bulletin>), ApiError> {
+    let idem = idem(&c, &headers, "POST /bulletins", &body)?;
+    let req: BulletinRequest = parse_body(&body)?;
+    let draft = BulletinDraft {
+        kind: BulletinKind::Bulletin,
+        title: req.title,
+        body: req.body,
+        tlp: req.tlp.unwrap_or(warden_core::lifecycle::Tlp::Green),
+        audience: req.audience,
+        case_ids: req.case_ids,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.issue_bulletin(&c, draft, idem).await?),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/bulletins",
+    tag = "sharing",
+    summary = "Bulletins addressed to the caller's organisation, newest first",
+    params(PageQuery),
+    responses((status = 200, description = "OK", body = BulletinList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn list_bulletins(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<BulletinList>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    Ok(Json(s.svc.bulletins(&c, BulletinKind::Bulletin, q).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/publications",
+    tag = "sharing",
+    summary = "Publish to the public (发布, Art. 6); always TLP:CLEAR",
+    request_body = PublicationRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 201, description = "Created", body = warden_core::bulletin::Bulletin), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn issue_publication(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<warden_core::bulletin::Bulletin>), ApiError> {
+    let idem = idem(&c, &headers, "POST /publications", &body)?;
+    let req: PublicationRequest = parse_body(&body)?;
+    let draft = BulletinDraft {
+        kind: BulletinKind::Publication,
+        title: req.title,
+        body: req.body,
+        tlp: warden_core::lifecycle::Tlp::Clear,
+        audience: vec![],
+        case_ids: req.case_ids,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(s.svc.issue_bulletin(&c, draft, idem).await?),
+    ))
+}
+
+/// Public: no account needed.
+#[utoipa::path(
+    get,
+    path = "/publications",
+    tag = "sharing",
+    summary = "Public publications, newest first",
+    params(PageQuery),
+    responses((status = 200, description = "OK", body = BulletinList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json"))
+)]
+async fn list_publications(
+    State(s): State<AppState>,
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<BulletinList>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    Ok(Json(
+        s.svc
+            .bulletins(&Actor::Public, BulletinKind::Publication, q)
+            .await?,
+    ))
+}
+
+/// Public: the Atom feed of publications.
+#[utoipa::path(
+    get,
+    path = "/publications.atom",
+    tag = "sharing",
+    summary = "Atom feed (RFC 4287) of the latest publications",
+    responses((status = 200, description = "OK", content_type = "application/atom+xml"), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json"))
+)]
+async fn publications_atom(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    let list = s
+        .svc
+        .bulletins(
+            &Actor::Public,
+            BulletinKind::Publication,
+            PageQuery {
+                limit: Some(50),
+                cursor: None,
+            },
+        )
+        .await?;
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".:-[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    let xml = warden_core::bulletin::atom_feed(&format!("http://{host}"), &list.items, s.svc.now());
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/atom+xml; charset=utf-8",
+        )],
+        xml,
+    )
+        .into_response())
 }

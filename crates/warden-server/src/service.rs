@@ -1264,3 +1264,69 @@ impl Service {
         })
     }
 }
+
+/// Query parameters of the bulletin and publication lists.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl Service {
+    pub async fn issue_bulletin(
+        &self,
+        actor: &Actor,
+        draft: warden_core::bulletin::BulletinDraft,
+        idem: Option<Idem>,
+    ) -> Result<warden_core::bulletin::Bulletin, ApiError> {
+        self.once(idem, || async {
+            let now = self.now();
+            let out = warden_core::bulletin::Bulletin::issue(actor, Uuid::now_v7(), draft, now)?;
+            let changes = Changeset {
+                actor: actor.clone(),
+                at: now,
+                writes: vec![Write::Bulletin {
+                    bulletin: out.next.clone(),
+                    expected: None,
+                }],
+                events: out.events,
+                idempotency: None,
+            };
+            Ok((out.next, changes))
+        })
+        .await
+    }
+
+    pub async fn bulletins(
+        &self,
+        actor: &Actor,
+        kind: warden_core::bulletin::BulletinKind,
+        q: PageQuery,
+    ) -> Result<BulletinList, ApiError> {
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::InvalidQuery("limit: from 1 to 500".into()));
+        }
+        let page = self
+            .store
+            .bulletins(kind, limit, q.cursor.as_deref())
+            .await
+            .map_err(|e| match e {
+                warden_store::StoreError::NotFound { kind: "cursor", .. } => {
+                    ApiError::InvalidQuery("cursor: not one this server issued".into())
+                }
+                other => other.into(),
+            })?;
+        Ok(BulletinList {
+            items: page
+                .items
+                .into_iter()
+                .map(|b| b.value)
+                .filter(|b| b.visible_to(actor))
+                .collect(),
+            next: page.next,
+        })
+    }
+}

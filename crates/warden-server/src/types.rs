@@ -383,3 +383,33 @@ pub struct PhoneNotificationRequest {
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub at: Option<OffsetDateTime>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulletinRequest {
+    pub title: String,
+    pub body: String,
+    /// Defaults to green: members may share it within their community.
+    #[serde(default)]
+    pub tlp: Option<Tlp>,
+    /// Organisation types it is for; empty: every member.
+    #[serde(default)]
+    pub audience: Vec<warden_core::org::OrgType>,
+    #[serde(default)]
+    pub case_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicationRequest {
+    pub title: String,
+    pub body: String,
+    #[serde(default)]
+    pub case_ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BulletinList {
+    pub items: Vec<warden_core::bulletin::Bulletin>,
+    pub next: Option<String>,
+}

@@ -145,6 +145,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    bulletins_reach_their_audience_and_publications_everyone,
     emergencies_phone_first_and_write_after,
     authorization_matrix,
     overdue_notices_raise_enforcement,
@@ -1128,6 +1129,11 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/enforcements/{id}/actions"),
         ("get", "/api/v1/compliance"),
         ("get", "/api/v1/stats/timeliness"),
+        ("post", "/api/v1/bulletins"),
+        ("get", "/api/v1/bulletins"),
+        ("post", "/api/v1/publications"),
+        ("get", "/api/v1/publications"),
+        ("get", "/api/v1/publications.atom"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = vec![];
@@ -1312,8 +1318,15 @@ async fn authorization_matrix(s: Server) {
     let mut bad = vec![];
     for (path, item) in doc.paths.paths.iter() {
         let path = path.as_str();
-        let public = ["/healthz", "/api/v1/keys", "/api/v1/public/appeals"].contains(&path);
         for (method, op_ok) in [("get", item.get.is_some()), ("post", item.post.is_some())] {
+            let public = [
+                "/healthz",
+                "/api/v1/keys",
+                "/api/v1/public/appeals",
+                "/api/v1/publications.atom",
+            ]
+            .contains(&path)
+                || (method == "get" && path == "/api/v1/publications");
             if !op_ok || public {
                 continue;
             }
@@ -1361,6 +1374,7 @@ async fn authorization_matrix(s: Server) {
                 "/api/v1/measures/{id}/appeals" => appeal_body.clone(),
                 "/api/v1/appeals/{id}/decision" => json!({"outcome": "upheld", "reasons": "r"}),
                 "/api/v1/admin/clock/advance" => json!({"seconds": 0}),
+                "/api/v1/bulletins" | "/api/v1/publications" => json!({"title": "t", "body": "b"}),
                 "/api/v1/enforcements/{id}/actions" => {
                     json!({"kind": "talk", "basis": "csl-56", "notes": "n"})
                 }
@@ -1416,6 +1430,10 @@ async fn authorization_matrix(s: Server) {
                         ("post", "/api/v1/enforcements/{id}/actions") => {
                             role == Reviewer && authority44(org)
                         }
+                        ("post", "/api/v1/bulletins") | ("post", "/api/v1/publications") => {
+                            role == Reviewer && oversight(org)
+                        }
+                        ("get", "/api/v1/bulletins") => true,
                         ("get", "/api/v1/stats/timeliness") => oversight(org),
                         other => {
                             panic!("no expectation for {other:?}: add the route to the matrix")
@@ -1448,8 +1466,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        24 * ORGS.len() * Role::ALL.len(),
-        "24 authenticated routes"
+        27 * ORGS.len() * Role::ALL.len(),
+        "27 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s
@@ -1540,4 +1558,71 @@ async fn emergencies_phone_first_and_write_after(s: Server) {
         (st, kind(&p)),
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid-command")
     );
+}
+
+async fn bulletins_reach_their_audience_and_publications_everyone(s: Server) {
+    let b = json!({"title": "Botnet wave targeting home routers", "body": "Block the listed C2 domains.", "audience": ["telecom_operator"]});
+    let (st, p) = s.post("telecom", "/api/v1/bulletins", b.clone()).await;
+    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    let (st, issued) = s.post("gd", "/api/v1/bulletins", b).await;
+    assert_eq!(st, StatusCode::CREATED, "{issued}");
+    assert_eq!(issued["tlp"], "green");
+    let count = |v: &Value| v["items"].as_array().unwrap().len();
+    let (_, l) = s.get("telecom", "/api/v1/bulletins").await;
+    assert_eq!(count(&l), 1);
+    let (_, l) = s.get("secco", "/api/v1/bulletins").await;
+    assert_eq!(count(&l), 0, "not for security companies");
+    let (_, l) = s.get("bj", "/api/v1/bulletins").await;
+    assert_eq!(count(&l), 1, "authorities see every bulletin");
+    let (st, p) = s
+        .post(
+            "gd",
+            "/api/v1/bulletins",
+            json!({"title": "t", "body": "b", "tlp": "red"}),
+        )
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-command")
+    );
+    // Publications are public, in JSON and Atom.
+    let (st, _) = s
+        .post(
+            "cncert",
+            "/api/v1/publications",
+            json!({"title": "t", "body": "b"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "analysts do not publish");
+    let pubreq = json!({"title": "Phishing <campaign> & fake banks", "body": "Do not enter card numbers on login-bank-verify.example.cn."});
+    let (st, _) = s.post("miit", "/api/v1/publications", pubreq).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let list: Value = s
+        .http
+        .get(format!("{}/api/v1/publications", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(count(&list), 1);
+    assert_eq!(list["items"][0]["tlp"], "clear");
+    let r = s
+        .http
+        .get(format!("{}/api/v1/publications.atom", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/atom+xml; charset=utf-8"
+    );
+    let xml = r.text().await.unwrap();
+    assert!(xml.starts_with("<?xml"));
+    assert!(
+        xml.contains("<title>Phishing &lt;campaign&gt; &amp; fake banks</title>"),
+        "{xml}"
+    );
+    assert!(xml.contains("<author><name>miit</name></author>"));
 }

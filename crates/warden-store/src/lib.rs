@@ -132,6 +132,10 @@ pub enum Write {
         enforcement: Enforcement,
         expected: Option<i64>,
     },
+    Bulletin {
+        bulletin: warden_core::bulletin::Bulletin,
+        expected: Option<i64>,
+    },
     /// Notices are immutable once signed: insert only.
     Notice {
         notice: SignedNotice,
@@ -320,6 +324,13 @@ pub trait Store: Send + Sync + 'static {
     async fn notices_of_measure(&self, measure_id: Uuid) -> Result<Vec<SignedNotice>>;
 
     async fn enforcement(&self, id: Uuid) -> Result<Option<Versioned<Enforcement>>>;
+    /// Bulletins or publications, newest first, a page at a time.
+    async fn bulletins(
+        &self,
+        kind: warden_core::bulletin::BulletinKind,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Versioned<warden_core::bulletin::Bulletin>>>;
     /// Enforcement records, newest first, of one organisation and/or one province.
     async fn enforcements(
         &self,
@@ -362,7 +373,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

@@ -222,6 +222,20 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             },
             *expected,
         ),
+        Write::Bulletin {
+            bulletin: b,
+            expected,
+        } => (
+            Shape {
+                kind: "bulletin",
+                id: b.id.to_string(),
+                insert: "INSERT INTO bulletins (id, kind, issuer_org, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, 1, $5, $5)",
+                update: "UPDATE bulletins SET kind = $2, issuer_org = $3, body = $4, version = version + 1, updated_us = $5 WHERE id = $1 AND version = $6",
+                columns: vec![b.kind.as_str().into(), b.issuer.id.to_string().into()],
+                body: to_json(b)?,
+            },
+            *expected,
+        ),
         Write::Notice {
             notice,
             recipient_org_id,
@@ -376,6 +390,7 @@ fn exists_sql(kind: &str) -> &'static str {
         "signing_key" => "SELECT version FROM signing_keys WHERE id = $1",
         "notice" => "SELECT version FROM notices WHERE id = $1",
         "enforcement" => "SELECT version FROM enforcements WHERE id = $1",
+        "bulletin" => "SELECT version FROM bulletins WHERE id = $1",
         _ => "SELECT version FROM appeals WHERE id = $1",
     }
 }
@@ -1051,6 +1066,40 @@ impl Store for SqlStore {
             &[id.to_string().into()],
         )
         .await
+    }
+
+    async fn bulletins(
+        &self,
+        kind: warden_core::bulletin::BulletinKind,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Versioned<warden_core::bulletin::Bulletin>>> {
+        let limit = limit.clamp(1, 1000);
+        let (c_us, c_id) = match cursor {
+            Some(c) => {
+                let (t, id) = decode_cursor(c).ok_or_else(|| StoreError::NotFound {
+                    kind: "cursor",
+                    id: c.to_owned(),
+                })?;
+                (Some(t), Some(id))
+            }
+            None => (None, None),
+        };
+        let rows = self
+            .db
+            .fetch(
+                "SELECT version, body, created_us, id FROM bulletins WHERE kind = $1 \
+                 AND ($2 IS NULL OR created_us < $2 OR (created_us = $2 AND id < $3)) \
+                 ORDER BY created_us DESC, id DESC LIMIT $4",
+                &[
+                    kind.as_str().into(),
+                    c_us.into(),
+                    c_id.into(),
+                    (i64::from(limit) + 1).into(),
+                ],
+            )
+            .await?;
+        page_of("bulletin", &rows, limit)
     }
 
     async fn enforcements(

@@ -208,6 +208,7 @@ pub enum SubjectKind {
     Measure,
     Appeal,
     Enforcement,
+    Bulletin,
 }
 
 impl SubjectKind {
@@ -221,6 +222,7 @@ impl SubjectKind {
             SubjectKind::Measure => "measure",
             SubjectKind::Appeal => "appeal",
             SubjectKind::Enforcement => "enforcement",
+            SubjectKind::Bulletin => "bulletin",
         }
     }
 }
