@@ -124,6 +124,7 @@ pub async fn create_token(
             ],
             events,
             idempotency: None,
+            request_id: None,
         })
         .await?;
     Ok(CreatedToken {
@@ -173,6 +174,7 @@ pub async fn revoke_token(
                 serde_json::json!({"prefix": token.prefix}),
             )],
             idempotency: None,
+            request_id: None,
         })
         .await?;
     Ok(token)
@@ -254,6 +256,7 @@ pub async fn create_user(
                 serde_json::json!({"kind": "user", "name": name, "org": org.slug, "roles": roles}),
             )],
             idempotency: None,
+            request_id: None,
         })
         .await
         .map_err(|e| match e {

@@ -109,6 +109,7 @@ pub async fn load(store: &dyn Store, now: OffsetDateTime) -> Result<usize, DemoE
                 writes,
                 events,
                 idempotency: None,
+                request_id: None,
             })
             .await?;
     }

@@ -90,6 +90,7 @@ async fn mark_overdue(svc: &Service) -> Result<usize, ApiError> {
                 ],
                 events,
                 idempotency: None,
+                request_id: None,
             };
             match svc.store.commit(changes).await {
                 Ok(_) => {
@@ -136,6 +137,7 @@ async fn mark_written_overdue(svc: &Service) -> Result<usize, ApiError> {
                 }],
                 events: out.events,
                 idempotency: None,
+                request_id: None,
             };
             match svc.store.commit(changes).await {
                 Ok(_) => {
@@ -176,6 +178,7 @@ async fn expire_blocks(svc: &Service) -> Result<usize, ApiError> {
                 }],
                 events: out.events,
                 idempotency: None,
+                request_id: None,
             };
             match svc.store.commit(changes).await {
                 Ok(_) => {

@@ -231,6 +231,7 @@ impl KeyRing {
                 writes,
                 events,
                 idempotency: None,
+                request_id: None,
             })
             .await?;
         self.cache

@@ -132,7 +132,34 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
+}
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being served (recorded in the audit trail), if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(|s| s.clone()).ok()
+}
+
+/// Gives every request an id: the caller's `X-Request-Id` when it is sensible, else a new
+/// one; echoed in the response and written with every audit entry the request causes.
+async fn request_id(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let mut resp = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
 }
 
 /// Serves until `shutdown` resolves; in-flight requests finish first.

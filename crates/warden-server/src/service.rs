@@ -130,6 +130,7 @@ impl Service {
                 .map_err(|e| ApiError::InvalidBody(format!("stored response unreadable: {e}")));
         }
         let (response, mut changes) = build().await?;
+        changes.request_id = crate::current_request_id();
         if let Some(i) = idem {
             changes.idempotency = Some(IdempotencyClaim {
                 scope: i.scope,
@@ -204,6 +205,7 @@ impl Service {
                 }],
                 events: out.events,
                 idempotency: None,
+                request_id: None,
             };
             Ok((created, changes))
         })
@@ -258,6 +260,7 @@ impl Service {
                         ],
                         events: out.events,
                         idempotency: None,
+                        request_id: None,
                     };
                     return Ok((created, changes));
                 }
@@ -292,6 +295,7 @@ impl Service {
                 ],
                 events: out.events,
                 idempotency: None,
+                request_id: None,
             };
             Ok((created, changes))
         })
@@ -430,6 +434,7 @@ impl Service {
             writes,
             events: out.events.clone(),
             idempotency: None,
+            request_id: None,
         };
         Ok((out, changes))
     }
@@ -653,6 +658,7 @@ impl Service {
                     }],
                     events: out.events,
                     idempotency: None,
+                    request_id: crate::current_request_id(),
                 };
                 match self.store.commit(changes).await {
                     Ok(_) => {
@@ -776,6 +782,7 @@ impl Service {
                 }],
                 events: out.events,
                 idempotency: None,
+                request_id: None,
             };
             Ok((response, changes))
         })
@@ -831,6 +838,7 @@ impl Service {
                 }],
                 events: out.events,
                 idempotency: None,
+                request_id: None,
             };
             Ok((response, changes))
         })
@@ -935,6 +943,7 @@ impl Service {
                 writes,
                 events: out.events,
                 idempotency: None,
+                request_id: None,
             };
             Ok((response, changes))
         })
@@ -1108,6 +1117,7 @@ impl Service {
                 }],
                 events: out.events,
                 idempotency: None,
+                request_id: None,
             };
             Ok((view, changes))
         })
@@ -1293,6 +1303,7 @@ impl Service {
                 }],
                 events: out.events,
                 idempotency: None,
+                request_id: None,
             };
             Ok((out.next, changes))
         })

@@ -973,6 +973,33 @@ async fn audit_is_for_auditors(s: Server) {
         .find(|e| e["event"] == "case.decided")
         .unwrap();
     assert_eq!(decided["actor_org"], "ca-guangdong");
+    // Each entry names its request and the hash of the object's new state.
+    assert!(
+        decided["request_id"]
+            .as_str()
+            .is_some_and(|r| r.len() == 36),
+        "{decided}"
+    );
+    assert_eq!(decided["state_hash"].as_str().map(str::len), Some(64));
+    let r = s
+        .http
+        .post(format!("{}/api/v1/reports", s.base))
+        .bearer_auth(&s.tokens["secco"])
+        .header("x-request-id", "trace-42")
+        .json(&report("traced.example.cn"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "trace-42");
+    let (_, tail) = s.get("miit-auditor", "/api/v1/audit?limit=1000").await;
+    assert!(
+        tail["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["request_id"] == "trace-42" && e["event"] == "case.opened")
+    );
+    assert!(s.store.verify_audit().await.unwrap().intact);
     let (st, p) = s.get("miit-auditor", "/api/v1/audit?limit=5000").await;
     assert_eq!((st, kind(&p)), (StatusCode::BAD_REQUEST, "invalid-query"));
 }

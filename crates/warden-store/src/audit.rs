@@ -19,6 +19,10 @@ pub struct AuditEntry {
     pub data: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
+    /// The request that caused the entry.
+    pub request_id: Option<String>,
+    /// SHA-256 of the subject's new state, when the change wrote it.
+    pub state_hash: Option<String>,
 }
 
 /// The result of recomputing the chain.
@@ -43,10 +47,19 @@ pub(crate) struct Fields<'a> {
     pub subject_type: &'a str,
     pub subject_id: &'a str,
     pub data: &'a str,
+    pub request_id: Option<&'a str>,
+    pub state_hash: Option<&'a str>,
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub(crate) fn entry_hash(f: &Fields<'_>) -> String {
-    let material = serde_json::json!([
+    let mut material = serde_json::json!([
         f.prev_hash,
         f.seq,
         f.at_us,
@@ -55,8 +68,16 @@ pub(crate) fn entry_hash(f: &Fields<'_>) -> String {
         f.subject_type,
         f.subject_id,
         f.data
-    ])
-    .to_string();
+    ]);
+    // Entries written before request ids and state hashes existed keep their original
+    // material; newer ones cover both.
+    if (f.request_id.is_some() || f.state_hash.is_some())
+        && let Some(a) = material.as_array_mut()
+    {
+        a.push(f.request_id.into());
+        a.push(f.state_hash.into());
+    }
+    let material = material.to_string();
     let digest = Sha256::digest(material.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -76,6 +97,8 @@ mod tests {
             subject_type: "case",
             subject_id: "x",
             data: "{}",
+            request_id: None,
+            state_hash: None,
         };
         let h = entry_hash(&base);
         assert_eq!(h.len(), 64);

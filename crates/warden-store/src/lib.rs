@@ -197,6 +197,8 @@ pub struct Changeset {
     pub writes: Vec<Write>,
     pub events: Vec<Event>,
     pub idempotency: Option<IdempotencyClaim>,
+    /// The request that caused the change, recorded with each audit entry.
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -373,7 +375,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

@@ -48,10 +48,13 @@ async fn apply_changeset(tx: &mut Tx, cs: &Changeset) -> Result<CommitOutcome> {
     {
         return Ok(CommitOutcome::Replayed { response });
     }
+    let mut states = std::collections::HashMap::new();
     for w in &cs.writes {
-        apply_write(tx, w, at_us).await?;
+        if let Some((id, hash)) = apply_write(tx, w, at_us).await? {
+            states.insert(id, hash);
+        }
     }
-    let seq = append_audit(tx, cs, at_us).await?;
+    let seq = append_audit(tx, cs, at_us, &states).await?;
     Ok(CommitOutcome::Applied { audit_seq: seq })
 }
 
@@ -395,7 +398,8 @@ fn exists_sql(kind: &str) -> &'static str {
     }
 }
 
-async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<()> {
+/// Writes one object; returns its (id, SHA-256 of the new body) for the audit entries.
+async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(String, String)>> {
     if let Write::Password { principal_id, hash } = w {
         tx.execute(
             "INSERT INTO passwords (principal_id, hash, version, updated_us) VALUES ($1, $2, 1, $3) \
@@ -403,7 +407,7 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<()> {
             &[principal_id.to_string().into(), hash.clone().into(), at_us.into()],
         )
         .await?;
-        return Ok(());
+        return Ok(None);
     }
     let (s, expected) = shape(w)?;
     let id = s.id.clone();
@@ -440,6 +444,7 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<()> {
             v + 1
         }
     };
+    let state_hash = crate::audit::sha256_hex(s.body.as_bytes());
     tx.execute(
         "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us) VALUES ($1, $2, $3, $4, $5)",
         &[s.kind.into(), id.clone().into(), version.into(), s.body.into(), at_us.into()],
@@ -455,7 +460,7 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<()> {
             .await?;
         }
     }
-    Ok(())
+    Ok(Some((id, state_hash)))
 }
 
 /// Claims the key inside the transaction. Returns the earlier response if the key was used.
@@ -490,7 +495,12 @@ async fn claim(tx: &mut Tx, c: &IdempotencyClaim, at_us: i64) -> Result<Option<s
     Ok(Some(from_json("idempotency response", &row.text(1)?)?))
 }
 
-async fn append_audit(tx: &mut Tx, cs: &Changeset, at_us: i64) -> Result<i64> {
+async fn append_audit(
+    tx: &mut Tx,
+    cs: &Changeset,
+    at_us: i64,
+    states: &std::collections::HashMap<String, String>,
+) -> Result<i64> {
     // Updating the single head row locks it (PostgreSQL) or runs under the write lock
     // (SQLite): appends to the chain are serialised.
     let head = tx
@@ -510,6 +520,7 @@ async fn append_audit(tx: &mut Tx, cs: &Changeset, at_us: i64) -> Result<i64> {
         let data = to_json(&e.data)?;
         let subject_type = e.subject.kind.as_str();
         let subject_id = e.subject.id.to_string();
+        let state_hash = states.get(&subject_id).cloned();
         let hash = audit::entry_hash(&Fields {
             prev_hash: &prev,
             seq,
@@ -519,9 +530,11 @@ async fn append_audit(tx: &mut Tx, cs: &Changeset, at_us: i64) -> Result<i64> {
             subject_type,
             subject_id: &subject_id,
             data: &data,
+            request_id: cs.request_id.as_deref(),
+            state_hash: state_hash.as_deref(),
         });
         tx.execute(
-            "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             &[
                 seq.into(),
                 at_us.into(),
@@ -533,6 +546,8 @@ async fn append_audit(tx: &mut Tx, cs: &Changeset, at_us: i64) -> Result<i64> {
                 data.into(),
                 prev.clone().into(),
                 hash.clone().into(),
+                cs.request_id.clone().into(),
+                state_hash.into(),
             ],
         )
         .await?;
@@ -558,10 +573,12 @@ fn audit_entry(r: &Row) -> Result<AuditEntry> {
         data: from_json("audit data", &r.text(7)?)?,
         prev_hash: r.text(8)?,
         hash: r.text(9)?,
+        request_id: r.opt_text(10)?,
+        state_hash: r.opt_text(11)?,
     })
 }
 
-const AUDIT_PAGE: &str = "SELECT seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash \
+const AUDIT_PAGE: &str = "SELECT seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash \
      FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
 
 fn encode_cursor(created_us: i64, id: &str) -> String {
@@ -1231,7 +1248,7 @@ impl Store for SqlStore {
             let rows = self
                 .db
                 .fetch(
-                    "SELECT seq, at_us, actor, event, subject_type, subject_id, data, prev_hash, hash FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000",
+                    "SELECT seq, at_us, actor, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000",
                     &[expected_seq.into()],
                 )
                 .await?;
@@ -1266,6 +1283,7 @@ impl Store for SqlStore {
                         prev,
                     ));
                 }
+                let (request_id, state_hash) = (r.opt_text(9)?, r.opt_text(10)?);
                 let recomputed = audit::entry_hash(&Fields {
                     prev_hash: &prev_hash,
                     seq,
@@ -1275,6 +1293,8 @@ impl Store for SqlStore {
                     subject_type: &st,
                     subject_id: &sid,
                     data: &data,
+                    request_id: request_id.as_deref(),
+                    state_hash: state_hash.as_deref(),
                 });
                 if recomputed != hash {
                     return Ok(broken(

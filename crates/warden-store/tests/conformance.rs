@@ -166,6 +166,7 @@ async fn seed(store: &dyn Store) -> World {
                 }],
                 events: vec![ev],
                 idempotency: None,
+                request_id: None,
             })
             .await
             .unwrap();
@@ -198,6 +199,7 @@ fn cs(actor: &Actor, at: OffsetDateTime, writes: Vec<Write>, events: Vec<Event>)
         writes,
         events,
         idempotency: None,
+        request_id: None,
     }
 }
 
