@@ -282,7 +282,9 @@ async fn decide(
 )]
 /// Public: anyone verifying a notice needs the keys.
 async fn keys(State(s): State<AppState>) -> Result<Json<KeySet>, ApiError> {
-    Ok(Json(crate::keys::published(s.svc.store.as_ref()).await?))
+    Ok(Json(
+        crate::keys::published(s.svc.store.as_ref(), &s.svc.keys).await?,
+    ))
 }
 
 #[utoipa::path(

@@ -14,6 +14,10 @@ use warden_store::{Changeset, StoreError, Write};
 
 pub const DEADLINES: &str = "deadlines";
 pub const EXPIRY: &str = "expiry";
+pub const CHECKPOINT: &str = "audit-checkpoint";
+
+/// How often the audit chain's head is signed.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::minutes(10);
 
 /// How often each job becomes due.
 pub const INTERVAL: Duration = Duration::seconds(30);
@@ -28,6 +32,8 @@ pub struct JobReport {
     pub written_overdue: usize,
     /// Blocks that reached their expiry.
     pub expired: usize,
+    /// Audit checkpoints signed.
+    pub checkpoints: usize,
     /// Jobs this call ran (0 when another server held them or they were not due).
     pub ran: usize,
 }
@@ -53,6 +59,30 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ApiError> 
         report.expired = expire_blocks(svc).await?;
         svc.store
             .finish_job(EXPIRY, owner, svc.now(), now + INTERVAL)
+            .await?;
+    }
+    if svc
+        .store
+        .claim_job(CHECKPOINT, owner, now, now + LEASE)
+        .await?
+    {
+        report.ran += 1;
+        let (seq, hash) = svc.store.audit_head().await?;
+        let last = svc
+            .store
+            .checkpoints()
+            .await?
+            .last()
+            .map(|c| c.seq)
+            .unwrap_or(0);
+        if seq > last {
+            let at_us = i64::try_from(now.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX);
+            let cp = crate::keys::sign_checkpoint(&svc.keys, seq, &hash, at_us);
+            svc.store.add_checkpoint(&cp).await?;
+            report.checkpoints += 1;
+        }
+        svc.store
+            .finish_job(CHECKPOINT, owner, svc.now(), now + CHECKPOINT_INTERVAL)
             .await?;
     }
     Ok(report)

@@ -94,6 +94,17 @@ impl MasterKey {
         MasterKey(b)
     }
 
+    /// The platform's own key, which signs audit checkpoints: derived from the master key,
+    /// so every server holding the master key file signs with the same key and nothing
+    /// secret is stored for it.
+    pub fn platform_key(&self) -> SigningKey {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"warden platform audit checkpoint key\0");
+        h.update(self.0);
+        SigningKey::from_bytes(&h.finalize().into())
+    }
+
     fn cipher(&self) -> ChaCha20Poly1305 {
         ChaCha20Poly1305::new(&Key::from(self.0))
     }
@@ -144,7 +155,16 @@ pub struct KeyRing {
     cache: Mutex<HashMap<Uuid, (String, SigningKey)>>,
 }
 
+/// The organisation name under which the platform key is published.
+pub const PLATFORM: &str = "platform";
+
 impl KeyRing {
+    /// The platform key and its id.
+    pub fn platform(&self) -> (String, SigningKey) {
+        let k = self.master.platform_key();
+        (notice::key_id(PLATFORM, &k.verifying_key()), k)
+    }
+
     pub fn new(master: MasterKey) -> Self {
         KeyRing {
             master,
@@ -279,23 +299,75 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// Every public key, retired ones included: `GET /api/v1/keys`.
-pub async fn published(store: &dyn Store) -> Result<KeySet, StoreError> {
-    Ok(KeySet {
-        keys: store
-            .signing_keys()
-            .await?
-            .into_iter()
-            .map(|k| PublicKey {
-                key_id: k.value.key_id,
-                org: k.value.org_slug,
-                alg: notice::ALG.to_owned(),
-                public_key: k.value.public_key,
-                created_at: rfc3339(k.value.created_at),
-                retired_at: k.value.retired_at.map(rfc3339),
-            })
-            .collect(),
-    })
+/// Every public key, retired ones included, and the platform key: `GET /api/v1/keys`.
+pub async fn published(store: &dyn Store, ring: &KeyRing) -> Result<KeySet, StoreError> {
+    let (platform_id, platform) = ring.platform();
+    let mut keys = authority_keys(store).await?;
+    keys.push(PublicKey {
+        key_id: platform_id,
+        org: PLATFORM.to_owned(),
+        alg: notice::ALG.to_owned(),
+        public_key: notice::public_key_b64(&platform.verifying_key()),
+        created_at: String::new(),
+        retired_at: None,
+    });
+    Ok(KeySet { keys })
+}
+
+/// The authorities' notice-signing keys, retired ones included.
+pub async fn authority_keys(store: &dyn Store) -> Result<Vec<PublicKey>, StoreError> {
+    Ok(store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .map(|k| PublicKey {
+            key_id: k.value.key_id,
+            org: k.value.org_slug,
+            alg: notice::ALG.to_owned(),
+            public_key: k.value.public_key,
+            created_at: rfc3339(k.value.created_at),
+            retired_at: k.value.retired_at.map(rfc3339),
+        })
+        .collect())
+}
+
+/// Signs a checkpoint of the audit chain's head.
+pub fn sign_checkpoint(
+    ring: &KeyRing,
+    seq: i64,
+    hash: &str,
+    at_us: i64,
+) -> warden_store::Checkpoint {
+    use ed25519_dalek::ed25519::signature::Signer as _;
+    let (key_id, key) = ring.platform();
+    let sig: ed25519_dalek::Signature =
+        key.sign(&warden_store::Checkpoint::message(seq, hash, at_us));
+    warden_store::Checkpoint {
+        seq,
+        hash: hash.to_owned(),
+        at_us,
+        key_id,
+        signature: B64.encode(sig.to_bytes()),
+    }
+}
+
+/// Whether a checkpoint carries a valid signature by this platform key.
+pub fn checkpoint_signed_by(
+    cp: &warden_store::Checkpoint,
+    key: &ed25519_dalek::VerifyingKey,
+) -> bool {
+    let Some(sig) = B64
+        .decode(&cp.signature)
+        .ok()
+        .and_then(|b| <[u8; 64]>::try_from(b).ok())
+    else {
+        return false;
+    };
+    key.verify_strict(
+        &warden_store::Checkpoint::message(cp.seq, &cp.hash, cp.at_us),
+        &ed25519_dalek::Signature::from_bytes(&sig),
+    )
+    .is_ok()
 }
 
 #[cfg(test)]

@@ -635,7 +635,7 @@ async fn notices_are_signed_and_followed_up(s: Server) {
         .json()
         .await
         .unwrap();
-    assert_eq!(keys.keys.len(), 4);
+    assert_eq!(keys.keys.len(), 5, "four authorities and the platform");
     let signed: warden_core::notice::SignedNotice = serde_json::from_value(n.clone()).unwrap();
     assert_eq!(warden_core::notice::verify(&signed, &keys), Ok(()));
     let mut forged = signed.clone();
@@ -1010,13 +1010,31 @@ async fn overdue_notices_raise_enforcement(s: Server) {
     let clock = s.clock.clone().unwrap();
     let svc = s.state.svc.clone();
     let r = jobs::run_due(&svc, "a").await.unwrap();
-    assert_eq!((r.ran, r.overdue), (2, 0));
+    assert_eq!((r.ran, r.overdue, r.checkpoints), (3, 0, 1));
+    // The checkpoint is signed by the platform key published with the others.
+    let cps = s.store.checkpoints().await.unwrap();
+    let keys: warden_core::notice::KeySet = s
+        .http
+        .get(format!("{}/api/v1/keys", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let platform = keys.keys.iter().find(|k| k.org == "platform").unwrap();
+    assert_eq!(cps[0].key_id, platform.key_id);
+    assert_eq!(s.store.verify_audit().await.unwrap().checkpoints, 1);
     let r = jobs::run_due(&svc, "b").await.unwrap();
     assert_eq!(r.ran, 0, "not due again yet");
     // Six hours for a high-severity block in Guangdong; seven hours later it is overdue.
     clock.set(NOW + time::Duration::hours(7));
     let r = jobs::run_due(&svc, "b").await.unwrap();
-    assert_eq!((r.ran, r.overdue), (2, 1));
+    assert_eq!(
+        (r.ran, r.overdue, r.checkpoints),
+        (3, 1, 1),
+        "seven hours on, every job is due"
+    );
     clock.set(NOW + time::Duration::hours(8));
     assert_eq!(
         jobs::run_due(&svc, "a").await.unwrap().overdue,

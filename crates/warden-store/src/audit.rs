@@ -25,6 +25,24 @@ pub struct AuditEntry {
     pub state_hash: Option<String>,
 }
 
+/// A signed statement of the chain's head at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+    pub at_us: i64,
+    pub key_id: String,
+    /// Base64 Ed25519 signature over [`Checkpoint::message`].
+    pub signature: String,
+}
+
+impl Checkpoint {
+    /// The bytes signed: `{"at_us":…,"hash":"…","seq":…}` (keys sorted, no spaces).
+    pub fn message(seq: i64, hash: &str, at_us: i64) -> Vec<u8> {
+        format!("{{\"at_us\":{at_us},\"hash\":\"{hash}\",\"seq\":{seq}}}").into_bytes()
+    }
+}
+
 /// The result of recomputing the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditCheck {
@@ -34,6 +52,8 @@ pub struct AuditCheck {
     /// The first entry whose sequence, link or hash does not hold.
     pub first_broken: Option<i64>,
     pub problem: Option<String>,
+    /// Checkpoints whose hash matched the recomputed chain.
+    pub checkpoints: i64,
 }
 
 /// The stored text fields are hashed as stored, so verification never depends on how JSON

@@ -10,7 +10,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 
-pub use audit::{AuditCheck, AuditEntry, GENESIS_HASH};
+pub use audit::{AuditCheck, AuditEntry, Checkpoint, GENESIS_HASH};
 pub use postgres::redact as redact_url;
 
 use async_trait::async_trait;
@@ -367,15 +367,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// Audit entries after `after_seq`, oldest first.
     async fn audit(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>>;
-    /// Recomputes the whole hash chain.
+    /// Recomputes the whole hash chain, and checks that every checkpoint's hash is the
+    /// chain's hash at its sequence number (signatures are checked by the caller).
     async fn verify_audit(&self) -> Result<AuditCheck>;
+
+    /// The current head of the chain: (sequence, hash).
+    async fn audit_head(&self) -> Result<(i64, String)>;
+    /// Records a signed checkpoint; one per sequence number.
+    async fn add_checkpoint(&self, cp: &Checkpoint) -> Result<()>;
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
 
     /// `(table, column)` of every Warden table, sorted: both backends' migrations must agree.
     async fn schema_columns(&self) -> Result<Vec<(String, String)>>;
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

@@ -1,6 +1,6 @@
 //! The storage logic, written once for both backends.
 
-use crate::audit::{self, AuditCheck, AuditEntry, Fields};
+use crate::audit::{self, AuditCheck, AuditEntry, Checkpoint, Fields};
 use crate::db::{Arg, Db, Row, Tx};
 use crate::{
     Backend, CaseFilter, Changeset, CommitOutcome, Health, IdempotencyClaim, MeasureFilter,
@@ -1243,7 +1243,15 @@ impl Store for SqlStore {
             head_hash: head,
             first_broken: Some(seq),
             problem: Some(problem),
+            checkpoints: 0,
         };
+        let checkpoints: std::collections::HashMap<i64, String> = self
+            .checkpoints()
+            .await?
+            .into_iter()
+            .map(|c| (c.seq, c.hash))
+            .collect();
+        let mut checked = 0i64;
         loop {
             let rows = self
                 .db
@@ -1304,9 +1312,32 @@ impl Store for SqlStore {
                         prev,
                     ));
                 }
+                if let Some(h) = checkpoints.get(&seq) {
+                    if *h != hash {
+                        return Ok(broken(
+                            seq,
+                            format!(
+                                "entry {seq} differs from the signed checkpoint at that point: the chain was rewritten"
+                            ),
+                            count,
+                            prev,
+                        ));
+                    }
+                    checked += 1;
+                }
                 prev = hash;
                 expected_seq += 1;
             }
+        }
+        if let Some(beyond) = checkpoints.keys().filter(|s| **s > count).min() {
+            return Ok(broken(
+                count + 1,
+                format!(
+                    "a signed checkpoint covers entry {beyond}, but the chain ends at entry {count}: entries were removed"
+                ),
+                count,
+                prev,
+            ));
         }
         let head = self
             .db
@@ -1330,7 +1361,53 @@ impl Store for SqlStore {
             head_hash: prev,
             first_broken: None,
             problem: None,
+            checkpoints: checked,
         })
+    }
+
+    async fn audit_head(&self) -> Result<(i64, String)> {
+        let r = self
+            .db
+            .fetch_optional("SELECT seq, hash FROM audit_head WHERE id = 1", &[])
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("audit head row missing".into()))?;
+        Ok((r.i64(0)?, r.text(1)?))
+    }
+
+    async fn add_checkpoint(&self, cp: &Checkpoint) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "INSERT INTO audit_checkpoints (seq, hash, at_us, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[
+                cp.seq.into(),
+                cp.hash.clone().into(),
+                cp.at_us.into(),
+                cp.key_id.clone().into(),
+                cp.signature.clone().into(),
+            ],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        self.db
+            .fetch(
+                "SELECT seq, hash, at_us, key_id, signature FROM audit_checkpoints ORDER BY seq",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Checkpoint {
+                    seq: r.i64(0)?,
+                    hash: r.text(1)?,
+                    at_us: r.i64(2)?,
+                    key_id: r.text(3)?,
+                    signature: r.text(4)?,
+                })
+            })
+            .collect()
     }
 
     async fn schema_columns(&self) -> Result<Vec<(String, String)>> {

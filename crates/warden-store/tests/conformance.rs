@@ -493,6 +493,21 @@ async fn lifecycle_story(f: Fixture) {
         AppealStatus::Revoked
     );
 
+    // A checkpoint of the head matches the chain; one with another hash does not.
+    let (seq, hash) = store.audit_head().await.unwrap();
+    store
+        .add_checkpoint(&Checkpoint {
+            seq,
+            hash: hash.clone(),
+            at_us: 1,
+            key_id: "platform:t".into(),
+            signature: "s".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.verify_audit().await.unwrap().checkpoints, 1);
+    assert_eq!(store.checkpoints().await.unwrap()[0].hash, hash);
+
     // Every version is kept; the audit chain holds and covers every step.
     let h = store.history("measure", mid).await.unwrap();
     assert_eq!(

@@ -141,9 +141,17 @@ enum BenchCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain; exit 0 only when it is intact, else name the first entry
-    /// that was edited, deleted or reordered
-    Verify,
+    /// Recompute the hash chain and check the signed checkpoints; exit 0 only when it is
+    /// intact, else name the first entry that was edited, deleted or reordered
+    Verify {
+        /// The master key file, from which the platform's checkpoint key is derived
+        #[arg(
+            long,
+            env = "WARDEN_MASTER_KEY_FILE",
+            default_value = "warden-data/master.key"
+        )]
+        master_key_file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -354,7 +362,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Audit {
-            command: AuditCommand::Verify,
+            command: AuditCommand::Verify { master_key_file },
             db,
         } => {
             let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
@@ -362,8 +370,28 @@ fn run(cli: Cli) -> Result<()> {
                 let store = warden_store::open(&url).await?;
                 let check = store.verify_audit().await?;
                 if check.intact {
+                    let signed = if master_key_file.exists() {
+                        let master =
+                            warden_server::keys::MasterKey::load_or_create(&master_key_file)?;
+                        let key = master.platform_key().verifying_key();
+                        for cp in store.checkpoints().await? {
+                            if !warden_server::keys::checkpoint_signed_by(&cp, &key) {
+                                bail!(
+                                    "BROKEN at checkpoint {}: its signature is not the platform's",
+                                    cp.seq
+                                );
+                            }
+                        }
+                        format!("{} signed checkpoints verified", check.checkpoints)
+                    } else {
+                        format!(
+                            "{} checkpoints match; signatures not checked ({} not found)",
+                            check.checkpoints,
+                            master_key_file.display()
+                        )
+                    };
                     println!(
-                        "intact: {} entries, head {}",
+                        "intact: {} entries, head {}; {signed}",
                         check.entries, check.head_hash
                     );
                     Ok(())
@@ -535,7 +563,7 @@ async fn admin_command(url: &str, cmd: AdminCommand) -> Result<()> {
         AdminCommand::Key {
             command: KeyCommand::List,
         } => {
-            for k in warden_server::keys::published(store).await?.keys {
+            for k in warden_server::keys::authority_keys(store).await? {
                 let state = k
                     .retired_at
                     .map(|t| format!("retired {t}"))
