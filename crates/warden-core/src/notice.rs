@@ -26,6 +26,9 @@ pub enum NoticeType {
     Revocation,
     /// Changes a block's target or expiry (appeal).
     Modification,
+    /// Art. 8(3): informs the superior unit of a Party/government or CII victim, and the
+    /// cyberspace administration, of a remediation measure.
+    Notification,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,6 +29,7 @@ pub fn notice_html(n: &SignedNotice, status: &str) -> String {
         NoticeType::Measure => "网络安全威胁处置通知 · Notice of measure",
         NoticeType::Revocation => "处置措施撤销通知 · Notice of revocation",
         NoticeType::Modification => "处置措施变更通知 · Notice of modification",
+        NoticeType::Notification => "网络安全威胁处置通报 · Notification (Art. 8(3))",
     };
     let canonical = b.canonical();
     let mut rows = String::new();

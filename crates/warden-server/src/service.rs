@@ -559,6 +559,13 @@ impl Service {
         };
         self.once(idem, || async {
             let (out, mut changes) = self.case_transition(actor, id, cmd).await?;
+            let mut notifications = vec![];
+            let notified = out
+                .next
+                .decision
+                .as_ref()
+                .map(|d| d.notified.clone())
+                .unwrap_or_default();
             for m in &out.measures {
                 let (notice, recipient_org_id) = self
                     .sign_notice(m, m.notice_id, NoticeType::Measure, None, changes.at)
@@ -567,6 +574,31 @@ impl Service {
                     notice,
                     recipient_org_id,
                 });
+                if m.kind != MeasureKind::Remediate {
+                    continue;
+                }
+                // Art. 8(3): the victim's superior unit and the cyberspace administration
+                // receive a signed notification of the remediation.
+                for org in &notified {
+                    let nid = Uuid::now_v7();
+                    let reasons = format!(
+                        "Notified under Art. 8(3): {} must remediate by {}.",
+                        m.recipient.slug,
+                        m.deadline_rfc3339()
+                    );
+                    let (notice, org_id) = self
+                        .sign_notification(m, nid, org, reasons, changes.at)
+                        .await?;
+                    changes.writes.push(Write::Notice {
+                        notice,
+                        recipient_org_id: org_id,
+                    });
+                    notifications.push(IssuedNotification {
+                        notice_id: nid,
+                        measure_id: m.id,
+                        org: org.slug.clone(),
+                    });
+                }
             }
             let response = DecisionResponse {
                 case_id: out.next.id,
@@ -583,6 +615,7 @@ impl Service {
                         deadline_provisional: m.deadline_provisional,
                     })
                     .collect(),
+                notifications,
             };
             Ok((response, changes))
         })
@@ -624,6 +657,43 @@ impl Service {
         ))
     }
 
+    /// An Art. 8(3) notification of `m` to `to`, signed by the deciding authority.
+    async fn sign_notification(
+        &self,
+        m: &Measure,
+        notice_id: Uuid,
+        to: &OrgRef,
+        reasons: String,
+        now: OffsetDateTime,
+    ) -> Result<(SignedNotice, Uuid), ApiError> {
+        let target = self.org("notify", &to.slug).await?;
+        let issuer = self.org("issuer", &m.deciding_org.slug).await?;
+        let mut body = NoticeBody::for_measure(
+            notice_id,
+            NoticeType::Notification,
+            m,
+            (&target.name, &issuer.name),
+            self.ctx(now, m.province),
+            Some(reasons),
+        );
+        body.recipient = warden_core::notice::Party {
+            slug: target.slug.clone(),
+            name: target.name.clone(),
+        };
+        let (key_id, key) = self.keys.signer(self.store.as_ref(), &issuer).await?;
+        let signature = warden_core::notice::sign(&body, &key_id, &key);
+        Ok((
+            SignedNotice {
+                id: notice_id,
+                measure_id: m.id,
+                recipient_org: target.slug.clone(),
+                body,
+                signature,
+            },
+            target.id,
+        ))
+    }
+
     async fn notice_and_measure(
         &self,
         actor: &Actor,
@@ -636,7 +706,7 @@ impl Service {
             .measure(n.measure_id)
             .await?
             .ok_or_else(not_found)?;
-        if !can_view_measure(actor, &m.value) {
+        if !can_view_notice(actor, &n.recipient_org, &m.value) {
             return Err(not_found());
         }
         Ok((n, m))

@@ -157,6 +157,15 @@ pub struct DecisionResponse {
     pub status: String,
     pub policy_version: String,
     pub measures: Vec<IssuedMeasure>,
+    /// Art. 8(3) notifications sent with the decision.
+    pub notifications: Vec<IssuedNotification>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IssuedNotification {
+    pub notice_id: Uuid,
+    pub measure_id: Uuid,
+    pub org: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

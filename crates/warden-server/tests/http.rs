@@ -43,6 +43,8 @@ const PEOPLE: &[(&str, &str, &[Role])] = &[
     ("cncert-verifier", "cncert", &[Role::Verifier]),
     ("miit-admin", "miit", &[Role::Admin]),
     ("miit-auditor", "miit", &[Role::Auditor]),
+    ("cac", "cac", &[Role::Responder]),
+    ("supervisor", "supervisor-alpha", &[Role::Responder]),
     ("secco-auditor", "secco-alpha", &[Role::Auditor]),
 ];
 
@@ -145,6 +147,7 @@ macro_rules! on_both {
 }
 
 on_both!(
+    party_government_victims_bring_art_8_3_notifications,
     bulletins_reach_their_audience_and_publications_everyone,
     emergencies_phone_first_and_write_after,
     authorization_matrix,
@@ -1670,4 +1673,82 @@ async fn bulletins_reach_their_audience_and_publications_everyone(s: Server) {
         "{xml}"
     );
     assert!(xml.contains("<author><name>miit</name></author>"));
+}
+
+async fn party_government_victims_bring_art_8_3_notifications(s: Server) {
+    let mut r = report("city-portal.example.cn");
+    r["category"] = json!("incident");
+    r["subtype"] = json!("defacement");
+    r["victim"] = json!({"name": "某市人民政府门户网站", "kind": "party_government"});
+    let (st, created) = s.post("secco", "/api/v1/reports", r).await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    let case = format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap());
+    s.post(
+        "cncert",
+        &format!("{case}/determination"),
+        json!({"verdict": "confirmed", "severity": "medium", "rationale": "Defaced"}),
+    )
+    .await;
+    let mut decision = json!({
+        "outcome": "approved", "reasons": "Restore and patch",
+        "measures": [{"kind": "remediate", "recipient_org": "cloud-alpha"}]
+    });
+    let (st, p) = s
+        .post("gd", &format!("{case}/decision"), decision.clone())
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-command")
+    );
+    assert!(p["detail"].as_str().unwrap().contains("Art. 8(3)"), "{p}");
+    decision["notify"] = json!(["supervisor-alpha", "cac"]);
+    let (st, out) = s.post("gd", &format!("{case}/decision"), decision).await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    let notes = out["notifications"].as_array().unwrap();
+    assert_eq!(notes.len(), 2);
+    let to_cac = notes.iter().find(|n| n["org"] == "cac").unwrap();
+    let (st, n) = s
+        .get(
+            "cac",
+            &format!("/api/v1/notices/{}", to_cac["notice_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{n}");
+    assert_eq!(n["body"]["type"], "notification");
+    assert_eq!(n["body"]["recipient"]["slug"], "cac");
+    assert!(
+        n["body"]["reasons"]
+            .as_str()
+            .unwrap()
+            .contains("cloud-alpha must remediate")
+    );
+    let keys: warden_core::notice::KeySet = s
+        .http
+        .get(format!("{}/api/v1/keys", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let signed: warden_core::notice::SignedNotice = serde_json::from_value(n).unwrap();
+    assert_eq!(warden_core::notice::verify(&signed, &keys), Ok(()));
+    // The supervising unit cannot read the CAC's copy, nor the order itself.
+    let (st, _) = s
+        .get(
+            "supervisor",
+            &format!("/api/v1/notices/{}", to_cac["notice_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s
+        .get(
+            "supervisor",
+            &format!(
+                "/api/v1/notices/{}",
+                out["measures"][0]["notice_id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
 }

@@ -141,3 +141,9 @@ pub fn can_advance_clock(actor: &Actor) -> bool {
     matches!(actor, Actor::Principal { org, .. } if org.org_type == OrgType::Ministry)
         && actor.has_role(Role::Admin)
 }
+
+/// A notice: whoever may view its measure, and the organisation it is addressed to (an
+/// Art. 8(3) notification reaches its addressee without opening the measure's other notices).
+pub fn can_view_notice(actor: &Actor, addressee_slug: &str, m: &Measure) -> bool {
+    can_view_measure(actor, m) || actor.org().is_some_and(|o| o.slug == addressee_slug)
+}
