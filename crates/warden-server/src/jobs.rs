@@ -30,6 +30,8 @@ pub struct JobReport {
     pub overdue: usize,
     /// Emergency notices whose written form was not delivered in time.
     pub written_overdue: usize,
+    /// Reminders sent before a deadline.
+    pub reminded: usize,
     /// Blocks that reached their expiry.
     pub expired: usize,
     /// Audit checkpoints signed.
@@ -50,6 +52,7 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ApiError> 
         report.ran += 1;
         report.overdue = mark_overdue(svc).await?;
         report.written_overdue = mark_written_overdue(svc).await?;
+        report.reminded = remind(svc).await?;
         svc.store
             .finish_job(DEADLINES, owner, svc.now(), now + INTERVAL)
             .await?;
@@ -142,20 +145,54 @@ async fn mark_overdue(svc: &Service) -> Result<usize, ApiError> {
 /// Art. 8: the written notice that follows a telephone call is due by a set time; a notice
 /// still undelivered then is flagged for the deciding authority.
 async fn mark_written_overdue(svc: &Service) -> Result<usize, ApiError> {
-    let actor = Actor::system(DEADLINES);
+    step_each(
+        svc,
+        DEADLINES,
+        MeasureCommand::MarkWrittenNoticeOverdue,
+        |now| svc.store.written_notices_overdue(now, BATCH),
+    )
+    .await
+}
+
+/// Reminds recipients once a quarter of their time is left.
+async fn remind(svc: &Service) -> Result<usize, ApiError> {
+    step_each(svc, DEADLINES, MeasureCommand::Remind, |now| {
+        svc.store.reminders_due(now, BATCH)
+    })
+    .await
+}
+
+type Due<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<
+                    Vec<warden_store::Versioned<warden_core::lifecycle::Measure>>,
+                    StoreError,
+                >,
+            > + Send
+            + 'a,
+    >,
+>;
+
+/// Applies `cmd` as the job `job` to every measure `due` returns, batch by batch, until none
+/// is left or none progresses (the others were changed meanwhile: theirs stands).
+async fn step_each<'a>(
+    svc: &'a Service,
+    job: &str,
+    cmd: MeasureCommand,
+    due: impl Fn(time::OffsetDateTime) -> Due<'a>,
+) -> Result<usize, ApiError> {
+    let actor = Actor::system(job);
     let mut done = 0;
     loop {
         let now = svc.now();
-        let due = svc.store.written_notices_overdue(now, BATCH).await?;
-        if due.is_empty() {
+        let batch = due(now).await?;
+        if batch.is_empty() {
             break;
         }
         let mut progressed = false;
-        for m in due {
-            let Ok(out) = m
-                .value
-                .apply(&actor, MeasureCommand::MarkWrittenNoticeOverdue, now)
-            else {
+        for m in batch {
+            let Ok(out) = m.value.apply(&actor, cmd.clone(), now) else {
                 continue;
             };
             let changes = Changeset {
@@ -186,44 +223,10 @@ async fn mark_written_overdue(svc: &Service) -> Result<usize, ApiError> {
 }
 
 async fn expire_blocks(svc: &Service) -> Result<usize, ApiError> {
-    let actor = Actor::system(EXPIRY);
-    let mut done = 0;
-    loop {
-        let now = svc.now();
-        let due = svc.store.blocks_expiring(now, BATCH).await?;
-        if due.is_empty() {
-            break;
-        }
-        let mut progressed = false;
-        for m in due {
-            let Ok(out) = m.value.apply(&actor, MeasureCommand::Expire, now) else {
-                continue;
-            };
-            let changes = Changeset {
-                actor: actor.clone(),
-                at: now,
-                writes: vec![Write::Measure {
-                    measure: out.next,
-                    expected: Some(m.version),
-                }],
-                events: out.events,
-                idempotency: None,
-                request_id: None,
-            };
-            match svc.store.commit(changes).await {
-                Ok(_) => {
-                    done += 1;
-                    progressed = true;
-                }
-                Err(StoreError::Conflict { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if !progressed {
-            break;
-        }
-    }
-    Ok(done)
+    step_each(svc, EXPIRY, MeasureCommand::Expire, |now| {
+        svc.store.blocks_expiring(now, BATCH)
+    })
+    .await
 }
 
 /// Runs the jobs every `tick` until the process ends.

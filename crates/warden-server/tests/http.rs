@@ -1030,6 +1030,12 @@ async fn overdue_notices_raise_enforcement(s: Server) {
     assert_eq!(s.store.verify_audit().await.unwrap().checkpoints, 1);
     let r = jobs::run_due(&svc, "b").await.unwrap();
     assert_eq!(r.ran, 0, "not due again yet");
+    // A quarter of the six hours left: the recipient is reminded, once.
+    clock.set(NOW + time::Duration::hours(5));
+    let r = jobs::run_due(&svc, "b").await.unwrap();
+    assert_eq!((r.reminded, r.overdue), (1, 0));
+    clock.set(NOW + time::Duration::hours(5) + time::Duration::minutes(1));
+    assert_eq!(jobs::run_due(&svc, "a").await.unwrap().reminded, 0);
     // Six hours for a high-severity block in Guangdong; seven hours later it is overdue.
     clock.set(NOW + time::Duration::hours(7));
     let r = jobs::run_due(&svc, "b").await.unwrap();

@@ -300,6 +300,12 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Versioned<Measure>>>;
+    /// Notices whose reminder is due at `now`.
+    async fn reminders_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Measure>>>;
     /// Emergency notices whose written form was not delivered by its due time.
     async fn written_notices_overdue(
         &self,
@@ -382,7 +388,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

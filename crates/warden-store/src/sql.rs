@@ -330,8 +330,8 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             Shape {
                 kind: "measure",
                 id: measure.id.to_string(),
-                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, reference, written_due_us, written_pending, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 1, $18, $18)",
-                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, reference = $14, written_due_us = $15, written_pending = $16, body = $17, version = version + 1, updated_us = $18 WHERE id = $1 AND version = $19",
+                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, reference, written_due_us, written_pending, remind_us, remind_pending, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1, $20, $20)",
+                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, reference = $14, written_due_us = $15, written_pending = $16, remind_us = $17, remind_pending = $18, body = $19, version = version + 1, updated_us = $20 WHERE id = $1 AND version = $21",
                 columns: vec![
                     measure.case_id.to_string().into(),
                     measure.notice_id.to_string().into(),
@@ -358,6 +358,8 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
                             && !measure.written_notice_overdue,
                     )
                     .into(),
+                    us(measure.remind_at()).into(),
+                    i64::from(measure.reminder_pending()).into(),
                 ],
                 body: to_json(measure)?,
             },
@@ -968,6 +970,20 @@ impl Store for SqlStore {
             "SELECT version, body FROM measures WHERE overdue = 0 \
              AND status IN ('issued', 'delivered', 'acknowledged', 'reopened') \
              AND deadline_us < $1 ORDER BY deadline_us, id LIMIT $2",
+            &[us(now).into(), i64::from(limit).into()],
+        )
+        .await
+    }
+
+    async fn reminders_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Measure>>> {
+        self.many(
+            "measure",
+            "SELECT version, body FROM measures WHERE remind_pending = 1 AND remind_us <= $1 \
+             ORDER BY remind_us, id LIMIT $2",
             &[us(now).into(), i64::from(limit).into()],
         )
         .await

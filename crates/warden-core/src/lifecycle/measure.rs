@@ -157,6 +157,9 @@ pub struct Measure {
     /// The written notice was not delivered by `written_notice_due`.
     #[serde(default)]
     pub written_notice_overdue: bool,
+    /// The recipient was reminded that the deadline approaches.
+    #[serde(default)]
+    pub reminded: bool,
     pub status: NoticeStatus,
     /// When the recipient first received (fetched) the notice.
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -198,6 +201,8 @@ pub enum MeasureCommand {
     MarkOverdue,
     /// Deadline job: an emergency notice's written form was not delivered in time.
     MarkWrittenNoticeOverdue,
+    /// Deadline job: a quarter of the time is left and the recipient has not reported back.
+    Remind,
     /// Expiry job: an active block reached its expiry.
     Expire,
     /// The deciding authority withdraws an active block.
@@ -283,6 +288,7 @@ impl Measure {
             written_notice_due,
             phone_notifications: vec![],
             written_notice_overdue: false,
+            reminded: false,
             status: NoticeStatus::Issued,
             delivered_at: None,
             acknowledged_at: None,
@@ -298,6 +304,16 @@ impl Measure {
         self.deadline
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default()
+    }
+
+    /// When the recipient is reminded: once a quarter of the allotted time is left.
+    pub fn remind_at(&self) -> OffsetDateTime {
+        self.deadline - (self.deadline - self.decided_at) / 4
+    }
+
+    /// Still to be reminded (the store indexes this).
+    pub fn reminder_pending(&self) -> bool {
+        !self.reminded && !self.overdue && self.status.awaits_recipient()
     }
 
     pub fn block_active(&self) -> bool {
@@ -482,6 +498,22 @@ impl Measure {
                 vec![ev(
                     "notice.written_overdue",
                     json!({"due": due.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(), "authority": self.deciding_org.slug}),
+                )]
+            }
+            MeasureCommand::Remind => {
+                if !matches!(actor, Actor::System { .. }) {
+                    return refuse(RefusalCode::Role, "only the deadline job sends reminders");
+                }
+                if !self.reminder_pending() {
+                    return refuse(RefusalCode::State, "nothing to remind of");
+                }
+                if now < self.remind_at() {
+                    return refuse(RefusalCode::Window, "too early for a reminder");
+                }
+                next.reminded = true;
+                vec![ev(
+                    "notice.reminder",
+                    json!({"recipient": self.recipient.slug, "deadline": self.deadline_rfc3339()}),
                 )]
             }
             MeasureCommand::MarkOverdue => {
