@@ -88,6 +88,11 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ApiError> 
             .finish_job(CHECKPOINT, owner, svc.now(), now + CHECKPOINT_INTERVAL)
             .await?;
     }
+    crate::metrics::job_items("overdue", report.overdue);
+    crate::metrics::job_items("written_overdue", report.written_overdue);
+    crate::metrics::job_items("reminded", report.reminded);
+    crate::metrics::job_items("expired", report.expired);
+    crate::metrics::job_items("checkpoints", report.checkpoints);
     Ok(report)
 }
 

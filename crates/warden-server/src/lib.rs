@@ -7,6 +7,7 @@ pub mod demo;
 mod error;
 pub mod jobs;
 pub mod keys;
+mod metrics;
 mod print;
 mod problem;
 mod ratelimit;
@@ -119,7 +120,29 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().1
 }
 
+/// Paths that later parts of the interface will serve (DESIGN §5): they answer 501 with a
+/// problem saying so, rather than a 404 that looks like a wrong address.
+fn reserved() -> Router<AppState> {
+    async fn later(uri: axum::http::Uri) -> Problem {
+        Problem::new(
+            axum::http::StatusCode::NOT_IMPLEMENTED,
+            "not-implemented",
+            "Not implemented yet",
+            format!(
+                "{} is reserved for the indicator engine and the TAXII 2.1 service, which this server does not run yet",
+                uri.path()
+            ),
+        )
+    }
+    Router::new()
+        .route("/api/v1/lookup", get(later).post(later))
+        .route("/api/v1/blocklists/{format}", get(later))
+        .route("/taxii2/", get(later))
+        .route("/taxii2/{*rest}", get(later).post(later))
+}
+
 pub fn router(state: AppState) -> Router {
+    metrics::handle();
     let (router, doc) = routes();
     let doc = Arc::new(doc);
     router
@@ -130,7 +153,10 @@ pub fn router(state: AppState) -> Router {
                 async move { Json(doc.as_ref().clone()) }
             }),
         )
+        .route("/metrics", get(metrics::render))
+        .merge(reserved())
         .fallback(not_found)
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)

@@ -245,6 +245,23 @@ async fn health_and_problems(s: Server) {
     let p: Problem = r.json().await.unwrap();
     assert!(p.kind.ends_with("/not-found"));
 
+    // Paths of later parts of the interface are reserved, and say so.
+    for path in [
+        "/api/v1/lookup?value=x",
+        "/api/v1/blocklists/rpz",
+        "/taxii2/",
+    ] {
+        let r = s
+            .http
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 501, "{path}");
+        let p: Problem = r.json().await.unwrap();
+        assert!(p.kind.ends_with("/not-implemented"));
+    }
+
     // No token, a malformed token, a revoked token.
     let (st, p) = s
         .call(None, reqwest::Method::GET, "/api/v1/cases", None, None)
@@ -271,6 +288,19 @@ async fn health_and_problems(s: Server) {
         (st, kind(&p)),
         (StatusCode::UNAUTHORIZED, "credentials-unusable")
     );
+    // Requests are counted by route template, never by raw path.
+    let text = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("warden_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/api/v1/cases\""), "{text}");
+    assert!(text.contains("warden_http_request_duration_seconds"));
     assert!(p["detail"].as_str().unwrap().contains("revoked"));
 }
 
