@@ -65,6 +65,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(decide_appeal))
         .routes(routes!(advance_clock))
         .routes(routes!(audit))
+        .routes(routes!(verify_audit))
         .routes(routes!(list_enforcements))
         .routes(routes!(record_enforcement))
         .routes(routes!(compliance))
@@ -862,4 +863,19 @@ async fn publications_atom(
         xml,
     )
         .into_response())
+}
+
+#[utoipa::path(
+    get,
+    path = "/audit/verify",
+    tag = "audit",
+    summary = "Re-walk the hash chain and check the signed checkpoints (auditors)",
+    responses((status = 200, description = "OK", body = AuditVerification), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn verify_audit(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+) -> Result<Json<AuditVerification>, ApiError> {
+    Ok(Json(s.svc.verify_audit(&c).await?))
 }

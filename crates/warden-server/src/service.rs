@@ -1411,3 +1411,44 @@ impl Service {
         })
     }
 }
+
+impl Service {
+    /// Re-walks the audit chain and checks every checkpoint's platform signature.
+    pub async fn verify_audit(&self, actor: &Actor) -> Result<AuditVerification, ApiError> {
+        if !can_read_audit(actor) {
+            return Err(Refusal {
+                code: RefusalCode::Role,
+                message: "the audit trail is read by auditors of the authorities and institutions"
+                    .into(),
+            }
+            .into());
+        }
+        let check = self.store.verify_audit().await?;
+        let mut v = AuditVerification {
+            intact: check.intact,
+            entries: check.entries,
+            head_hash: check.head_hash,
+            first_broken: check.first_broken,
+            problem: check.problem,
+            checkpoints: check.checkpoints,
+        };
+        if v.intact {
+            let key = self.keys.platform().1.verifying_key();
+            if let Some(cp) = self
+                .store
+                .checkpoints()
+                .await?
+                .into_iter()
+                .find(|cp| !crate::keys::checkpoint_signed_by(cp, &key))
+            {
+                v.intact = false;
+                v.first_broken = Some(cp.seq);
+                v.problem = Some(format!(
+                    "the checkpoint at entry {} is not signed by this platform's key",
+                    cp.seq
+                ));
+            }
+        }
+        Ok(v)
+    }
+}

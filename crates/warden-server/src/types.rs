@@ -422,3 +422,16 @@ pub struct BulletinList {
     pub items: Vec<warden_core::bulletin::Bulletin>,
     pub next: Option<String>,
 }
+
+/// The result of re-walking the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditVerification {
+    pub intact: bool,
+    pub entries: i64,
+    pub head_hash: String,
+    /// The first entry that was edited, deleted or reordered.
+    pub first_broken: Option<i64>,
+    pub problem: Option<String>,
+    /// Signed checkpoints whose hash and platform signature both hold.
+    pub checkpoints: i64,
+}

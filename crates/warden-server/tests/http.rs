@@ -1209,6 +1209,7 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/appeals/{id}/decision"),
         ("post", "/api/v1/admin/clock/advance"),
         ("get", "/api/v1/audit"),
+        ("get", "/api/v1/audit/verify"),
         ("get", "/api/v1/enforcements"),
         ("post", "/api/v1/enforcements/{id}/actions"),
         ("get", "/api/v1/compliance"),
@@ -1508,6 +1509,9 @@ async fn authorization_matrix(s: Server) {
                             role == Reviewer && org == "ca-guangdong"
                         }
                         ("post", "/api/v1/admin/clock/advance") => false,
+                        ("get", "/api/v1/audit/verify") => {
+                            (role == Auditor && oversight(org)) || (role == Admin && org == "miit")
+                        }
                         ("get", "/api/v1/audit") => {
                             (role == Auditor && oversight(org)) || (role == Admin && org == "miit")
                         }
@@ -1550,8 +1554,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        27 * ORGS.len() * Role::ALL.len(),
-        "27 authenticated routes"
+        28 * ORGS.len() * Role::ALL.len(),
+        "28 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s
@@ -1787,4 +1791,39 @@ async fn party_government_victims_bring_art_8_3_notifications(s: Server) {
         )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+/// A row of the audit trail edited in the database is found over the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_audit_row_is_detected_over_http() {
+    let s = on_sqlite().await;
+    decided_block(&s, "tamper.example.cn").await;
+    warden_server::jobs::run_due(&s.state.svc, "t")
+        .await
+        .unwrap();
+    let (st, v) = s.get("miit-auditor", "/api/v1/audit/verify").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["intact"].as_bool(), v["checkpoints"].as_i64()),
+        (Some(true), Some(1))
+    );
+    let (st, _) = s.get("secco-auditor", "/api/v1/audit/verify").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let db = s._dir.as_ref().unwrap().path().join("w.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let seq: i64 = sqlx::query_scalar("SELECT seq FROM audit_log WHERE event = 'case.decided'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET data = '{\"reasons\":\"nothing to see\"}' WHERE seq = ?1")
+        .bind(seq)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (_, v) = s.get("miit-auditor", "/api/v1/audit/verify").await;
+    assert_eq!(v["intact"], false);
+    assert_eq!(v["first_broken"], seq);
+    assert!(v["problem"].as_str().unwrap().contains("altered"), "{v}");
 }
