@@ -138,17 +138,22 @@ fn demo_roles(t: OrgType) -> &'static [Role] {
     }
 }
 
+/// The password of every demo user (`ROLE@ORG`, e.g. `reviewer@ca-guangdong`).
+pub const DEMO_PASSWORD: &str = "warden-demo-2026";
+
 /// What `populate` made: where the tokens are, and how many cases.
 #[derive(Debug, Default)]
 pub struct DemoWorld {
     pub tokens: Vec<(String, Role, String)>,
+    /// Sign-in names of the people created (password [`DEMO_PASSWORD`]).
+    pub users: Vec<String>,
     pub cases: usize,
 }
 
 /// Gives every demo organisation an API client per role and walks cases into every state of
 /// the lifecycle, through the same service calls the API makes. Does nothing to a database
 /// that already has cases.
-pub async fn populate(svc: &Service) -> Result<DemoWorld, DemoError> {
+pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, DemoError> {
     let fail = |e: ApiError| DemoError::Data(format!("demo walk: {e}"));
     let store = svc.store.as_ref();
     let mut world = DemoWorld::default();
@@ -180,6 +185,24 @@ pub async fn populate(svc: &Service) -> Result<DemoWorld, DemoError> {
                 .ok_or_else(|| DemoError::Data("demo principal vanished".into()))?;
             actors.insert((org.slug.clone(), *role), Actor::principal(&p.value, &org));
             world.tokens.push((org.slug.clone(), *role, created.token));
+            if with_users {
+                let name = format!("{role}@{}", org.slug);
+                crate::admin::create_user(
+                    store,
+                    &Actor::system("demo"),
+                    now,
+                    crate::admin::NewUser {
+                        org: org.slug.clone(),
+                        name: name.clone(),
+                        display_name: Some(format!("Demo {role}, {}", org.name)),
+                        roles: [*role].into_iter().collect(),
+                        password: DEMO_PASSWORD.to_owned(),
+                    },
+                )
+                .await
+                .map_err(|e| DemoError::Data(e.to_string()))?;
+                world.users.push(name);
+            }
         }
     }
     let a = |slug: &str, role: Role| {

@@ -1270,7 +1270,22 @@ async fn the_openapi_document_covers_every_route() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_world_has_cases_in_every_state() {
     let s = on_sqlite().await;
-    let world = warden_server::demo::populate(&s.state.svc).await.unwrap();
+    let world = warden_server::demo::populate(&s.state.svc, true)
+        .await
+        .unwrap();
+    assert!(world.users.contains(&"reviewer@ca-guangdong".to_owned()));
+    let p = s
+        .store
+        .principal_by_name("reviewer@ca-guangdong")
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    let hash = s.store.password_hash(p.id).await.unwrap().unwrap();
+    assert!(warden_server::auth::verify_password(
+        warden_server::demo::DEMO_PASSWORD,
+        &hash
+    ));
     assert_eq!(world.cases, 7);
     assert!(
         world
@@ -1308,7 +1323,9 @@ async fn the_demo_world_has_cases_in_every_state() {
     ns.sort();
     assert_eq!(ns, vec!["acknowledged", "issued", "issued", "verified"]);
     // A second start adds nothing.
-    let again = warden_server::demo::populate(&s.state.svc).await.unwrap();
+    let again = warden_server::demo::populate(&s.state.svc, true)
+        .await
+        .unwrap();
     assert_eq!((again.cases, again.tokens.len()), (0, 0));
     assert!(s.store.verify_audit().await.unwrap().intact);
 }

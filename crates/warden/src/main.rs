@@ -665,15 +665,17 @@ async fn serve(setup: Setup) -> Result<()> {
     let mut banner =
         format!("Warden is serving on http://{addr} (health: http://{addr}/healthz)\n");
     if demo {
-        let world = warden_server::demo::populate(&state.svc).await?;
+        let world = warden_server::demo::populate(&state.svc, true).await?;
         if !world.tokens.is_empty() {
             write_tokens(&tokens_file, &world.tokens)?;
         }
         banner.push_str(&format!(
             "Demo world in {}: the organisations of DESIGN §5.3 and cases in every state.\n\
-             API: http://{addr}/api/v1/openapi.json. Tokens for every organisation and role: {}\n",
+             API: http://{addr}/api/v1/openapi.json. Tokens for every organisation and role: {}\n\
+             People sign in as ROLE@ORG (e.g. reviewer@ca-guangdong) with the password {}\n",
             warden_store::redact_url(&url),
-            tokens_file.display()
+            tokens_file.display(),
+            warden_server::demo::DEMO_PASSWORD
         ));
         if let Some((_, _, t)) = world
             .tokens
