@@ -80,6 +80,25 @@ fn parse_indicator(field: String, i: &IndicatorInput) -> Result<Indicator, ApiEr
     Indicator::parse(kind, &i.value).map_err(|source| ApiError::Indicator { field, source })
 }
 
+/// The page size a list request asked for: 50 unless said, at most 500.
+fn page_limit(asked: Option<u32>) -> Result<u32, ApiError> {
+    let limit = asked.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::InvalidQuery("limit: from 1 to 500".into()));
+    }
+    Ok(limit)
+}
+
+/// A cursor the store did not recognise is the caller's mistake, not a missing object.
+fn cursor_error(e: warden_store::StoreError) -> ApiError {
+    match e {
+        warden_store::StoreError::NotFound { kind: "cursor", .. } => {
+            ApiError::InvalidQuery("cursor: not one this server issued".into())
+        }
+        other => other.into(),
+    }
+}
+
 fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, ApiError> {
     OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|_| {
         ApiError::InvalidQuery(format!(
@@ -374,20 +393,12 @@ impl Service {
                 f.reporter_org = Some(id);
             }
         }
-        let limit = q.limit.unwrap_or(50);
-        if !(1..=500).contains(&limit) {
-            return Err(ApiError::InvalidQuery("limit: from 1 to 500".into()));
-        }
+        let limit = page_limit(q.limit)?;
         let page = self
             .store
             .cases(&f, limit, q.cursor.as_deref())
             .await
-            .map_err(|e| match e {
-                warden_store::StoreError::NotFound { kind: "cursor", .. } => {
-                    ApiError::InvalidQuery("cursor: not one this server issued".into())
-                }
-                other => other.into(),
-            })?;
+            .map_err(cursor_error)?;
         Ok(CaseList {
             items: page
                 .items
@@ -784,20 +795,12 @@ impl Service {
                 f.recipient_org = Some(id);
             }
         }
-        let limit = q.limit.unwrap_or(50);
-        if !(1..=500).contains(&limit) {
-            return Err(ApiError::InvalidQuery("limit: from 1 to 500".into()));
-        }
+        let limit = page_limit(q.limit)?;
         let page = self
             .store
             .measures(&f, limit, q.cursor.as_deref())
             .await
-            .map_err(|e| match e {
-                warden_store::StoreError::NotFound { kind: "cursor", .. } => {
-                    ApiError::InvalidQuery("cursor: not one this server issued".into())
-                }
-                other => other.into(),
-            })?;
+            .map_err(cursor_error)?;
         Ok(NoticeList {
             items: page
                 .items
@@ -1386,20 +1389,12 @@ impl Service {
         kind: warden_core::bulletin::BulletinKind,
         q: PageQuery,
     ) -> Result<BulletinList, ApiError> {
-        let limit = q.limit.unwrap_or(50);
-        if !(1..=500).contains(&limit) {
-            return Err(ApiError::InvalidQuery("limit: from 1 to 500".into()));
-        }
+        let limit = page_limit(q.limit)?;
         let page = self
             .store
             .bulletins(kind, limit, q.cursor.as_deref())
             .await
-            .map_err(|e| match e {
-                warden_store::StoreError::NotFound { kind: "cursor", .. } => {
-                    ApiError::InvalidQuery("cursor: not one this server issued".into())
-                }
-                other => other.into(),
-            })?;
+            .map_err(cursor_error)?;
         Ok(BulletinList {
             items: page
                 .items

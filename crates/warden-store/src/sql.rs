@@ -590,6 +590,21 @@ fn encode_cursor(created_us: i64, id: &str) -> String {
         .collect()
 }
 
+/// The position a cursor names, or none for the first page; a cursor this store did not
+/// issue is `NotFound { kind: "cursor" }`.
+fn split_cursor(cursor: Option<&str>) -> Result<(Option<i64>, Option<String>)> {
+    match cursor {
+        Some(c) => {
+            let (t, id) = decode_cursor(c).ok_or_else(|| StoreError::NotFound {
+                kind: "cursor",
+                id: c.to_owned(),
+            })?;
+            Ok((Some(t), Some(id)))
+        }
+        None => Ok((None, None)),
+    }
+}
+
 fn decode_cursor(c: &str) -> Option<(i64, String)> {
     let bytes: Option<Vec<u8>> = (0..c.len())
         .step_by(2)
@@ -861,16 +876,7 @@ impl Store for SqlStore {
         cursor: Option<&str>,
     ) -> Result<Page<Versioned<Case>>> {
         let limit = limit.clamp(1, 1000);
-        let (c_us, c_id) = match cursor {
-            Some(c) => {
-                let (t, id) = decode_cursor(c).ok_or_else(|| StoreError::NotFound {
-                    kind: "cursor",
-                    id: c.to_owned(),
-                })?;
-                (Some(t), Some(id))
-            }
-            None => (None, None),
-        };
+        let (c_us, c_id) = split_cursor(cursor)?;
         let rows = self
             .db
             .fetch(
@@ -1024,16 +1030,7 @@ impl Store for SqlStore {
         cursor: Option<&str>,
     ) -> Result<Page<Versioned<Measure>>> {
         let limit = limit.clamp(1, 1000);
-        let (c_us, c_id) = match cursor {
-            Some(c) => {
-                let (t, id) = decode_cursor(c).ok_or_else(|| StoreError::NotFound {
-                    kind: "cursor",
-                    id: c.to_owned(),
-                })?;
-                (Some(t), Some(id))
-            }
-            None => (None, None),
-        };
+        let (c_us, c_id) = split_cursor(cursor)?;
         let rows = self
             .db
             .fetch(
@@ -1108,16 +1105,7 @@ impl Store for SqlStore {
         cursor: Option<&str>,
     ) -> Result<Page<Versioned<warden_core::bulletin::Bulletin>>> {
         let limit = limit.clamp(1, 1000);
-        let (c_us, c_id) = match cursor {
-            Some(c) => {
-                let (t, id) = decode_cursor(c).ok_or_else(|| StoreError::NotFound {
-                    kind: "cursor",
-                    id: c.to_owned(),
-                })?;
-                (Some(t), Some(id))
-            }
-            None => (None, None),
-        };
+        let (c_us, c_id) = split_cursor(cursor)?;
         let rows = self
             .db
             .fetch(
