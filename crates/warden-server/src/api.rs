@@ -102,10 +102,12 @@ fn idem(
     h.update(body);
     let request_hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok(Some(Idem {
+        // Without an account, keys share one public scope; the request hash still binds each
+        // key to its own body.
         scope: caller
             .principal_id()
             .map(|p| p.to_string())
-            .unwrap_or_default(),
+            .unwrap_or_else(|| "public".to_owned()),
         key: key.to_owned(),
         request_hash,
     }))
@@ -452,15 +454,18 @@ async fn file_appeal(
     tag = "appeals",
     summary = "Appeal without an account, by the measure's reference number (rate-limited)",
     request_body = PublicAppealRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
     responses((status = 201, description = "Created", body = AppealCreated), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json"))
 )]
 /// Unauthenticated and rate-limited: the affected party usually has no account.
 async fn public_appeal(
     State(s): State<AppState>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<AppealCreated>), ApiError> {
     s.limiter.check(peer.ip()).map_err(ApiError::RateLimited)?;
+    let idem = idem(&Actor::Public, &headers, "POST /public/appeals", &body)?;
     let req: PublicAppealRequest = parse_body(&body)?;
     let inner = AppealRequest {
         appellant: req.appellant,
@@ -468,7 +473,7 @@ async fn public_appeal(
     };
     let a = s
         .svc
-        .file_appeal(&Actor::Public, None, Some(&req.reference), inner, None)
+        .file_appeal(&Actor::Public, None, Some(&req.reference), inner, idem)
         .await?;
     Ok((StatusCode::CREATED, Json(a)))
 }

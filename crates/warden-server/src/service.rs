@@ -38,6 +38,12 @@ pub struct NoticesQuery {
     pub status: Option<String>,
     pub overdue: Option<bool>,
     pub province: Option<String>,
+    /// The category of the case.
+    pub category: Option<String>,
+    /// Decided at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Decided before (RFC 3339).
+    pub to: Option<String>,
     /// Slug of the recipient organisation.
     pub recipient: Option<String>,
     pub limit: Option<u32>,
@@ -771,6 +777,13 @@ impl Service {
             status: q.status,
             overdue: q.overdue,
             province: q.province,
+            category: q.category,
+            decided_from: q
+                .from
+                .as_deref()
+                .map(|s| parse_time("from", s))
+                .transpose()?,
+            decided_to: q.to.as_deref().map(|s| parse_time("to", s)).transpose()?,
             ..Default::default()
         };
         if let Some(p) = &f.province {

@@ -704,6 +704,14 @@ async fn notices_are_signed_and_followed_up(s: Server) {
     assert!(list["items"].as_array().unwrap().is_empty());
     let (_, list) = s.get("cncert", "/api/v1/notices?status=delivered").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (_, list) = s.get("miit", "/api/v1/notices?category=malicious_resource&from=2026-09-28T00:00:00%2B08:00&to=2026-09-29T00:00:00%2B08:00").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (_, list) = s.get("miit", "/api/v1/notices?category=incident").await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+    let (_, list) = s
+        .get("miit", "/api/v1/notices?from=2026-09-29T00:00:00%2B08:00")
+        .await;
+    assert!(list["items"].as_array().unwrap().is_empty());
 
     // Feedback needs an acknowledgement; only the recipient gives either.
     let fb = json!({"outcome": "done", "actions_taken": "RPZ entry deployed on all resolvers"});
@@ -780,10 +788,20 @@ async fn appeals_follow_article_10(s: Server) {
             reqwest::Method::POST,
             "/api/v1/public/appeals",
             Some(public(&reference.to_lowercase())),
-            None,
+            Some("form-1"),
         )
         .await;
     assert_eq!(st, StatusCode::CREATED, "{p}");
+    let (_, again) = s
+        .call(
+            None,
+            reqwest::Method::POST,
+            "/api/v1/public/appeals",
+            Some(public(&reference.to_lowercase())),
+            Some("form-1"),
+        )
+        .await;
+    assert_eq!(again["id"], p["id"], "a resubmitted form files once");
     let (st, p) = s
         .call(
             None,

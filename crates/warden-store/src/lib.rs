@@ -175,6 +175,12 @@ pub struct MeasureFilter {
     pub province: Option<String>,
     pub status: Option<String>,
     pub overdue: Option<bool>,
+    /// The category of the measure's case.
+    pub category: Option<String>,
+    /// Decided at or after.
+    pub decided_from: Option<OffsetDateTime>,
+    /// Decided before.
+    pub decided_to: Option<OffsetDateTime>,
 }
 
 /// A retried write carries the same key: the first commit stores its response, later ones get

@@ -1039,6 +1039,8 @@ impl Store for SqlStore {
                  AND ($3 IS NULL OR c.assigned_to = $3) AND ($4 IS NULL OR c.province = $4) \
                  AND ($5 IS NULL OR m.status = $5) AND ($6 IS NULL OR m.overdue = $6) \
                  AND ($7 IS NULL OR m.created_us < $7 OR (m.created_us = $7 AND m.id < $8)) \
+                 AND ($10 IS NULL OR c.category = $10) \
+                 AND ($11 IS NULL OR m.created_us >= $11) AND ($12 IS NULL OR m.created_us < $12) \
                  ORDER BY m.created_us DESC, m.id DESC LIMIT $9",
                 &[
                     f.recipient_org.map(|u| u.to_string()).into(),
@@ -1050,6 +1052,9 @@ impl Store for SqlStore {
                     c_us.into(),
                     c_id.into(),
                     (i64::from(limit) + 1).into(),
+                    f.category.clone().into(),
+                    f.decided_from.map(us).into(),
+                    f.decided_to.map(us).into(),
                 ],
             )
             .await?;
