@@ -80,27 +80,16 @@ pub async fn authenticate(
     if !secret.starts_with(TOKEN_TAG) {
         return Err(AuthError::Invalid);
     }
-    let token = store
-        .token_by_hash(&hash_token(secret))
+    let (token, principal, org) = store
+        .credentials(&hash_token(secret))
         .await?
-        .ok_or(AuthError::Invalid)?
-        .value;
+        .ok_or(AuthError::Invalid)?;
     if let Some(why) = token.unusable(now) {
         return Err(AuthError::Unusable(why));
     }
-    let principal = store
-        .principal(token.principal_id)
-        .await?
-        .ok_or(AuthError::Invalid)?
-        .value;
     if principal.disabled {
         return Err(AuthError::Unusable("the account is disabled"));
     }
-    let org = store
-        .organisation(principal.org_id)
-        .await?
-        .ok_or(AuthError::Invalid)?
-        .value;
     Ok(Actor::principal(&principal, &org))
 }
 

@@ -274,6 +274,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The token whose secret hashes to `hash`.
     async fn token_by_hash(&self, hash: &str) -> Result<Option<Versioned<ApiToken>>>;
+    /// The token, its principal and the principal's organisation, in one round trip: what
+    /// every authenticated request needs.
+    async fn credentials(&self, hash: &str) -> Result<Option<(ApiToken, Principal, Organisation)>>;
     async fn token_by_prefix(&self, prefix: &str) -> Result<Option<Versioned<ApiToken>>>;
     /// Every token of the organisation's principals, newest first.
     async fn tokens_of_org(&self, org_id: Uuid) -> Result<Vec<Versioned<ApiToken>>>;

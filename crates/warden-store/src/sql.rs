@@ -812,6 +812,26 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn credentials(&self, hash: &str) -> Result<Option<(ApiToken, Principal, Organisation)>> {
+        let row = self
+            .db
+            .fetch_optional(
+                "SELECT t.body, p.body, o.body FROM api_tokens t \
+                 JOIN principals p ON p.id = t.principal_id \
+                 JOIN organisations o ON o.id = p.org_id WHERE t.hash = $1",
+                &[hash.into()],
+            )
+            .await?;
+        row.map(|r| {
+            Ok((
+                from_json("token", &r.text(0)?)?,
+                from_json("principal", &r.text(1)?)?,
+                from_json("organisation", &r.text(2)?)?,
+            ))
+        })
+        .transpose()
+    }
+
     async fn token_by_prefix(&self, prefix: &str) -> Result<Option<Versioned<ApiToken>>> {
         self.one(
             "token",

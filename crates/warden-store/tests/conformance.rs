@@ -1091,6 +1091,12 @@ async fn credentials_are_found_by_hash_only(f: Fixture) {
         .unwrap();
     let found = store.token_by_hash("h1").await.unwrap().unwrap();
     assert_eq!(found.value, token);
+    let (t, who, o) = store.credentials("h1").await.unwrap().unwrap();
+    assert_eq!(
+        (t, who, o.slug.as_str()),
+        (token.clone(), p.clone(), "secco-alpha")
+    );
+    assert!(store.credentials("h2").await.unwrap().is_none());
     assert!(store.token_by_hash("h2").await.unwrap().is_none());
     assert_eq!(
         store
