@@ -345,7 +345,25 @@ impl Service {
 
     pub async fn case(&self, actor: &Actor, id: Uuid) -> Result<CaseView, ApiError> {
         let c = self.visible_case(actor, id).await?;
-        Ok(CaseView::new(c.value, c.version))
+        let case = self.as_seen_by(actor, c.value).await?;
+        Ok(CaseView::new(case, c.version))
+    }
+
+    /// Insiders see the whole case; a reporter sees its progress and its own reports' part.
+    async fn as_seen_by(&self, actor: &Actor, case: Case) -> Result<Case, ApiError> {
+        if case_insider(actor, &case) {
+            return Ok(case);
+        }
+        let Some(org) = actor.org() else {
+            return Ok(case);
+        };
+        let reports = self.store.reports_of_case(case.id).await?;
+        let own: Vec<&Report> = reports
+            .iter()
+            .map(|r| &r.value)
+            .filter(|r| r.reporter.id == org.id)
+            .collect();
+        Ok(case_for_reporter(&case, &own))
     }
 
     pub async fn cases(&self, actor: &Actor, q: CasesQuery) -> Result<CaseList, ApiError> {
@@ -405,12 +423,13 @@ impl Service {
             .cases(&f, limit, q.cursor.as_deref())
             .await
             .map_err(cursor_error)?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for c in page.items {
+            let case = self.as_seen_by(actor, c.value).await?;
+            items.push(CaseView::new(case, c.version));
+        }
         Ok(CaseList {
-            items: page
-                .items
-                .into_iter()
-                .map(|c| CaseView::new(c.value, c.version))
-                .collect(),
+            items,
             next: page.next,
         })
     }

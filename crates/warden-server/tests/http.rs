@@ -384,6 +384,17 @@ async fn reports_are_validated_and_correlated(s: Server) {
     let (_, case) = s.get("miit", &format!("/api/v1/cases/{case_id}")).await;
     assert_eq!(case["report_ids"].as_array().unwrap().len(), 2);
     assert_eq!(case["assigned_to"]["slug"], "cncert");
+    // Each reporter sees the case's progress and only its own report, not the other's (TLP).
+    let (_, mine) = s.get("netco", &format!("/api/v1/cases/{case_id}")).await;
+    assert_eq!(mine["report_ids"], json!([second["id"]]));
+    assert_eq!(mine["status"], "assigned");
+    let (st, _) = s
+        .get(
+            "netco",
+            &format!("/api/v1/reports/{}", first["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "secco's report stays secco's");
     let (st, r) = s
         .get(
             "netco",

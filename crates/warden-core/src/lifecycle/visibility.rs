@@ -80,17 +80,52 @@ pub fn can_view_case(actor: &Actor, case: &Case) -> bool {
     }
 }
 
-/// A report: its own organisation, and whoever may view its case.
+/// Those who handle a case: the authorities over its province and the institution it is or
+/// was assigned to. They see every report of it; a reporter sees only its own (TLP: one
+/// reporter's amber or red report is not shared with another reporter of the same threat).
+pub fn case_insider(actor: &Actor, case: &Case) -> bool {
+    match actor {
+        Actor::System { .. } => true,
+        Actor::Public => false,
+        Actor::Principal { org, .. } => {
+            authority_over(org, case.province)
+                || case.assigned_to.as_ref().is_some_and(|i| i.id == org.id)
+                || case
+                    .determination
+                    .as_ref()
+                    .is_some_and(|d| d.org.id == org.id)
+        }
+    }
+}
+
+/// A report: its own organisation, and those who handle its case.
 pub fn can_view_report(actor: &Actor, report: &Report, case: Option<&Case>) -> bool {
     match actor {
         Actor::System { .. } => true,
         Actor::Public => false,
         Actor::Principal { org, .. } => {
             report.reporter.id == org.id
-                || case.is_some_and(|c| can_view_case(actor, c))
+                || case.is_some_and(|c| case_insider(actor, c))
                 || (report.case_id.is_none() && authority_over(org, report.content.province))
         }
     }
+}
+
+/// The case as a reporter who does not handle it sees it: its progress, and only what its
+/// own reports brought in.
+pub fn case_for_reporter(case: &Case, own_reports: &[&Report]) -> Case {
+    let mut c = case.clone();
+    c.indicators = own_reports
+        .iter()
+        .flat_map(|r| r.content.indicators.iter().cloned())
+        .collect();
+    c.report_ids = own_reports.iter().map(|r| r.id).collect();
+    c.reporter_orgs = own_reports.iter().map(|r| r.reporter.id).collect();
+    if let Some(first) = own_reports.first() {
+        c.victim = first.content.victim.clone();
+        c.title = first.content.title.clone();
+    }
+    c
 }
 
 /// A measure and its notice: the recipient, the deciding authority, the verifying
