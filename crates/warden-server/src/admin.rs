@@ -108,10 +108,10 @@ pub async fn create_token(
         ),
     ];
     store
-        .commit(Changeset {
-            actor: actor.clone(),
-            at: now,
-            writes: vec![
+        .commit(Changeset::new(
+            actor.clone(),
+            now,
+            vec![
                 Write::Principal {
                     principal,
                     expected: None,
@@ -123,9 +123,7 @@ pub async fn create_token(
                 },
             ],
             events,
-            idempotency: None,
-            request_id: None,
-        })
+        ))
         .await?;
     Ok(CreatedToken {
         token: new.secret,
@@ -159,23 +157,21 @@ pub async fn revoke_token(
     let mut token = t.value;
     token.revoked_at = Some(now);
     store
-        .commit(Changeset {
-            actor: actor.clone(),
-            at: now,
-            writes: vec![Write::Token {
+        .commit(Changeset::new(
+            actor.clone(),
+            now,
+            vec![Write::Token {
                 token: token.clone(),
                 hash: None,
                 expected: Some(t.version),
             }],
-            events: vec![event(
+            vec![event(
                 "token.revoked",
                 SubjectKind::Token,
                 token.id,
                 serde_json::json!({"prefix": token.prefix}),
             )],
-            idempotency: None,
-            request_id: None,
-        })
+        ))
         .await?;
     Ok(token)
 }
@@ -236,10 +232,10 @@ pub async fn create_user(
     };
     let hash = auth::hash_password(password)?;
     store
-        .commit(Changeset {
-            actor: actor.clone(),
-            at: now,
-            writes: vec![
+        .commit(Changeset::new(
+            actor.clone(),
+            now,
+            vec![
                 Write::Principal {
                     principal: principal.clone(),
                     expected: None,
@@ -249,15 +245,13 @@ pub async fn create_user(
                     hash,
                 },
             ],
-            events: vec![event(
+            vec![event(
                 "principal.created",
                 SubjectKind::Principal,
                 principal.id,
                 serde_json::json!({"kind": "user", "name": name, "org": org.slug, "roles": roles}),
             )],
-            idempotency: None,
-            request_id: None,
-        })
+        ))
         .await
         .map_err(|e| match e {
             StoreError::Duplicate { .. } => AdminError::UserExists(name.to_owned()),

@@ -103,14 +103,7 @@ pub async fn load(store: &dyn Store, now: OffsetDateTime) -> Result<usize, DemoE
     let added = writes.len();
     if added > 0 {
         store
-            .commit(Changeset {
-                actor,
-                at: now,
-                writes,
-                events,
-                idempotency: None,
-                request_id: None,
-            })
+            .commit(Changeset::new(actor, now, writes, events))
             .await?;
     }
     Ok(added)

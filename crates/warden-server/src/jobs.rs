@@ -113,10 +113,10 @@ async fn mark_overdue(svc: &Service) -> Result<usize, ApiError> {
             let raised = Enforcement::raise(&actor, Uuid::now_v7(), &out.next, now)?;
             let mut events = out.events;
             events.extend(raised.events);
-            let changes = Changeset {
-                actor: actor.clone(),
-                at: now,
-                writes: vec![
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![
                     Write::Measure {
                         measure: out.next,
                         expected: Some(m.version),
@@ -127,9 +127,7 @@ async fn mark_overdue(svc: &Service) -> Result<usize, ApiError> {
                     },
                 ],
                 events,
-                idempotency: None,
-                request_id: None,
-            };
+            );
             match svc.store.commit(changes).await {
                 Ok(_) => {
                     done += 1;
@@ -200,17 +198,15 @@ async fn step_each<'a>(
             let Ok(out) = m.value.apply(&actor, cmd.clone(), now) else {
                 continue;
             };
-            let changes = Changeset {
-                actor: actor.clone(),
-                at: now,
-                writes: vec![Write::Measure {
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![Write::Measure {
                     measure: out.next,
                     expected: Some(m.version),
                 }],
-                events: out.events,
-                idempotency: None,
-                request_id: None,
-            };
+                out.events,
+            );
             match svc.store.commit(changes).await {
                 Ok(_) => {
                     done += 1;

@@ -245,14 +245,7 @@ impl KeyRing {
             expected: None,
         });
         store
-            .commit(Changeset {
-                actor: Actor::system("keys"),
-                at: now,
-                writes,
-                events,
-                idempotency: None,
-                request_id: None,
-            })
+            .commit(Changeset::new(Actor::system("keys"), now, writes, events))
             .await?;
         self.cache
             .lock()

@@ -221,17 +221,15 @@ impl Service {
                 id: out.next.id,
                 status: "self_handled".into(),
             };
-            let changes = Changeset {
-                actor: actor.clone(),
-                at: now,
-                writes: vec![Write::Report {
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![Write::Report {
                     report: out.next,
                     expected: None,
                 }],
-                events: out.events,
-                idempotency: None,
-                request_id: None,
-            };
+                out.events,
+            );
             Ok((created, changes))
         })
         .await
@@ -270,10 +268,10 @@ impl Service {
                         status: out.next.status.as_str().to_owned(),
                         correlated: true,
                     };
-                    let changes = Changeset {
-                        actor: actor.clone(),
-                        at: now,
-                        writes: vec![
+                    let changes = Changeset::new(
+                        actor.clone(),
+                        now,
+                        vec![
                             Write::Report {
                                 report: sighting,
                                 expected: None,
@@ -283,10 +281,8 @@ impl Service {
                                 expected: Some(case.version),
                             },
                         ],
-                        events: out.events,
-                        idempotency: None,
-                        request_id: None,
-                    };
+                        out.events,
+                    );
                     return Ok((created, changes));
                 }
                 // A refused sighting (for instance the reporter holds the case for
@@ -305,10 +301,10 @@ impl Service {
                 status: out.next.status.as_str().to_owned(),
                 correlated: false,
             };
-            let changes = Changeset {
-                actor: actor.clone(),
-                at: now,
-                writes: vec![
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![
                     Write::Case {
                         case: out.next,
                         expected: None,
@@ -318,10 +314,8 @@ impl Service {
                         expected: None,
                     },
                 ],
-                events: out.events,
-                idempotency: None,
-                request_id: None,
-            };
+                out.events,
+            );
             Ok((created, changes))
         })
         .await
@@ -464,14 +458,7 @@ impl Service {
             measure: m.clone(),
             expected: None,
         }));
-        let changes = Changeset {
-            actor: actor.clone(),
-            at: now,
-            writes,
-            events: out.events.clone(),
-            idempotency: None,
-            request_id: None,
-        };
+        let changes = Changeset::new(actor.clone(), now, writes, out.events.clone());
         Ok((out, changes))
     }
 
@@ -878,17 +865,15 @@ impl Service {
                 status: out.next.status.as_str().to_owned(),
                 overdue: out.next.overdue,
             };
-            let changes = Changeset {
-                actor: actor.clone(),
-                at: now,
-                writes: vec![Write::Measure {
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![Write::Measure {
                     measure: out.next,
                     expected: Some(m.version),
                 }],
-                events: out.events,
-                idempotency: None,
-                request_id: None,
-            };
+                out.events,
+            );
             Ok((response, changes))
         })
         .await
@@ -934,17 +919,15 @@ impl Service {
                 reply_due: a.reply_due,
                 reply_due_provisional: a.reply_due_provisional,
             };
-            let changes = Changeset {
-                actor: actor.clone(),
-                at: now,
-                writes: vec![Write::Appeal {
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![Write::Appeal {
                     appeal: out.next,
                     expected: None,
                 }],
-                events: out.events,
-                idempotency: None,
-                request_id: None,
-            };
+                out.events,
+            );
             Ok((response, changes))
         })
         .await
@@ -1042,14 +1025,7 @@ impl Service {
                 notice_id,
                 late: out.next.decision.as_ref().is_some_and(|d| d.late),
             };
-            let changes = Changeset {
-                actor: actor.clone(),
-                at: now,
-                writes,
-                events: out.events,
-                idempotency: None,
-                request_id: None,
-            };
+            let changes = Changeset::new(actor.clone(), now, writes, out.events);
             Ok((response, changes))
         })
         .await
@@ -1213,17 +1189,15 @@ impl Service {
                 enforcement: out.next.clone(),
                 version: e.version + 1,
             };
-            let changes = Changeset {
-                actor: actor.clone(),
-                at: now,
-                writes: vec![Write::Enforcement {
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![Write::Enforcement {
                     enforcement: out.next,
                     expected: Some(e.version),
                 }],
-                events: out.events,
-                idempotency: None,
-                request_id: None,
-            };
+                out.events,
+            );
             Ok((view, changes))
         })
         .await
@@ -1399,17 +1373,15 @@ impl Service {
         self.once(idem, || async {
             let now = self.now();
             let out = warden_core::bulletin::Bulletin::issue(actor, Uuid::now_v7(), draft, now)?;
-            let changes = Changeset {
-                actor: actor.clone(),
-                at: now,
-                writes: vec![Write::Bulletin {
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![Write::Bulletin {
                     bulletin: out.next.clone(),
                     expected: None,
                 }],
-                events: out.events,
-                idempotency: None,
-                request_id: None,
-            };
+                out.events,
+            );
             Ok((out.next, changes))
         })
         .await

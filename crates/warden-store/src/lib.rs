@@ -207,6 +207,20 @@ pub struct Changeset {
     pub request_id: Option<String>,
 }
 
+impl Changeset {
+    /// Objects and their audit events, without an idempotency key or request id.
+    pub fn new(actor: Actor, at: OffsetDateTime, writes: Vec<Write>, events: Vec<Event>) -> Self {
+        Changeset {
+            actor,
+            at,
+            writes,
+            events,
+            idempotency: None,
+            request_id: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommitOutcome {
     Applied {

@@ -157,17 +157,15 @@ async fn seed(store: &dyn Store) -> World {
             data: serde_json::json!({"slug": slug}),
         };
         store
-            .commit(Changeset {
-                actor: admin.clone(),
-                at: T0,
-                writes: vec![Write::Organisation {
+            .commit(Changeset::new(
+                admin.clone(),
+                T0,
+                vec![Write::Organisation {
                     org: org.clone(),
                     expected: None,
                 }],
-                events: vec![ev],
-                idempotency: None,
-                request_id: None,
-            })
+                vec![ev],
+            ))
             .await
             .unwrap();
         orgs.push(org);
@@ -193,14 +191,7 @@ fn content(value: &str) -> ReportContent {
 }
 
 fn cs(actor: &Actor, at: OffsetDateTime, writes: Vec<Write>, events: Vec<Event>) -> Changeset {
-    Changeset {
-        actor: actor.clone(),
-        at,
-        writes,
-        events,
-        idempotency: None,
-        request_id: None,
-    }
+    Changeset::new(actor.clone(), at, writes, events)
 }
 
 /// Submits a report as secco-alpha and opens (or joins) a case, as the service will.
