@@ -120,6 +120,20 @@ mod tests {
     }
 }
 
+/// Submits a report and has the assigned institution's analyst determine it; the case id.
+async fn reported(
+    svc: &Service,
+    reporter: &Actor,
+    report: ReportRequest,
+    analyst: &Actor,
+    determination: DeterminationRequest,
+) -> Result<uuid::Uuid, ApiError> {
+    let created = svc.submit_report(reporter, report, None).await?;
+    svc.determine(analyst, created.case_id, determination, None)
+        .await?;
+    Ok(created.case_id)
+}
+
 /// The roles the demo gives each kind of organisation.
 fn demo_roles(t: OrgType) -> &'static [Role] {
     match t {
@@ -263,100 +277,72 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
     .await
     .map_err(fail)?;
     // More information asked of the reporter.
-    let c = svc
-        .submit_report(
-            &netco,
-            report(
-                "c2",
-                "Possible botnet controller",
-                "31",
-                "ipv4",
-                "203.0.113.45",
-            ),
-            None,
-        )
-        .await
-        .map_err(fail)?;
-    svc.determine(
+    let c = reported(
+        svc,
+        &netco,
+        report(
+            "c2",
+            "Possible botnet controller",
+            "31",
+            "ipv4",
+            "203.0.113.45",
+        ),
         &analyst,
-        c.case_id,
         determine(Verdict::MoreInfo, None),
-        None,
     )
     .await
     .map_err(fail)?;
     // Not a threat.
-    let c = svc
-        .submit_report(
-            &secco,
-            report(
-                "phishing_site",
-                "Suspected phishing page",
-                "11",
-                "url",
-                "http://portal.example.cn/login",
-            ),
-            None,
-        )
-        .await
-        .map_err(fail)?;
-    svc.determine(
+    let c = reported(
+        svc,
+        &secco,
+        report(
+            "phishing_site",
+            "Suspected phishing page",
+            "11",
+            "url",
+            "http://portal.example.cn/login",
+        ),
         &analyst,
-        c.case_id,
         determine(Verdict::NotAThreat, None),
-        None,
     )
     .await
     .map_err(fail)?;
     // Confirmed, waiting for the authority.
-    let c = svc
-        .submit_report(
-            &secco,
-            report(
-                "c2",
-                "Trojan command-and-control domain",
-                "44",
-                "domain",
-                "cc-update.example.cn",
-            ),
-            None,
-        )
-        .await
-        .map_err(fail)?;
-    svc.determine(
+    let c = reported(
+        svc,
+        &secco,
+        report(
+            "c2",
+            "Trojan command-and-control domain",
+            "44",
+            "domain",
+            "cc-update.example.cn",
+        ),
         &analyst,
-        c.case_id,
         determine(Verdict::Confirmed, Some(Severity::High)),
-        None,
     )
     .await
     .map_err(fail)?;
     // Dismissed by the authority.
-    let c = svc
-        .submit_report(
-            &netco,
-            report(
-                "phishing_sms",
-                "SMS phishing sender",
-                "11",
-                "phone",
-                "+8613800000001",
-            ),
-            None,
-        )
-        .await
-        .map_err(fail)?;
-    svc.determine(
+    let c = reported(
+        svc,
+        &netco,
+        report(
+            "phishing_sms",
+            "SMS phishing sender",
+            "11",
+            "phone",
+            "+8613800000001",
+        ),
         &analyst,
-        c.case_id,
         determine(Verdict::Confirmed, Some(Severity::Low)),
-        None,
     )
     .await
     .map_err(fail)?;
     svc.decide(
         &bj,
-        c.case_id,
+        c,
         DecisionRequest {
             outcome: DecisionOutcome::Dismissed,
             reasons: "The number was already suspended by the carrier.".into(),
@@ -368,32 +354,25 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
     .await
     .map_err(fail)?;
     // Decided: one notice handled and verified, one acknowledged, one appealed.
-    let c = svc
-        .submit_report(
-            &netco,
-            report(
-                "phishing_site",
-                "Phishing kit on a compromised server",
-                "44",
-                "domain",
-                "secure-pay-check.example.cn",
-            ),
-            None,
-        )
-        .await
-        .map_err(fail)?;
-    svc.determine(
+    let c = reported(
+        svc,
+        &netco,
+        report(
+            "phishing_site",
+            "Phishing kit on a compromised server",
+            "44",
+            "domain",
+            "secure-pay-check.example.cn",
+        ),
         &analyst,
-        c.case_id,
         determine(Verdict::Confirmed, Some(Severity::High)),
-        None,
     )
     .await
     .map_err(fail)?;
     let d = svc
         .decide(
             &gd,
-            c.case_id,
+            c,
             DecisionRequest {
                 outcome: DecisionOutcome::Approved,
                 reasons: "Confirmed phishing: block the domain and its URL.".into(),
@@ -453,25 +432,18 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
         .map_err(fail)?;
     // Decided with a short deadline: the deadline job marks it overdue and raises an
     // enforcement record shortly after start.
-    let c = svc
-        .submit_report(
-            &secco,
-            report(
-                "c2",
-                "Botnet controller still active",
-                "31",
-                "domain",
-                "bot-cnc.example.cn",
-            ),
-            None,
-        )
-        .await
-        .map_err(fail)?;
-    svc.determine(
+    let c = reported(
+        svc,
+        &secco,
+        report(
+            "c2",
+            "Botnet controller still active",
+            "31",
+            "domain",
+            "bot-cnc.example.cn",
+        ),
         &analyst,
-        c.case_id,
         determine(Verdict::Confirmed, Some(Severity::Critical)),
-        None,
     )
     .await
     .map_err(fail)?;
@@ -479,7 +451,7 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
     short.deadline = Some(now + time::Duration::seconds(5));
     svc.decide(
         &sh,
-        c.case_id,
+        c,
         DecisionRequest {
             outcome: DecisionOutcome::Approved,
             reasons: "Active controller: block at once.".into(),

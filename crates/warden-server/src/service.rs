@@ -105,6 +105,24 @@ fn cursor_error(e: warden_store::StoreError) -> ApiError {
     }
 }
 
+/// The optional `from`/`to` bounds of a list query.
+type Range = (Option<OffsetDateTime>, Option<OffsetDateTime>);
+
+fn time_range(from: Option<&str>, to: Option<&str>) -> Result<Range, ApiError> {
+    Ok((
+        from.map(|s| parse_time("from", s)).transpose()?,
+        to.map(|s| parse_time("to", s)).transpose()?,
+    ))
+}
+
+/// Refuses a province filter that is not a GB/T 2260 code.
+fn check_province(p: Option<&str>) -> Result<(), ApiError> {
+    if let Some(p) = p {
+        p.parse::<Province>()?;
+    }
+    Ok(())
+}
+
 fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, ApiError> {
     OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|_| {
         ApiError::InvalidQuery(format!(
@@ -368,21 +386,16 @@ impl Service {
         let Some(scope) = case_scope(actor) else {
             return Ok(empty);
         };
+        check_province(q.province.as_deref())?;
+        let (opened_from, opened_to) = time_range(q.from.as_deref(), q.to.as_deref())?;
         let mut f = CaseFilter {
             status: q.status,
             category: q.category,
             province: q.province,
-            opened_from: q
-                .from
-                .as_deref()
-                .map(|s| parse_time("from", s))
-                .transpose()?,
-            opened_to: q.to.as_deref().map(|s| parse_time("to", s)).transpose()?,
+            opened_from,
+            opened_to,
             ..CaseFilter::default()
         };
-        if let Some(p) = &f.province {
-            p.parse::<Province>()?;
-        }
         if let Some(s) = &q.org {
             f.reporter_org = Some(self.org("org", s).await?.id);
         }
@@ -779,22 +792,17 @@ impl Service {
         let Some(scope) = measure_scope(actor) else {
             return Ok(empty);
         };
+        check_province(q.province.as_deref())?;
+        let (decided_from, decided_to) = time_range(q.from.as_deref(), q.to.as_deref())?;
         let mut f = warden_store::MeasureFilter {
             status: q.status,
             overdue: q.overdue,
             province: q.province,
             category: q.category,
-            decided_from: q
-                .from
-                .as_deref()
-                .map(|s| parse_time("from", s))
-                .transpose()?,
-            decided_to: q.to.as_deref().map(|s| parse_time("to", s)).transpose()?,
+            decided_from,
+            decided_to,
             ..Default::default()
         };
-        if let Some(p) = &f.province {
-            p.parse::<Province>()?;
-        }
         if let Some(r) = &q.recipient {
             f.recipient_org = Some(self.org("recipient", r).await?.id);
         }
@@ -1113,9 +1121,7 @@ impl Service {
             Some(s) => Some(self.org("org", s).await?.id),
             None => None,
         };
-        if let Some(p) = &q.province {
-            p.parse::<Province>()?;
-        }
+        check_province(q.province.as_deref())?;
         let Some(org) = actor.org() else {
             return Err(ApiError::NotFound("enforcement records".into()));
         };
@@ -1298,13 +1304,10 @@ impl Service {
                         .into(),
             })
         })?;
+        let (opened_from, opened_to) = time_range(q.from.as_deref(), q.to.as_deref())?;
         let mut cf = CaseFilter {
-            opened_from: q
-                .from
-                .as_deref()
-                .map(|s| parse_time("from", s))
-                .transpose()?,
-            opened_to: q.to.as_deref().map(|s| parse_time("to", s)).transpose()?,
+            opened_from,
+            opened_to,
             ..CaseFilter::default()
         };
         let mut mf = warden_store::MeasureFilter::default();

@@ -6,6 +6,47 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+/// `warden serve --demo` on a free port in `dir`; stopped when dropped.
+struct Served {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`, read from the start-up banner.
+    base: String,
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_demo(dir: &std::path::Path, db: &str, extra: &[&str]) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .current_dir(dir)
+        .args(["serve", "--demo", "--db", db, "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    Served {
+        base: format!("http://{addr}"),
+        child,
+        _stdout: stdout,
+    }
+}
+
 fn warden(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(args)
@@ -123,43 +164,21 @@ fn migrate_then_serve_with_health() {
         out.starts_with(&format!("schema version {}", warden_store::SCHEMA_VERSION)),
         "{out}"
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .current_dir(dir.path())
-        .args([
-            "serve",
-            "--demo",
-            "--db",
-            &db,
-            "--listen",
-            "127.0.0.1:0",
-            "--clock-start",
-            "2026-09-28T10:00:00+08:00",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut line).unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let served = serve_demo(
+        dir.path(),
+        &db,
+        &["--clock-start", "2026-09-28T10:00:00+08:00"],
+    );
+    let base = served.base.clone();
     let body: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        reqwest::get(format!("http://{addr}/healthz"))
+        reqwest::get(format!("{base}/healthz"))
             .await
             .unwrap()
             .json()
             .await
             .unwrap()
     });
-    child.kill().unwrap();
-    let _ = child.wait();
+    drop(served);
     assert_eq!(body["status"], "ok");
     assert_eq!(
         body["database"]["schema_version"],
@@ -179,18 +198,7 @@ fn tokens_and_users_are_administered() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/w.db", dir.path().display());
     // Load the demo organisations, then stop.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .current_dir(dir.path())
-        .args(["serve", "--demo", "--db", &db, "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut line).unwrap();
-    child.kill().unwrap();
-    let _ = child.wait();
+    drop(serve_demo(dir.path(), &db, &[]));
 
     let (code, stdout, stderr) = warden(&[
         "admin",
@@ -274,25 +282,12 @@ fn notices_verify_offline_and_tampering_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/w.db", dir.path().display());
     let mk = dir.path().join("master.key");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["serve", "--demo", "--db", &db, "--listen", "127.0.0.1:0"])
-        .args(["--master-key-file", mk.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    stdout.read_line(&mut line).unwrap();
-    let base = format!(
-        "http://{}",
-        line.split("http://")
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
+    let served = serve_demo(
+        dir.path(),
+        &db,
+        &["--master-key-file", mk.to_str().unwrap()],
     );
+    let base = served.base.clone();
     let token = |org: &str, role: &str| {
         let (code, out, err) = warden(&[
             "admin", "token", "create", "--org", org, "--role", role, "--db", &db,
@@ -330,8 +325,7 @@ fn notices_verify_offline_and_tampering_is_caught() {
         let keys = c.get(format!("{base}/api/v1/keys")).send().await.unwrap().text().await.unwrap();
         (notice, keys)
     });
-    child.kill().unwrap();
-    let _ = child.wait();
+    drop(served);
     let np = dir.path().join("notice.json");
     let kp = dir.path().join("keys.json");
     std::fs::write(&np, &notice).unwrap();
@@ -372,18 +366,7 @@ fn notices_verify_offline_and_tampering_is_caught() {
 fn audit_verify_names_the_first_altered_entry() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/w.db", dir.path().display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .current_dir(dir.path())
-        .args(["serve", "--demo", "--db", &db, "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut line).unwrap();
-    child.kill().unwrap();
-    let _ = child.wait();
+    drop(serve_demo(dir.path(), &db, &[]));
     for _ in 0..3 {
         let (code, _, err) = warden(&[
             "admin", "token", "create", "--org", "cncert", "--role", "analyst", "--db", &db,
