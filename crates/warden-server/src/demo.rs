@@ -277,7 +277,7 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
     .await
     .map_err(fail)?;
     // More information asked of the reporter.
-    let c = reported(
+    reported(
         svc,
         &netco,
         report(
@@ -293,7 +293,7 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
     .await
     .map_err(fail)?;
     // Not a threat.
-    let c = reported(
+    reported(
         svc,
         &secco,
         report(
@@ -309,7 +309,7 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
     .await
     .map_err(fail)?;
     // Confirmed, waiting for the authority.
-    let c = reported(
+    reported(
         svc,
         &secco,
         report(
