@@ -161,6 +161,127 @@ impl IndicatorError {
     }
 }
 
+/// How far a block on a target reaches (Art. 8(1)): one name or every name below it, one
+/// address or a whole mail domain, one number or a range of numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum TargetScope {
+    /// The value itself (addresses, networks, URLs, accounts, one e-mail address, one number).
+    Exact,
+    /// A domain and every name below it: the default for domains.
+    Subdomains,
+    /// Every address of an e-mail target's domain.
+    MailDomain,
+    /// Every phone number from the target to `range_last`, same length.
+    NumberRange,
+}
+
+impl TargetScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetScope::Exact => "exact",
+            TargetScope::Subdomains => "subdomains",
+            TargetScope::MailDomain => "mail_domain",
+            TargetScope::NumberRange => "number_range",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TargetScope> {
+        [
+            TargetScope::Exact,
+            TargetScope::Subdomains,
+            TargetScope::MailDomain,
+            TargetScope::NumberRange,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+
+    /// What a block on `t` reaches when the measure does not say.
+    pub fn default_for(t: IndicatorType) -> TargetScope {
+        if t == IndicatorType::Domain {
+            TargetScope::Subdomains
+        } else {
+            TargetScope::Exact
+        }
+    }
+
+    /// Whether this scope fits `target` (and `range_last`, which only a number range has).
+    /// A block may never cover a whole public suffix.
+    pub fn check(self, target: &Indicator, range_last: Option<&Indicator>) -> Result<(), String> {
+        let t = target.kind();
+        if self != TargetScope::NumberRange && range_last.is_some() {
+            return Err("range_last belongs to a number_range scope only".to_owned());
+        }
+        match self {
+            TargetScope::Exact => Ok(()),
+            TargetScope::Subdomains if t == IndicatorType::Domain => {
+                if is_public_suffix(target.value()) {
+                    Err(format!(
+                        "{} is a public suffix: a block with subdomains would cover every domain registered under it",
+                        target.value()
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+            TargetScope::MailDomain if t == IndicatorType::Email => {
+                let domain = target.domain().unwrap_or_default();
+                if is_public_suffix(domain) {
+                    Err(format!("{domain} is a public suffix, not a mail domain"))
+                } else {
+                    Ok(())
+                }
+            }
+            TargetScope::NumberRange if t == IndicatorType::Phone => {
+                let Some(last) = range_last else {
+                    return Err(
+                        "a number_range scope needs range_last, the last number of the range"
+                            .to_owned(),
+                    );
+                };
+                if last.kind() != IndicatorType::Phone {
+                    return Err("range_last must be a phone number".to_owned());
+                }
+                let (a, b) = (target.value(), last.value());
+                if a.len() != b.len() {
+                    return Err(format!(
+                        "{a} and {b} differ in length: a range runs between numbers of the same length"
+                    ));
+                }
+                if b < a {
+                    return Err(format!("range_last {b} comes before the first number {a}"));
+                }
+                let span = b[1..]
+                    .parse::<u64>()
+                    .unwrap_or(0)
+                    .saturating_sub(a[1..].parse::<u64>().unwrap_or(0));
+                if span >= MAX_NUMBER_RANGE {
+                    return Err(format!(
+                        "the range holds {} numbers; at most {MAX_NUMBER_RANGE} may be blocked by one measure",
+                        span + 1
+                    ));
+                }
+                Ok(())
+            }
+            _ => Err(format!(
+                "scope {} does not apply to a {t} target ({})",
+                self.as_str(),
+                match self {
+                    TargetScope::Subdomains => "subdomains is for domains",
+                    TargetScope::MailDomain => "mail_domain is for e-mail addresses",
+                    _ => "number_range is for phone numbers",
+                }
+            )),
+        }
+    }
+}
+
+/// The most numbers one range measure may block: a number segment's block of 10,000 lines
+/// is the largest unit carriers allocate below a prefix.
+pub const MAX_NUMBER_RANGE: u64 = 1_000_000;
+
 /// A validated, normalised indicator. It can only be built by parsing, so every value that
 /// exists is normalised.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 //! Everything here is pure: time comes in as an argument (see [`clock`]), data files come in
 //! as text, and every lifecycle transition returns the new state and its events or a refusal.
 
+pub mod allowlist;
 pub mod bulletin;
 pub mod calendar;
 pub mod clock;

@@ -252,6 +252,9 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
         }),
         recipient_org: Some(recipient.into()),
         deadline: None,
+        scope: None,
+        range_last: None,
+        allowlist_override: None,
     };
     let secco = a("secco-alpha", Role::Reporter)?;
     let netco = a("netco-alpha", Role::Reporter)?;
@@ -383,7 +386,14 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
                         "http://secure-pay-check.example.cn/pay",
                         "china-mobile",
                     ),
-                    block("ipv4", "198.51.100.77", "china-unicom"),
+                    MeasureInput {
+                        // Documentation addresses are allow-listed: blocking one takes a reason.
+                        allowlist_override: Some(
+                            "Training world: the RFC 5737 address stands in for the phishing host."
+                                .into(),
+                        ),
+                        ..block("ipv4", "198.51.100.77", "china-unicom")
+                    },
                 ],
                 notify: vec![],
             },

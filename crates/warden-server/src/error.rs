@@ -42,6 +42,12 @@ pub enum ApiError {
     Keys(#[from] crate::keys::KeyError),
     #[error("too many requests from this address: retry in {0} seconds")]
     RateLimited(u64),
+    #[error("{0}")]
+    UnknownFormat(String),
+    #[error("{0}")]
+    BatchTooLarge(String),
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -107,6 +113,11 @@ impl ApiError {
                     "invalid-command",
                     "The request cannot be carried out",
                 ),
+                RefusalCode::Allowlisted => (
+                    S::UNPROCESSABLE_ENTITY,
+                    "allowlisted-target",
+                    "The target is on an allow-list",
+                ),
             },
             ApiError::Indicator { .. } => (
                 S::UNPROCESSABLE_ENTITY,
@@ -143,6 +154,13 @@ impl ApiError {
             ),
             ApiError::Keys(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
             ApiError::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
+            ApiError::UnknownFormat(_) => (S::NOT_FOUND, "unknown-format", "Unknown export format"),
+            ApiError::BatchTooLarge(_) => (
+                S::PAYLOAD_TOO_LARGE,
+                "batch-too-large",
+                "Too many values in one batch",
+            ),
+            ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
 }

@@ -130,6 +130,7 @@ async fn mark_overdue(svc: &Service) -> Result<usize, ApiError> {
             );
             match svc.store.commit(changes).await {
                 Ok(_) => {
+                    svc.after_commit(true, false).await;
                     done += 1;
                     progressed = true;
                 }
@@ -209,6 +210,7 @@ async fn step_each<'a>(
             );
             match svc.store.commit(changes).await {
                 Ok(_) => {
+                    svc.after_commit(true, false).await;
                     done += 1;
                     progressed = true;
                 }

@@ -3,6 +3,7 @@
 pub mod admin;
 mod api;
 pub mod auth;
+pub mod blocklist;
 pub mod demo;
 mod error;
 pub mod jobs;
@@ -55,6 +56,7 @@ impl AppState {
                 policy: Arc::new(policy),
                 keys: Arc::new(keys),
                 simulated: None,
+                blocklist: Arc::new(blocklist::Blocklist::new()),
             }),
             limiter: Arc::new(ratelimit::Limiter::new(
                 10,
@@ -194,6 +196,14 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Lookups and exports answer from memory: build it before taking requests.
+    state
+        .svc
+        .blocklist
+        .load(state.svc.store.as_ref())
+        .await
+        .map_err(|e| std::io::Error::other(format!("loading the blocklist: {e}")))?;
+    state.svc.blocklist.clone().follow(state.svc.store.clone());
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

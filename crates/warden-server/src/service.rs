@@ -28,6 +28,8 @@ pub struct Service {
     pub keys: Arc<crate::keys::KeyRing>,
     /// Present when the server runs on a simulated clock (training, tests).
     pub simulated: Option<Arc<warden_core::clock::SimulatedClock>>,
+    /// The matcher over listed blocks and the allow-lists.
+    pub blocklist: Arc<crate::blocklist::Blocklist>,
 }
 
 /// Query parameters of `GET /api/v1/notices`.
@@ -183,10 +185,32 @@ impl Service {
                     .map_err(|e| ApiError::InvalidBody(e.to_string()))?,
             });
         }
+        let touches_blocks = changes
+            .writes
+            .iter()
+            .any(|w| matches!(w, Write::Measure { .. }));
+        let touches_allowlist = changes
+            .writes
+            .iter()
+            .any(|w| matches!(w, Write::AllowlistEntry { .. }));
         match self.store.commit(changes).await? {
-            CommitOutcome::Applied { .. } => Ok(response),
+            CommitOutcome::Applied { .. } => {
+                self.after_commit(touches_blocks, touches_allowlist).await;
+                Ok(response)
+            }
             CommitOutcome::Replayed { response } => serde_json::from_value(response)
                 .map_err(|e| ApiError::InvalidBody(format!("stored response unreadable: {e}"))),
+        }
+    }
+
+    /// This server's own writes show in its lookups and exports before it answers; other
+    /// servers see them at their next poll.
+    pub async fn after_commit(&self, blocks: bool, allowlist: bool) {
+        if blocks && let Err(e) = self.blocklist.sync(&self.store).await {
+            tracing::warn!(error = %e, "blocklist sync after commit failed; the poll will retry");
+        }
+        if allowlist && let Err(e) = self.blocklist.reload_allowlist(self.store.as_ref()).await {
+            tracing::warn!(error = %e, "allow-list reload failed");
         }
     }
 
@@ -574,6 +598,28 @@ impl Service {
                 .org(&format!("measures[{i}].recipient_org"), slug)
                 .await?
                 .org_ref();
+            let range_last = m
+                .range_last
+                .as_deref()
+                .map(|r| {
+                    Indicator::parse(warden_core::indicator::IndicatorType::Phone, r).map_err(
+                        |source| ApiError::Indicator {
+                            field: format!("measures[{i}].range_last"),
+                            source,
+                        },
+                    )
+                })
+                .transpose()?;
+            // The false-positive guards: the core refuses a block on a hit without a reason.
+            let allowlist_hits = match (&target, m.kind) {
+                (Some(t), MeasureKind::Block) => {
+                    let scope = m
+                        .scope
+                        .unwrap_or(warden_core::indicator::TargetScope::default_for(t.kind()));
+                    self.blocklist.allowlist().check(t, scope)
+                }
+                _ => vec![],
+            };
             specs.push(MeasureSpec {
                 id: Uuid::now_v7(),
                 notice_id: Uuid::now_v7(),
@@ -581,6 +627,10 @@ impl Service {
                 target,
                 recipient,
                 deadline: m.deadline,
+                scope: m.scope,
+                range_last,
+                allowlist_hits,
+                allowlist_override: m.allowlist_override.clone(),
             });
         }
         let mut notify: Vec<OrgRef> = vec![];

@@ -126,6 +126,16 @@ pub struct MeasureInput {
     /// Overrides the policy deadline.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub deadline: Option<OffsetDateTime>,
+    /// How far a block reaches: `exact`, `subdomains` (the default for domains),
+    /// `mail_domain` (every address of an e-mail target's domain), `number_range`.
+    #[serde(default)]
+    pub scope: Option<warden_core::indicator::TargetScope>,
+    /// The last number of a `number_range` block (E.164).
+    #[serde(default)]
+    pub range_last: Option<String>,
+    /// Required when the target is on an allow-list: why it is blocked all the same.
+    #[serde(default)]
+    pub allowlist_override: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

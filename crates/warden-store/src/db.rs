@@ -75,6 +75,14 @@ impl Row {
         .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
+    pub fn opt_i64(&self, i: usize) -> Result<Option<i64>> {
+        match self {
+            Row::Sqlite(r) => r.try_get(i),
+            Row::Postgres(r) => r.try_get(i),
+        }
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
     pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
         match self {
             Row::Sqlite(r) => r.try_get(i),

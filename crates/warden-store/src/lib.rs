@@ -136,6 +136,10 @@ pub enum Write {
         bulletin: warden_core::bulletin::Bulletin,
         expected: Option<i64>,
     },
+    AllowlistEntry {
+        entry: warden_core::allowlist::AllowlistRecord,
+        expected: Option<i64>,
+    },
     /// Notices are immutable once signed: insert only.
     Notice {
         notice: SignedNotice,
@@ -164,6 +168,32 @@ pub struct SigningKeyRecord {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub retired_at: Option<OffsetDateTime>,
+}
+
+/// A block measure as the blocklist sees it: its target and the facts an export shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedBlock {
+    pub measure_id: Uuid,
+    pub target_kind: String,
+    pub target_value: String,
+    /// None in records written before scopes existed: the type's default applies.
+    pub scope: Option<String>,
+    pub range_last: Option<String>,
+    pub recipient_id: Uuid,
+    pub recipient_slug: String,
+    pub reference: String,
+    pub since: OffsetDateTime,
+    pub expires: OffsetDateTime,
+    pub listed_serial: i64,
+}
+
+/// One step of the blocklist change sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockChange {
+    pub serial: i64,
+    /// Listed from here on (true) or no longer (false).
+    pub listed: bool,
+    pub block: ListedBlock,
 }
 
 /// Which measures (notices) to list.
@@ -350,6 +380,21 @@ pub trait Store: Send + Sync + 'static {
         cursor: Option<&str>,
     ) -> Result<Page<Versioned<Measure>>>;
 
+    /// Active block measures by id, after `after` (paged).
+    async fn listed_blocks(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<ListedBlock>>;
+    /// The blocklist change sequence after `serial`, oldest first.
+    async fn block_changes(&self, after: i64, limit: u32) -> Result<Vec<BlockChange>>;
+    /// The last serial of the change sequence (0 when nothing was ever listed).
+    async fn block_serial(&self) -> Result<i64>;
+    /// Operator-managed allow-list entries, removed ones included.
+    async fn allowlist_entries(
+        &self,
+    ) -> Result<Vec<Versioned<warden_core::allowlist::AllowlistRecord>>>;
+    async fn allowlist_entry(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<Versioned<warden_core::allowlist::AllowlistRecord>>>;
+
     async fn signing_keys(&self) -> Result<Vec<Versioned<SigningKeyRecord>>>;
     async fn notice(&self, id: Uuid) -> Result<Option<SignedNotice>>;
     async fn notices_of_measure(&self, measure_id: Uuid) -> Result<Vec<SignedNotice>>;
@@ -411,7 +456,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 10;
+pub const SCHEMA_VERSION: i64 = 11;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

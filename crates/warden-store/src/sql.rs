@@ -3,8 +3,9 @@
 use crate::audit::{self, AuditCheck, AuditEntry, Checkpoint, Fields};
 use crate::db::{Arg, Db, Row, Tx};
 use crate::{
-    Backend, CaseFilter, Changeset, CommitOutcome, Health, IdempotencyClaim, MeasureFilter,
-    ObjectVersion, Page, Result, SigningKeyRecord, Store, StoreError, Versioned, Write,
+    Backend, BlockChange, CaseFilter, Changeset, CommitOutcome, Health, IdempotencyClaim,
+    ListedBlock, MeasureFilter, ObjectVersion, Page, Result, SigningKeyRecord, Store, StoreError,
+    Versioned, Write,
 };
 use async_trait::async_trait;
 use serde::Serialize;
@@ -239,6 +240,21 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             },
             *expected,
         ),
+        Write::AllowlistEntry { entry, expected } => (
+            Shape {
+                kind: "allowlist_entry",
+                id: entry.id.to_string(),
+                insert: "INSERT INTO allowlist_entries (id, value, org_id, active, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+                update: "UPDATE allowlist_entries SET value = $2, org_id = $3, active = $4, body = $5, version = version + 1, updated_us = $6 WHERE id = $1 AND version = $7",
+                columns: vec![
+                    entry.value.clone().into(),
+                    entry.org.id.to_string().into(),
+                    i64::from(entry.removed.is_none()).into(),
+                ],
+                body: to_json(entry)?,
+            },
+            *expected,
+        ),
         Write::Notice {
             notice,
             recipient_org_id,
@@ -330,8 +346,8 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             Shape {
                 kind: "measure",
                 id: measure.id.to_string(),
-                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, reference, written_due_us, written_pending, remind_us, remind_pending, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1, $20, $20)",
-                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, reference = $14, written_due_us = $15, written_pending = $16, remind_us = $17, remind_pending = $18, body = $19, version = version + 1, updated_us = $20 WHERE id = $1 AND version = $21",
+                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, reference, written_due_us, written_pending, remind_us, remind_pending, scope, range_last, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 1, $22, $22)",
+                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, reference = $14, written_due_us = $15, written_pending = $16, remind_us = $17, remind_pending = $18, scope = $19, range_last = $20, body = $21, version = version + 1, updated_us = $22 WHERE id = $1 AND version = $23",
                 columns: vec![
                     measure.case_id.to_string().into(),
                     measure.notice_id.to_string().into(),
@@ -360,6 +376,12 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
                     .into(),
                     us(measure.remind_at()).into(),
                     i64::from(measure.reminder_pending()).into(),
+                    measure.scope().map(|s| s.as_str().to_owned()).into(),
+                    measure
+                        .range_last
+                        .as_ref()
+                        .map(|r| r.value().to_owned())
+                        .into(),
                 ],
                 body: to_json(measure)?,
             },
@@ -396,6 +418,7 @@ fn exists_sql(kind: &str) -> &'static str {
         "notice" => "SELECT version FROM notices WHERE id = $1",
         "enforcement" => "SELECT version FROM enforcements WHERE id = $1",
         "bulletin" => "SELECT version FROM bulletins WHERE id = $1",
+        "allowlist_entry" => "SELECT version FROM allowlist_entries WHERE id = $1",
         _ => "SELECT version FROM appeals WHERE id = $1",
     }
 }
@@ -418,6 +441,21 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
     args.extend(s.columns);
     args.push(s.body.clone().into());
     args.push(at_us.into());
+    // Whether a block measure was listed before this write: a change starts or ends a listing.
+    let listed_before = match (w, expected) {
+        (Write::Measure { .. }, Some(_)) => tx
+            .fetch(
+                "SELECT block_status FROM measures WHERE id = $1",
+                &[id.clone().into()],
+            )
+            .await?
+            .first()
+            .map(|r| r.opt_text(0))
+            .transpose()?
+            .flatten()
+            .is_some_and(|s| s == "active"),
+        _ => false,
+    };
     let version = match expected {
         None => {
             tx.execute(s.insert, &args).await.map_err(|e| match e {
@@ -452,6 +490,11 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
         &[s.kind.into(), id.clone().into(), version.into(), s.body.into(), at_us.into()],
     )
     .await?;
+    if let Write::Measure { measure, .. } = w
+        && measure.block_active() != listed_before
+    {
+        record_block_change(tx, &id, measure.block_active(), at_us).await?;
+    }
     if let Write::Case { case, .. } = w {
         // Indicators only ever join a case, so inserting the new ones is enough.
         for i in &case.indicators {
@@ -463,6 +506,63 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
         }
     }
     Ok(Some((id, state_hash)))
+}
+
+fn row_uuid(r: &Row, i: usize) -> Result<Uuid> {
+    let t = r.text(i)?;
+    Uuid::parse_str(&t).map_err(|e| StoreError::Corrupt(format!("bad id {t:?}: {e}")))
+}
+
+/// A `ListedBlock` from the columns starting at `at`.
+fn listed_block(r: &Row, at: usize) -> Result<ListedBlock> {
+    let t = |us: i64| {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    };
+    Ok(ListedBlock {
+        measure_id: row_uuid(r, at)?,
+        target_kind: r.opt_text(at + 1)?.unwrap_or_default(),
+        target_value: r.opt_text(at + 2)?.unwrap_or_default(),
+        scope: r.opt_text(at + 3)?,
+        range_last: r.opt_text(at + 4)?,
+        recipient_id: row_uuid(r, at + 5)?,
+        recipient_slug: r.text(at + 6)?,
+        reference: r.opt_text(at + 7)?.unwrap_or_default(),
+        since: t(r.i64(at + 8)?)?,
+        expires: t(r.opt_i64(at + 9)?.unwrap_or(0))?,
+        listed_serial: r.i64(at + 10)?,
+    })
+}
+
+/// Appends to the blocklist change sequence. Serials must become visible in order (followers
+/// read "after serial N"), so the writer first takes the audit head's row lock, which every
+/// commit takes and holds to its end: serials are drawn in commit order.
+async fn record_block_change(
+    tx: &mut Tx,
+    measure_id: &str,
+    listed: bool,
+    at_us: i64,
+) -> Result<()> {
+    tx.execute("UPDATE audit_head SET seq = seq WHERE id = 1", &[])
+        .await?;
+    let rows = tx
+        .fetch(
+            "INSERT INTO block_changes (measure_id, listed, at_us) VALUES ($1, $2, $3) RETURNING serial",
+            &[measure_id.to_owned().into(), i64::from(listed).into(), at_us.into()],
+        )
+        .await?;
+    let serial = rows
+        .first()
+        .ok_or_else(|| StoreError::Corrupt("block change without serial".into()))?
+        .i64(0)?;
+    if listed {
+        tx.execute(
+            "UPDATE measures SET listed_serial = $2 WHERE id = $1",
+            &[measure_id.to_owned().into(), serial.into()],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Claims the key inside the transaction. Returns the earlier response if the key was used.
@@ -1163,6 +1263,77 @@ impl Store for SqlStore {
                 province.map(str::to_owned).into(),
                 i64::from(limit.clamp(1, 1000)).into(),
             ],
+        )
+        .await
+    }
+
+    async fn listed_blocks(&self, after: Option<Uuid>, limit: u32) -> Result<Vec<ListedBlock>> {
+        let rows = self
+            .db
+            .fetch(
+                "SELECT m.id, m.target_kind, m.target_value, m.scope, m.range_last, m.recipient_org, o.slug, \
+                 m.reference, m.created_us, m.expires_us, COALESCE(m.listed_serial, 0) \
+                 FROM measures m JOIN organisations o ON o.id = m.recipient_org \
+                 WHERE m.block_status = 'active' AND m.id > $1 ORDER BY m.id LIMIT $2",
+                &[
+                    after.map(|u| u.to_string()).unwrap_or_default().into(),
+                    i64::from(limit.clamp(1, 100_000)).into(),
+                ],
+            )
+            .await?;
+        rows.iter().map(|r| listed_block(r, 0)).collect()
+    }
+
+    async fn block_changes(&self, after: i64, limit: u32) -> Result<Vec<BlockChange>> {
+        let rows = self
+            .db
+            .fetch(
+                "SELECT c.serial, c.listed, m.id, m.target_kind, m.target_value, m.scope, m.range_last, \
+                 m.recipient_org, o.slug, m.reference, m.created_us, m.expires_us, COALESCE(m.listed_serial, 0) \
+                 FROM block_changes c JOIN measures m ON m.id = c.measure_id \
+                 JOIN organisations o ON o.id = m.recipient_org \
+                 WHERE c.serial > $1 ORDER BY c.serial LIMIT $2",
+                &[after.into(), i64::from(limit.clamp(1, 100_000)).into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(BlockChange {
+                    serial: r.i64(0)?,
+                    listed: r.i64(1)? != 0,
+                    block: listed_block(r, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn block_serial(&self) -> Result<i64> {
+        let rows = self
+            .db
+            .fetch("SELECT COALESCE(MAX(serial), 0) FROM block_changes", &[])
+            .await?;
+        rows.first().map(|r| r.i64(0)).unwrap_or(Ok(0))
+    }
+
+    async fn allowlist_entries(
+        &self,
+    ) -> Result<Vec<Versioned<warden_core::allowlist::AllowlistRecord>>> {
+        self.many(
+            "allowlist_entry",
+            "SELECT version, body FROM allowlist_entries ORDER BY created_us, id",
+            &[],
+        )
+        .await
+    }
+
+    async fn allowlist_entry(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<Versioned<warden_core::allowlist::AllowlistRecord>>> {
+        self.one(
+            "allowlist_entry",
+            "SELECT version, body FROM allowlist_entries WHERE id = $1",
+            &[id.to_string().into()],
         )
         .await
     }

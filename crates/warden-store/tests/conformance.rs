@@ -74,6 +74,8 @@ conformance!(
     health_reports_schema,
     credentials_are_found_by_hash_only,
     jobs_run_under_one_lease,
+    blocklist_change_sequence,
+    allowlist_entries_are_kept,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -344,6 +346,10 @@ fn decide(w: &World, value: &str) -> CaseCommand {
             target: Some(Indicator::parse(IndicatorType::Domain, value).unwrap()),
             recipient: w.org("china-telecom").org_ref(),
             deadline: None,
+            scope: None,
+            range_last: None,
+            allowlist_hits: vec![],
+            allowlist_override: None,
         }],
         notify: vec![],
     }
@@ -1244,5 +1250,113 @@ async fn jobs_run_under_one_lease(f: Fixture) {
             .claim_job("expiry", "one", T0, T0 + Duration::minutes(5))
             .await
             .unwrap()
+    );
+}
+
+async fn blocklist_change_sequence(f: Fixture) {
+    let store = f.store.as_ref();
+    let w = seed(store).await;
+    let analyst = w.actor("cncert", "ann", &[Role::Analyst]);
+    let reviewer = w.actor("ca-guangdong", "rob", &[Role::Reviewer]);
+    assert_eq!(store.block_serial().await.unwrap(), 0);
+    let mut ids = vec![];
+    for v in ["a.evil.cn", "b.evil.cn"] {
+        let (_, case_id) = submit(store, &w, v, T0).await;
+        case_step(store, &w, case_id, &analyst, determine(), T0).await;
+        let out = case_step(store, &w, case_id, &reviewer, decide(&w, v), T0).await;
+        ids.push(out.measures[0].id);
+    }
+    assert_eq!(store.block_serial().await.unwrap(), 2);
+    let listed = store.listed_blocks(None, 10).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let a = listed.iter().find(|b| b.measure_id == ids[0]).unwrap();
+    assert_eq!(a.target_value, "a.evil.cn");
+    assert_eq!(a.scope.as_deref(), Some("subdomains"));
+    assert_eq!(a.recipient_slug, "china-telecom");
+    assert!(a.reference.starts_with("WD-"));
+    assert_eq!(a.listed_serial, 1);
+    // Paging by id.
+    let first = store.listed_blocks(None, 1).await.unwrap();
+    let rest = store
+        .listed_blocks(Some(first[0].measure_id), 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len() + rest.len(), 2);
+    // A step that leaves the listing alone adds no change; expiry does.
+    measure_step(
+        store,
+        ids[0],
+        &Actor::system("delivery"),
+        MeasureCommand::Deliver,
+        T0,
+    )
+    .await;
+    assert_eq!(store.block_serial().await.unwrap(), 2);
+    let m = store.measure(ids[0]).await.unwrap().unwrap();
+    let exp = m.value.block.as_ref().unwrap().expires_at;
+    measure_step(
+        store,
+        ids[0],
+        &Actor::system("expiry"),
+        MeasureCommand::Expire,
+        exp,
+    )
+    .await;
+    let changes = store.block_changes(0, 10).await.unwrap();
+    let seq: Vec<(i64, bool, &str)> = changes
+        .iter()
+        .map(|c| (c.serial, c.listed, c.block.target_value.as_str()))
+        .collect();
+    assert_eq!(
+        seq,
+        [
+            (1, true, "a.evil.cn"),
+            (2, true, "b.evil.cn"),
+            (3, false, "a.evil.cn")
+        ]
+    );
+    assert_eq!(store.block_changes(2, 10).await.unwrap().len(), 1);
+    assert_eq!(store.listed_blocks(None, 10).await.unwrap().len(), 1);
+}
+
+async fn allowlist_entries_are_kept(f: Fixture) {
+    use warden_core::allowlist::AllowlistRecord;
+    let store = f.store.as_ref();
+    let w = seed(store).await;
+    let admin = w.actor("china-telecom", "ada", &[Role::Admin]);
+    let (rec, ev) =
+        AllowlistRecord::add(&admin, Uuid::now_v7(), "202.96.128.86", "our resolver", T0).unwrap();
+    store
+        .commit(cs(
+            &admin,
+            T0,
+            vec![Write::AllowlistEntry {
+                entry: rec.clone(),
+                expected: None,
+            }],
+            vec![ev],
+        ))
+        .await
+        .unwrap();
+    let (removed, ev) = rec.remove(&admin, T0).unwrap();
+    store
+        .commit(cs(
+            &admin,
+            T0,
+            vec![Write::AllowlistEntry {
+                entry: removed.clone(),
+                expected: Some(1),
+            }],
+            vec![ev],
+        ))
+        .await
+        .unwrap();
+    let all = store.allowlist_entries().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].value, removed);
+    assert_eq!(all[0].version, 2);
+    assert_eq!(
+        store.allowlist_entry(rec.id).await.unwrap().unwrap().value,
+        removed
     );
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::calendar::Calendar;
-use crate::indicator::Indicator;
+use crate::indicator::{Indicator, TargetScope};
 use crate::policy::PolicyRules;
 use crate::taxonomy::{Category, Classification};
 use serde_json::json;
@@ -195,6 +195,14 @@ pub struct MeasureSpec {
     pub recipient: OrgRef,
     /// Overrides the policy deadline.
     pub deadline: Option<OffsetDateTime>,
+    /// How far a block reaches; None: the default for the target's type.
+    pub scope: Option<TargetScope>,
+    /// The last number of a `number_range` block.
+    pub range_last: Option<Indicator>,
+    /// Allow-list entries the target hits (false-positive guards), found by the caller.
+    pub allowlist_hits: Vec<AllowlistHit>,
+    /// Why the block goes ahead despite those hits; required when there are any.
+    pub allowlist_override: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,7 @@
 //! marking, and for blocks expiry and revocation.
 
 use super::*;
-use crate::indicator::Indicator;
+use crate::indicator::{Indicator, TargetScope};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
@@ -60,6 +60,27 @@ pub struct BlockState {
     pub status: BlockStatus,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+}
+
+/// A false-positive guard the target of a block hits: an entry of a shipped or an
+/// operator-managed allow-list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AllowlistHit {
+    /// The list's name, e.g. `iana-special-ipv4`, `public-dns`, `public-suffixes`, `operator`.
+    pub list: String,
+    /// The entry that matched (a network, a name).
+    pub entry: String,
+    /// Why the entry is there and where it comes from.
+    pub source: String,
+}
+
+/// A block that went ahead despite allow-list hits, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AllowlistOverride {
+    pub hits: Vec<AllowlistHit>,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -134,6 +155,15 @@ pub struct Measure {
     pub notice_id: Uuid,
     pub kind: MeasureKind,
     pub target: Option<Indicator>,
+    /// How far a block reaches; absent in older records, where the type's default applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<TargetScope>,
+    /// The last number of a `number_range` block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_last: Option<Indicator>,
+    /// The block was decided despite allow-list hits, for this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowlist_override: Option<AllowlistOverride>,
     pub recipient: OrgRef,
     /// The telecom authority that decided it; it answers appeals (Art. 10).
     pub deciding_org: OrgRef,
@@ -245,6 +275,30 @@ impl Measure {
                     ),
                 );
             };
+            let scope = spec
+                .scope
+                .unwrap_or(TargetScope::default_for(target.kind()));
+            if let Err(e) = scope.check(target, spec.range_last.as_ref()) {
+                return refuse(RefusalCode::Invalid, e);
+            }
+            if !spec.allowlist_hits.is_empty() {
+                let reason = spec.allowlist_override.as_deref().unwrap_or("").trim();
+                if reason.is_empty() {
+                    let hits: Vec<String> = spec
+                        .allowlist_hits
+                        .iter()
+                        .map(|h| format!("{} ({}: {})", h.entry, h.list, h.source))
+                        .collect();
+                    return refuse(
+                        RefusalCode::Allowlisted,
+                        format!(
+                            "{} is on an allow-list: {}; if the block is right all the same, give allowlist_override with the reason",
+                            target.value(),
+                            hits.join("; ")
+                        ),
+                    );
+                }
+            }
             block = Some(BlockState {
                 status: BlockStatus::Active,
                 expires_at: ctx.now + Duration::days(i64::from(days)),
@@ -271,12 +325,36 @@ impl Measure {
                 .after(ctx.now, ctx.calendar)
                 .value
         });
+        if spec.kind != MeasureKind::Block && (spec.scope.is_some() || spec.range_last.is_some()) {
+            return refuse(
+                RefusalCode::Invalid,
+                "scope and range_last belong to block measures only",
+            );
+        }
+        let allowlist_override = match (&block, spec.allowlist_hits.is_empty()) {
+            (Some(_), false) => Some(AllowlistOverride {
+                hits: spec.allowlist_hits,
+                reason: spec
+                    .allowlist_override
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+            }),
+            _ => None,
+        };
+        let scope = block
+            .as_ref()
+            .and(spec.target.as_ref())
+            .map(|t| spec.scope.unwrap_or(TargetScope::default_for(t.kind())));
         Ok(Measure {
             id: spec.id,
             case_id: case.id,
             notice_id: spec.notice_id,
             kind: spec.kind,
             target: spec.target,
+            scope,
+            range_last: spec.range_last,
+            allowlist_override,
             recipient: spec.recipient,
             deciding_org: deciding_org.clone(),
             determining_org: det.org.clone(),
@@ -314,6 +392,12 @@ impl Measure {
     /// Still to be reminded (the store indexes this).
     pub fn reminder_pending(&self) -> bool {
         !self.reminded && !self.overdue && self.status.awaits_recipient()
+    }
+
+    /// How far the block reaches (the type's default for records that do not say).
+    pub fn scope(&self) -> Option<TargetScope> {
+        let t = self.target.as_ref()?;
+        Some(self.scope.unwrap_or(TargetScope::default_for(t.kind())))
     }
 
     pub fn block_active(&self) -> bool {

@@ -151,6 +151,8 @@ pub enum RefusalCode {
     Window,
     /// The command itself is not acceptable (missing or inconsistent content).
     Invalid,
+    /// A block's target is on an allow-list and no override reason was given.
+    Allowlisted,
 }
 
 impl RefusalCode {
@@ -163,6 +165,7 @@ impl RefusalCode {
             RefusalCode::State => "invalid-state",
             RefusalCode::Window => "window-closed",
             RefusalCode::Invalid => "invalid-command",
+            RefusalCode::Allowlisted => "allowlisted-target",
         }
     }
 }
@@ -209,6 +212,7 @@ pub enum SubjectKind {
     Appeal,
     Enforcement,
     Bulletin,
+    AllowlistEntry,
 }
 
 impl SubjectKind {
@@ -223,6 +227,7 @@ impl SubjectKind {
             SubjectKind::Appeal => "appeal",
             SubjectKind::Enforcement => "enforcement",
             SubjectKind::Bulletin => "bulletin",
+            SubjectKind::AllowlistEntry => "allowlist_entry",
         }
     }
 }
@@ -233,7 +238,7 @@ impl fmt::Display for SubjectKind {
     }
 }
 
-pub(crate) fn event(name: &str, kind: SubjectKind, id: Uuid, data: serde_json::Value) -> Event {
+pub fn event(name: &str, kind: SubjectKind, id: Uuid, data: serde_json::Value) -> Event {
     Event {
         name: name.to_owned(),
         subject: Subject { kind, id },

@@ -107,5 +107,9 @@ pub fn block_spec(recipient: &str, value: &str, n: u128) -> MeasureSpec {
         target: Some(Indicator::parse(IndicatorType::Domain, value).unwrap()),
         recipient: org(recipient),
         deadline: None,
+        scope: None,
+        range_last: None,
+        allowlist_hits: vec![],
+        allowlist_override: None,
     }
 }

@@ -779,6 +779,10 @@ mod random_sequences {
                                     ),
                                     recipient: org(ORGS[*r]),
                                     deadline: None,
+                                    scope: None,
+                                    range_last: None,
+                                    allowlist_hits: vec![],
+                                    allowlist_override: None,
                                 }]
                             } else {
                                 vec![]
