@@ -111,6 +111,38 @@ struct PolicyDoc {
     deadlines: Option<BTreeMap<String, BTreeMap<String, String>>>,
     emergency: Option<EmergencyDoc>,
     block_expiry_days: Option<BTreeMap<String, u32>>,
+    blocklists: Option<BlocklistsDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlocklistsDoc {
+    rpz_zone: Option<String>,
+    rpz_action: Option<String>,
+    sinkhole_ipv4: Option<std::net::Ipv4Addr>,
+    sinkhole_ipv6: Option<std::net::Ipv6Addr>,
+    review_before_days: Option<u32>,
+}
+
+/// How exported blocklists answer, and when blocks come up for re-review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlocklistRules {
+    /// The RPZ zone's name, absolute (ends in a dot).
+    pub rpz_zone: String,
+    /// Listed names answer NXDOMAIN (None) or these sinkhole addresses.
+    pub sinkhole: Option<(Option<std::net::Ipv4Addr>, Option<std::net::Ipv6Addr>)>,
+    /// Days before expiry that the deciding authority is asked to re-review a block.
+    pub review_before_days: u32,
+}
+
+impl Default for BlocklistRules {
+    fn default() -> Self {
+        BlocklistRules {
+            rpz_zone: "rpz.warden.".into(),
+            sinkhole: None,
+            review_before_days: 14,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -139,6 +171,7 @@ pub struct PolicyRules {
     emergency_deadlines: BTreeMap<MeasureKind, Span>,
     pub written_notice_within: Span,
     block_expiry_days: BTreeMap<IndicatorType, u32>,
+    pub blocklists: BlocklistRules,
 }
 
 impl PolicyRules {
@@ -306,6 +339,7 @@ fn resolve(
             emergency_deadlines: BTreeMap::new(),
             written_notice_within: Span::Hours(24),
             block_expiry_days: BTreeMap::new(),
+            blocklists: BlocklistRules::default(),
         },
     };
     if let Some(inst) = &doc.default_institution {
@@ -388,6 +422,55 @@ fn resolve(
             return Err(err(key, format!("{days} is not from 1 to 3650 days")));
         }
         rules.block_expiry_days.insert(t, *days);
+    }
+    if let Some(b) = &doc.blocklists {
+        if let Some(z) = &b.rpz_zone {
+            let name = z.trim_end_matches('.');
+            let ok = !name.is_empty()
+                && name.len() <= 200
+                && name.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                });
+            if !ok {
+                return Err(err(
+                    "blocklists.rpz_zone".into(),
+                    format!("{z:?} is not a DNS zone name (letters, digits, hyphens, dots)"),
+                ));
+            }
+            rules.blocklists.rpz_zone = format!("{}.", name.to_ascii_lowercase());
+        }
+        match b.rpz_action.as_deref() {
+            None => {}
+            Some("nxdomain") => rules.blocklists.sinkhole = None,
+            Some("sinkhole") => {
+                if b.sinkhole_ipv4.is_none() && b.sinkhole_ipv6.is_none() {
+                    return Err(err(
+                        "blocklists.rpz_action".into(),
+                        "sinkhole needs sinkhole_ipv4 or sinkhole_ipv6".into(),
+                    ));
+                }
+                rules.blocklists.sinkhole = Some((b.sinkhole_ipv4, b.sinkhole_ipv6));
+            }
+            Some(other) => {
+                return Err(err(
+                    "blocklists.rpz_action".into(),
+                    format!("{other:?}: expected nxdomain or sinkhole"),
+                ));
+            }
+        }
+        if let Some(d) = b.review_before_days {
+            if !(1..=365).contains(&d) {
+                return Err(err(
+                    "blocklists.review_before_days".into(),
+                    format!("{d} is not from 1 to 365"),
+                ));
+            }
+            rules.blocklists.review_before_days = d;
+        }
     }
     // Completeness: the national file must answer every question a decision can ask.
     for kind in MeasureKind::ALL {

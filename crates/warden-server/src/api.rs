@@ -73,6 +73,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(issue_bulletin, list_bulletins))
         .routes(routes!(issue_publication, list_publications))
         .routes(routes!(publications_atom))
+        .routes(routes!(lookup, lookup_batch))
+        .routes(routes!(blocklist))
+        .routes(routes!(list_allowlist, add_allowlist))
+        .routes(routes!(remove_allowlist))
 }
 
 fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
@@ -883,4 +887,137 @@ async fn verify_audit(
     Caller(c): Caller,
 ) -> Result<Json<AuditVerification>, ApiError> {
     Ok(Json(s.svc.verify_audit(&c).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/lookup",
+    tag = "blocklists",
+    summary = "Is this value listed, under which measures, since when (the reference number is what an appeal quotes)",
+    params(crate::matching::LookupQuery),
+    responses((status = 200, description = "OK", body = LookupResult), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn lookup(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    q: Result<Query<crate::matching::LookupQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<LookupResult>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    Ok(Json(s.svc.lookup(&c, &q)?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/lookup",
+    tag = "blocklists",
+    summary = "Look up to 10,000 values at once: one result per value, in order; a malformed value gets its own error",
+    request_body = LookupBatchRequest,
+    responses((status = 200, description = "OK", body = LookupBatchResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn lookup_batch(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    body: Bytes,
+) -> Result<Json<LookupBatchResponse>, ApiError> {
+    let req: LookupBatchRequest = parse_body(&body)?;
+    Ok(Json(s.svc.lookup_batch(&c, &req)?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/blocklists/{format}",
+    tag = "blocklists",
+    summary = "The blocklist to enforce, streamed: rpz, nftables, suricata, plain or csv; with since=SERIAL only the changes after that serial",
+    params(
+        ("format" = String, Path, description = "rpz | nftables | suricata | plain | csv"),
+        crate::matching::ExportQuery
+    ),
+    responses(
+        (status = 200, description = "The list; X-Warden-Serial names its serial", content_type = "text/plain"),
+        (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")
+    ),
+    security(("bearer" = []))
+)]
+async fn blocklist(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(format): Path<String>,
+    q: Result<Query<crate::matching::ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    let export = s.svc.export(&c, &format, &q).await?;
+    let mut headers = HeaderMap::new();
+    let ct = export.format.content_type();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(ct),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&export.serial.to_string()) {
+        headers.insert("x-warden-serial", v);
+    }
+    if let crate::matching::ExportBody::Delta { from, .. } = &export.body
+        && let Ok(v) = axum::http::HeaderValue::from_str(&from.to_string())
+    {
+        headers.insert("x-warden-delta-from", v);
+    }
+    Ok((headers, crate::matching::stream(export)).into_response())
+}
+
+#[utoipa::path(
+    get,
+    path = "/allowlist",
+    tag = "blocklists",
+    summary = "The false-positive guards: shipped lists with their sources, and the entries organisations maintain",
+    responses((status = 200, description = "OK", body = AllowlistList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn list_allowlist(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+) -> Result<Json<AllowlistList>, ApiError> {
+    Ok(Json(s.svc.allowlist(&c).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/allowlist",
+    tag = "blocklists",
+    summary = "Add an entry to your organisation's allow-list (administrators)",
+    request_body = AllowlistRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 201, description = "Created", body = AllowlistItem), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn add_allowlist(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<AllowlistItem>), ApiError> {
+    let idem = idem(&c, &headers, "POST /allowlist", &body)?;
+    let item = s
+        .svc
+        .add_allowlist_entry(&c, parse_body(&body)?, idem)
+        .await?;
+    Ok((StatusCode::CREATED, Json(item)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/allowlist/{id}",
+    tag = "blocklists",
+    summary = "Remove an allow-list entry (its organisation's administrators, or the authorities' and institutions')",
+    params(("id" = Uuid, Path, description = "The entry id")),
+    responses((status = 204, description = "Removed"), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn remove_allowlist(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(eid): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.svc.remove_allowlist_entry(&c, id(&eid)?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

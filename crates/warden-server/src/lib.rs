@@ -8,6 +8,7 @@ pub mod demo;
 mod error;
 pub mod jobs;
 pub mod keys;
+pub mod matching;
 mod metrics;
 mod print;
 mod problem;
@@ -131,14 +132,12 @@ fn reserved() -> Router<AppState> {
             "not-implemented",
             "Not implemented yet",
             format!(
-                "{} is reserved for the indicator engine and the TAXII 2.1 service, which this server does not run yet",
+                "{} is reserved for the TAXII 2.1 service, which this server does not run yet",
                 uri.path()
             ),
         )
     }
     Router::new()
-        .route("/api/v1/lookup", get(later).post(later))
-        .route("/api/v1/blocklists/{format}", get(later))
         .route("/taxii2/", get(later))
         .route("/taxii2/{*rest}", get(later).post(later))
 }

@@ -147,7 +147,7 @@ impl Service {
         }
     }
 
-    async fn org(&self, field: &str, slug: &str) -> Result<Organisation, ApiError> {
+    pub(crate) async fn org(&self, field: &str, slug: &str) -> Result<Organisation, ApiError> {
         self.store
             .organisation_by_slug(slug)
             .await?
@@ -159,7 +159,7 @@ impl Service {
     }
 
     /// Runs a write once per idempotency key: a retry gets the first response back.
-    async fn once<T, F, Fut>(&self, idem: Option<Idem>, build: F) -> Result<T, ApiError>
+    pub(crate) async fn once<T, F, Fut>(&self, idem: Option<Idem>, build: F) -> Result<T, ApiError>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce() -> Fut,

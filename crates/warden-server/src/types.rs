@@ -445,3 +445,108 @@ pub struct AuditVerification {
     /// Signed checkpoints whose hash and platform signature both hold.
     pub checkpoints: i64,
 }
+
+/// One listed block that a looked-up value matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LookupMatch {
+    pub measure_id: Uuid,
+    /// Always `block`: only blocks are listed.
+    pub kind: String,
+    /// The measure's target, which may be wider than the value (a network, a parent domain).
+    pub indicator: IndicatorInput,
+    /// `exact`, `subdomains`, `mail_domain` or `number_range`.
+    pub scope: String,
+    /// The last number of a number range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_last: Option<String>,
+    /// The public reference number, to quote in an appeal.
+    pub reference: String,
+    /// The organisation that enforces it.
+    pub recipient_org: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires: OffsetDateTime,
+}
+
+/// A value refused by a batch lookup: the others are answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LookupItemError {
+    /// A stable code, as in problem types: `invalid-indicator`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LookupResult {
+    /// The value as sent.
+    pub value: String,
+    /// The indicator type, given or recognised.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalized: Option<String>,
+    pub listed: bool,
+    pub matches: Vec<LookupMatch>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<LookupItemError>,
+}
+
+/// A value to look up: a string whose type is recognised, or a typed indicator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LookupValue {
+    Text(String),
+    Typed(IndicatorInput),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupBatchRequest {
+    /// Up to 10,000 values; one result each, in order.
+    pub values: Vec<LookupValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LookupBatchResponse {
+    /// The blocklist serial the answers reflect.
+    pub serial: i64,
+    pub results: Vec<LookupResult>,
+}
+
+/// The most values one batch lookup takes.
+pub const LOOKUP_BATCH_MAX: usize = 10_000;
+
+/// An operator-managed allow-list entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowlistRequest {
+    /// An IP address, a network (CIDR) or a domain name (with everything below it).
+    pub value: String,
+    /// Why it must not be blocked by mistake.
+    pub reason: String,
+}
+
+/// One guard: shipped (with its source) or operator-managed (with its id and maintainer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AllowlistItem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Uuid>,
+    pub list: String,
+    pub value: String,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub created_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AllowlistList {
+    pub items: Vec<AllowlistItem>,
+}

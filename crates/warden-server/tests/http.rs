@@ -159,6 +159,8 @@ on_both!(
     reports_are_validated_and_correlated,
     determination_and_decision_respect_the_rules,
     lists_are_scoped_to_the_caller,
+    blocklists_answer_lookups_and_export,
+    allowlists_guard_blocks,
 );
 
 impl Server {
@@ -246,11 +248,7 @@ async fn health_and_problems(s: Server) {
     assert!(p.kind.ends_with("/not-found"));
 
     // Paths of later parts of the interface are reserved, and say so.
-    for path in [
-        "/api/v1/lookup?value=x",
-        "/api/v1/blocklists/rpz",
-        "/taxii2/",
-    ] {
+    for path in ["/taxii2/"] {
         let r = s
             .http
             .get(format!("{}{path}", s.base))
@@ -1248,6 +1246,12 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/publications"),
         ("get", "/api/v1/publications"),
         ("get", "/api/v1/publications.atom"),
+        ("get", "/api/v1/lookup"),
+        ("post", "/api/v1/lookup"),
+        ("get", "/api/v1/blocklists/{format}"),
+        ("get", "/api/v1/allowlist"),
+        ("post", "/api/v1/allowlist"),
+        ("delete", "/api/v1/allowlist/{id}"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = vec![];
@@ -1461,10 +1465,15 @@ async fn authorization_matrix(s: Server) {
             if !op_ok || public {
                 continue;
             }
-            let url = if path == "/api/v1/stats/timeliness" {
-                format!("{path}?group_by=province")
-            } else {
-                path.to_owned()
+            let url = match path {
+                "/api/v1/stats/timeliness" => format!("{path}?group_by=province"),
+                "/api/v1/lookup" if method == "get" => {
+                    format!("{path}?value=www.matrix.example.cn")
+                }
+                "/api/v1/blocklists/{format}" => {
+                    "/api/v1/blocklists/rpz?recipient=china-telecom".to_owned()
+                }
+                _ => path.to_owned(),
             };
             let url = url
                 .replace(
@@ -1509,6 +1518,8 @@ async fn authorization_matrix(s: Server) {
                 "/api/v1/enforcements/{id}/actions" => {
                     json!({"kind": "talk", "basis": "csl-56", "notes": "n"})
                 }
+                "/api/v1/lookup" => json!({"values": ["matrix.example.cn", "not a value"]}),
+                "/api/v1/allowlist" => json!({"value": "matrix-guard.example.cn", "reason": "r"}),
                 _ => Value::Null,
             };
             for org in ORGS {
@@ -1568,6 +1579,14 @@ async fn authorization_matrix(s: Server) {
                             role == Reviewer && oversight(org)
                         }
                         ("get", "/api/v1/bulletins") => true,
+                        ("get", "/api/v1/lookup")
+                        | ("post", "/api/v1/lookup")
+                        | ("get", "/api/v1/allowlist") => true,
+                        // Overseers export anyone's list; others only their own.
+                        ("get", "/api/v1/blocklists/{format}") => {
+                            oversight(org) || org == "china-telecom"
+                        }
+                        ("post", "/api/v1/allowlist") => role == Admin,
                         ("get", "/api/v1/stats/timeliness") => oversight(org),
                         other => {
                             panic!("no expectation for {other:?}: add the route to the matrix")
@@ -1600,8 +1619,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        28 * ORGS.len() * Role::ALL.len(),
-        "28 authenticated routes"
+        33 * ORGS.len() * Role::ALL.len(),
+        "33 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s
@@ -1872,4 +1891,333 @@ async fn a_tampered_audit_row_is_detected_over_http() {
     assert_eq!(v["intact"], false);
     assert_eq!(v["first_broken"], seq);
     assert!(v["problem"].as_str().unwrap().contains("altered"), "{v}");
+}
+
+/// Decides one block measure with `measure` (kind, target, …) for china-telecom; returns the
+/// decision's status and body.
+async fn decide_measure(s: &Server, domain: &str, measure: Value) -> (StatusCode, Value) {
+    let (_, created) = s.post("secco", "/api/v1/reports", report(domain)).await;
+    let case = format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap());
+    let det = json!({"verdict": "confirmed", "severity": "high", "rationale": "Confirmed"});
+    let (st, _) = s
+        .post("cncert", &format!("{case}/determination"), det)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let decision = json!({"outcome": "approved", "reasons": "Block it", "measures": [measure]});
+    s.post("gd", &format!("{case}/decision"), decision).await
+}
+
+async fn export(s: &Server, who: &str, path: &str) -> (StatusCode, String, Option<i64>) {
+    let r = s
+        .http
+        .get(format!("{}{path}", s.base))
+        .bearer_auth(&s.tokens[who])
+        .send()
+        .await
+        .unwrap();
+    let st = r.status();
+    let serial = r
+        .headers()
+        .get("x-warden-serial")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (st, r.text().await.unwrap(), serial)
+}
+
+async fn blocklists_answer_lookups_and_export(s: Server) {
+    let m = decided_block(&s, "listed.example.cn").await;
+    let mid = m["id"].as_str().unwrap().to_owned();
+    let (st, out) = decide_measure(
+        &s,
+        "ipblock.example.cn",
+        json!({"kind": "block", "target": {"type": "cidr", "value": "45.77.12.0/24"}, "recipient_org": "china-telecom"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    let (st, out) = decide_measure(
+        &s,
+        "exact.example.cn",
+        json!({"kind": "block", "target": {"type": "domain", "value": "exact.example.cn"}, "scope": "exact", "recipient_org": "china-mobile"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+
+    // Listed at once: the decision's answer came after the matcher saw it.
+    let (st, r) = s
+        .get("netco", "/api/v1/lookup?value=WWW.Listed.Example.CN.")
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["type"], "domain");
+    assert_eq!(r["normalized"], "www.listed.example.cn");
+    assert_eq!(r["listed"], true);
+    assert_eq!(r["matches"][0]["measure_id"], mid.as_str());
+    assert_eq!(r["matches"][0]["indicator"]["value"], "listed.example.cn");
+    assert_eq!(r["matches"][0]["scope"], "subdomains");
+    assert!(
+        r["matches"][0]["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("WD-")
+    );
+    let (_, r) = s.get("netco", "/api/v1/lookup?value=45.77.12.200").await;
+    assert_eq!(r["matches"][0]["indicator"]["value"], "45.77.12.0/24");
+    let (_, r) = s
+        .get("netco", "/api/v1/lookup?value=www.exact.example.cn")
+        .await;
+    assert_eq!(
+        r["listed"], false,
+        "an exact block does not reach subdomains"
+    );
+    let (_, r) = s
+        .get(
+            "netco",
+            "/api/v1/lookup?value=http://a.listed.example.cn/x?y=1",
+        )
+        .await;
+    assert_eq!(r["listed"], true, "a URL on a listed domain");
+    let (st, p) = s
+        .get("netco", "/api/v1/lookup?value=no%20such%20thing")
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(kind(&p), "invalid-indicator");
+    let (st, p) = s
+        .get("netco", "/api/v1/lookup?value=1.2.3.4&type=ipv9")
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-indicator")
+    );
+
+    // Batches: one answer per value, in order; bad values answer alone.
+    let (st, b) = s
+        .post(
+            "netco",
+            "/api/v1/lookup",
+            json!({"values": ["45.77.12.1", {"type": "domain", "value": "x.listed.example.cn"}, "??", "45.77.13.1"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let res = b["results"].as_array().unwrap();
+    assert_eq!(res.len(), 4);
+    assert_eq!(
+        res.iter()
+            .map(|r| r["listed"].as_bool().unwrap())
+            .collect::<Vec<_>>(),
+        [true, true, false, false]
+    );
+    assert_eq!(res[2]["error"]["type"], "invalid-indicator");
+    assert!(res[3]["error"].is_null());
+    let many: Vec<String> = (0..10_001).map(|i| format!("h{i}.example.cn")).collect();
+    let (st, p) = s
+        .post("netco", "/api/v1/lookup", json!({"values": many}))
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "batch-too-large")
+    );
+
+    // Exports: the recipient's own list by default.
+    let (st, zone, serial) = export(&s, "telecom", "/api/v1/blocklists/rpz").await;
+    assert_eq!(st, StatusCode::OK, "{zone}");
+    let serial = serial.unwrap();
+    assert_eq!(serial, 3);
+    assert!(zone.contains("$ORIGIN rpz.warden."), "{zone}");
+    assert!(
+        zone.contains(" IN SOA localhost. hostmaster.localhost. 3 "),
+        "{zone}"
+    );
+    assert!(zone.contains("\nlisted.example.cn CNAME .\n"), "{zone}");
+    assert!(zone.contains("\n*.listed.example.cn CNAME .\n"), "{zone}");
+    assert!(zone.contains("\n24.0.12.77.45.rpz-ip CNAME .\n"), "{zone}");
+    assert!(
+        !zone.contains("exact.example.cn"),
+        "china-mobile's block is not telecom's"
+    );
+    let (_, all, _) = export(&s, "gd", "/api/v1/blocklists/plain").await;
+    let mut lines: Vec<&str> = all.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["45.77.12.0/24", "exact.example.cn", "listed.example.cn"]
+    );
+    let (_, csv, _) = export(&s, "gd", "/api/v1/blocklists/csv?type=cidr").await;
+    assert!(csv.starts_with("value,type,scope,measure,reference,recipient,since,expires\n"));
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    let (_, nft, _) = export(&s, "telecom", "/api/v1/blocklists/nftables").await;
+    assert!(nft.contains("elements = { 45.77.12.0/24 }"), "{nft}");
+    let (_, rules, _) = export(&s, "telecom", "/api/v1/blocklists/suricata").await;
+    assert!(
+        rules.contains("dns.query; content:\".listed.example.cn\"; nocase; endswith;"),
+        "{rules}"
+    );
+    let (st, p, _) = export(&s, "telecom", "/api/v1/blocklists/bind").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(p.contains("unknown-format"), "{p}");
+    let (st, _, _) = export(
+        &s,
+        "telecom",
+        "/api/v1/blocklists/rpz?recipient=china-mobile",
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = export(&s, "telecom", "/api/v1/blocklists/rpz?since=99").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+
+    // Revoked on appeal: gone from lookups and the next delta at once.
+    let (st, a) = s
+        .post(
+            "netco",
+            &format!("/api/v1/measures/{mid}/appeals"),
+            json!({"appellant": {"name": "Holder", "contact": "h@example.cn"}, "grounds": "Cleaned"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let aid = a["id"].as_str().unwrap();
+    let (st, out) = s
+        .post(
+            "gd",
+            &format!("/api/v1/appeals/{aid}/decision"),
+            json!({"outcome": "revoked", "reasons": "Cleaned up"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    let (_, r) = s
+        .get("netco", "/api/v1/lookup?value=listed.example.cn")
+        .await;
+    assert_eq!(r["listed"], false);
+    let (st, delta, now) = export(
+        &s,
+        "telecom",
+        &format!("/api/v1/blocklists/rpz?since={serial}"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(now, Some(4));
+    // Old SOA, the deleted records, new SOA, nothing added.
+    let body: Vec<&str> = delta
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.starts_with('$'))
+        .collect();
+    assert_eq!(body.len(), 4, "{delta}");
+    assert!(body[0].contains(" 3 3600 "), "{delta}");
+    assert_eq!(body[1], "listed.example.cn CNAME .");
+    assert_eq!(body[2], "*.listed.example.cn CNAME .");
+    assert!(body[3].contains(" 4 3600 "), "{delta}");
+    let (_, plain, _) = export(
+        &s,
+        "telecom",
+        &format!("/api/v1/blocklists/plain?since={serial}"),
+    )
+    .await;
+    assert_eq!(plain, "-listed.example.cn\n");
+    let (_, none, _) = export(&s, "telecom", "/api/v1/blocklists/plain?since=4").await;
+    assert_eq!(none, "");
+}
+
+async fn allowlists_guard_blocks(s: Server) {
+    let block_dns = json!({"kind": "block", "target": {"type": "ipv4", "value": "8.8.8.8"}, "recipient_org": "china-telecom"});
+    let (st, p) = decide_measure(&s, "guard.example.cn", block_dns.clone()).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "allowlisted-target")
+    );
+    assert!(p["detail"].as_str().unwrap().contains("public-dns"), "{p}");
+    let mut with_reason = block_dns.clone();
+    with_reason["allowlist_override"] = json!("Hijacked resolver answering for the botnet");
+    let (st, out) = decide_measure(&s, "guard2.example.cn", with_reason).await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    let mid: uuid::Uuid = out["measures"][0]["id"].as_str().unwrap().parse().unwrap();
+    let m = s.store.measure(mid).await.unwrap().unwrap().value;
+    let o = m.allowlist_override.unwrap();
+    assert_eq!(o.reason, "Hijacked resolver answering for the botnet");
+    assert_eq!(o.hits[0].list, "public-dns");
+    // A subdomain block on a public suffix is refused outright.
+    let (st, p) = decide_measure(
+        &s,
+        "guard3.example.cn",
+        json!({"kind": "block", "target": {"type": "domain", "value": "com.cn"}, "recipient_org": "china-telecom", "allowlist_override": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-command"),
+        "{p}"
+    );
+    // Organisations add their own guards; administrators only.
+    let (st, _) = s
+        .post(
+            "gd",
+            "/api/v1/allowlist",
+            json!({"value": "bank.example.cn", "reason": "Bank portal"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, e) = s
+        .post(
+            "miit-admin",
+            "/api/v1/allowlist",
+            json!({"value": "Bank.Example.CN", "reason": "Bank portal"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{e}");
+    assert_eq!(e["value"], "bank.example.cn");
+    let (st, p) = s
+        .post(
+            "miit-admin",
+            "/api/v1/allowlist",
+            json!({"value": "not valid!", "reason": "r"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    let (st, p) = decide_measure(
+        &s,
+        "guard4.example.cn",
+        json!({"kind": "block", "target": {"type": "url", "value": "http://www.bank.example.cn/login"}, "recipient_org": "china-telecom"}),
+    )
+    .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "allowlisted-target"),
+        "{p}"
+    );
+    let (_, list) = s.get("netco", "/api/v1/allowlist").await;
+    let items = list["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .any(|i| i["list"] == "iana-special-ipv4" && i["value"] == "10.0.0.0/8")
+    );
+    assert!(
+        items
+            .iter()
+            .any(|i| i["list"] == "operator" && i["org"] == "miit")
+    );
+    let id = e["id"].as_str().unwrap();
+    let (st, _) = s
+        .call(
+            Some("telecom"),
+            reqwest::Method::DELETE,
+            &format!("/api/v1/allowlist/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = s
+        .call(
+            Some("miit-admin"),
+            reqwest::Method::DELETE,
+            &format!("/api/v1/allowlist/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, out) = decide_measure(
+        &s,
+        "guard5.example.cn",
+        json!({"kind": "block", "target": {"type": "url", "value": "http://www.bank.example.cn/login"}, "recipient_org": "china-telecom"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
 }

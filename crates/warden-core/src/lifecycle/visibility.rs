@@ -182,3 +182,49 @@ pub fn can_advance_clock(actor: &Actor) -> bool {
 pub fn can_view_notice(actor: &Actor, addressee_slug: &str, m: &Measure) -> bool {
     can_view_measure(actor, m) || actor.org().is_some_and(|o| o.slug == addressee_slug)
 }
+
+/// Whose blocks an export may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlocklistScope {
+    /// Every listed block (authorities, institutions).
+    All,
+    /// The blocks one organisation must enforce.
+    Recipient(Uuid),
+}
+
+/// The blocklist an actor may export: authorities and institutions any recipient's or all;
+/// every other member only its own (the default when it names none).
+pub fn blocklist_scope(
+    actor: &Actor,
+    requested: Option<&OrgRef>,
+) -> Result<BlocklistScope, Refusal> {
+    let Actor::Principal { org, .. } = actor else {
+        return match (actor, requested) {
+            (Actor::System { .. }, None) => Ok(BlocklistScope::All),
+            (Actor::System { .. }, Some(r)) => Ok(BlocklistScope::Recipient(r.id)),
+            _ => refuse(RefusalCode::Role, "blocklists are for members"),
+        };
+    };
+    let oversees = org.org_type.is_authority() || org.org_type == OrgType::Institution;
+    match requested {
+        None if oversees => Ok(BlocklistScope::All),
+        None => Ok(BlocklistScope::Recipient(org.id)),
+        Some(r) if oversees || r.id == org.id => Ok(BlocklistScope::Recipient(r.id)),
+        Some(r) => refuse(
+            RefusalCode::Organisation,
+            format!(
+                "{} may export only its own blocklist, not that of {}",
+                org.slug, r.slug
+            ),
+        ),
+    }
+}
+
+/// Whether an actor may ask what is listed. Listings are enforced in public networks and
+/// published, so every member may; the public asks through the publications.
+pub fn may_lookup(actor: &Actor) -> Result<(), Refusal> {
+    match actor {
+        Actor::Principal { .. } | Actor::System { .. } => Ok(()),
+        Actor::Public => refuse(RefusalCode::Role, "lookups are for members"),
+    }
+}
