@@ -81,7 +81,10 @@ fn exact(c: &mut Criterion) {
     let mut rng = Rng::new(4);
     let vals = synth::exact_values(IndicatorType::Sha256, N, &mut rng);
     let ix = Index::build(synth::exact_entries(IndicatorType::Sha256, &vals));
-    let qs = synth::exact_queries(IndicatorType::Sha256, &vals, Q, &mut rng);
+    let qs: Vec<Indicator> = synth::exact_queries(IndicatorType::Sha256, &vals, Q, &mut rng)
+        .iter()
+        .filter_map(|v| Indicator::parse(IndicatorType::Sha256, v).ok())
+        .collect();
     let mut g = c.benchmark_group("match");
     g.throughput(Throughput::Elements(BATCH as u64));
     let mut at = 0;
@@ -91,7 +94,7 @@ fn exact(c: &mut Criterion) {
             let mut hits = 0usize;
             for q in &qs[at..at + BATCH] {
                 out.clear();
-                ix.exact_into(q, &mut out);
+                ix.lookup(q, &mut out);
                 hits += out.len();
             }
             at = (at + BATCH) % Q;

@@ -2,7 +2,7 @@
 //! number of threads without locks; changes make a new index (see `live`).
 
 use crate::sets::{Matches, Sets, SetsBuilder};
-use crate::strmap::StrMap;
+use crate::strmap::{DigestMap, StrMap};
 use crate::table::IntervalTable;
 use hashbrown::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -51,8 +51,12 @@ pub struct Index {
     /// URL lookup expressions (host + path [+ query]) without scheme or port.
     urls: StrMap<u32>,
     /// Exact values: e-mail addresses, mail domains (`@domain`), phone numbers, broadband
-    /// accounts, file hashes (the lengths of MD5, SHA-1 and SHA-256 never collide).
+    /// accounts.
     exact: StrMap<u32>,
+    /// File hashes.
+    digests: DigestMap,
+    /// Mail domains blocked whole (every address at them).
+    mail_domains: StrMap<u32>,
 }
 
 pub(crate) fn phone_key(value: &str) -> Option<u64> {
@@ -89,6 +93,8 @@ impl Index {
         let mut names: HashMap<Box<str>, (Vec<u32>, Vec<u32>)> = HashMap::new();
         let mut urls: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         let mut exact: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut digests: HashMap<Box<str>, Vec<u32>> = HashMap::new();
+        let mut mail_domains: HashMap<Box<str>, Vec<u32>> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             let i = i as u32;
             let value = e.target.value();
@@ -119,7 +125,7 @@ impl Index {
                 }
                 IndicatorType::Email if e.scope == TargetScope::MailDomain => {
                     if let Some(d) = e.target.domain() {
-                        exact.entry(format!("@{d}").into()).or_default().push(i);
+                        mail_domains.entry(d.into()).or_default().push(i);
                     }
                 }
                 IndicatorType::Phone if e.scope == TargetScope::NumberRange => {
@@ -127,6 +133,9 @@ impl Index {
                     if let (Some(lo), Some(hi)) = (phone_key(value), phone_key(last)) {
                         phones.push((lo, hi, i));
                     }
+                }
+                IndicatorType::Md5 | IndicatorType::Sha1 | IndicatorType::Sha256 => {
+                    digests.entry(value.into()).or_default().push(i)
                 }
                 _ => exact.entry(value.into()).or_default().push(i),
             }
@@ -160,6 +169,12 @@ impl Index {
         };
         let urls = finish(urls);
         let exact = finish(exact);
+        let mail_domains = finish(mail_domains);
+        let digest_sets: Vec<(Box<str>, u32)> = digests
+            .into_iter()
+            .map(|(k, v)| (k, sets.intern_unsorted(v)))
+            .collect();
+        let digests = DigestMap::build(digest_sets.iter().map(|(k, v)| (&**k, *v)));
         Index {
             entries,
             sets: sets.finish(),
@@ -170,6 +185,8 @@ impl Index {
             min_subtree_labels,
             urls,
             exact,
+            digests,
+            mail_domains,
         }
     }
 
@@ -265,19 +282,24 @@ impl Index {
             IndicatorType::Url => self.url(value, out),
             IndicatorType::Email => {
                 self.exact_into(value, out);
-                if let Some(d) = ind.domain() {
-                    let mut key = String::with_capacity(d.len() + 1);
-                    key.push('@');
-                    key.push_str(d);
-                    if let Some(s) = self.exact.get(&key) {
-                        self.sets.get(*s).push_to(out);
-                    }
+                if !self.mail_domains.is_empty()
+                    && let Some(d) = ind.domain()
+                    && let Some(s) = self.mail_domains.get(d)
+                {
+                    self.sets.get(*s).push_to(out);
                 }
             }
             IndicatorType::Phone => {
                 self.exact_into(value, out);
-                if let Some(k) = phone_key(value) {
+                if self.phone_ranges.intervals() > 1
+                    && let Some(k) = phone_key(value)
+                {
                     self.sets.get(self.phone_ranges.find(k)).push_to(out);
+                }
+            }
+            IndicatorType::Md5 | IndicatorType::Sha1 | IndicatorType::Sha256 => {
+                if let Some(s) = self.digests.get(value) {
+                    self.sets.get(s).push_to(out);
                 }
             }
             _ => self.exact_into(value, out),
@@ -359,6 +381,8 @@ impl Index {
             + self.names.heap_bytes()
             + self.urls.heap_bytes()
             + self.exact.heap_bytes()
+            + self.digests.heap_bytes()
+            + self.mail_domains.heap_bytes()
     }
 }
 

@@ -1,6 +1,6 @@
 //! String-keyed map for the lookup path: open addressing with linear probing over one array
-//! of slots that keep each key's hash, so a probe reads one slot, and the key's bytes only
-//! when the hashes agree. A small blocked Bloom filter in front answers most misses from
+//! of slots that keep each key's hash and, when short, the key itself: a probe reads one slot
+//! (and a long key's bytes only when the hashes agree). A small blocked Bloom filter in front answers most misses from
 //! cache without touching the table.
 
 use hashbrown::DefaultHashBuilder;
@@ -10,8 +10,49 @@ use std::hash::BuildHasher;
 struct Slot<V> {
     /// 0: empty.
     hash: u64,
-    key: Box<str>,
+    key: Key,
     value: V,
+}
+
+/// Up to 30 bytes: most domain names, e-mail addresses and phone numbers.
+const INLINE: usize = 30;
+
+/// A key kept in the slot itself when short (no second memory read to compare it), else on
+/// the heap.
+#[derive(Debug)]
+enum Key {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+impl Key {
+    fn new(k: &str) -> Key {
+        if k.len() <= INLINE {
+            let mut bytes = [0u8; INLINE];
+            bytes[..k.len()].copy_from_slice(k.as_bytes());
+            Key::Inline {
+                len: k.len() as u8,
+                bytes,
+            }
+        } else {
+            Key::Heap(k.into())
+        }
+    }
+
+    #[inline]
+    fn eq(&self, k: &str) -> bool {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)] == k.as_bytes(),
+            Key::Heap(b) => **b == *k,
+        }
+    }
+
+    fn heap_len(&self) -> usize {
+        match self {
+            Key::Inline { .. } => 0,
+            Key::Heap(b) => b.len(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -44,7 +85,10 @@ impl<V: Default> StrMap<V> {
         let mut slots: Vec<Slot<V>> = (0..cap)
             .map(|_| Slot {
                 hash: 0,
-                key: Box::from(""),
+                key: Key::Inline {
+                    len: 0,
+                    bytes: [0; INLINE],
+                },
                 value: V::default(),
             })
             .collect();
@@ -60,7 +104,11 @@ impl<V: Default> StrMap<V> {
             while slots[i].hash != 0 {
                 i = (i + 1) & mask;
             }
-            slots[i] = Slot { hash, key, value };
+            slots[i] = Slot {
+                hash,
+                key: Key::new(&key),
+                value,
+            };
         }
         StrMap {
             slots,
@@ -84,7 +132,7 @@ impl<V> StrMap<V> {
         let mut i = hash as usize & self.mask;
         loop {
             let s = &self.slots[i];
-            if s.hash == hash && *s.key == *key {
+            if s.hash == hash && s.key.eq(key) {
                 return Some(&s.value);
             }
             if s.hash == 0 {
@@ -104,7 +152,7 @@ impl<V> StrMap<V> {
 
     /// Heap bytes of the slots, the filter and the keys.
     pub fn heap_bytes(&self) -> usize {
-        let keys: usize = self.slots.iter().map(|s| s.key.len()).sum();
+        let keys: usize = self.slots.iter().map(|s| s.key.heap_len()).sum();
         self.slots.capacity() * std::mem::size_of::<Slot<V>>() + self.bloom.capacity() * 8 + keys
     }
 }
@@ -130,5 +178,174 @@ mod tests {
         }
         let empty: StrMap<u32> = StrMap::default();
         assert_eq!(empty.get("k1"), None);
+    }
+}
+
+/// File hashes (MD5, SHA-1, SHA-256) keyed by their own bits: a digest is already uniformly
+/// random, so its first eight bytes place it, and the whole digest sits in the slot for an
+/// exact comparison. No string hashing, one slot read.
+#[derive(Debug)]
+pub struct DigestMap {
+    slots: Vec<DigestSlot>,
+    mask: usize,
+    len: usize,
+    bloom: Vec<u64>,
+    bloom_mask: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct DigestSlot {
+    digest: [u8; 32],
+    /// Digest length in bytes; 0: empty.
+    len: u8,
+    value: u32,
+}
+
+/// The bytes of a hex digest of 16, 20 or 32 bytes.
+pub fn decode_digest(hex: &str) -> Option<([u8; 32], u8)> {
+    let b = hex.as_bytes();
+    if !matches!(b.len(), 32 | 40 | 64) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    let mut bad = 0u8;
+    for (i, pair) in b.chunks_exact(2).enumerate() {
+        let (hi, lo) = (HEX[usize::from(pair[0])], HEX[usize::from(pair[1])]);
+        bad |= hi | lo;
+        out[i] = (hi << 4) | (lo & 0x0F);
+    }
+    // Any non-hex byte sets the high bit.
+    (bad & 0x80 == 0).then_some((out, (b.len() / 2) as u8))
+}
+
+/// Hex digit values; 0x80 marks a byte that is not one.
+const HEX: [u8; 256] = {
+    let mut t = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+#[inline]
+fn digest_pos(d: &[u8; 32], len: u8) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&d[..8]);
+    // Mix in the length so MD5 and SHA prefixes never share a run by construction.
+    u64::from_le_bytes(w) ^ u64::from(len).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+impl Default for DigestMap {
+    fn default() -> Self {
+        DigestMap::build(std::iter::empty())
+    }
+}
+
+impl DigestMap {
+    /// Keys that are not hex digests are skipped. Keys must be distinct.
+    pub fn build<'a>(items: impl IntoIterator<Item = (&'a str, u32)>) -> DigestMap {
+        let items: Vec<([u8; 32], u8, u32)> = items
+            .into_iter()
+            .filter_map(|(k, v)| decode_digest(k).map(|(d, l)| (d, l, v)))
+            .collect();
+        let cap = (items.len() * 2).next_power_of_two().max(2);
+        let mask = cap - 1;
+        let mut slots = vec![
+            DigestSlot {
+                digest: [0; 32],
+                len: 0,
+                value: 0
+            };
+            cap
+        ];
+        let words = (items.len() / 4).next_power_of_two().max(1);
+        let mut bloom = vec![0u64; words];
+        let bloom_mask = words - 1;
+        for (digest, len, value) in &items {
+            let pos = digest_pos(digest, *len);
+            let (w, bits) = bloom_bits(pos.rotate_left(17), bloom_mask);
+            bloom[w] |= bits;
+            let mut i = pos as usize & mask;
+            while slots[i].len != 0 {
+                i = (i + 1) & mask;
+            }
+            slots[i] = DigestSlot {
+                digest: *digest,
+                len: *len,
+                value: *value,
+            };
+        }
+        DigestMap {
+            slots,
+            mask,
+            len: items.len(),
+            bloom,
+            bloom_mask,
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, hex: &str) -> Option<u32> {
+        let (d, len) = decode_digest(hex)?;
+        let pos = digest_pos(&d, len);
+        let (w, bits) = bloom_bits(pos.rotate_left(17), self.bloom_mask);
+        if self.bloom[w] & bits != bits {
+            return None;
+        }
+        let mut i = pos as usize & self.mask;
+        loop {
+            let s = &self.slots[i];
+            if s.len == 0 {
+                return None;
+            }
+            if s.len == len && s.digest == d {
+                return Some(s.value);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<DigestSlot>() + self.bloom.capacity() * 8
+    }
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+
+    #[test]
+    fn digests_of_every_length_are_found_exactly() {
+        let md5 = "d41d8cd98f00b204e9800998ecf8427e";
+        let sha1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+        let sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let m = DigestMap::build([(md5, 1), (sha1, 2), (sha256, 3), ("not hex", 4)]);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.get(md5), Some(1));
+        assert_eq!(m.get(sha1), Some(2));
+        assert_eq!(m.get(sha256), Some(3));
+        // Same first bytes, different digest or length: no match.
+        assert_eq!(m.get(&sha256[..40]), None);
+        assert_eq!(
+            m.get("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b856"),
+            None
+        );
+        assert_eq!(m.get("zz"), None);
     }
 }

@@ -281,7 +281,7 @@ pub fn url_queries(urls: &[String], n: usize, rng: &mut Rng) -> Vec<String> {
         .map(|i| {
             if i % 2 == 0 && !urls.is_empty() {
                 let u = &urls[rng.below(urls.len() as u64) as usize];
-                format!("{u}/Login.php?session={}", rng.below(1_000_000))
+                format!("{u}?session={}", rng.below(1_000_000))
             } else {
                 format!(
                     "http://www.{}.com/{}/index.html",

@@ -144,6 +144,13 @@ impl Blocklist {
         Ok(())
     }
 
+    /// Puts a prepared snapshot in place (benchmarks load synthetic lists this way); later
+    /// changes in the database apply on top of it.
+    pub async fn install(&self, snap: Snapshot) {
+        let _g = self.apply.lock().await;
+        self.live.store(snap);
+    }
+
     /// Re-reads the operator-managed allow-list entries.
     pub async fn reload_allowlist(&self, store: &dyn Store) -> Result<(), ApiError> {
         let extra: Vec<AllowEntry> = store

@@ -94,6 +94,40 @@ impl Export {
     }
 }
 
+/// Answers a batch from one snapshot.
+pub fn lookup_in(snap: &Snapshot, req: &LookupBatchRequest) -> LookupBatchResponse {
+    let results = req
+        .values
+        .iter()
+        .map(|v| {
+            let (kind, value) = match v {
+                LookupValue::Text(s) => (None, s.as_str()),
+                LookupValue::Typed(i) => (Some(i.kind.as_str()), i.value.as_str()),
+            };
+            match parse_value(kind, value) {
+                Ok(ind) => answer(snap, value, &ind),
+                Err(e) => item_error(value, e),
+            }
+        })
+        .collect();
+    LookupBatchResponse {
+        serial: snap.serial,
+        results,
+    }
+}
+
+/// Export options from the policy's `[blocklists]` rules.
+pub fn rpz_options(b: &warden_core::policy::BlocklistRules) -> Options {
+    Options {
+        zone: b.rpz_zone.clone(),
+        action: match b.sinkhole {
+            None => RpzAction::Nxdomain,
+            Some((v4, v6)) => RpzAction::Sinkhole { v4, v6 },
+        },
+        ..Options::default()
+    }
+}
+
 fn item_error(value: &str, e: impl std::fmt::Display) -> LookupResult {
     LookupResult {
         value: value.to_owned(),
@@ -149,15 +183,7 @@ fn parse_value(kind: Option<&str>, value: &str) -> Result<Indicator, String> {
 
 impl Service {
     pub fn rpz_options(&self) -> Options {
-        let b = &self.policy.national().blocklists;
-        Options {
-            zone: b.rpz_zone.clone(),
-            action: match b.sinkhole {
-                None => RpzAction::Nxdomain,
-                Some((v4, v6)) => RpzAction::Sinkhole { v4, v6 },
-            },
-            ..Options::default()
-        }
+        rpz_options(&self.policy.national().blocklists)
     }
 
     pub fn lookup(&self, actor: &Actor, q: &LookupQuery) -> Result<LookupResult, ApiError> {
@@ -186,25 +212,7 @@ impl Service {
             )));
         }
         // One snapshot for the whole batch: every answer reflects the same serial.
-        let snap = self.blocklist.snapshot();
-        let results = req
-            .values
-            .iter()
-            .map(|v| {
-                let (kind, value) = match v {
-                    LookupValue::Text(s) => (None, s.as_str()),
-                    LookupValue::Typed(i) => (Some(i.kind.as_str()), i.value.as_str()),
-                };
-                match parse_value(kind, value) {
-                    Ok(ind) => answer(&snap, value, &ind),
-                    Err(e) => item_error(value, e),
-                }
-            })
-            .collect();
-        Ok(LookupBatchResponse {
-            serial: snap.serial,
-            results,
-        })
+        Ok(lookup_in(&self.blocklist.snapshot(), req))
     }
 
     /// Prepares a blocklist: the whole list, or a delta since a serial.
@@ -214,101 +222,15 @@ impl Service {
         format: &str,
         q: &ExportQuery,
     ) -> Result<Export, ApiError> {
-        let format = Format::parse(format).ok_or_else(|| {
-            ApiError::UnknownFormat(format!(
-                "no export format {format:?}: expected one of rpz, nftables, suricata, plain, csv"
-            ))
-        })?;
-        let requested = match &q.recipient {
-            Some(slug) => Some(self.org("recipient", slug).await?.org_ref()),
-            None => None,
-        };
-        let scope = blocklist_scope(actor, requested.as_ref())?;
-        let kind = match &q.kind {
-            None => None,
-            Some(k) => Some(
-                k.parse::<IndicatorType>()
-                    .map_err(|e| ApiError::InvalidQuery(format!("type: {e}")))?,
-            ),
-        };
-        let in_scope = move |e: &Entry| {
-            (match scope {
-                BlocklistScope::All => true,
-                BlocklistScope::Recipient(id) => e.recipient_id == id,
-            }) && kind.is_none_or(|k| e.target.kind() == k)
-        };
-        let snap = self.blocklist.snapshot();
-        let options = self.rpz_options();
-        let body = match q.since {
-            None => {
-                let snap2 = snap.clone();
-                let units = tokio::task::spawn_blocking(move || {
-                    render::units(format, snap2.entries().filter(|e| in_scope(e)).cloned())
-                })
-                .await
-                .map_err(|e| ApiError::Internal(format!("export: {e}")))?;
-                ExportBody::Full(units)
-            }
-            Some(from) if from > snap.serial || from < 0 => {
-                return Err(ApiError::InvalidQuery(format!(
-                    "since: serial {from} is not between 0 and the current serial {}",
-                    snap.serial
-                )));
-            }
-            Some(from) => {
-                let touched = self.touched_between(from, snap.serial).await?;
-                let (removed, added) = delta_units(format, &snap, &touched, &in_scope);
-                ExportBody::Delta {
-                    from,
-                    removed,
-                    added,
-                }
-            }
-        };
-        Ok(Export {
+        prepare_export(
+            self.store.as_ref(),
+            &self.blocklist,
+            self.rpz_options(),
+            actor,
             format,
-            serial: snap.serial,
-            body,
-            options,
-        })
-    }
-
-    /// The measures whose listing changed in (from, to], each with its state at `from`.
-    async fn touched_between(&self, from: i64, to: i64) -> Result<Vec<Touched>, ApiError> {
-        let mut first: HashMap<Uuid, Touched> = HashMap::new();
-        let mut order = vec![];
-        let mut at = from;
-        'pages: loop {
-            let page = self.store.block_changes(at, 10_000).await?;
-            let n = page.len();
-            for c in page {
-                if c.serial > to {
-                    break 'pages;
-                }
-                at = c.serial;
-                if first.contains_key(&c.block.measure_id) {
-                    continue;
-                }
-                if let Some(entry) = crate::blocklist::entry_of(&c.block) {
-                    order.push(c.block.measure_id);
-                    // The first change after `from` tells the state at `from`.
-                    first.insert(
-                        c.block.measure_id,
-                        Touched {
-                            entry,
-                            listed_then: !c.listed,
-                        },
-                    );
-                }
-            }
-            if n < 10_000 || at >= to {
-                break;
-            }
-        }
-        Ok(order
-            .into_iter()
-            .filter_map(|id| first.remove(&id))
-            .collect())
+            q,
+        )
+        .await
     }
 
     pub async fn allowlist(&self, actor: &Actor) -> Result<AllowlistList, ApiError> {
@@ -395,6 +317,126 @@ impl Service {
         })
         .await
     }
+}
+
+/// Prepares a blocklist from a matcher: the whole list, or a delta since a serial. The server
+/// and `warden export` share it.
+pub async fn prepare_export(
+    store: &dyn warden_store::Store,
+    blocklist: &crate::blocklist::Blocklist,
+    options: Options,
+    actor: &Actor,
+    format: &str,
+    q: &ExportQuery,
+) -> Result<Export, ApiError> {
+    let format = Format::parse(format).ok_or_else(|| {
+        ApiError::UnknownFormat(format!(
+            "no export format {format:?}: expected one of rpz, nftables, suricata, plain, csv"
+        ))
+    })?;
+    let requested = match &q.recipient {
+        Some(slug) => Some(
+            store
+                .organisation_by_slug(slug)
+                .await?
+                .ok_or_else(|| ApiError::UnknownOrganisation {
+                    field: "recipient".into(),
+                    slug: slug.clone(),
+                })?
+                .value
+                .org_ref(),
+        ),
+        None => None,
+    };
+    let scope = blocklist_scope(actor, requested.as_ref())?;
+    let kind = match &q.kind {
+        None => None,
+        Some(k) => Some(
+            k.parse::<IndicatorType>()
+                .map_err(|e| ApiError::InvalidQuery(format!("type: {e}")))?,
+        ),
+    };
+    let in_scope = move |e: &Entry| {
+        (match scope {
+            BlocklistScope::All => true,
+            BlocklistScope::Recipient(id) => e.recipient_id == id,
+        }) && kind.is_none_or(|k| e.target.kind() == k)
+    };
+    let snap = blocklist.snapshot();
+    let body = match q.since {
+        None => {
+            let snap2 = snap.clone();
+            let units = tokio::task::spawn_blocking(move || {
+                render::units(format, snap2.entries().filter(|e| in_scope(e)).cloned())
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("export: {e}")))?;
+            ExportBody::Full(units)
+        }
+        Some(from) if from > snap.serial || from < 0 => {
+            return Err(ApiError::InvalidQuery(format!(
+                "since: serial {from} is not between 0 and the current serial {}",
+                snap.serial
+            )));
+        }
+        Some(from) => {
+            let touched = touched_between(store, from, snap.serial).await?;
+            let (removed, added) = delta_units(format, &snap, &touched, &in_scope);
+            ExportBody::Delta {
+                from,
+                removed,
+                added,
+            }
+        }
+    };
+    Ok(Export {
+        format,
+        serial: snap.serial,
+        body,
+        options,
+    })
+}
+
+/// The measures whose listing changed in (from, to], each with its state at `from`.
+async fn touched_between(
+    store: &dyn warden_store::Store,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Touched>, ApiError> {
+    let mut first: HashMap<Uuid, Touched> = HashMap::new();
+    let mut order = vec![];
+    let mut at = from;
+    'pages: loop {
+        let page = store.block_changes(at, 10_000).await?;
+        let n = page.len();
+        for c in page {
+            if c.serial > to {
+                break 'pages;
+            }
+            at = c.serial;
+            if first.contains_key(&c.block.measure_id) {
+                continue;
+            }
+            if let Some(entry) = crate::blocklist::entry_of(&c.block) {
+                order.push(c.block.measure_id);
+                // The first change after `from` tells the state at `from`.
+                first.insert(
+                    c.block.measure_id,
+                    Touched {
+                        entry,
+                        listed_then: !c.listed,
+                    },
+                );
+            }
+        }
+        if n < 10_000 || at >= to {
+            break;
+        }
+    }
+    Ok(order
+        .into_iter()
+        .filter_map(|id| first.remove(&id))
+        .collect())
 }
 
 /// Streams an export as HTTP body chunks, rendered on a blocking thread.

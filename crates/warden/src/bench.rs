@@ -26,12 +26,63 @@ fn body(i: u32) -> String {
     )
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
+}
+
+/// A server in this process on a fresh SQLite database with the demo world; returns its
+/// address and state, a reporter's token, and the temporary directory to remove.
+pub async fn start_server() -> Result<(
+    (std::net::SocketAddr, Arc<warden_server::service::Service>),
+    String,
+    std::path::PathBuf,
+)> {
+    let dir = tempfile_dir()?;
+    let url = format!("sqlite://{}/bench.db", dir.display());
+    let store = warden_store::open(&url).await?;
+    let now = OffsetDateTime::now_utc();
+    warden_server::demo::load(store.as_ref(), now).await?;
+    let master = warden_server::keys::MasterKey::load_or_create(&dir.join("master.key"))?;
+    let keys = warden_server::keys::KeyRing::new(master);
+    keys.ensure_keys(store.as_ref(), now).await?;
+    let token = warden_server::admin::create_token(
+        store.as_ref(),
+        &Actor::system("bench"),
+        now,
+        "china-telecom",
+        [Role::Responder].into_iter().collect(),
+        Some("bench".into()),
+        None,
+    )
+    .await?
+    .token;
+    let state = warden_server::AppState::new(
+        store,
+        Arc::new(SystemClock),
+        Calendar::builtin()?,
+        Policy::builtin()?,
+        keys,
+    );
+    let svc = state.svc.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(warden_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    // Ready when it answers.
+    for _ in 0..100 {
+        if reqwest::get(format!("http://{addr}/healthz")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(((addr, svc), token, dir))
 }
 
 pub async fn api(b: ApiBench) -> Result<()> {

@@ -1,6 +1,8 @@
 //! `warden`: the server and the command line.
 
 mod bench;
+mod bench_match;
+mod export;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
@@ -107,6 +109,35 @@ enum Command {
         #[command(subcommand)]
         command: NoticeCommand,
     },
+    /// Write a blocklist to a file (or standard output): rpz, nftables, suricata, plain, csv
+    Export {
+        /// rpz | nftables | suricata | plain | csv
+        format: String,
+        /// The file to write (replaced atomically); standard output when absent
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Only the blocks this organisation (slug) must enforce
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Only the changes after this serial
+        #[arg(long)]
+        since: Option<i64>,
+        /// Only targets of this indicator type
+        #[arg(long = "type")]
+        kind: Option<String>,
+        /// A directory of policy files instead of the built-in ones (RPZ zone and action)
+        #[arg(long, env = "WARDEN_POLICY_DIR")]
+        policy_dir: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Is a value listed? One JSON line per value
+    Lookup {
+        #[arg(required = true)]
+        values: Vec<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// Users, API clients and tokens
     Admin {
         #[command(subcommand)]
@@ -118,6 +149,29 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// The matcher in memory: lookups per kind over synthetic lists, snapshot build, a full
+    /// RPZ export and a delta after 100 changes (pin with `taskset -c 1` for one core)
+    Match {
+        /// Listed entries per kind
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: usize,
+        /// Queries per kind (URLs: a tenth)
+        #[arg(long, default_value_t = 10_000_000)]
+        queries: usize,
+    },
+    /// The lookup API over HTTP on loopback: single values, then batches
+    Lookup {
+        /// Listed entries (half domains, half IPv4)
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: usize,
+        #[arg(long, default_value_t = 32)]
+        clients: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        /// Values per batch request
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
     /// Durable report submissions over HTTP against a server started in-process on a fresh
     /// database: the highest rate with N clients, then latency at a fixed offered rate
     Api {
@@ -338,6 +392,23 @@ fn run(cli: Cli) -> Result<()> {
             calendar_command(&cal, command)
         }
         Command::Bench {
+            command: BenchCommand::Match { entries, queries },
+        } => bench_match::run(entries, queries),
+        Command::Bench {
+            command:
+                BenchCommand::Lookup {
+                    entries,
+                    clients,
+                    seconds,
+                    batch,
+                },
+        } => runtime()?.block_on(bench_match::lookup(bench_match::LookupBench {
+            entries,
+            clients,
+            seconds,
+            batch,
+        })),
+        Command::Bench {
             command:
                 BenchCommand::Api {
                     db,
@@ -353,6 +424,33 @@ fn run(cli: Cli) -> Result<()> {
             rate,
             seconds,
         })),
+        Command::Export {
+            format,
+            out,
+            recipient,
+            since,
+            kind,
+            policy_dir,
+            db,
+        } => {
+            let policy = load_policy(policy_dir.as_deref())?;
+            let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+            runtime()?.block_on(export::export(
+                export::ExportArgs {
+                    url,
+                    format,
+                    out,
+                    recipient,
+                    since,
+                    kind,
+                },
+                &policy,
+            ))
+        }
+        Command::Lookup { values, db } => {
+            let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+            runtime()?.block_on(export::lookup(&url, values))
+        }
         Command::Openapi => {
             let doc = warden_server::openapi();
             println!(

@@ -1,0 +1,360 @@
+//! `warden bench match` (the matcher, the exports and deltas, in memory) and
+//! `warden bench lookup` (the lookup API over HTTP on loopback). Same synthetic data as the
+//! criterion benchmarks in `crates/warden-match/benches`.
+
+use anyhow::{Result, bail};
+use std::hint::black_box;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use warden_core::indicator::{Indicator, IndicatorType};
+use warden_match::delta::{Touched, delta_units};
+use warden_match::render::{self, Format, Options};
+use warden_match::synth::{self, Rng};
+use warden_match::{Change, Index, Snapshot};
+
+fn mib(b: usize) -> f64 {
+    b as f64 / (1024.0 * 1024.0)
+}
+
+fn rate(n: usize, d: Duration) -> String {
+    let r = n as f64 / d.as_secs_f64();
+    if r >= 1e6 {
+        format!("{:.2} M/s", r / 1e6)
+    } else {
+        format!("{:.0} k/s", r / 1e3)
+    }
+}
+
+fn report(
+    name: &str,
+    entries: usize,
+    build: Duration,
+    bytes: usize,
+    queries: usize,
+    hits: usize,
+    took: Duration,
+) {
+    println!(
+        "{name:<22} {entries:>9} entries  build {:>6.0} ms  index {:>7.1} MiB  {queries:>9} queries ({:.0}% hits)  {}",
+        build.as_secs_f64() * 1e3,
+        mib(bytes),
+        hits as f64 * 100.0 / queries.max(1) as f64,
+        rate(queries, took),
+    );
+}
+
+pub fn run(entries: usize, queries: usize) -> Result<()> {
+    println!(
+        "warden bench match: {entries} entries per kind, {queries} queries (half aimed at listed values), one thread"
+    );
+    let mut rng = Rng::new(20261129);
+
+    let p4 = synth::ipv4_prefixes(entries, &mut rng);
+    let e4 = synth::ipv4_entries(&p4);
+    let t = Instant::now();
+    let ix = Index::build(e4);
+    let build = t.elapsed();
+    let q4 = synth::ipv4_queries(&p4, queries, &mut rng);
+    let t = Instant::now();
+    let hits: usize = q4.iter().map(|q| usize::from(!ix.v4(*q).is_empty())).sum();
+    report(
+        "ipv4 longest-prefix",
+        entries,
+        build,
+        ix.heap_bytes(),
+        queries,
+        black_box(hits),
+        t.elapsed(),
+    );
+    drop((ix, q4));
+
+    let p6 = synth::ipv6_prefixes(entries, &mut rng);
+    let e6 = synth::ipv6_entries(&p6);
+    let t = Instant::now();
+    let ix = Index::build(e6);
+    let build = t.elapsed();
+    let q6 = synth::ipv6_queries(&p6, queries, &mut rng);
+    let t = Instant::now();
+    let hits: usize = q6.iter().map(|q| usize::from(!ix.v6(*q).is_empty())).sum();
+    report(
+        "ipv6 longest-prefix",
+        entries,
+        build,
+        ix.heap_bytes(),
+        queries,
+        black_box(hits),
+        t.elapsed(),
+    );
+    drop((ix, q6));
+
+    let names = synth::domains(entries, &mut rng);
+    let ed = synth::domain_entries(&names);
+    let t = Instant::now();
+    let ix = Index::build(ed.clone());
+    let build = t.elapsed();
+    let qd = synth::domain_queries(&names, queries, &mut rng);
+    let mut out = Vec::with_capacity(8);
+    let t = Instant::now();
+    let mut hits = 0;
+    for q in &qd {
+        out.clear();
+        ix.domain(q, &mut out);
+        hits += usize::from(!out.is_empty());
+    }
+    report(
+        "domain with subdomains",
+        entries,
+        build,
+        ix.heap_bytes(),
+        queries,
+        black_box(hits),
+        t.elapsed(),
+    );
+    drop((ix, qd));
+
+    for (label, ty) in [
+        ("e-mail exact", IndicatorType::Email),
+        ("phone exact", IndicatorType::Phone),
+        ("sha256 exact", IndicatorType::Sha256),
+    ] {
+        let vals = synth::exact_values(ty, entries, &mut rng);
+        let ex = synth::exact_entries(ty, &vals);
+        let t = Instant::now();
+        let ix = Index::build(ex);
+        let build = t.elapsed();
+        // Queries arrive parsed (typed and normalised), as the API hands them over.
+        let q: Vec<Indicator> = synth::exact_queries(ty, &vals, queries, &mut rng)
+            .iter()
+            .filter_map(|v| Indicator::parse(ty, v).ok())
+            .collect();
+        let t = Instant::now();
+        let mut hits = 0;
+        for v in &q {
+            out.clear();
+            ix.lookup(v, &mut out);
+            hits += usize::from(!out.is_empty());
+        }
+        report(
+            label,
+            entries,
+            build,
+            ix.heap_bytes(),
+            queries,
+            black_box(hits),
+            t.elapsed(),
+        );
+    }
+
+    let urls = synth::urls(entries, &mut rng);
+    let eu = synth::url_entries(&urls);
+    let t = Instant::now();
+    let ix = Index::build(eu);
+    let build = t.elapsed();
+    let nq = (queries / 10).max(1);
+    let qu = synth::url_queries(&urls, nq, &mut rng);
+    let t = Instant::now();
+    let mut hits = 0;
+    for q in &qu {
+        if let Ok(u) = Indicator::parse(IndicatorType::Url, q) {
+            out.clear();
+            ix.lookup(&u, &mut out);
+            hits += usize::from(!out.is_empty());
+        }
+    }
+    report(
+        "url canonicalise+match",
+        entries,
+        build,
+        ix.heap_bytes(),
+        nq,
+        black_box(hits),
+        t.elapsed(),
+    );
+    drop(ix);
+
+    // Exports: a full RPZ of `entries` domain blocks, then a delta after 100 changes.
+    let t = Instant::now();
+    let snap = Snapshot::build(ed.clone(), entries as i64);
+    let build = t.elapsed();
+    let opts = Options::default();
+    let t = Instant::now();
+    let units = render::units(Format::Rpz, snap.entries().cloned());
+    let mut sink = CountingSink(0);
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut sink);
+        render::full(Format::Rpz, &units, &opts, snap.serial, &mut w, |_| {})?;
+        w.flush()?;
+    }
+    let full = t.elapsed();
+    println!(
+        "snapshot build          {entries:>9} domain blocks: {:.0} ms; full RPZ export: {:.0} ms, {:.1} MiB",
+        build.as_secs_f64() * 1e3,
+        full.as_secs_f64() * 1e3,
+        mib(sink.0)
+    );
+    let fresh = synth::domains(50, &mut rng);
+    let mut changes = vec![];
+    let mut touched = vec![];
+    for (i, e) in ed.iter().take(50).enumerate() {
+        changes.push(Change::Remove(e.measure_id));
+        touched.push(Touched {
+            entry: e.clone(),
+            listed_then: true,
+        });
+        let Ok(target) = Indicator::parse(IndicatorType::Domain, &fresh[i]) else {
+            bail!("synthetic name {} does not parse", fresh[i]);
+        };
+        let add = synth::entry(
+            (entries + i) as u64,
+            target,
+            warden_core::indicator::TargetScope::Subdomains,
+        );
+        changes.push(Change::Add(add.clone()));
+        touched.push(Touched {
+            entry: add,
+            listed_then: false,
+        });
+    }
+    let t = Instant::now();
+    let next = snap.apply(&changes, snap.serial + 100);
+    let applied = t.elapsed();
+    let t = Instant::now();
+    let (removed, added) = delta_units(Format::Rpz, &next, &touched, &|_| true);
+    let mut buf = vec![];
+    render::delta(
+        Format::Rpz,
+        &removed,
+        &added,
+        &opts,
+        snap.serial,
+        next.serial,
+        &mut buf,
+    )?;
+    let delta = t.elapsed();
+    println!(
+        "delta after 100 changes: applied to the matcher in {:.2} ms; RPZ delta ({} removed, {} added) in {:.2} ms",
+        applied.as_secs_f64() * 1e3,
+        removed.len(),
+        added.len(),
+        delta.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+struct CountingSink(usize);
+
+impl Write for CountingSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0 += b.len();
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub struct LookupBench {
+    pub entries: usize,
+    pub clients: u32,
+    pub seconds: u32,
+    pub batch: usize,
+}
+
+/// The lookup API over HTTP: a server in this process on a fresh SQLite database, its matcher
+/// loaded with synthetic domain and IPv4 blocks.
+pub async fn lookup(b: LookupBench) -> Result<()> {
+    let (addr, token, dir) = crate::bench::start_server().await?;
+    let mut rng = Rng::new(7);
+    let names = synth::domains(b.entries / 2, &mut rng);
+    let p4 = synth::ipv4_prefixes(b.entries / 2, &mut rng);
+    let mut entries = synth::domain_entries(&names);
+    entries.extend(synth::ipv4_entries(&p4));
+    let qd = synth::domain_queries(&names, 100_000, &mut rng);
+    let q4 = synth::ipv4_queries(&p4, 100_000, &mut rng);
+    let queries: Arc<Vec<String>> = Arc::new(
+        qd.into_iter()
+            .zip(q4)
+            .flat_map(|(d, a)| [d, a.to_string()])
+            .collect(),
+    );
+    addr.1.blocklist.install(Snapshot::build(entries, 0)).await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(b.clients as usize * 2)
+        .build()?;
+    let base = format!("http://{}", addr.0);
+    println!(
+        "warden bench lookup: {} listed (domains and IPv4), {} clients, {} s per run",
+        b.entries, b.clients, b.seconds
+    );
+    for batch in [1usize, b.batch] {
+        let deadline = Instant::now() + Duration::from_secs(u64::from(b.seconds));
+        let mut workers = vec![];
+        for w in 0..b.clients {
+            let (client, base, token, queries) =
+                (client.clone(), base.clone(), token.clone(), queries.clone());
+            workers.push(tokio::spawn(async move {
+                let mut lat = vec![];
+                let mut i = (w as usize * 7919) % queries.len();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let r = if batch == 1 {
+                        let q = &queries[i % queries.len()];
+                        i += 1;
+                        // Synthetic names and addresses need no percent-encoding.
+                        client
+                            .get(format!("{base}/api/v1/lookup?value={q}"))
+                            .bearer_auth(&token)
+                            .send()
+                            .await
+                    } else {
+                        let vals: Vec<&String> = (0..batch)
+                            .map(|k| &queries[(i + k) % queries.len()])
+                            .collect();
+                        i += batch;
+                        client
+                            .post(format!("{base}/api/v1/lookup"))
+                            .bearer_auth(&token)
+                            .json(&serde_json::json!({ "values": vals }))
+                            .send()
+                            .await
+                    };
+                    match r {
+                        Ok(r) if r.status() == 200 => {
+                            let _ = r.bytes().await;
+                            lat.push(t.elapsed());
+                        }
+                        Ok(r) => return Err(format!("status {}", r.status())),
+                        Err(e) => return Err(e.to_string()),
+                    }
+                }
+                Ok(lat)
+            }));
+        }
+        let started = Instant::now();
+        let mut lat = vec![];
+        for w in workers {
+            match w.await? {
+                Ok(l) => lat.extend(l),
+                Err(e) => bail!("a lookup failed: {e}"),
+            }
+        }
+        let elapsed = started.elapsed();
+        lat.sort();
+        let reqs = lat.len() as f64 / elapsed.as_secs_f64();
+        println!(
+            "{}: {:.0} requests/s ({:.0} values/s), p50 {:.2} ms, p99 {:.2} ms",
+            if batch == 1 {
+                "GET  single value ".to_owned()
+            } else {
+                format!("POST batch of {batch}")
+            },
+            reqs,
+            reqs * batch as f64,
+            crate::bench::percentile(&lat, 0.5).as_secs_f64() * 1e3,
+            crate::bench::percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
