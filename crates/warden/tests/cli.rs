@@ -387,3 +387,203 @@ fn audit_verify_names_the_first_altered_entry() {
     assert_eq!(code, 1);
     assert!(err.contains("BROKEN at entry 20"), "{err}");
 }
+
+/// A resolver under test: Unbound on a free loopback port, serving an upstream zone of
+/// `example.cn` names and enforcing `rpz`. Stopped when dropped.
+struct Unbound {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const UPSTREAM_ZONE: &str = "$ORIGIN example.cn.
+$TTL 300
+@ IN SOA ns.example.cn. hostmaster.example.cn. 1 3600 600 604800 300
+@ IN NS ns.example.cn.
+ns IN A 127.0.0.1
+secure-pay-check IN A 203.0.113.10
+www.secure-pay-check IN A 203.0.113.10
+deep.www.secure-pay-check IN A 203.0.113.10
+notsecure-pay-check IN A 203.0.113.11
+bot-cnc IN A 203.0.113.12
+ip-host IN A 198.51.100.77
+other IN A 203.0.113.13
+";
+
+fn unbound(dir: &std::path::Path, rpz: &std::path::Path) -> Unbound {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let zone = dir.join(format!("upstream-{port}.zone"));
+    std::fs::write(&zone, UPSTREAM_ZONE).unwrap();
+    let conf = dir.join(format!("unbound-{port}.conf"));
+    // The upstream names come from an auth-zone used "for upstream", so answers pass through
+    // the resolver's policy like fetched ones (a local-zone would bypass RPZ).
+    std::fs::write(
+        &conf,
+        format!(
+            "server:\n  interface: 127.0.0.1\n  port: {port}\n  do-daemonize: no\n  use-syslog: no\n  logfile: \"\"\n  username: \"\"\n  chroot: \"\"\n  directory: \"{d}\"\n  pidfile: \"\"\n  module-config: \"respip iterator\"\n  access-control: 127.0.0.0/8 allow\n  do-not-query-localhost: no\nauth-zone:\n  name: \"example.cn.\"\n  zonefile: \"{z}\"\n  for-upstream: yes\n  for-downstream: no\n  fallback-enabled: no\nrpz:\n  name: \"rpz.warden.\"\n  zonefile: \"{r}\"\n",
+            d = dir.display(),
+            z = zone.display(),
+            r = rpz.display()
+        ),
+    )
+    .unwrap();
+    let check = Command::new("unbound-checkconf").arg(&conf).output().expect(
+        "unbound-checkconf is not installed: .ci/run installs Debian's unbound package",
+    );
+    assert!(check.status.success(), "{check:?}");
+    let child = Command::new("unbound")
+        .args(["-d", "-c"])
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("unbound is not installed: .ci/run installs Debian's unbound package");
+    let u = Unbound { child, port };
+    // Ready when it answers for a name it serves.
+    for _ in 0..100 {
+        if dig(&u, "other.example.cn").0 == "NOERROR" {
+            return u;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("unbound did not start answering on port {port}");
+}
+
+/// (status, first answer) for an A query.
+fn dig(u: &Unbound, name: &str) -> (String, String) {
+    let out = Command::new("dig")
+        .args([
+            "@127.0.0.1",
+            "-p",
+            &u.port.to_string(),
+            name,
+            "A",
+            "+time=2",
+            "+tries=1",
+            "+noall",
+            "+comments",
+            "+answer",
+        ])
+        .output()
+        .expect("dig is not installed: .ci/run installs Debian's dnsutils package");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let status = text
+        .split("status: ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap_or("NO ANSWER")
+        .to_owned();
+    let answer = text
+        .lines()
+        .find(|l| !l.starts_with(';') && l.contains("\tA\t"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or("")
+        .to_owned();
+    (status, answer)
+}
+
+#[test]
+fn exports_are_enforced_by_unbound_and_accepted_by_nft() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/demo.db", dir.path().display());
+    // The demo world blocks secure-pay-check.example.cn and bot-cnc.example.cn with their
+    // subdomains, and the address 198.51.100.77.
+    let served = serve_demo(dir.path(), &db, &[]);
+    let rpz = dir.path().join("warden.rpz");
+    let (code, _, err) = warden(&["export", "rpz", "--db", &db, "--out", rpz.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("serial"), "{err}");
+    {
+        let u = unbound(dir.path(), &rpz);
+        for (name, status) in [
+            ("secure-pay-check.example.cn", "NXDOMAIN"),
+            ("www.secure-pay-check.example.cn", "NXDOMAIN"),
+            ("deep.www.secure-pay-check.example.cn", "NXDOMAIN"),
+            ("bot-cnc.example.cn", "NXDOMAIN"),
+            // Listed by address: the answer carries it, so rpz-ip refuses it.
+            ("ip-host.example.cn", "NXDOMAIN"),
+            ("notsecure-pay-check.example.cn", "NOERROR"),
+            ("other.example.cn", "NOERROR"),
+        ] {
+            assert_eq!(dig(&u, name).0, status, "{name}");
+        }
+        assert_eq!(dig(&u, "other.example.cn").1, "203.0.113.13");
+    }
+
+    // A policy that sinkholes instead: listed names answer the sinkhole address.
+    let policy = dir.path().join("policy");
+    std::fs::create_dir(&policy).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/policy");
+    for f in ["national.toml", "44.toml"] {
+        let mut text = std::fs::read_to_string(root.join(f)).unwrap();
+        if f == "national.toml" {
+            text = text.replace(
+                "rpz_action = \"nxdomain\"",
+                "rpz_action = \"sinkhole\"\nsinkhole_ipv4 = \"10.10.10.10\"",
+            );
+        }
+        std::fs::write(policy.join(f), text).unwrap();
+    }
+    let sink = dir.path().join("sinkhole.rpz");
+    let (code, _, err) = warden(&[
+        "export",
+        "rpz",
+        "--db",
+        &db,
+        "--policy-dir",
+        policy.to_str().unwrap(),
+        "--out",
+        sink.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    {
+        let u = unbound(dir.path(), &sink);
+        assert_eq!(
+            dig(&u, "www.secure-pay-check.example.cn"),
+            ("NOERROR".to_owned(), "10.10.10.10".to_owned())
+        );
+        assert_eq!(dig(&u, "other.example.cn").1, "203.0.113.13");
+    }
+
+    // nftables: the full table, then a delta applied on top, in one checked transaction.
+    let nft = dir.path().join("warden.nft");
+    let (code, _, err) = warden(&["export", "nftables", "--db", &db, "--out", nft.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, delta, err) = warden(&["export", "nftables", "--since", "0", "--db", &db]);
+    assert_eq!(code, 0, "{err}");
+    assert!(delta.contains("add element inet warden blocked_v4 { 198.51.100.77 }"), "{delta}");
+    let both = dir.path().join("both.nft");
+    std::fs::write(
+        &both,
+        format!("{}\n{delta}", std::fs::read_to_string(&nft).unwrap()),
+    )
+    .unwrap();
+    for file in [&nft, &both] {
+        // `nft -c` needs network-admin rights even though it commits nothing: a user
+        // namespace gives them.
+        let out = Command::new("unshare")
+            .args(["-rn", "nft", "-c", "-f"])
+            .arg(file)
+            .output()
+            .expect("unshare and nft are needed: .ci/run installs Debian's nftables package");
+        assert!(out.status.success(), "{}: {out:?}", file.display());
+    }
+    // Bad requests are messages and failures.
+    let (code, _, err) = warden(&["export", "bind", "--db", &db]);
+    assert_eq!(code, 1);
+    assert!(err.contains("expected one of rpz, nftables, suricata, plain, csv"), "{err}");
+    let (code, out, _) = warden(&["lookup", "--db", &db, "www.bot-cnc.example.cn"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("\"listed\":true"), "{out}");
+    drop(served);
+}
