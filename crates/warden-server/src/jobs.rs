@@ -34,6 +34,8 @@ pub struct JobReport {
     pub reminded: usize,
     /// Blocks that reached their expiry.
     pub expired: usize,
+    /// Blocks put up for re-review before they expire.
+    pub reviews: usize,
     /// Audit checkpoints signed.
     pub checkpoints: usize,
     /// Jobs this call ran (0 when another server held them or they were not due).
@@ -59,6 +61,7 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ApiError> 
     }
     if svc.store.claim_job(EXPIRY, owner, now, now + LEASE).await? {
         report.ran += 1;
+        report.reviews = request_reviews(svc).await?;
         report.expired = expire_blocks(svc).await?;
         svc.store
             .finish_job(EXPIRY, owner, svc.now(), now + INTERVAL)
@@ -223,6 +226,16 @@ async fn step_each<'a>(
         }
     }
     Ok(done)
+}
+
+/// Blocks near their expiry go back to the deciding authority for re-review.
+async fn request_reviews(svc: &Service) -> Result<usize, ApiError> {
+    let days = svc.policy.national().blocklists.review_before_days;
+    let lead = time::Duration::days(i64::from(days));
+    step_each(svc, EXPIRY, MeasureCommand::RequestReview { lead }, |now| {
+        svc.store.blocks_due_review(now + lead, BATCH)
+    })
+    .await
 }
 
 async fn expire_blocks(svc: &Service) -> Result<usize, ApiError> {

@@ -309,6 +309,7 @@ impl Service {
                         case_id,
                         status: out.next.status.as_str().to_owned(),
                         correlated: true,
+                        allowlist_flags: self.allowlist_flags(sighting.content.indicators.iter()),
                     };
                     let changes = Changeset::new(
                         actor.clone(),
@@ -342,6 +343,7 @@ impl Service {
                 case_id: out.next.id,
                 status: out.next.status.as_str().to_owned(),
                 correlated: false,
+                allowlist_flags: self.allowlist_flags(report.content.indicators.iter()),
             };
             let changes = Changeset::new(
                 actor.clone(),
@@ -382,7 +384,33 @@ impl Service {
     pub async fn case(&self, actor: &Actor, id: Uuid) -> Result<CaseView, ApiError> {
         let c = self.visible_case(actor, id).await?;
         let case = self.as_seen_by(actor, c.value).await?;
-        Ok(CaseView::new(case, c.version))
+        let flags = self.allowlist_flags(case.indicators.iter());
+        let mut view = CaseView::new(case, c.version);
+        view.allowlist_flags = flags;
+        Ok(view)
+    }
+
+    /// The indicators that hit the false-positive guards (as blocks with the default scope).
+    pub fn allowlist_flags<'a>(
+        &self,
+        indicators: impl Iterator<Item = &'a Indicator>,
+    ) -> Vec<AllowlistFlag> {
+        let allow = self.blocklist.allowlist();
+        indicators
+            .filter_map(|i| {
+                let hits = allow.check(
+                    i,
+                    warden_core::indicator::TargetScope::default_for(i.kind()),
+                );
+                (!hits.is_empty()).then(|| AllowlistFlag {
+                    indicator: IndicatorInput {
+                        kind: i.kind().as_str().into(),
+                        value: i.value().into(),
+                    },
+                    hits,
+                })
+            })
+            .collect()
     }
 
     /// Insiders see the whole case; a reporter sees its progress and its own reports' part.

@@ -46,6 +46,16 @@ pub struct ReportCreated {
     pub status: String,
     /// True when the report joined an existing case as another sighting.
     pub correlated: bool,
+    /// Indicators on an allow-list (false-positive guards): a block on them needs a reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowlist_flags: Vec<AllowlistFlag>,
+}
+
+/// An indicator that hits the false-positive guards, and which.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AllowlistFlag {
+    pub indicator: IndicatorInput,
+    pub hits: Vec<warden_core::lifecycle::AllowlistHit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -62,6 +72,9 @@ pub struct CaseView {
     pub version: i64,
     /// The emergency plans' warning colour of the determined incident level, if any.
     pub warning_colour: Option<warden_core::lifecycle::WarningColour>,
+    /// The case's indicators that hit the false-positive guards.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowlist_flags: Vec<AllowlistFlag>,
 }
 
 impl CaseView {
@@ -72,6 +85,7 @@ impl CaseView {
             .and_then(|d| d.incident_level)
             .map(|l| l.warning_colour());
         CaseView {
+            allowlist_flags: vec![],
             case,
             version,
             warning_colour,

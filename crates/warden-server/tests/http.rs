@@ -2115,6 +2115,28 @@ async fn blocklists_answer_lookups_and_export(s: Server) {
 }
 
 async fn allowlists_guard_blocks(s: Server) {
+    // Reports on guarded values are flagged at once, and so is their case.
+    let mut r = report("flagged.example.cn");
+    r["indicators"] = json!([{"type": "ipv4", "value": "10.1.2.3"}, {"type": "domain", "value": "flagged.example.cn"}]);
+    let (st, created) = s.post("secco", "/api/v1/reports", r).await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["allowlist_flags"][0]["indicator"]["value"],
+        "10.1.2.3"
+    );
+    assert_eq!(
+        created["allowlist_flags"][0]["hits"][0]["list"],
+        "iana-special-ipv4"
+    );
+    assert_eq!(created["allowlist_flags"].as_array().unwrap().len(), 1);
+    let (_, case) = s
+        .get(
+            "cncert",
+            &format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(case["allowlist_flags"][0]["indicator"]["value"], "10.1.2.3");
+
     let block_dns = json!({"kind": "block", "target": {"type": "ipv4", "value": "8.8.8.8"}, "recipient_org": "china-telecom"});
     let (st, p) = decide_measure(&s, "guard.example.cn", block_dns.clone()).await;
     assert_eq!(

@@ -366,6 +366,12 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Versioned<Measure>>>;
     /// Active blocks whose expiry is at or before `now`: work for the expiry job.
+    /// Active blocks expiring by `horizon` that were not yet put up for re-review.
+    async fn blocks_due_review(
+        &self,
+        horizon: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Measure>>>;
     async fn blocks_expiring(
         &self,
         now: OffsetDateTime,

@@ -888,6 +888,26 @@ async fn deadline_and_expiry_queues(f: Fixture) {
     let exp = m.block.as_ref().unwrap().expires_at;
     assert!(
         store
+            .blocks_due_review(exp - Duration::seconds(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.blocks_due_review(exp, 10).await.unwrap().len(), 1);
+    let review = MeasureCommand::RequestReview {
+        lead: Duration::days(14),
+    };
+    measure_step(
+        store,
+        m.id,
+        &Actor::system("expiry"),
+        review,
+        exp - Duration::days(14),
+    )
+    .await;
+    assert!(store.blocks_due_review(exp, 10).await.unwrap().is_empty());
+    assert!(
+        store
             .blocks_expiring(exp - Duration::seconds(1), 10)
             .await
             .unwrap()

@@ -437,9 +437,10 @@ fn unbound(dir: &std::path::Path, rpz: &std::path::Path) -> Unbound {
         ),
     )
     .unwrap();
-    let check = Command::new("unbound-checkconf").arg(&conf).output().expect(
-        "unbound-checkconf is not installed: .ci/run installs Debian's unbound package",
-    );
+    let check = Command::new("unbound-checkconf")
+        .arg(&conf)
+        .output()
+        .expect("unbound-checkconf is not installed: .ci/run installs Debian's unbound package");
     assert!(check.status.success(), "{check:?}");
     let child = Command::new("unbound")
         .args(["-d", "-c"])
@@ -557,11 +558,21 @@ fn exports_are_enforced_by_unbound_and_accepted_by_nft() {
 
     // nftables: the full table, then a delta applied on top, in one checked transaction.
     let nft = dir.path().join("warden.nft");
-    let (code, _, err) = warden(&["export", "nftables", "--db", &db, "--out", nft.to_str().unwrap()]);
+    let (code, _, err) = warden(&[
+        "export",
+        "nftables",
+        "--db",
+        &db,
+        "--out",
+        nft.to_str().unwrap(),
+    ]);
     assert_eq!(code, 0, "{err}");
     let (code, delta, err) = warden(&["export", "nftables", "--since", "0", "--db", &db]);
     assert_eq!(code, 0, "{err}");
-    assert!(delta.contains("add element inet warden blocked_v4 { 198.51.100.77 }"), "{delta}");
+    assert!(
+        delta.contains("add element inet warden blocked_v4 { 198.51.100.77 }"),
+        "{delta}"
+    );
     let both = dir.path().join("both.nft");
     std::fs::write(
         &both,
@@ -581,7 +592,10 @@ fn exports_are_enforced_by_unbound_and_accepted_by_nft() {
     // Bad requests are messages and failures.
     let (code, _, err) = warden(&["export", "bind", "--db", &db]);
     assert_eq!(code, 1);
-    assert!(err.contains("expected one of rpz, nftables, suricata, plain, csv"), "{err}");
+    assert!(
+        err.contains("expected one of rpz, nftables, suricata, plain, csv"),
+        "{err}"
+    );
     let (code, out, _) = warden(&["lookup", "--db", &db, "www.bot-cnc.example.cn"]);
     assert_eq!(code, 0);
     assert!(out.contains("\"listed\":true"), "{out}");

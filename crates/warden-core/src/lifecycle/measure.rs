@@ -60,6 +60,9 @@ pub struct BlockState {
     pub status: BlockStatus,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// The deciding authority was asked to re-review the block before it expires.
+    #[serde(default)]
+    pub review_requested: bool,
 }
 
 /// A false-positive guard the target of a block hits: an entry of a shipped or an
@@ -233,6 +236,11 @@ pub enum MeasureCommand {
     MarkWrittenNoticeOverdue,
     /// Deadline job: a quarter of the time is left and the recipient has not reported back.
     Remind,
+    /// Expiry job: an active block nears its expiry; the deciding authority re-reviews it.
+    RequestReview {
+        /// How long before expiry the review is due (policy).
+        lead: Duration,
+    },
     /// Expiry job: an active block reached its expiry.
     Expire,
     /// The deciding authority withdraws an active block.
@@ -302,6 +310,7 @@ impl Measure {
             block = Some(BlockState {
                 status: BlockStatus::Active,
                 expires_at: ctx.now + Duration::days(i64::from(days)),
+                review_requested: false,
             });
         }
         let (deadline, deadline_provisional) = match spec.deadline {
@@ -398,6 +407,13 @@ impl Measure {
     pub fn scope(&self) -> Option<TargetScope> {
         let t = self.target.as_ref()?;
         Some(self.scope.unwrap_or(TargetScope::default_for(t.kind())))
+    }
+
+    /// Still to be put up for re-review (the store indexes this).
+    pub fn review_pending(&self) -> bool {
+        self.block
+            .as_ref()
+            .is_some_and(|b| b.status == BlockStatus::Active && !b.review_requested)
     }
 
     pub fn block_active(&self) -> bool {
@@ -628,6 +644,35 @@ impl Measure {
                     ),
                 ]
             }
+            MeasureCommand::RequestReview { lead } => {
+                if !matches!(actor, Actor::System { .. }) {
+                    return refuse(RefusalCode::Role, "only the expiry job requests re-reviews");
+                }
+                if !self.review_pending() {
+                    return refuse(RefusalCode::State, "no active block awaits a re-review");
+                }
+                let Some(b) = &self.block else {
+                    return refuse(RefusalCode::Invalid, "only block measures are re-reviewed");
+                };
+                if now < b.expires_at - lead {
+                    return refuse(RefusalCode::Window, "too early for the re-review");
+                }
+                let mut nb = b.clone();
+                nb.review_requested = true;
+                let expires = nb
+                    .expires_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default();
+                next.block = Some(nb);
+                vec![ev(
+                    "block.review_due",
+                    json!({
+                        "deciding_org": self.deciding_org.slug,
+                        "target": self.target,
+                        "expires_at": expires,
+                    }),
+                )]
+            }
             MeasureCommand::Expire => {
                 if !matches!(actor, Actor::System { .. }) {
                     return refuse(RefusalCode::Role, "only the expiry job expires blocks");
@@ -643,7 +688,7 @@ impl Measure {
                 }
                 next.block = Some(BlockState {
                     status: BlockStatus::Expired,
-                    expires_at: b.expires_at,
+                    ..b.clone()
                 });
                 vec![ev("block.expired", json!({}))]
             }

@@ -291,8 +291,35 @@ fn overdue_and_expiry_are_the_platforms() {
         m.apply(&sys, MeasureCommand::Expire, exp - Duration::seconds(1))
             .is_err()
     );
+    // Fourteen days ahead the deciding authority is asked to re-review, once.
+    let review = MeasureCommand::RequestReview {
+        lead: Duration::days(14),
+    };
+    assert_eq!(
+        m.apply(&sys, review.clone(), exp - Duration::days(15))
+            .unwrap_err()
+            .code,
+        RefusalCode::Window
+    );
+    assert_eq!(
+        m.apply(&reviewer_gd(), review.clone(), exp)
+            .unwrap_err()
+            .code,
+        RefusalCode::Role
+    );
+    let reviewed = m
+        .apply(&sys, review.clone(), exp - Duration::days(14))
+        .unwrap();
+    assert!(!reviewed.next.review_pending());
+    assert!(reviewed.next.block_active());
+    assert_eq!(reviewed.events[0].name, "block.review_due");
+    assert_eq!(
+        reviewed.next.apply(&sys, review, exp).unwrap_err().code,
+        RefusalCode::State
+    );
     let out = m.apply(&sys, MeasureCommand::Expire, exp).unwrap();
     assert!(!out.next.block_active());
+    assert!(!out.next.review_pending());
 }
 
 #[test]

@@ -12,6 +12,9 @@ CREATE INDEX block_changes_measure ON block_changes (measure_id, serial);
 ALTER TABLE measures ADD COLUMN scope TEXT;
 ALTER TABLE measures ADD COLUMN range_last TEXT;
 ALTER TABLE measures ADD COLUMN listed_serial BIGINT;
+-- Active blocks not yet put up for re-review before they expire.
+ALTER TABLE measures ADD COLUMN review_pending BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX measures_review ON measures (review_pending, expires_us);
 -- Operator-managed allow-list entries (false-positive guards beside the shipped lists).
 CREATE TABLE allowlist_entries (
     id TEXT PRIMARY KEY,
