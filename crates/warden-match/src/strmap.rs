@@ -182,26 +182,108 @@ mod tests {
 }
 
 /// File hashes (MD5, SHA-1, SHA-256) keyed by their own bits: a digest is already uniformly
-/// random, so its first eight bytes place it, and the whole digest sits in the slot for an
-/// exact comparison. No string hashing, one slot read.
-#[derive(Debug)]
+/// random, so its first eight bytes place it, and the whole digest fills one 32-byte,
+/// 32-aligned slot (never two cache lines) for an exact comparison. One table per digest
+/// length; values sit in a parallel array, read together with the slot. No string hashing.
+#[derive(Debug, Default)]
 pub struct DigestMap {
+    by_len: [DigestTable; 3],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(32))]
+struct DigestSlot([u8; 32]);
+
+#[derive(Debug)]
+struct DigestTable {
     slots: Vec<DigestSlot>,
+    values: Vec<u32>,
     mask: usize,
     len: usize,
+    /// The all-zero digest marks empty slots, so it is kept aside.
+    zero: Option<u32>,
     bloom: Vec<u64>,
     bloom_mask: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct DigestSlot {
-    digest: [u8; 32],
-    /// Digest length in bytes; 0: empty.
-    len: u8,
-    value: u32,
+impl Default for DigestTable {
+    fn default() -> Self {
+        DigestTable::build(vec![])
+    }
 }
 
-/// The bytes of a hex digest of 16, 20 or 32 bytes.
+fn len_slot(len: u8) -> usize {
+    match len {
+        16 => 0,
+        20 => 1,
+        _ => 2,
+    }
+}
+
+impl DigestTable {
+    fn build(items: Vec<([u8; 32], u32)>) -> DigestTable {
+        let cap = (items.len() * 2).next_power_of_two().max(2);
+        let mask = cap - 1;
+        let mut slots = vec![DigestSlot([0; 32]); cap];
+        let mut values = vec![0u32; cap];
+        let words = (items.len() / 4).next_power_of_two().max(1);
+        let mut bloom = vec![0u64; words];
+        let bloom_mask = words - 1;
+        let mut zero = None;
+        let mut len = 0;
+        for (digest, value) in items {
+            len += 1;
+            if digest == [0; 32] {
+                zero = Some(value);
+                continue;
+            }
+            let pos = digest_pos(&digest);
+            let (w, bits) = bloom_bits(pos.rotate_left(17), bloom_mask);
+            bloom[w] |= bits;
+            let mut i = pos as usize & mask;
+            while slots[i].0 != [0; 32] {
+                i = (i + 1) & mask;
+            }
+            slots[i] = DigestSlot(digest);
+            values[i] = value;
+        }
+        DigestTable {
+            slots,
+            values,
+            mask,
+            len,
+            zero,
+            bloom,
+            bloom_mask,
+        }
+    }
+
+    #[inline]
+    fn get(&self, d: &[u8; 32]) -> Option<u32> {
+        let pos = digest_pos(d);
+        let (w, bits) = bloom_bits(pos.rotate_left(17), self.bloom_mask);
+        if self.bloom[w] & bits != bits {
+            return if *d == [0; 32] { self.zero } else { None };
+        }
+        let mut i = pos as usize & self.mask;
+        loop {
+            let (s, v) = (&self.slots[i], self.values[i]);
+            if s.0 == *d {
+                return Some(v);
+            }
+            if s.0 == [0; 32] {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * 32 + self.values.capacity() * 4 + self.bloom.capacity() * 8
+    }
+}
+
+/// The bytes of a hex digest of 16, 20 or 32 bytes (zero-padded to 32).
 pub fn decode_digest(hex: &str) -> Option<([u8; 32], u8)> {
     let b = hex.as_bytes();
     if !matches!(b.len(), 32 | 40 | 64) {
@@ -236,93 +318,47 @@ const HEX: [u8; 256] = {
 };
 
 #[inline]
-fn digest_pos(d: &[u8; 32], len: u8) -> u64 {
+fn digest_pos(d: &[u8; 32]) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&d[..8]);
-    // Mix in the length so MD5 and SHA prefixes never share a run by construction.
-    u64::from_le_bytes(w) ^ u64::from(len).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
-
-impl Default for DigestMap {
-    fn default() -> Self {
-        DigestMap::build(std::iter::empty())
-    }
+    u64::from_le_bytes(w)
 }
 
 impl DigestMap {
     /// Keys that are not hex digests are skipped. Keys must be distinct.
     pub fn build<'a>(items: impl IntoIterator<Item = (&'a str, u32)>) -> DigestMap {
-        let items: Vec<([u8; 32], u8, u32)> = items
-            .into_iter()
-            .filter_map(|(k, v)| decode_digest(k).map(|(d, l)| (d, l, v)))
-            .collect();
-        let cap = (items.len() * 2).next_power_of_two().max(2);
-        let mask = cap - 1;
-        let mut slots = vec![
-            DigestSlot {
-                digest: [0; 32],
-                len: 0,
-                value: 0
-            };
-            cap
-        ];
-        let words = (items.len() / 4).next_power_of_two().max(1);
-        let mut bloom = vec![0u64; words];
-        let bloom_mask = words - 1;
-        for (digest, len, value) in &items {
-            let pos = digest_pos(digest, *len);
-            let (w, bits) = bloom_bits(pos.rotate_left(17), bloom_mask);
-            bloom[w] |= bits;
-            let mut i = pos as usize & mask;
-            while slots[i].len != 0 {
-                i = (i + 1) & mask;
+        let mut parts: [Vec<([u8; 32], u32)>; 3] = Default::default();
+        for (k, v) in items {
+            if let Some((d, l)) = decode_digest(k) {
+                parts[len_slot(l)].push((d, v));
             }
-            slots[i] = DigestSlot {
-                digest: *digest,
-                len: *len,
-                value: *value,
-            };
         }
+        let [a, b, c] = parts;
         DigestMap {
-            slots,
-            mask,
-            len: items.len(),
-            bloom,
-            bloom_mask,
+            by_len: [
+                DigestTable::build(a),
+                DigestTable::build(b),
+                DigestTable::build(c),
+            ],
         }
     }
 
     #[inline]
     pub fn get(&self, hex: &str) -> Option<u32> {
         let (d, len) = decode_digest(hex)?;
-        let pos = digest_pos(&d, len);
-        let (w, bits) = bloom_bits(pos.rotate_left(17), self.bloom_mask);
-        if self.bloom[w] & bits != bits {
-            return None;
-        }
-        let mut i = pos as usize & self.mask;
-        loop {
-            let s = &self.slots[i];
-            if s.len == 0 {
-                return None;
-            }
-            if s.len == len && s.digest == d {
-                return Some(s.value);
-            }
-            i = (i + 1) & self.mask;
-        }
+        self.by_len[len_slot(len)].get(&d)
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.by_len.iter().map(|t| t.len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<DigestSlot>() + self.bloom.capacity() * 8
+        self.by_len.iter().map(DigestTable::heap_bytes).sum()
     }
 }
 
@@ -335,8 +371,11 @@ mod digest_tests {
         let md5 = "d41d8cd98f00b204e9800998ecf8427e";
         let sha1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
         let sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-        let m = DigestMap::build([(md5, 1), (sha1, 2), (sha256, 3), ("not hex", 4)]);
-        assert_eq!(m.len(), 3);
+        let zero = "0".repeat(64);
+        let m = DigestMap::build([(md5, 1), (sha1, 2), (sha256, 3), ("not hex", 4), (&zero, 5)]);
+        assert_eq!(m.get(&zero), Some(5));
+        assert_eq!(m.get(&"0".repeat(32)), None);
+        assert_eq!(m.len(), 4);
         assert_eq!(m.get(md5), Some(1));
         assert_eq!(m.get(sha1), Some(2));
         assert_eq!(m.get(sha256), Some(3));
