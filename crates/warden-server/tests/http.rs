@@ -2112,6 +2112,26 @@ async fn blocklists_answer_lookups_and_export(s: Server) {
     assert_eq!(plain, "-listed.example.cn\n");
     let (_, none, _) = export(&s, "telecom", "/api/v1/blocklists/plain?since=4").await;
     assert_eq!(none, "");
+
+    // Expired blocks leave lookups and exports; the re-review came first.
+    if let Some(clock) = &s.clock {
+        // Guangdong's policy keeps address blocks 90 days, re-reviewed 14 days before.
+        clock.set(NOW + time::Duration::days(80));
+        let jobs = warden_server::jobs::run_due(&s.state.svc, "t")
+            .await
+            .unwrap();
+        assert_eq!(jobs.reviews, 1, "the network's block is up for review");
+        assert_eq!(jobs.expired, 0);
+        clock.set(NOW + time::Duration::days(91));
+        let jobs = warden_server::jobs::run_due(&s.state.svc, "t")
+            .await
+            .unwrap();
+        assert_eq!(jobs.expired, 1);
+        let (_, r) = s.get("netco", "/api/v1/lookup?value=45.77.12.200").await;
+        assert_eq!(r["listed"], false);
+        let (_, plain, _) = export(&s, "telecom", "/api/v1/blocklists/plain?since=4").await;
+        assert_eq!(plain, "-45.77.12.0/24\n");
+    }
 }
 
 async fn allowlists_guard_blocks(s: Server) {
@@ -2153,6 +2173,16 @@ async fn allowlists_guard_blocks(s: Server) {
     let o = m.allowlist_override.unwrap();
     assert_eq!(o.reason, "Hijacked resolver answering for the botnet");
     assert_eq!(o.hits[0].list, "public-dns");
+    // The audit trail keeps the override with the decision.
+    let trail = s.store.audit(0, 10_000).await.unwrap();
+    let issued = trail
+        .iter()
+        .find(|e| e.event == "measure.issued" && e.subject_id == mid.to_string())
+        .unwrap();
+    assert_eq!(
+        issued.data["allowlist_override"]["reason"],
+        "Hijacked resolver answering for the botnet"
+    );
     // A subdomain block on a public suffix is refused outright.
     let (st, p) = decide_measure(
         &s,

@@ -690,8 +690,11 @@ impl Case {
                         m.id,
                         json!({
                             "case_id": self.id, "kind": m.kind, "target": m.target,
+                            "scope": m.scope, "range_last": m.range_last,
                             "recipient": m.recipient.slug, "deadline": m.deadline_rfc3339(),
                             "notice_id": m.notice_id, "emergency": m.emergency,
+                            // A block on an allow-listed target: the guards hit and the reason.
+                            "allowlist_override": m.allowlist_override,
                         }),
                     ));
                 }
