@@ -259,16 +259,21 @@ impl Index {
 
     /// Every entry that matches `ind`, appended to `out` (may repeat; callers dedupe).
     pub fn lookup(&self, ind: &Indicator, out: &mut Vec<u32>) {
-        let value = ind.value();
-        match ind.kind() {
+        self.lookup_normalized(ind.kind(), ind.value(), out)
+    }
+
+    /// The same for a value already in normalised form (as `Indicator::value` gives it), read
+    /// in place: from a request buffer, say, without building an `Indicator`.
+    pub fn lookup_normalized(&self, kind: IndicatorType, value: &str, out: &mut Vec<u32>) {
+        match kind {
             IndicatorType::Ipv4 | IndicatorType::Ipv6 => {
-                if let Some(a) = ind.ip() {
+                if let Ok(a) = value.parse::<IpAddr>() {
                     self.ip(a).push_to(out);
                 }
             }
             IndicatorType::Cidr => {
                 // A network is listed when an entry covers all of it.
-                if let Some(net) = ind.network() {
+                if let Ok(net) = value.parse::<ipnet::IpNet>() {
                     let hits = self.ip(net.network());
                     out.extend(hits.iter().filter(|i| {
                         self.entries[*i as usize]
@@ -283,7 +288,7 @@ impl Index {
             IndicatorType::Email => {
                 self.exact_into(value, out);
                 if !self.mail_domains.is_empty()
-                    && let Some(d) = ind.domain()
+                    && let Some((_, d)) = value.rsplit_once('@')
                     && let Some(s) = self.mail_domains.get(d)
                 {
                     self.sets.get(*s).push_to(out);

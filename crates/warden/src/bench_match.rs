@@ -93,11 +93,11 @@ pub fn run(entries: usize, queries: usize) -> Result<()> {
     let t = Instant::now();
     let ix = Index::build(ed.clone());
     let build = t.elapsed();
-    let qd = synth::domain_queries(&names, queries, &mut rng);
+    let qd = Arena::new(synth::domain_queries(&names, queries, &mut rng));
     let mut out = Vec::with_capacity(8);
     let t = Instant::now();
     let mut hits = 0;
-    for q in &qd {
+    for q in qd.iter() {
         out.clear();
         ix.domain(q, &mut out);
         hits += usize::from(!out.is_empty());
@@ -123,16 +123,17 @@ pub fn run(entries: usize, queries: usize) -> Result<()> {
         let t = Instant::now();
         let ix = Index::build(ex);
         let build = t.elapsed();
-        // Queries arrive parsed (typed and normalised), as the API hands them over.
-        let q: Vec<Indicator> = synth::exact_queries(ty, &vals, queries, &mut rng)
-            .iter()
-            .filter_map(|v| Indicator::parse(ty, v).ok())
-            .collect();
+        // Queries arrive normalised and side by side in one buffer, as in a request body.
+        let q = Arena::new(
+            synth::exact_queries(ty, &vals, queries, &mut rng)
+                .iter()
+                .filter_map(|v| Indicator::parse(ty, v).ok().map(|i| i.value().to_owned())),
+        );
         let t = Instant::now();
         let mut hits = 0;
-        for v in &q {
+        for v in q.iter() {
             out.clear();
-            ix.lookup(v, &mut out);
+            ix.lookup_normalized(ty, v, &mut out);
             hits += usize::from(!out.is_empty());
         }
         report(
@@ -240,6 +241,33 @@ pub fn run(entries: usize, queries: usize) -> Result<()> {
         delta.as_secs_f64() * 1e3
     );
     Ok(())
+}
+
+/// Query values in one contiguous buffer, as they sit in a request body.
+struct Arena {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Arena {
+    fn new<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> Arena {
+        let mut text = String::new();
+        let mut ends = vec![];
+        for v in values {
+            text.push_str(v.as_ref());
+            ends.push(text.len() as u32);
+        }
+        Arena { text, ends }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let mut start = 0usize;
+        self.ends.iter().map(move |e| {
+            let s = &self.text[start..*e as usize];
+            start = *e as usize;
+            s
+        })
+    }
 }
 
 struct CountingSink(usize);
