@@ -311,6 +311,20 @@ impl Index {
         }
     }
 
+    /// File-hash lookups in bulk: for each hex digest, the id of the set of entries on it.
+    pub fn digests_many<'a>(
+        &self,
+        hexes: impl IntoIterator<Item = &'a str>,
+        out: &mut Vec<Option<u32>>,
+    ) {
+        self.digests.get_many(hexes, out)
+    }
+
+    /// The entries of a set id from `digests_many`.
+    pub fn set(&self, id: u32) -> Matches<'_> {
+        self.sets.get(id)
+    }
+
     /// URL lookup in the manner of Safe Browsing's lookup expressions: the host and up to four
     /// of its parents, times the exact path with and without the query and up to four path
     /// prefixes; plus entries on the host as a domain name or an address.

@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 use hashbrown::HashSet;
 use std::sync::Arc;
 use uuid::Uuid;
-use warden_core::indicator::Indicator;
+use warden_core::indicator::{Indicator, IndicatorType};
 
 /// Past this many overlay entries or removals, the base is rebuilt.
 pub const COMPACT_AFTER: usize = 20_000;
@@ -71,8 +71,45 @@ impl Snapshot {
     /// Every listed entry matching `ind`, each measure once.
     pub fn lookup(&self, ind: &Indicator) -> Vec<Arc<Entry>> {
         let mut ids = Vec::new();
-        let mut out: Vec<Arc<Entry>> = Vec::new();
         self.base.lookup(ind, &mut ids);
+        self.finish(ind, ids)
+    }
+
+    /// `lookup` for many values at once, in order. File hashes are probed in groups, so
+    /// their memory reads overlap; other values one by one.
+    pub fn lookup_many(&self, inds: &[&Indicator]) -> Vec<Vec<Arc<Entry>>> {
+        let is_digest = |i: &Indicator| {
+            matches!(
+                i.kind(),
+                IndicatorType::Md5 | IndicatorType::Sha1 | IndicatorType::Sha256
+            )
+        };
+        let digests: Vec<&str> = inds
+            .iter()
+            .filter(|i| is_digest(i))
+            .map(|i| i.value())
+            .collect();
+        let mut sets = Vec::with_capacity(digests.len());
+        self.base.digests_many(digests, &mut sets);
+        let mut sets = sets.into_iter();
+        inds.iter()
+            .map(|ind| {
+                let mut ids = Vec::new();
+                if is_digest(ind) {
+                    if let Some(Some(set)) = sets.next() {
+                        ids.extend(self.base.set(set).iter());
+                    }
+                } else {
+                    self.base.lookup(ind, &mut ids);
+                }
+                self.finish(ind, ids)
+            })
+            .collect()
+    }
+
+    /// Base matches (ids) less the removed, plus the overlay's, each measure once.
+    fn finish(&self, ind: &Indicator, mut ids: Vec<u32>) -> Vec<Arc<Entry>> {
+        let mut out: Vec<Arc<Entry>> = Vec::new();
         for i in &ids {
             let e = self.base.entry(*i);
             if !self.removed.contains(&e.measure_id) {
@@ -205,6 +242,34 @@ mod tests {
         assert_eq!(c.serial, 5);
         assert_eq!(c.len(), 1);
         assert_eq!(ids(&c, T::Ipv4, "203.0.113.5"), [2]);
+        // Many at once: the same answers, hashes included, overlay and removals applied.
+        let h = "ab".repeat(32);
+        let s = c.apply(&[Change::Add(entry(7, T::Sha256, &h, None))], 6);
+        let s = Snapshot::build(s.entries().cloned().collect(), 6).apply(
+            &[Change::Add(entry(8, T::Sha256, &"cd".repeat(32), None))],
+            7,
+        );
+        let qs: Vec<Indicator> = [
+            (T::Sha256, h.clone()),
+            (T::Ipv4, "203.0.113.5".to_owned()),
+            (T::Sha256, "cd".repeat(32)),
+            (T::Sha256, "ef".repeat(32)),
+        ]
+        .iter()
+        .map(|(t, v)| Indicator::parse(*t, v).unwrap())
+        .collect();
+        let refs: Vec<&Indicator> = qs.iter().collect();
+        let many: Vec<Vec<u128>> = s
+            .lookup_many(&refs)
+            .iter()
+            .map(|es| es.iter().map(|e| e.measure_id.as_u128()).collect())
+            .collect();
+        let one: Vec<Vec<u128>> = qs
+            .iter()
+            .map(|q| s.lookup(q).iter().map(|e| e.measure_id.as_u128()).collect())
+            .collect();
+        assert_eq!(many, one);
+        assert_eq!(many, vec![vec![7], vec![2], vec![8], vec![]]);
         // The old snapshot is untouched: readers holding it see a consistent past.
         assert_eq!(ids(&base, T::Domain, "evil.example.cn"), [1]);
     }

@@ -281,7 +281,43 @@ impl DigestTable {
     fn heap_bytes(&self) -> usize {
         self.slots.capacity() * 32 + self.values.capacity() * 4 + self.bloom.capacity() * 8
     }
+
+    /// Probes for up to `GROUP` digests at once: first every filter word, then every slot,
+    /// so their memory reads overlap instead of waiting one after another.
+    #[inline]
+    fn get_group(&self, ds: &[[u8; 32]], out: &mut [Option<u32>]) {
+        let mut pos = [0usize; GROUP];
+        let mut maybe = [false; GROUP];
+        for (k, d) in ds.iter().enumerate() {
+            let p = digest_pos(d);
+            let (w, bits) = bloom_bits(p.rotate_left(17), self.bloom_mask);
+            maybe[k] = self.bloom[w] & bits == bits;
+            pos[k] = p as usize & self.mask;
+        }
+        for (k, d) in ds.iter().enumerate() {
+            out[k] = if *d == [0; 32] {
+                self.zero
+            } else if maybe[k] {
+                let mut i = pos[k];
+                loop {
+                    let s = &self.slots[i];
+                    if s.0 == *d {
+                        break Some(self.values[i]);
+                    }
+                    if s.0 == [0; 32] {
+                        break None;
+                    }
+                    i = (i + 1) & self.mask;
+                }
+            } else {
+                None
+            };
+        }
+    }
 }
+
+/// Digests probed together by `DigestMap::get_many`.
+pub const GROUP: usize = 16;
 
 /// The bytes of a hex digest of 16, 20 or 32 bytes (zero-padded to 32).
 pub fn decode_digest(hex: &str) -> Option<([u8; 32], u8)> {
@@ -349,6 +385,59 @@ impl DigestMap {
         self.by_len[len_slot(len)].get(&d)
     }
 
+    /// `get` for many hex digests of one length class at once (batch lookups): the answers
+    /// in `out`, in order.
+    pub fn get_many<'a>(
+        &self,
+        hexes: impl IntoIterator<Item = &'a str>,
+        out: &mut Vec<Option<u32>>,
+    ) {
+        let mut ds = [[0u8; 32]; GROUP];
+        let mut lens = [0u8; GROUP];
+        let mut valid = [false; GROUP];
+        let mut res = [None; GROUP];
+        let mut n = 0;
+        let flush = |n: usize,
+                     ds: &[[u8; 32]; GROUP],
+                     lens: &[u8; GROUP],
+                     valid: &[bool; GROUP],
+                     res: &mut [Option<u32>; GROUP],
+                     out: &mut Vec<Option<u32>>| {
+            // Groups are probed per table; mixed lengths fall back to one at a time.
+            let l = lens[0];
+            if valid[..n].iter().all(|v| *v) && lens[..n].iter().all(|x| *x == l) {
+                self.by_len[len_slot(l)].get_group(&ds[..n], &mut res[..n]);
+                out.extend_from_slice(&res[..n]);
+            } else {
+                for k in 0..n {
+                    out.push(if valid[k] {
+                        self.by_len[len_slot(lens[k])].get(&ds[k])
+                    } else {
+                        None
+                    });
+                }
+            }
+        };
+        for h in hexes {
+            match decode_digest(h) {
+                Some((d, l)) => {
+                    ds[n] = d;
+                    lens[n] = l;
+                    valid[n] = true;
+                }
+                None => valid[n] = false,
+            }
+            n += 1;
+            if n == GROUP {
+                flush(n, &ds, &lens, &valid, &mut res, out);
+                n = 0;
+            }
+        }
+        if n > 0 {
+            flush(n, &ds, &lens, &valid, &mut res, out);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.by_len.iter().map(|t| t.len).sum()
     }
@@ -386,5 +475,24 @@ mod digest_tests {
             None
         );
         assert_eq!(m.get("zz"), None);
+        // Many at once: the same answers, in order, whatever the grouping.
+        let mut qs: Vec<String> = vec![];
+        for i in 0..40 {
+            qs.push(match i % 5 {
+                0 => md5.into(),
+                1 => sha256.into(),
+                2 => "nope".into(),
+                3 => zero.clone(),
+                _ => sha1.into(),
+            });
+        }
+        let mut out = vec![];
+        m.get_many(qs.iter().map(String::as_str), &mut out);
+        let one: Vec<Option<u32>> = qs.iter().map(|q| m.get(q)).collect();
+        assert_eq!(out, one);
+        let same: Vec<&str> = vec![sha256; 33];
+        let mut out = vec![];
+        m.get_many(same, &mut out);
+        assert_eq!(out, vec![Some(3); 33]);
     }
 }

@@ -6,6 +6,7 @@ use crate::service::{Idem, Service};
 use crate::types::*;
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 use uuid::Uuid;
 use warden_core::allowlist::AllowlistRecord;
 use warden_core::indicator::{Indicator, IndicatorType};
@@ -96,7 +97,7 @@ impl Export {
 
 /// Answers a batch from one snapshot.
 pub fn lookup_in(snap: &Snapshot, req: &LookupBatchRequest) -> LookupBatchResponse {
-    let results = req
+    let parsed: Vec<(&str, Result<Indicator, String>)> = req
         .values
         .iter()
         .map(|v| {
@@ -104,10 +105,16 @@ pub fn lookup_in(snap: &Snapshot, req: &LookupBatchRequest) -> LookupBatchRespon
                 LookupValue::Text(s) => (None, s.as_str()),
                 LookupValue::Typed(i) => (Some(i.kind.as_str()), i.value.as_str()),
             };
-            match parse_value(kind, value) {
-                Ok(ind) => answer(snap, value, &ind),
-                Err(e) => item_error(value, e),
-            }
+            (value, parse_value(kind, value))
+        })
+        .collect();
+    let good: Vec<&Indicator> = parsed.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+    let mut found = snap.lookup_many(&good).into_iter();
+    let results = parsed
+        .iter()
+        .map(|(value, r)| match r {
+            Ok(ind) => answer_with(value, ind, found.next().unwrap_or_default()),
+            Err(e) => item_error(value, e),
         })
         .collect();
     LookupBatchResponse {
@@ -143,8 +150,11 @@ fn item_error(value: &str, e: impl std::fmt::Display) -> LookupResult {
 }
 
 fn answer(snap: &Snapshot, sent: &str, ind: &Indicator) -> LookupResult {
-    let matches: Vec<LookupMatch> = snap
-        .lookup(ind)
+    answer_with(sent, ind, snap.lookup(ind))
+}
+
+fn answer_with(sent: &str, ind: &Indicator, found: Vec<Arc<Entry>>) -> LookupResult {
+    let matches: Vec<LookupMatch> = found
         .iter()
         .map(|e| LookupMatch {
             measure_id: e.measure_id,

@@ -145,6 +145,23 @@ pub fn run(entries: usize, queries: usize) -> Result<()> {
             black_box(hits),
             t.elapsed(),
         );
+        if ty == IndicatorType::Sha256 {
+            // Batches probe sixteen digests at a time (POST /api/v1/lookup does).
+            let mut res = Vec::with_capacity(queries);
+            let t = Instant::now();
+            ix.digests_many(q.iter(), &mut res);
+            let took = t.elapsed();
+            let hits = res.iter().filter(|r| r.is_some()).count();
+            report(
+                "sha256 exact, batched",
+                entries,
+                build,
+                ix.heap_bytes(),
+                queries,
+                black_box(hits),
+                took,
+            );
+        }
     }
 
     let urls = synth::urls(entries, &mut rng);
