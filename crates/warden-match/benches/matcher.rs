@@ -145,7 +145,6 @@ fn build(c: &mut Criterion) {
 criterion_group!(benches, ipv4, ipv6, domains, exact, urls, build);
 criterion_main!(benches, decode, digest);
 
-#[allow(dead_code)]
 fn decode_only(c: &mut Criterion) {
     let mut rng = Rng::new(4);
     let vals = synth::exact_values(IndicatorType::Sha256, 1 << 16, &mut rng);
@@ -166,7 +165,6 @@ fn decode_only(c: &mut Criterion) {
 }
 criterion_group!(decode, decode_only);
 
-#[allow(dead_code)]
 fn digest_small(c: &mut Criterion) {
     let mut rng = Rng::new(9);
     let vals = synth::exact_values(IndicatorType::Sha256, 100_000, &mut rng);
