@@ -34,15 +34,22 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// A server in this process on a fresh SQLite database with the demo world; returns its
-/// address and state, a reporter's token, and the temporary directory to remove.
-pub async fn start_server() -> Result<(
-    (std::net::SocketAddr, Arc<warden_server::service::Service>),
-    String,
-    std::path::PathBuf,
-)> {
+/// A server started in this process for a benchmark.
+pub struct BenchServer {
+    pub addr: std::net::SocketAddr,
+    pub svc: Arc<warden_server::service::Service>,
+    /// A token of `org` with `role`.
+    pub token: String,
+    /// Temporary files (the SQLite database, the master key): removed by the caller.
+    pub dir: std::path::PathBuf,
+    pub url: String,
+}
+
+/// A server in this process on `db` (a fresh SQLite file by default) with the demo world,
+/// answering once it is up.
+pub async fn start_server(db: Option<String>, org: &str, role: Role) -> Result<BenchServer> {
     let dir = tempfile_dir()?;
-    let url = format!("sqlite://{}/bench.db", dir.display());
+    let url = db.unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));
     let store = warden_store::open(&url).await?;
     let now = OffsetDateTime::now_utc();
     warden_server::demo::load(store.as_ref(), now).await?;
@@ -53,8 +60,8 @@ pub async fn start_server() -> Result<(
         store.as_ref(),
         &Actor::system("bench"),
         now,
-        "china-telecom",
-        [Role::Responder].into_iter().collect(),
+        org,
+        [role].into_iter().collect(),
         Some("bench".into()),
         None,
     )
@@ -75,52 +82,29 @@ pub async fn start_server() -> Result<(
         state,
         std::future::pending(),
     ));
-    // Ready when it answers.
     for _ in 0..100 {
         if reqwest::get(format!("http://{addr}/healthz")).await.is_ok() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Ok(((addr, svc), token, dir))
+    Ok(BenchServer {
+        addr,
+        svc,
+        token,
+        dir,
+        url,
+    })
 }
 
 pub async fn api(b: ApiBench) -> Result<()> {
-    let dir = tempfile_dir()?;
-    let url =
-        b.db.clone()
-            .unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));
-    let store = warden_store::open(&url).await?;
-    let now = OffsetDateTime::now_utc();
-    warden_server::demo::load(store.as_ref(), now).await?;
-    let master = warden_server::keys::MasterKey::load_or_create(&dir.join("master.key"))?;
-    let keys = warden_server::keys::KeyRing::new(master);
-    keys.ensure_keys(store.as_ref(), now).await?;
-    let token = warden_server::admin::create_token(
-        store.as_ref(),
-        &Actor::system("bench"),
-        now,
-        "secco-alpha",
-        [Role::Reporter].into_iter().collect(),
-        Some("bench".into()),
-        None,
-    )
-    .await?
-    .token;
-    let state = warden_server::AppState::new(
-        store,
-        Arc::new(SystemClock),
-        Calendar::builtin()?,
-        Policy::builtin()?,
-        keys,
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(warden_server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+    let BenchServer {
+        addr,
+        token,
+        dir,
+        url,
+        ..
+    } = start_server(b.db.clone(), "secco-alpha", Role::Reporter).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(b.concurrency as usize * 2)
         .build()?;
