@@ -637,18 +637,12 @@ async fn lists_are_scoped_to_the_caller(s: Server) {
 }
 
 async fn decided_block(s: &Server, domain: &str) -> Value {
-    let (_, created) = s.post("secco", "/api/v1/reports", report(domain)).await;
-    let case = format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap());
-    let det = json!({"verdict": "confirmed", "severity": "high", "rationale": "Confirmed"});
-    let (st, _) = s
-        .post("cncert", &format!("{case}/determination"), det)
-        .await;
-    assert_eq!(st, StatusCode::OK);
-    let decision = json!({
-        "outcome": "approved", "reasons": "Block it",
-        "measures": [{"kind": "block", "target": {"type": "domain", "value": domain}, "recipient_org": "china-telecom"}]
-    });
-    let (st, out) = s.post("gd", &format!("{case}/decision"), decision).await;
+    let (st, out) = decide_measure(
+        s,
+        domain,
+        json!({"kind": "block", "target": {"type": "domain", "value": domain}, "recipient_org": "china-telecom"}),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{out}");
     out["measures"][0].clone()
 }
