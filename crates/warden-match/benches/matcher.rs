@@ -143,7 +143,7 @@ fn build(c: &mut Criterion) {
 }
 
 criterion_group!(benches, ipv4, ipv6, domains, exact, urls, build);
-criterion_main!(benches, decode, digest);
+criterion_main!(benches, decode);
 
 fn decode_only(c: &mut Criterion) {
     let mut rng = Rng::new(4);
@@ -165,41 +165,4 @@ fn decode_only(c: &mut Criterion) {
 }
 criterion_group!(decode, decode_only);
 
-fn digest_small(c: &mut Criterion) {
-    let mut rng = Rng::new(9);
-    let vals = synth::exact_values(IndicatorType::Sha256, 100_000, &mut rng);
-    let qs = synth::exact_queries(IndicatorType::Sha256, &vals, 1 << 16, &mut rng);
-    let map = warden_match::strmap::DigestMap::build(
-        vals.iter().enumerate().map(|(i, v)| (v.as_str(), i as u32)),
-    );
-    let inds: Vec<Indicator> = qs
-        .iter()
-        .filter_map(|v| Indicator::parse(IndicatorType::Sha256, v).ok())
-        .collect();
-    let ix = Index::build(synth::exact_entries(IndicatorType::Sha256, &vals));
-    let mut g = c.benchmark_group("match");
-    g.throughput(Throughput::Elements(1 << 16));
-    g.bench_function("digestmap_100k_str", |b| {
-        b.iter(|| {
-            let mut n = 0usize;
-            for q in &qs {
-                n += usize::from(map.get(q).is_some());
-            }
-            black_box(n)
-        })
-    });
-    let mut out = Vec::new();
-    g.bench_function("index_100k_indicator", |b| {
-        b.iter(|| {
-            let mut n = 0usize;
-            for q in &inds {
-                out.clear();
-                ix.lookup(q, &mut out);
-                n += out.len();
-            }
-            black_box(n)
-        })
-    });
-    g.finish();
-}
-criterion_group!(digest, digest_small);
+
