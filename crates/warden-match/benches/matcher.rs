@@ -164,5 +164,3 @@ fn decode_only(c: &mut Criterion) {
     g.finish();
 }
 criterion_group!(decode, decode_only);
-
-

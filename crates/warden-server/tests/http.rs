@@ -161,6 +161,7 @@ on_both!(
     lists_are_scoped_to_the_caller,
     blocklists_answer_lookups_and_export,
     allowlists_guard_blocks,
+    a_second_server_follows_the_blocklist,
 );
 
 impl Server {
@@ -2266,4 +2267,83 @@ async fn allowlists_guard_blocks(s: Server) {
     )
     .await;
     assert_eq!(st, StatusCode::CREATED, "{out}");
+}
+
+/// Another server on the same database (scale-out): it learns of listings made elsewhere
+/// from the change sequence, without a restart.
+async fn a_second_server_follows_the_blocklist(s: Server) {
+    let keydir = tempfile::tempdir().unwrap();
+    let ring = keys::KeyRing::new(
+        keys::MasterKey::load_or_create(&keydir.path().join("master.key")).unwrap(),
+    );
+    let other = AppState::new(
+        s.store.clone(),
+        Arc::new(FixedClock::new(NOW)),
+        warden_core::calendar::Calendar::builtin().unwrap(),
+        warden_core::policy::Policy::builtin().unwrap(),
+        ring,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(warden_server::serve(listener, other, async move {
+        let _ = rx.await;
+    }));
+    let ask = |value: &'static str| {
+        let (http, base, token) = (s.http.clone(), base.clone(), s.tokens["netco"].clone());
+        async move {
+            for _ in 0..200 {
+                if let Ok(r) = http
+                    .get(format!("{base}/api/v1/lookup?value={value}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    && r.status() == 200
+                {
+                    return r.json::<Value>().await.unwrap();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("the second server never answered");
+        }
+    };
+    assert_eq!(ask("www.follow.example.cn").await["listed"], false);
+    let m = decided_block(&s, "follow.example.cn").await;
+    // Listed on the second server within two seconds (it polls every 100 ms).
+    let mut listed = false;
+    for _ in 0..100 {
+        if ask("www.follow.example.cn").await["listed"] == true {
+            listed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(listed, "the second server did not follow the listing");
+    // Revoked through the first server: gone from the second too.
+    let mid = m["id"].as_str().unwrap();
+    let (st, a) = s
+        .post(
+            "netco",
+            &format!("/api/v1/measures/{mid}/appeals"),
+            json!({"appellant": {"name": "Holder", "contact": "h@example.cn"}, "grounds": "Cleaned"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let (st, _) = s
+        .post(
+            "gd",
+            &format!("/api/v1/appeals/{}/decision", a["id"].as_str().unwrap()),
+            json!({"outcome": "revoked", "reasons": "Cleaned up"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let mut gone = false;
+    for _ in 0..100 {
+        if ask("www.follow.example.cn").await["listed"] == false {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the second server kept a revoked block");
 }
