@@ -12,5 +12,6 @@ pub mod lifecycle;
 pub mod notice;
 pub mod org;
 pub mod policy;
+pub mod resources;
 pub mod stats;
 pub mod taxonomy;

@@ -4,6 +4,7 @@
 //! No storage and no HTTP: the server feeds it entries and changes.
 
 pub mod allow;
+pub mod attribution;
 pub mod delta;
 pub mod index;
 pub mod live;

@@ -140,6 +140,10 @@ pub enum Write {
         entry: warden_core::allowlist::AllowlistRecord,
         expected: Option<i64>,
     },
+    ResourceClaim {
+        claim: warden_core::resources::ResourceClaim,
+        expected: Option<i64>,
+    },
     /// Notices are immutable once signed: insert only.
     Notice {
         notice: SignedNotice,
@@ -401,6 +405,15 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
     ) -> Result<Option<Versioned<warden_core::allowlist::AllowlistRecord>>>;
 
+    /// Every claim of the resource registry, oldest first.
+    async fn resource_claims(
+        &self,
+    ) -> Result<Vec<Versioned<warden_core::resources::ResourceClaim>>>;
+    async fn resource_claim(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<Versioned<warden_core::resources::ResourceClaim>>>;
+
     async fn signing_keys(&self) -> Result<Vec<Versioned<SigningKeyRecord>>>;
     async fn notice(&self, id: Uuid) -> Result<Option<SignedNotice>>;
     async fn notices_of_measure(&self, measure_id: Uuid) -> Result<Vec<SignedNotice>>;
@@ -462,7 +475,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

@@ -255,6 +255,22 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             },
             *expected,
         ),
+        Write::ResourceClaim { claim, expected } => (
+            Shape {
+                kind: "resource_claim",
+                id: claim.id.to_string(),
+                insert: "INSERT INTO resource_claims (id, org_id, kind, value, status, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+                update: "UPDATE resource_claims SET org_id = $2, kind = $3, value = $4, status = $5, body = $6, version = version + 1, updated_us = $7 WHERE id = $1 AND version = $8",
+                columns: vec![
+                    claim.org.id.to_string().into(),
+                    claim.kind.as_str().into(),
+                    claim.value.clone().into(),
+                    claim.status.as_str().into(),
+                ],
+                body: to_json(claim)?,
+            },
+            *expected,
+        ),
         Write::Notice {
             notice,
             recipient_org_id,
@@ -420,6 +436,7 @@ fn exists_sql(kind: &str) -> &'static str {
         "enforcement" => "SELECT version FROM enforcements WHERE id = $1",
         "bulletin" => "SELECT version FROM bulletins WHERE id = $1",
         "allowlist_entry" => "SELECT version FROM allowlist_entries WHERE id = $1",
+        "resource_claim" => "SELECT version FROM resource_claims WHERE id = $1",
         _ => "SELECT version FROM appeals WHERE id = $1",
     }
 }
@@ -1337,6 +1354,29 @@ impl Store for SqlStore {
             "allowlist_entry",
             "SELECT version, body FROM allowlist_entries ORDER BY created_us, id",
             &[],
+        )
+        .await
+    }
+
+    async fn resource_claims(
+        &self,
+    ) -> Result<Vec<Versioned<warden_core::resources::ResourceClaim>>> {
+        self.many(
+            "resource_claim",
+            "SELECT version, body FROM resource_claims ORDER BY created_us, id",
+            &[],
+        )
+        .await
+    }
+
+    async fn resource_claim(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<Versioned<warden_core::resources::ResourceClaim>>> {
+        self.one(
+            "resource_claim",
+            "SELECT version, body FROM resource_claims WHERE id = $1",
+            &[id.to_string().into()],
         )
         .await
     }

@@ -213,6 +213,7 @@ pub enum SubjectKind {
     Enforcement,
     Bulletin,
     AllowlistEntry,
+    ResourceClaim,
 }
 
 impl SubjectKind {
@@ -228,6 +229,7 @@ impl SubjectKind {
             SubjectKind::Enforcement => "enforcement",
             SubjectKind::Bulletin => "bulletin",
             SubjectKind::AllowlistEntry => "allowlist_entry",
+            SubjectKind::ResourceClaim => "resource_claim",
         }
     }
 }

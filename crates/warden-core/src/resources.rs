@@ -1,0 +1,326 @@
+//! The resource registry (Art. 9): which organisation holds or sponsors which addresses,
+//! names and numbers. Organisations declare what they hold; a telecom authority approves
+//! each claim; the platform then knows whom a measure concerns without being told.
+
+use crate::indicator::{Indicator, IndicatorType, TargetScope};
+use crate::lifecycle::{Event, Refusal, RefusalCode, SubjectKind, event};
+use crate::org::{Actor, OrgRef, OrgType, Role};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// What a claim covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ResourceKind {
+    /// An IPv4 or IPv6 prefix the organisation holds (allocated or assigned to it).
+    Prefix,
+    /// An autonomous system number it operates.
+    Asn,
+    /// A domain (and the names below it) the organisation itself holds.
+    Domain,
+    /// A domain a registrar sponsors: it is the registrar of record.
+    SponsoredDomain,
+    /// A top-level domain a registry operates.
+    Tld,
+    /// A mail domain whose mailboxes the organisation provides.
+    MailDomain,
+    /// A range of phone numbers (E.164, same length) a carrier holds.
+    PhoneRange,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Prefix => "prefix",
+            ResourceKind::Asn => "asn",
+            ResourceKind::Domain => "domain",
+            ResourceKind::SponsoredDomain => "sponsored_domain",
+            ResourceKind::Tld => "tld",
+            ResourceKind::MailDomain => "mail_domain",
+            ResourceKind::PhoneRange => "phone_range",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ClaimStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ClaimStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::Pending => "pending",
+            ClaimStatus::Approved => "approved",
+            ClaimStatus::Rejected => "rejected",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResourceClaim {
+    pub id: Uuid,
+    pub org: OrgRef,
+    pub kind: ResourceKind,
+    /// Normalised: a network in CIDR form, `AS4134`, a domain, a TLD, `+8613300000000`.
+    pub value: String,
+    /// The last number of a phone range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_last: Option<String>,
+    /// The AS that originates a prefix, when declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    pub status: ClaimStatus,
+    pub declared_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub declared_at: OffsetDateTime,
+    /// Where it comes from: `declared`, or the import that brought it.
+    pub source: String,
+    /// Other organisations' claims it overlaps, found when it was declared.
+    #[serde(default)]
+    pub overlaps: Vec<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<OrgRef>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub decided_at: Option<OffsetDateTime>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reasons: String,
+}
+
+fn invalid(m: impl Into<String>) -> Refusal {
+    Refusal {
+        code: RefusalCode::Invalid,
+        message: m.into(),
+    }
+}
+
+/// Normalises what a claim covers, or says why it cannot.
+pub fn normalize_claim(
+    kind: ResourceKind,
+    value: &str,
+    range_last: Option<&str>,
+) -> Result<(String, Option<String>), String> {
+    let v = value.trim();
+    if kind != ResourceKind::PhoneRange && range_last.is_some() {
+        return Err("range_last belongs to a phone_range claim only".into());
+    }
+    match kind {
+        ResourceKind::Prefix => {
+            let net = if let Ok(n) = v.parse::<ipnet::IpNet>() {
+                n
+            } else if let Ok(a) = v.parse::<std::net::IpAddr>() {
+                ipnet::IpNet::from(a)
+            } else {
+                return Err(format!("{v:?} is not an IP prefix like 202.96.128.0/18"));
+            };
+            if net.trunc() != net {
+                return Err(format!(
+                    "{v} has host bits set: the prefix is {}",
+                    net.trunc()
+                ));
+            }
+            Ok((net.to_string(), None))
+        }
+        ResourceKind::Asn => Indicator::parse(IndicatorType::Asn, v)
+            .map(|i| (i.value().to_owned(), None))
+            .map_err(|e| e.reason),
+        ResourceKind::Domain | ResourceKind::SponsoredDomain | ResourceKind::MailDomain => {
+            Indicator::parse(IndicatorType::Domain, v)
+                .map(|i| (i.value().to_owned(), None))
+                .map_err(|e| e.reason)
+        }
+        ResourceKind::Tld => {
+            let t = v
+                .trim_start_matches('.')
+                .trim_end_matches('.')
+                .to_ascii_lowercase();
+            if crate::indicator::is_public_suffix(&t) {
+                Ok((t, None))
+            } else {
+                Err(format!("{v:?} is not a top-level domain or public suffix"))
+            }
+        }
+        ResourceKind::PhoneRange => {
+            let first = Indicator::parse(IndicatorType::Phone, v).map_err(|e| e.reason)?;
+            let last = Indicator::parse(
+                IndicatorType::Phone,
+                range_last.ok_or("a phone_range claim needs range_last")?,
+            )
+            .map_err(|e| e.reason)?;
+            TargetScope::NumberRange
+                .check(&first, Some(&last))
+                .or_else(|e| {
+                    // Carriers hold whole segments, larger than a block may cover.
+                    if e.contains("at most") {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })?;
+            Ok((first.value().to_owned(), Some(last.value().to_owned())))
+        }
+    }
+}
+
+impl ResourceClaim {
+    /// An organisation's administrator declares a resource it holds.
+    #[allow(clippy::too_many_arguments)]
+    pub fn declare(
+        actor: &Actor,
+        id: Uuid,
+        kind: ResourceKind,
+        value: &str,
+        range_last: Option<&str>,
+        asn: Option<u32>,
+        overlaps: Vec<Uuid>,
+        now: OffsetDateTime,
+    ) -> Result<(ResourceClaim, Event), Refusal> {
+        let Actor::Principal {
+            principal_id,
+            org,
+            roles,
+            ..
+        } = actor
+        else {
+            return Err(Refusal {
+                code: RefusalCode::Role,
+                message: "resources are declared by an organisation's administrators".into(),
+            });
+        };
+        if !roles.contains(&Role::Admin) {
+            return Err(Refusal {
+                code: RefusalCode::Role,
+                message: "resources are declared by an organisation's administrators".into(),
+            });
+        }
+        if org.org_type.is_authority() || org.org_type == OrgType::Institution {
+            return Err(Refusal {
+                code: RefusalCode::Organisation,
+                message: "authorities and institutions hold no resources in the registry".into(),
+            });
+        }
+        let (value, range_last) = normalize_claim(kind, value, range_last).map_err(invalid)?;
+        if asn.is_some() && kind != ResourceKind::Prefix {
+            return Err(invalid("asn belongs to a prefix claim only"));
+        }
+        let claim = ResourceClaim {
+            id,
+            org: org.clone(),
+            kind,
+            value,
+            range_last,
+            asn,
+            status: ClaimStatus::Pending,
+            declared_by: *principal_id,
+            declared_at: now,
+            source: "declared".into(),
+            overlaps,
+            decided_by: None,
+            decided_at: None,
+            reasons: String::new(),
+        };
+        let ev = event(
+            "resource.declared",
+            SubjectKind::ResourceClaim,
+            id,
+            json!({"kind": kind, "value": claim.value, "org": org.slug, "overlaps": claim.overlaps}),
+        );
+        Ok((claim, ev))
+    }
+
+    /// A telecom authority's reviewer approves or rejects a pending claim.
+    pub fn decide(
+        &self,
+        actor: &Actor,
+        approve: bool,
+        reasons: &str,
+        now: OffsetDateTime,
+    ) -> Result<(ResourceClaim, Event), Refusal> {
+        let Actor::Principal { org, roles, .. } = actor else {
+            return Err(Refusal {
+                code: RefusalCode::Role,
+                message: "claims are decided by a telecom authority's reviewers".into(),
+            });
+        };
+        if !roles.contains(&Role::Reviewer) || !org.org_type.is_authority() {
+            return Err(Refusal {
+                code: RefusalCode::Role,
+                message: "claims are decided by a telecom authority's reviewers".into(),
+            });
+        }
+        if self.status != ClaimStatus::Pending {
+            return Err(Refusal {
+                code: RefusalCode::State,
+                message: format!("the claim is already {}", self.status.as_str()),
+            });
+        }
+        if !approve && reasons.trim().is_empty() {
+            return Err(invalid("say why the claim is rejected (reasons)"));
+        }
+        let mut next = self.clone();
+        next.status = if approve {
+            ClaimStatus::Approved
+        } else {
+            ClaimStatus::Rejected
+        };
+        next.decided_by = Some(org.clone());
+        next.decided_at = Some(now);
+        next.reasons = reasons.trim().to_owned();
+        let ev = event(
+            if approve {
+                "resource.approved"
+            } else {
+                "resource.rejected"
+            },
+            SubjectKind::ResourceClaim,
+            self.id,
+            json!({"reasons": next.reasons}),
+        );
+        Ok((next, ev))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_are_normalised_or_refused_with_a_reason() {
+        use ResourceKind as K;
+        assert_eq!(
+            normalize_claim(K::Prefix, "202.96.128.0/18", None)
+                .unwrap()
+                .0,
+            "202.96.128.0/18"
+        );
+        assert!(
+            normalize_claim(K::Prefix, "202.96.128.1/18", None)
+                .unwrap_err()
+                .contains("host bits")
+        );
+        assert_eq!(normalize_claim(K::Asn, "as4134", None).unwrap().0, "AS4134");
+        assert_eq!(normalize_claim(K::Tld, ".CN", None).unwrap().0, "cn");
+        assert!(normalize_claim(K::Tld, "example.cn", None).is_err());
+        assert_eq!(
+            normalize_claim(K::PhoneRange, "+8613300000000", Some("+8613399999999")).unwrap(),
+            (
+                "+8613300000000".to_owned(),
+                Some("+8613399999999".to_owned())
+            )
+        );
+        assert!(normalize_claim(K::PhoneRange, "+8613300000000", None).is_err());
+        assert!(normalize_claim(K::Domain, "x.example.cn", Some("+86133")).is_err());
+    }
+}
