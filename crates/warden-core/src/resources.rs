@@ -175,6 +175,36 @@ pub fn normalize_claim(
 }
 
 impl ResourceClaim {
+    /// Whether this claim covers some of the same resource as (`kind`, `value`, `last`),
+    /// all normalised: prefixes that nest, names one under the other, ranges that meet.
+    pub fn overlaps(&self, kind: ResourceKind, value: &str, last: Option<&str>) -> bool {
+        if self.kind != kind {
+            return false;
+        }
+        match kind {
+            ResourceKind::Prefix => match (
+                self.value.parse::<ipnet::IpNet>(),
+                value.parse::<ipnet::IpNet>(),
+            ) {
+                (Ok(x), Ok(y)) => x.contains(&y) || y.contains(&x),
+                _ => false,
+            },
+            ResourceKind::PhoneRange => {
+                let (a_lo, a_hi) = (
+                    self.value.as_str(),
+                    self.range_last.as_deref().unwrap_or(&self.value),
+                );
+                let (b_lo, b_hi) = (value, last.unwrap_or(value));
+                a_lo.len() == b_lo.len() && a_lo <= b_hi && b_lo <= a_hi
+            }
+            ResourceKind::Asn => self.value == value,
+            _ => {
+                let under = |n: &str, p: &str| n == p || n.ends_with(&format!(".{p}"));
+                under(&self.value, value) || under(value, &self.value)
+            }
+        }
+    }
+
     /// An organisation's administrator declares a resource it holds.
     #[allow(clippy::too_many_arguments)]
     pub fn declare(

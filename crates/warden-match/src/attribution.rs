@@ -153,6 +153,22 @@ impl Attributor {
         self.holdings.is_empty()
     }
 
+    /// Approximate heap bytes: the tables and the holdings with their strings.
+    pub fn heap_bytes(&self) -> usize {
+        let strings: usize = self
+            .holdings
+            .iter()
+            .map(|h| h.value.len() + h.org_slug.len() + h.source.len())
+            .sum();
+        self.v4.heap_bytes()
+            + self.v6.heap_bytes()
+            + self.phones.heap_bytes()
+            + self.sets.heap_bytes()
+            + self.plen.capacity()
+            + self.holdings.capacity() * std::mem::size_of::<Holding>()
+            + strings
+    }
+
     fn answer(&self, i: u32) -> Answer {
         let h = &self.holdings[i as usize];
         let resource = match &h.range_last {

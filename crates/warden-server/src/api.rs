@@ -77,6 +77,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(blocklist))
         .routes(routes!(list_allowlist, add_allowlist))
         .routes(routes!(remove_allowlist))
+        .routes(routes!(list_resources, declare_resource))
+        .routes(routes!(decide_resource))
+        .routes(routes!(attribution, attribution_batch))
 }
 
 fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
@@ -1020,4 +1023,101 @@ async fn remove_allowlist(
 ) -> Result<StatusCode, ApiError> {
     s.svc.remove_allowlist_entry(&c, id(&eid)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    path = "/resources",
+    tag = "registry",
+    summary = "The resource registry: what each organisation declared it holds or sponsors, and the authorities' decisions",
+    responses((status = 200, description = "OK", body = ResourceList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn list_resources(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+) -> Result<Json<ResourceList>, ApiError> {
+    Ok(Json(s.svc.resources(&c).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/resources",
+    tag = "registry",
+    summary = "Declare a resource your organisation holds (administrators); an authority approves it",
+    request_body = ResourceRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 201, description = "Declared, pending approval; overlaps with other organisations' claims listed", body = ResourceView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn declare_resource(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<ResourceView>), ApiError> {
+    let idem = idem(&c, &headers, "POST /resources", &body)?;
+    let v = s.svc.declare_resource(&c, parse_body(&body)?, idem).await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/resources/{id}/decision",
+    tag = "registry",
+    summary = "Approve or reject a resource claim (telecom authorities' reviewers)",
+    request_body = ClaimDecisionRequest,
+    params(("id" = Uuid, Path, description = "The claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 200, description = "OK", body = ResourceView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn decide_resource(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ResourceView>, ApiError> {
+    let idem = idem(&c, &headers, "POST /resources/decision", &body)?;
+    Ok(Json(
+        s.svc
+            .decide_resource(&c, id(&cid)?, parse_body(&body)?, idem)
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/attribution",
+    tag = "registry",
+    summary = "Who holds this value (prefix holder and AS, registrar and registry, carrier, mail provider, operator), with the evidence each answer came from",
+    params(crate::matching::LookupQuery),
+    responses((status = 200, description = "OK", body = AttributionResult), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn attribution(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    q: Result<Query<crate::matching::LookupQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AttributionResult>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    Ok(Json(s.svc.attribution(&c, &q).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/attribution",
+    tag = "registry",
+    summary = "Attribute up to 10,000 values at once, one result per value in order",
+    request_body = LookupBatchRequest,
+    responses((status = 200, description = "OK", body = AttributionBatchResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn attribution_batch(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    body: Bytes,
+) -> Result<Json<AttributionBatchResponse>, ApiError> {
+    let req: LookupBatchRequest = parse_body(&body)?;
+    Ok(Json(s.svc.attribution_batch(&c, &req).await?))
 }

@@ -13,6 +13,7 @@ mod metrics;
 mod print;
 mod problem;
 mod ratelimit;
+pub mod registry;
 pub mod service;
 pub mod types;
 
@@ -58,6 +59,7 @@ impl AppState {
                 keys: Arc::new(keys),
                 simulated: None,
                 blocklist: Arc::new(blocklist::Blocklist::new()),
+                registry: Arc::new(registry::Registry::new()),
             }),
             limiter: Arc::new(ratelimit::Limiter::new(
                 10,

@@ -30,6 +30,8 @@ pub struct Service {
     pub simulated: Option<Arc<warden_core::clock::SimulatedClock>>,
     /// The matcher over listed blocks and the allow-lists.
     pub blocklist: Arc<crate::blocklist::Blocklist>,
+    /// Who holds which resources (attribution and routing).
+    pub registry: Arc<crate::registry::Registry>,
 }
 
 /// Query parameters of `GET /api/v1/notices`.
@@ -193,9 +195,17 @@ impl Service {
             .writes
             .iter()
             .any(|w| matches!(w, Write::AllowlistEntry { .. }));
+        let touches_registry = changes
+            .writes
+            .iter()
+            .any(|w| matches!(w, Write::ResourceClaim { .. }));
         match self.store.commit(changes).await? {
             CommitOutcome::Applied { .. } => {
                 self.after_commit(touches_blocks, touches_allowlist).await;
+                if touches_registry && let Err(e) = self.registry.reload(self.store.as_ref()).await
+                {
+                    tracing::warn!(error = %e, "registry reload failed; the poll will retry");
+                }
                 Ok(response)
             }
             CommitOutcome::Replayed { response } => serde_json::from_value(response)
@@ -617,15 +627,16 @@ impl Service {
                 .as_ref()
                 .map(|t| parse_indicator(format!("measures[{i}].target"), t))
                 .transpose()?;
-            let Some(slug) = &m.recipient_org else {
-                return Err(ApiError::Unroutable(format!(
-                    "measures[{i}]: name the recipient_org; routing by resource holder needs the attribution registry, which is not loaded"
-                )));
+            let recipient = match &m.recipient_org {
+                Some(slug) => self
+                    .org(&format!("measures[{i}].recipient_org"), slug)
+                    .await?
+                    .org_ref(),
+                None => {
+                    self.route(&format!("measures[{i}]"), m.kind, target.as_ref())
+                        .await?
+                }
             };
-            let recipient = self
-                .org(&format!("measures[{i}].recipient_org"), slug)
-                .await?
-                .org_ref();
             let range_last = m
                 .range_last
                 .as_deref()

@@ -564,3 +564,67 @@ pub struct AllowlistItem {
 pub struct AllowlistList {
     pub items: Vec<AllowlistItem>,
 }
+
+/// A resource an organisation declares it holds or sponsors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRequest {
+    /// `prefix`, `asn`, `domain`, `sponsored_domain`, `tld`, `mail_domain`, `phone_range`.
+    pub kind: warden_core::resources::ResourceKind,
+    pub value: String,
+    /// The last number of a `phone_range`.
+    #[serde(default)]
+    pub range_last: Option<String>,
+    /// The AS originating a `prefix`.
+    #[serde(default)]
+    pub asn: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimOutcome {
+    Approved,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimDecisionRequest {
+    pub outcome: ClaimOutcome,
+    #[serde(default)]
+    pub reasons: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ResourceView {
+    #[serde(flatten)]
+    pub claim: warden_core::resources::ResourceClaim,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ResourceList {
+    pub items: Vec<ResourceView>,
+}
+
+/// Who a value belongs to, and from what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AttributionResult {
+    pub value: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalized: Option<String>,
+    #[serde(flatten)]
+    pub attribution: warden_match::attribution::Attribution,
+    /// The province of the holder organisation (GB/T 2260), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<LookupItemError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AttributionBatchResponse {
+    pub results: Vec<AttributionResult>,
+}

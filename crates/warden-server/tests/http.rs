@@ -46,6 +46,9 @@ const PEOPLE: &[(&str, &str, &[Role])] = &[
     ("cac", "cac", &[Role::Responder]),
     ("supervisor", "supervisor-alpha", &[Role::Responder]),
     ("secco-auditor", "secco-alpha", &[Role::Auditor]),
+    ("telecom-admin", "china-telecom", &[Role::Admin]),
+    ("cnnic-admin", "cnnic", &[Role::Admin]),
+    ("registrar-admin", "registrar-alpha", &[Role::Admin]),
 ];
 
 async fn start(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Server {
@@ -162,6 +165,7 @@ on_both!(
     blocklists_answer_lookups_and_export,
     allowlists_guard_blocks,
     a_second_server_follows_the_blocklist,
+    the_registry_attributes_and_routes,
 );
 
 impl Server {
@@ -1247,6 +1251,11 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/api/v1/allowlist"),
         ("post", "/api/v1/allowlist"),
         ("delete", "/api/v1/allowlist/{id}"),
+        ("get", "/api/v1/resources"),
+        ("post", "/api/v1/resources"),
+        ("post", "/api/v1/resources/{id}/decision"),
+        ("get", "/api/v1/attribution"),
+        ("post", "/api/v1/attribution"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = vec![];
@@ -1438,6 +1447,15 @@ async fn authorization_matrix(s: Server) {
         .id
         .to_string();
 
+    let (st, claim) = s
+        .post(
+            "telecom-admin",
+            "/api/v1/resources",
+            json!({"kind": "prefix", "value": "61.140.0.0/14"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{claim}");
+    let claim_id = claim["id"].as_str().unwrap().to_owned();
     let doc = warden_server::openapi();
     let authority44 = |o: &str| o == "miit" || o == "ca-guangdong";
     let sees_case = |o: &str| authority44(o) || o == "cncert" || o == "secco-alpha";
@@ -1485,6 +1503,10 @@ async fn authorization_matrix(s: Server) {
                 .replace(
                     "/api/v1/enforcements/{id}",
                     &format!("/api/v1/enforcements/{enf}"),
+                )
+                .replace(
+                    "/api/v1/resources/{id}",
+                    &format!("/api/v1/resources/{claim_id}"),
                 );
             let body = match path {
                 "/api/v1/reports" => report("new.example.cn"),
@@ -1513,7 +1535,13 @@ async fn authorization_matrix(s: Server) {
                 "/api/v1/enforcements/{id}/actions" => {
                     json!({"kind": "talk", "basis": "csl-56", "notes": "n"})
                 }
-                "/api/v1/lookup" => json!({"values": ["matrix.example.cn", "not a value"]}),
+                "/api/v1/lookup" | "/api/v1/attribution" => {
+                    json!({"values": ["matrix.example.cn", "not a value"]})
+                }
+                "/api/v1/resources" => json!({"kind": "domain", "value": "holder.example.cn"}),
+                "/api/v1/resources/{id}/decision" => {
+                    json!({"outcome": "approved", "reasons": "r"})
+                }
                 "/api/v1/allowlist" => json!({"value": "matrix-guard.example.cn", "reason": "r"}),
                 _ => Value::Null,
             };
@@ -1582,6 +1610,14 @@ async fn authorization_matrix(s: Server) {
                             oversight(org) || org == "china-telecom"
                         }
                         ("post", "/api/v1/allowlist") => role == Admin,
+                        ("get", "/api/v1/resources")
+                        | ("get", "/api/v1/attribution")
+                        | ("post", "/api/v1/attribution") => true,
+                        ("post", "/api/v1/resources") => role == Admin && !oversight(org),
+                        ("post", "/api/v1/resources/{id}/decision") => {
+                            role == Reviewer
+                                && ["miit", "ca-guangdong", "ca-beijing"].contains(&org)
+                        }
                         ("get", "/api/v1/stats/timeliness") => oversight(org),
                         other => {
                             panic!("no expectation for {other:?}: add the route to the matrix")
@@ -1614,8 +1650,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        33 * ORGS.len() * Role::ALL.len(),
-        "33 authenticated routes"
+        38 * ORGS.len() * Role::ALL.len(),
+        "38 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s
@@ -2346,4 +2382,174 @@ async fn a_second_server_follows_the_blocklist(s: Server) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(gone, "the second server kept a revoked block");
+}
+
+async fn the_registry_attributes_and_routes(s: Server) {
+    let declare = |who: &'static str, body: Value| {
+        let s = &s;
+        async move { s.post(who, "/api/v1/resources", body).await }
+    };
+    let (st, prefix) = declare(
+        "telecom-admin",
+        json!({"kind": "prefix", "value": "61.140.0.0/14", "asn": 4134}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{prefix}");
+    assert_eq!(prefix["status"], "pending");
+    let pid = prefix["id"].as_str().unwrap().to_owned();
+    // Not yet approved: not yet an answer.
+    let (_, a) = s.get("netco", "/api/v1/attribution?value=61.141.2.3").await;
+    assert!(a["holder"].is_null(), "{a}");
+    let (st, p) = declare("telecom", json!({"kind": "prefix", "value": "61.0.0.0/8"})).await;
+    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    let (st, p) = declare(
+        "miit-admin",
+        json!({"kind": "prefix", "value": "61.0.0.0/8"}),
+    )
+    .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::FORBIDDEN, "forbidden-organisation")
+    );
+    let (st, p) = declare(
+        "telecom-admin",
+        json!({"kind": "prefix", "value": "61.140.0.1/14"}),
+    )
+    .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-command")
+    );
+    assert!(p["detail"].as_str().unwrap().contains("host bits"), "{p}");
+    let decide = |claim: String, who: &'static str, outcome: &'static str| {
+        let s = &s;
+        async move {
+            s.post(
+                who,
+                &format!("/api/v1/resources/{claim}/decision"),
+                json!({"outcome": outcome, "reasons": "checked against the RIR records"}),
+            )
+            .await
+        }
+    };
+    let (st, _) = decide(pid.clone(), "telecom-admin", "approved").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, out) = decide(pid.clone(), "gd", "approved").await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    let (st, p) = decide(pid.clone(), "gd", "approved").await;
+    assert_eq!((st, kind(&p)), (StatusCode::CONFLICT, "invalid-state"));
+    let (_, a) = s.get("netco", "/api/v1/attribution?value=61.141.2.3").await;
+    assert_eq!(a["holder"]["org"], "china-telecom", "{a}");
+    assert_eq!(a["holder"]["evidence"]["claim_id"], pid.as_str());
+    assert_eq!(a["holder"]["evidence"]["resource"], "61.140.0.0/14");
+    assert_eq!(a["asn"], 4134);
+    // Someone else's overlapping claim is flagged.
+    let (st, other) = declare(
+        "cnnic-admin",
+        json!({"kind": "prefix", "value": "61.141.0.0/16"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{other}");
+    assert_eq!(other["overlaps"][0], pid.as_str());
+
+    for (who, body) in [
+        (
+            "registrar-admin",
+            json!({"kind": "sponsored_domain", "value": "routed.example.cn"}),
+        ),
+        ("cnnic-admin", json!({"kind": "tld", "value": "cn"})),
+    ] {
+        let (st, c) = declare(who, body).await;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        let (st, _) = decide(c["id"].as_str().unwrap().to_owned(), "miit", "approved").await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    let (_, a) = s
+        .get("netco", "/api/v1/attribution?value=www.routed.example.cn")
+        .await;
+    assert_eq!(a["registrar"]["org"], "registrar-alpha", "{a}");
+    assert_eq!(a["registry"]["org"], "cnnic");
+    let (_, a) = s
+        .get("netco", "/api/v1/attribution?value=%2B8613312345678")
+        .await;
+    assert_eq!(a["carrier"]["org"], "china-telecom", "{a}");
+    assert!(
+        a["carrier"]["evidence"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("MIIT")
+    );
+    let (st, b) = s
+        .post("netco", "/api/v1/attribution", json!({"values": ["61.140.9.9", "??", {"type": "broadband_account", "value": "china-unicom:gd1"}]}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["results"][0]["holder"]["org"], "china-telecom");
+    assert_eq!(b["results"][1]["error"]["type"], "invalid-indicator");
+    assert_eq!(b["results"][2]["operator"]["org"], "china-unicom");
+
+    // Measures without a recipient go where the registry says.
+    for (i, (target, to)) in [
+        (
+            json!({"type": "domain", "value": "routed.example.cn"}),
+            "registrar-alpha",
+        ),
+        (
+            json!({"type": "domain", "value": "unsponsored.example.cn"}),
+            "cnnic",
+        ),
+        (
+            json!({"type": "ipv4", "value": "61.141.2.3"}),
+            "china-telecom",
+        ),
+        (
+            json!({"type": "phone", "value": "+8613412345678"}),
+            "china-mobile",
+        ),
+        (
+            json!({"type": "broadband_account", "value": "china-unicom:gd1"}),
+            "china-unicom",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (st, out) = decide_measure(
+            &s,
+            &format!("routing-{i}.example.cn"),
+            json!({"kind": "block", "target": target}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{out}");
+        assert_eq!(out["measures"][0]["recipient_org"], to, "{target}");
+    }
+    for (i, (target, says)) in [
+        (
+            json!({"type": "url", "value": "http://x.example.cn/a"}),
+            "filter URLs",
+        ),
+        (
+            json!({"type": "ipv4", "value": "45.77.1.1"}),
+            "no approved prefix claim covers 45.77.1.1",
+        ),
+        (
+            json!({"type": "domain", "value": "x.example.org"}),
+            "no registrar of record or registry",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (st, p) = decide_measure(
+            &s,
+            &format!("unroutable-{i}.example.cn"),
+            json!({"kind": "block", "target": target}),
+        )
+        .await;
+        assert_eq!(
+            (st, kind(&p)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "unroutable"),
+            "{p}"
+        );
+        assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
+    }
 }

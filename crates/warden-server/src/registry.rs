@@ -1,0 +1,378 @@
+//! The resource registry in the server: claims declared and decided through the API, the
+//! attribution index rebuilt from the approved ones, and the routing of measures that name
+//! no recipient.
+
+use crate::error::ApiError;
+use crate::service::{Idem, Service};
+use crate::types::*;
+use arc_swap::ArcSwap;
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
+use warden_core::indicator::{Indicator, IndicatorType};
+use warden_core::lifecycle::{MeasureKind, may_lookup};
+use warden_core::org::{Actor, OrgRef};
+use warden_core::resources::{ClaimStatus, ResourceClaim};
+use warden_match::attribution::{Attribution, Attributor, Holding, mobile_segments};
+use warden_store::{Changeset, Store, Write};
+
+pub struct Registry {
+    current: ArcSwap<Attributor>,
+    reference: Vec<Holding>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::new()
+    }
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        let reference = mobile_segments().unwrap_or_else(|e| {
+            tracing::error!(error = %e, "reference data unreadable: carriers of mobile numbers unknown");
+            vec![]
+        });
+        Registry {
+            current: ArcSwap::from_pointee(Attributor::build(reference.clone())),
+            reference,
+        }
+    }
+
+    pub fn get(&self) -> Arc<Attributor> {
+        self.current.load_full()
+    }
+
+    /// Rebuilds the index from the approved claims and the reference data.
+    pub async fn reload(&self, store: &dyn Store) -> Result<(), ApiError> {
+        let mut holdings = self.reference.clone();
+        for c in store.resource_claims().await? {
+            let c = c.value;
+            if c.status != ClaimStatus::Approved {
+                continue;
+            }
+            holdings.push(Holding {
+                kind: c.kind,
+                value: c.value,
+                range_last: c.range_last,
+                asn: c.asn,
+                org_slug: c.org.slug,
+                claim_id: Some(c.id),
+                source: c.source,
+                at: c.decided_at,
+            });
+        }
+        let built = tokio::task::spawn_blocking(move || Attributor::build(holdings))
+            .await
+            .map_err(|e| ApiError::Internal(format!("attribution build: {e}")))?;
+        self.current.store(Arc::new(built));
+        Ok(())
+    }
+
+    /// Re-reads the registry every few seconds for other servers' decisions.
+    pub fn follow(self: Arc<Self>, store: Arc<dyn Store>) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = self.reload(store.as_ref()).await {
+                    tracing::warn!(error = %e, "registry reload failed; retrying");
+                }
+            }
+        });
+    }
+}
+
+impl Service {
+    pub async fn resources(&self, actor: &Actor) -> Result<ResourceList, ApiError> {
+        may_lookup(actor)?;
+        Ok(ResourceList {
+            items: self
+                .store
+                .resource_claims()
+                .await?
+                .into_iter()
+                .map(|c| ResourceView {
+                    claim: c.value,
+                    version: c.version,
+                })
+                .collect(),
+        })
+    }
+
+    pub async fn declare_resource(
+        &self,
+        actor: &Actor,
+        req: ResourceRequest,
+        idem: Option<Idem>,
+    ) -> Result<ResourceView, ApiError> {
+        let now = self.now();
+        // Normalise first so that overlaps compare like with like.
+        let (value, last) = warden_core::resources::normalize_claim(
+            req.kind,
+            &req.value,
+            req.range_last.as_deref(),
+        )
+        .map_err(|m| {
+            ApiError::Refused(warden_core::lifecycle::Refusal {
+                code: warden_core::lifecycle::RefusalCode::Invalid,
+                message: m,
+            })
+        })?;
+        let org_id = actor.org().map(|o| o.id);
+        let others: Vec<Uuid> = self
+            .store
+            .resource_claims()
+            .await?
+            .into_iter()
+            .filter(|c| c.value.status != ClaimStatus::Rejected && Some(c.value.org.id) != org_id)
+            .filter(|c| c.value.overlaps(req.kind, &value, last.as_deref()))
+            .map(|c| c.value.id)
+            .collect();
+        let (claim, ev) = ResourceClaim::declare(
+            actor,
+            Uuid::now_v7(),
+            req.kind,
+            &value,
+            last.as_deref(),
+            req.asn,
+            others,
+            now,
+        )?;
+        self.once(idem, || async {
+            let view = ResourceView {
+                claim: claim.clone(),
+                version: 1,
+            };
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![Write::ResourceClaim {
+                    claim,
+                    expected: None,
+                }],
+                vec![ev],
+            );
+            Ok((view, changes))
+        })
+        .await
+    }
+
+    pub async fn decide_resource(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: ClaimDecisionRequest,
+        idem: Option<Idem>,
+    ) -> Result<ResourceView, ApiError> {
+        let Some(cur) = self.store.resource_claim(id).await? else {
+            return Err(ApiError::NotFound(format!("resource claim {id}")));
+        };
+        let now = self.now();
+        let (next, ev) = cur.value.decide(
+            actor,
+            req.outcome == ClaimOutcome::Approved,
+            &req.reasons,
+            now,
+        )?;
+        self.once(idem, || async {
+            let view = ResourceView {
+                claim: next.clone(),
+                version: cur.version + 1,
+            };
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![Write::ResourceClaim {
+                    claim: next,
+                    expected: Some(cur.version),
+                }],
+                vec![ev],
+            );
+            Ok((view, changes))
+        })
+        .await
+    }
+
+    async fn provinces(&self) -> Result<HashMap<String, String>, ApiError> {
+        Ok(self
+            .store
+            .organisations()
+            .await?
+            .into_iter()
+            .filter_map(|o| Some((o.value.slug, o.value.province?.to_string())))
+            .collect())
+    }
+
+    fn attribute_one(
+        a: &Attributor,
+        provinces: &HashMap<String, String>,
+        value: &str,
+        kind: Option<&str>,
+    ) -> AttributionResult {
+        let parsed = match kind {
+            Some(k) => k
+                .parse::<IndicatorType>()
+                .map_err(|e| format!("type: {e}"))
+                .and_then(|t| Indicator::parse(t, value).map_err(|e| e.to_string())),
+            None => Indicator::detect(value).map_err(|e| e.to_string()),
+        };
+        match parsed {
+            Ok(ind) => {
+                let attribution = a.attribute(&ind);
+                let province = attribution
+                    .holder
+                    .as_ref()
+                    .and_then(|h| provinces.get(&h.org).cloned());
+                AttributionResult {
+                    value: value.to_owned(),
+                    kind: Some(ind.kind().as_str().into()),
+                    normalized: Some(ind.value().to_owned()),
+                    attribution,
+                    province,
+                    error: None,
+                }
+            }
+            Err(e) => AttributionResult {
+                value: value.to_owned(),
+                kind: None,
+                normalized: None,
+                attribution: Attribution::default(),
+                province: None,
+                error: Some(LookupItemError {
+                    kind: "invalid-indicator".into(),
+                    detail: e,
+                }),
+            },
+        }
+    }
+
+    pub async fn attribution(
+        &self,
+        actor: &Actor,
+        q: &crate::matching::LookupQuery,
+    ) -> Result<AttributionResult, ApiError> {
+        may_lookup(actor)?;
+        let r = Self::attribute_one(
+            &self.registry.get(),
+            &self.provinces().await?,
+            &q.value,
+            q.kind.as_deref(),
+        );
+        if let Some(e) = &r.error {
+            return Err(ApiError::Indicator {
+                field: "value".into(),
+                source: warden_core::indicator::IndicatorError {
+                    kind: None,
+                    input: q.value.clone(),
+                    reason: e.detail.clone(),
+                },
+            });
+        }
+        Ok(r)
+    }
+
+    pub async fn attribution_batch(
+        &self,
+        actor: &Actor,
+        req: &LookupBatchRequest,
+    ) -> Result<AttributionBatchResponse, ApiError> {
+        may_lookup(actor)?;
+        if req.values.len() > LOOKUP_BATCH_MAX {
+            return Err(ApiError::BatchTooLarge(format!(
+                "{} values: at most {LOOKUP_BATCH_MAX} per request; split the batch",
+                req.values.len()
+            )));
+        }
+        let a = self.registry.get();
+        let provinces = self.provinces().await?;
+        let results = req
+            .values
+            .iter()
+            .map(|v| match v {
+                LookupValue::Text(s) => Self::attribute_one(&a, &provinces, s, None),
+                LookupValue::Typed(i) => {
+                    Self::attribute_one(&a, &provinces, &i.value, Some(&i.kind))
+                }
+            })
+            .collect();
+        Ok(AttributionBatchResponse { results })
+    }
+
+    /// The organisation a measure goes to when the decision names none: by the kind of
+    /// measure and of target, from the registry. Says what is missing when it cannot.
+    pub async fn route(
+        &self,
+        field: &str,
+        kind: MeasureKind,
+        target: Option<&Indicator>,
+    ) -> Result<OrgRef, ApiError> {
+        let Some(t) = target else {
+            return Err(ApiError::Unroutable(format!(
+                "{field}: a measure without a target names its recipient_org"
+            )));
+        };
+        let a = self.registry.get().attribute(t);
+        let pick = match (kind, t.kind()) {
+            (_, IndicatorType::Ipv4 | IndicatorType::Ipv6 | IndicatorType::Cidr) => {
+                a.holder.map(|h| (h, "the holder of the covering prefix"))
+            }
+            (MeasureKind::Block, IndicatorType::Domain) => {
+                a.registrar.map(|r| (r, "the registrar of record")).or(a
+                    .registry
+                    .map(|r| (r, "the registry (no registrar of record)")))
+            }
+            (_, IndicatorType::Domain) => a
+                .holder
+                .map(|h| (h, "the domain's holder"))
+                .or(a.registrar.map(|r| (r, "the registrar of record"))),
+            (_, IndicatorType::Email) => a.mail_provider.map(|m| (m, "the mail provider")),
+            (_, IndicatorType::Phone) => a.carrier.map(|c| (c, "the carrier of the number")),
+            (_, IndicatorType::BroadbandAccount) => {
+                a.operator.map(|o| (o, "the account's operator"))
+            }
+            (MeasureKind::Block, IndicatorType::Url) => None,
+            (_, IndicatorType::Url) => a.holder.map(|h| (h, "the host's holder")),
+            _ => a.holder.map(|h| (h, "the resource's holder")),
+        };
+        let Some((answer, why)) = pick else {
+            let missing = match t.kind() {
+                IndicatorType::Url if kind == MeasureKind::Block => {
+                    "URL blocks go to the operators that filter URLs, which the registry does not list: name recipient_org"
+                        .to_owned()
+                }
+                IndicatorType::Ipv4 | IndicatorType::Ipv6 | IndicatorType::Cidr => format!(
+                    "no approved prefix claim covers {}: name recipient_org, or have its holder declare the prefix",
+                    t.value()
+                ),
+                IndicatorType::Domain => format!(
+                    "no registrar of record or registry is known for {}: name recipient_org",
+                    t.value()
+                ),
+                IndicatorType::Phone => format!(
+                    "{} is in no carrier's segment or claimed range: name recipient_org",
+                    t.value()
+                ),
+                IndicatorType::Email => format!(
+                    "no mail provider has claimed the domain of {}: name recipient_org",
+                    t.value()
+                ),
+                _ => format!("nothing in the registry holds {t}: name recipient_org"),
+            };
+            return Err(ApiError::Unroutable(format!("{field}: {missing}")));
+        };
+        let org = self
+            .store
+            .organisation_by_slug(&answer.org)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Unroutable(format!(
+                    "{field}: {why} of {} is {}, which is not a member organisation: name recipient_org",
+                    t.value(),
+                    answer.org
+                ))
+            })?;
+        Ok(org.value.org_ref())
+    }
+}
