@@ -270,6 +270,52 @@ impl ResourceClaim {
         Ok((claim, ev))
     }
 
+    /// A claim brought in by an import the platform's operators run (RIR delegation files,
+    /// prefix-to-AS tables, registrar-of-record lists): approved on entry, its source named.
+    #[allow(clippy::too_many_arguments)]
+    pub fn imported(
+        actor: &Actor,
+        id: Uuid,
+        org: OrgRef,
+        kind: ResourceKind,
+        value: &str,
+        range_last: Option<&str>,
+        asn: Option<u32>,
+        source: &str,
+        now: OffsetDateTime,
+    ) -> Result<(ResourceClaim, Event), Refusal> {
+        let Actor::System { .. } = actor else {
+            return Err(Refusal {
+                code: RefusalCode::Role,
+                message: "imports run on the platform's command line".into(),
+            });
+        };
+        let (value, range_last) = normalize_claim(kind, value, range_last).map_err(invalid)?;
+        let claim = ResourceClaim {
+            id,
+            org,
+            kind,
+            value,
+            range_last,
+            asn,
+            status: ClaimStatus::Approved,
+            declared_by: Uuid::nil(),
+            declared_at: now,
+            source: source.to_owned(),
+            overlaps: vec![],
+            decided_by: None,
+            decided_at: Some(now),
+            reasons: String::new(),
+        };
+        let ev = event(
+            "resource.imported",
+            SubjectKind::ResourceClaim,
+            id,
+            json!({"kind": kind, "value": claim.value, "org": claim.org.slug, "source": source}),
+        );
+        Ok((claim, ev))
+    }
+
     /// A telecom authority's reviewer approves or rejects a pending claim.
     pub fn decide(
         &self,
@@ -352,5 +398,267 @@ mod tests {
         );
         assert!(normalize_claim(K::PhoneRange, "+8613300000000", None).is_err());
         assert!(normalize_claim(K::Domain, "x.example.cn", Some("+86133")).is_err());
+    }
+}
+
+/// Readers of the registry data files `warden registry import` takes, one line at a time.
+pub mod import {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// One resource a line of an import file names.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Record {
+        /// A network, with the AS originating it if the file says.
+        Prefix {
+            net: String,
+            asn: Option<u32>,
+        },
+        Asn(u32),
+        /// A domain and the slug of its registrar of record.
+        Sponsored {
+            domain: String,
+            registrar: String,
+        },
+    }
+
+    /// What a delegated-extended line is about, when it is a delegation at all.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Delegation {
+        pub registry: String,
+        pub cc: String,
+        pub status: String,
+        pub opaque_id: Option<String>,
+        pub records: Vec<Record>,
+    }
+
+    /// The smallest set of CIDR blocks covering `count` IPv4 addresses from `start`.
+    fn ipv4_blocks(start: u32, count: u64) -> Result<Vec<String>, String> {
+        if count == 0 || u64::from(start) + count > 1 << 32 {
+            return Err(format!(
+                "{count} addresses from {} do not fit",
+                Ipv4Addr::from(start)
+            ));
+        }
+        let mut out = vec![];
+        let (mut at, end) = (u64::from(start), u64::from(start) + count);
+        while at < end {
+            // The largest aligned block at `at` that stays inside the range.
+            let align = if at == 0 {
+                32
+            } else {
+                at.trailing_zeros().min(32)
+            };
+            let mut size = 1u64 << align;
+            while at + size > end {
+                size >>= 1;
+            }
+            let len = 32 - size.trailing_zeros();
+            out.push(format!("{}/{len}", Ipv4Addr::from(at as u32)));
+            at += size;
+        }
+        Ok(out)
+    }
+
+    /// A line of an RIR statistics file in the delegated-extended format
+    /// (`registry|cc|type|start|value|date|status[|opaque-id]`). Ok(None) for comments, the
+    /// version line, summaries and lines that delegate nothing (available, reserved).
+    pub fn delegated(line: &str) -> Result<Option<Delegation>, String> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return Ok(None);
+        }
+        let f: Vec<&str> = line.split('|').collect();
+        // The version line starts with a digit; summaries have `*` as cc and `summary` last.
+        if f.first()
+            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        {
+            return Ok(None);
+        }
+        if f.len() >= 6 && f[1] == "*" && f[5] == "summary" {
+            return Ok(None);
+        }
+        if f.len() < 7 {
+            return Err(format!(
+                "{} fields; expected registry|cc|type|start|value|date|status[|opaque-id]",
+                f.len()
+            ));
+        }
+        let status = f[6].to_ascii_lowercase();
+        if !matches!(status.as_str(), "allocated" | "assigned") {
+            return Ok(None);
+        }
+        let value: u64 = f[4]
+            .parse()
+            .map_err(|_| format!("value {:?} is not a number", f[4]))?;
+        let records = match f[2] {
+            "ipv4" => {
+                let start: Ipv4Addr = f[3]
+                    .parse()
+                    .map_err(|_| format!("start {:?} is not an IPv4 address", f[3]))?;
+                ipv4_blocks(u32::from(start), value)?
+                    .into_iter()
+                    .map(|net| Record::Prefix { net, asn: None })
+                    .collect()
+            }
+            "ipv6" => {
+                let start: Ipv6Addr = f[3]
+                    .parse()
+                    .map_err(|_| format!("start {:?} is not an IPv6 address", f[3]))?;
+                if value > 128 {
+                    return Err(format!("prefix length {value} is over 128"));
+                }
+                vec![Record::Prefix {
+                    net: format!("{start}/{value}"),
+                    asn: None,
+                }]
+            }
+            "asn" => {
+                let start: u32 = f[3]
+                    .parse()
+                    .map_err(|_| format!("start {:?} is not an AS number", f[3]))?;
+                if value == 0 || value > 65_536 {
+                    return Err(format!("{value} AS numbers in one line is not plausible"));
+                }
+                (0..value as u32)
+                    .map(|k| Record::Asn(start.saturating_add(k)))
+                    .collect()
+            }
+            other => return Err(format!("type {other:?}: expected ipv4, ipv6 or asn")),
+        };
+        Ok(Some(Delegation {
+            registry: f[0].to_owned(),
+            cc: f[1].to_owned(),
+            status,
+            opaque_id: f.get(7).map(|s| (*s).to_owned()),
+            records,
+        }))
+    }
+
+    /// A line of a prefix-to-AS table: `prefix<TAB>length<TAB>asn` (multi-origin `a_b` and
+    /// AS sets `a,b` take the first).
+    pub fn pfx2as(line: &str) -> Result<Option<Record>, String> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return Ok(None);
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() != 3 {
+            return Err(format!(
+                "{} fields; expected prefix, length and AS",
+                f.len()
+            ));
+        }
+        let len: u8 = f[1]
+            .parse()
+            .map_err(|_| format!("length {:?} is not a number", f[1]))?;
+        let asn: u32 = f[2]
+            .split(['_', ','])
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .map_err(|_| format!("AS {:?} is not a number", f[2]))?;
+        Ok(Some(Record::Prefix {
+            net: format!("{}/{len}", f[0]),
+            asn: Some(asn),
+        }))
+    }
+
+    /// A line of a registrar-of-record list: `domain,registrar` (the registrar's slug).
+    pub fn registrar(line: &str) -> Result<Option<Record>, String> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return Ok(None);
+        }
+        let Some((domain, registrar)) = line.split_once([',', '\t']) else {
+            return Err("expected domain,registrar".into());
+        };
+        let (domain, registrar) = (domain.trim(), registrar.trim());
+        if domain.is_empty() || registrar.is_empty() {
+            return Err("expected domain,registrar".into());
+        }
+        Ok(Some(Record::Sponsored {
+            domain: domain.to_owned(),
+            registrar: registrar.to_ascii_lowercase(),
+        }))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn delegated_lines_become_prefixes_and_asns() {
+            assert_eq!(
+                delegated("2|apnic|20261128|50000|19830613|20261127|+1000").unwrap(),
+                None
+            );
+            assert_eq!(delegated("apnic|*|ipv4|*|46000|summary").unwrap(), None);
+            assert_eq!(delegated("# comment").unwrap(), None);
+            assert_eq!(
+                delegated("apnic||ipv4|1.0.8.0|2048|20110412|available|").unwrap(),
+                None
+            );
+            let d = delegated("apnic|CN|ipv4|1.0.1.0|256|20110414|allocated|A92E1062")
+                .unwrap()
+                .unwrap();
+            assert_eq!(d.cc, "CN");
+            assert_eq!(d.opaque_id.as_deref(), Some("A92E1062"));
+            assert_eq!(
+                d.records,
+                vec![Record::Prefix {
+                    net: "1.0.1.0/24".into(),
+                    asn: None
+                }]
+            );
+            // Not a power of two: the fewest aligned blocks.
+            let d = delegated("apnic|CN|ipv4|1.0.2.0|768|20110414|allocated")
+                .unwrap()
+                .unwrap();
+            let nets: Vec<String> = d
+                .records
+                .iter()
+                .map(|r| match r {
+                    Record::Prefix { net, .. } => net.clone(),
+                    _ => String::new(),
+                })
+                .collect();
+            assert_eq!(nets, ["1.0.2.0/23", "1.0.4.0/24"]);
+            let d = delegated("apnic|CN|ipv6|240e::|20|20130307|allocated|A91E5C4B")
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                d.records,
+                vec![Record::Prefix {
+                    net: "240e::/20".into(),
+                    asn: None
+                }]
+            );
+            let d = delegated("apnic|CN|asn|4134|2|20020801|allocated")
+                .unwrap()
+                .unwrap();
+            assert_eq!(d.records, vec![Record::Asn(4134), Record::Asn(4135)]);
+            assert!(delegated("apnic|CN|ipv4|1.0.1.x|256|20110414|allocated").is_err());
+            assert!(delegated("apnic|CN|ipv4").is_err());
+        }
+
+        #[test]
+        fn pfx2as_and_registrar_lines() {
+            assert_eq!(
+                pfx2as("1.0.4.0\t22\t38803_56203").unwrap(),
+                Some(Record::Prefix {
+                    net: "1.0.4.0/22".into(),
+                    asn: Some(38803)
+                })
+            );
+            assert!(pfx2as("1.0.4.0 22").is_err());
+            assert_eq!(
+                registrar("shop.example.cn, Registrar-Alpha").unwrap(),
+                Some(Record::Sponsored {
+                    domain: "shop.example.cn".into(),
+                    registrar: "registrar-alpha".into()
+                })
+            );
+            assert!(registrar("shop.example.cn").is_err());
+        }
     }
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_match;
 mod export;
+mod registry_cmd;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
@@ -131,6 +132,20 @@ enum Command {
         #[command(flatten)]
         db: DbArg,
     },
+    /// The resource registry: imports of registry data
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Who holds a value? One JSON line per value, with the evidence
+    Attribute {
+        #[arg(required = true)]
+        values: Vec<String>,
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// Is a value listed? One JSON line per value
     Lookup {
         #[arg(required = true)]
@@ -190,6 +205,25 @@ enum BenchCommand {
         /// Seconds of the latency run
         #[arg(long, default_value_t = 10)]
         seconds: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegistryCommand {
+    /// Import a registry data file as approved claims (streamed; per-line errors; a summary)
+    Import {
+        #[arg(long, value_enum)]
+        format: registry_cmd::ImportFormat,
+        file: PathBuf,
+        /// The holder of every resource in the file (required for delegation files)
+        #[arg(long)]
+        org: Option<String>,
+        /// Delegation files: only lines of this country code
+        #[arg(long)]
+        cc: Option<String>,
+        /// Delegation files: only lines with this opaque id (one holder's allocations)
+        #[arg(long)]
+        opaque_id: Option<String>,
     },
 }
 
@@ -446,6 +480,31 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 &policy,
             ))
+        }
+        Command::Registry {
+            command:
+                RegistryCommand::Import {
+                    format,
+                    file,
+                    org,
+                    cc,
+                    opaque_id,
+                },
+            db,
+        } => {
+            let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+            runtime()?.block_on(registry_cmd::import(registry_cmd::ImportArgs {
+                url: &url,
+                format,
+                file: &file,
+                org: org.as_deref(),
+                cc: cc.as_deref(),
+                opaque_id: opaque_id.as_deref(),
+            }))
+        }
+        Command::Attribute { values, db } => {
+            let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+            runtime()?.block_on(registry_cmd::attribute(&url, values))
         }
         Command::Lookup { values, db } => {
             let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());

@@ -756,3 +756,118 @@ fn generated_lists_load_in_unbound_and_nft() {
     assert!(set.contains("100.20.3.4"), "{set}");
     assert!(!set.contains("100.20.0.0/16"), "{set}");
 }
+
+#[test]
+fn registry_imports_feed_attribution() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/demo.db", dir.path().display());
+    drop(serve_demo(dir.path(), &db, &[]));
+    let delegated = dir.path().join("delegated-apnic-extended-latest");
+    std::fs::write(
+        &delegated,
+        "2|apnic|20261128|5|19830613|20261127|+1000\n\
+         apnic|*|ipv4|*|3|summary\n\
+         apnic|CN|ipv4|1.0.1.0|256|20110414|allocated|A1\n\
+         apnic|CN|ipv4|1.0.2.0|768|20110414|allocated|A1\n\
+         apnic|CN|asn|4134|1|20020801|allocated|A1\n\
+         apnic|CN|ipv4|1.1.0.0|256|20110414|allocated|B2\n\
+         apnic|CN|ipv4|1.2.x.0|256|20110414|allocated|A1\n",
+    )
+    .unwrap();
+    let file = delegated.to_str().unwrap();
+    let (code, _, err) = warden(&[
+        "registry",
+        "import",
+        "--db",
+        &db,
+        "--format",
+        "delegated",
+        file,
+    ]);
+    assert_eq!(code, 1, "the holder must be named");
+    assert!(err.contains("--org"), "{err}");
+    let (code, out, err) = warden(&[
+        "registry",
+        "import",
+        "--db",
+        &db,
+        "--format",
+        "delegated",
+        file,
+        "--org",
+        "china-telecom",
+        "--opaque-id",
+        "A1",
+    ]);
+    assert_eq!(code, 1, "one bad line: {err}");
+    assert!(
+        err.contains("line 7: start \"1.2.x.0\" is not an IPv4 address"),
+        "{err}"
+    );
+    assert!(
+        out.contains("4 claims imported, 0 already in the registry, 1 lines rejected"),
+        "{out}"
+    );
+    let pfx = dir.path().join("routeviews-rv2-pfx2as.txt");
+    std::fs::write(&pfx, "1.0.1.0\t24\t4134\n1.0.64.0\t18\t18144\n").unwrap();
+    let (code, out, err) = warden(&[
+        "registry",
+        "import",
+        "--db",
+        &db,
+        "--format",
+        "pfx2as",
+        pfx.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("line 2: AS18144 is claimed by no organisation"),
+        "{err}"
+    );
+    assert!(
+        out.contains("0 claims imported, 1 already in the registry"),
+        "{out}"
+    );
+    let reg = dir.path().join("registrars.csv");
+    std::fs::write(&reg, "shop.example.cn,registrar-alpha\n").unwrap();
+    let (code, out, err) = warden(&[
+        "registry",
+        "import",
+        "--db",
+        &db,
+        "--format",
+        "registrar",
+        reg.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 claims imported"), "{out}");
+    let (code, out, err) = warden(&[
+        "attribute",
+        "--db",
+        &db,
+        "1.0.3.7",
+        "www.shop.example.cn",
+        "+8618912345678",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["attribution"]["holder"]["org"], "china-telecom");
+    assert_eq!(
+        lines[0]["attribution"]["holder"]["evidence"]["resource"],
+        "1.0.2.0/23"
+    );
+    assert!(
+        lines[0]["attribution"]["holder"]["evidence"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("import:delegated-apnic-extended-latest:4")
+    );
+    assert_eq!(
+        lines[1]["attribution"]["registrar"]["org"],
+        "registrar-alpha"
+    );
+    assert_eq!(lines[2]["attribution"]["carrier"]["org"], "china-telecom");
+}
