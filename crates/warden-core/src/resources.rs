@@ -78,6 +78,11 @@ pub struct ResourceClaim {
     /// The AS that originates a prefix, when declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asn: Option<u32>,
+    /// Where the resource is used (GB/T 2260), when it is one province's: a carrier's
+    /// provincial network, say. Reports on it go to that province's authority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub province: Option<crate::org::Province>,
     pub status: ClaimStatus,
     pub declared_by: Uuid,
     #[serde(with = "time::serde::rfc3339")]
@@ -214,6 +219,7 @@ impl ResourceClaim {
         value: &str,
         range_last: Option<&str>,
         asn: Option<u32>,
+        province: Option<crate::org::Province>,
         overlaps: Vec<Uuid>,
         now: OffsetDateTime,
     ) -> Result<(ResourceClaim, Event), Refusal> {
@@ -252,6 +258,7 @@ impl ResourceClaim {
             value,
             range_last,
             asn,
+            province,
             status: ClaimStatus::Pending,
             declared_by: *principal_id,
             declared_at: now,
@@ -298,6 +305,7 @@ impl ResourceClaim {
             value,
             range_last,
             asn,
+            province: None,
             status: ClaimStatus::Approved,
             declared_by: Uuid::nil(),
             declared_at: now,

@@ -22,6 +22,8 @@ pub struct Holding {
     pub value: String,
     pub range_last: Option<String>,
     pub asn: Option<u32>,
+    /// Where the resource is used, when one province's (GB/T 2260 code).
+    pub province: Option<String>,
     pub org_slug: String,
     /// The claim it comes from; None for reference data.
     pub claim_id: Option<Uuid>,
@@ -53,6 +55,9 @@ pub struct Evidence {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Answer {
     pub org: String,
+    /// Where the resource is used, when its claim says (GB/T 2260 code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
     pub evidence: Evidence,
 }
 
@@ -177,6 +182,7 @@ impl Attributor {
         };
         Answer {
             org: h.org_slug.clone(),
+            province: h.province.clone(),
             evidence: Evidence {
                 claim_id: h.claim_id,
                 resource,
@@ -314,6 +320,7 @@ impl Attributor {
                 if let Some((op, _)) = v.split_once(':') {
                     out.operator = Some(Answer {
                         org: op.to_owned(),
+                        province: None,
                         evidence: Evidence {
                             claim_id: None,
                             resource: v.to_owned(),
@@ -371,6 +378,7 @@ pub fn mobile_segments() -> Result<Vec<Holding>, String> {
                 value: format!("+86{s}"),
                 range_last: None,
                 asn: None,
+                province: None,
                 org_slug: c.slug.clone(),
                 claim_id: None,
                 source: doc.source.clone(),
@@ -391,6 +399,7 @@ mod tests {
             value: value.into(),
             range_last: None,
             asn,
+            province: None,
             org_slug: org.into(),
             claim_id: Some(Uuid::now_v7()),
             source: "declared".into(),

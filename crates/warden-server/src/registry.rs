@@ -56,6 +56,7 @@ impl Registry {
                 value: c.value,
                 range_last: c.range_last,
                 asn: c.asn,
+                province: c.province.map(|p| p.to_string()),
                 org_slug: c.org.slug,
                 claim_id: Some(c.id),
                 source: c.source,
@@ -85,6 +86,21 @@ impl Registry {
 }
 
 impl Service {
+    /// The province a report concerns when it names none: the one where every indicator's
+    /// resource is used (from the registry), if they agree; else none (MIIT's).
+    pub fn infer_province(&self, indicators: &[Indicator]) -> Option<warden_core::org::Province> {
+        let a = self.registry.get();
+        let mut found: Option<String> = None;
+        for i in indicators {
+            let p = a.attribute(i).holder.and_then(|h| h.province)?;
+            match &found {
+                Some(f) if *f != p => return None,
+                _ => found = Some(p),
+            }
+        }
+        found?.parse().ok()
+    }
+
     pub async fn resources(&self, actor: &Actor) -> Result<ResourceList, ApiError> {
         may_lookup(actor)?;
         Ok(ResourceList {
@@ -137,6 +153,10 @@ impl Service {
             &value,
             last.as_deref(),
             req.asn,
+            req.province
+                .as_deref()
+                .map(str::parse::<warden_core::org::Province>)
+                .transpose()?,
             others,
             now,
         )?;
@@ -221,10 +241,11 @@ impl Service {
         match parsed {
             Ok(ind) => {
                 let attribution = a.attribute(&ind);
-                let province = attribution
-                    .holder
-                    .as_ref()
-                    .and_then(|h| provinces.get(&h.org).cloned());
+                let province = attribution.holder.as_ref().and_then(|h| {
+                    h.province
+                        .clone()
+                        .or_else(|| provinces.get(&h.org).cloned())
+                });
                 AttributionResult {
                     value: value.to_owned(),
                     kind: Some(ind.kind().as_str().into()),

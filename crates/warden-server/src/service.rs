@@ -294,7 +294,10 @@ impl Service {
         idem: Option<Idem>,
     ) -> Result<ReportCreated, ApiError> {
         let now = self.now();
-        let content = Self::report_content(req)?;
+        let mut content = Self::report_content(req)?;
+        if content.province.is_none() {
+            content.province = self.infer_province(&content.indicators);
+        }
         let province = content.province;
         self.once(idem, || async {
             let mut report = Report::submit(actor, Uuid::now_v7(), content, None, now)?;

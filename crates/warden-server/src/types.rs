@@ -578,6 +578,10 @@ pub struct ResourceRequest {
     /// The AS originating a `prefix`.
     #[serde(default)]
     pub asn: Option<u32>,
+    /// Where the resource is used, when one province's (GB/T 2260 code): reports on it go to
+    /// that province's authority.
+    #[serde(default)]
+    pub province: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -2391,7 +2391,7 @@ async fn the_registry_attributes_and_routes(s: Server) {
     };
     let (st, prefix) = declare(
         "telecom-admin",
-        json!({"kind": "prefix", "value": "61.140.0.0/14", "asn": 4134}),
+        json!({"kind": "prefix", "value": "61.140.0.0/14", "asn": 4134, "province": "44"}),
     )
     .await;
     assert_eq!(st, StatusCode::CREATED, "{prefix}");
@@ -2443,6 +2443,23 @@ async fn the_registry_attributes_and_routes(s: Server) {
     assert_eq!(a["holder"]["evidence"]["claim_id"], pid.as_str());
     assert_eq!(a["holder"]["evidence"]["resource"], "61.140.0.0/14");
     assert_eq!(a["asn"], 4134);
+    assert_eq!(
+        a["province"], "44",
+        "where the prefix is used, not the holder's seat (11)"
+    );
+    // A report that names no province goes to the province of the resources it names.
+    let mut r = report("inferred.example.cn");
+    r.as_object_mut().unwrap().remove("province");
+    r["indicators"] = json!([{"type": "ipv4", "value": "61.141.7.7"}]);
+    let (st, created) = s.post("secco", "/api/v1/reports", r).await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    let (_, case) = s
+        .get(
+            "gd",
+            &format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(case["province"], "44", "{case}");
     // Someone else's overlapping claim is flagged.
     let (st, other) = declare(
         "cnnic-admin",

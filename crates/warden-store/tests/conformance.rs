@@ -1395,6 +1395,7 @@ async fn resource_claims_are_kept(f: Fixture) {
         "202.96.128.0/18",
         None,
         Some(4134),
+        Some("44".parse().unwrap()),
         vec![],
         T0,
     )

@@ -183,6 +183,7 @@ pub fn run(entries: usize, queries: usize) -> Result<()> {
             value: format!("{}/{len}", std::net::Ipv4Addr::from(*a)),
             range_last: None,
             asn: Some(64_512 + (i % 1000) as u32),
+            province: None,
             org_slug: format!("org-{}", i % 10_000),
             claim_id: Some(uuid::Uuid::from_u128(i as u128 + 1)),
             source: "declared".into(),
