@@ -49,6 +49,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_cases))
         .routes(routes!(get_case))
         .routes(routes!(assign))
+        .routes(routes!(refer))
         .routes(routes!(determine))
         .routes(routes!(decide))
         .routes(routes!(keys))
@@ -1078,7 +1079,12 @@ async fn decide_resource(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ResourceView>, ApiError> {
-    let idem = idem(&c, &headers, "POST /resources/decision", &body)?;
+    let idem = idem(
+        &c,
+        &headers,
+        &format!("POST /resources/{cid}/decision"),
+        &body,
+    )?;
     Ok(Json(
         s.svc
             .decide_resource(&c, id(&cid)?, parse_body(&body)?, idem)
@@ -1120,4 +1126,27 @@ async fn attribution_batch(
 ) -> Result<Json<AttributionBatchResponse>, ApiError> {
     let req: LookupBatchRequest = parse_body(&body)?;
     Ok(Json(s.svc.attribution_batch(&c, &req).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/cases/{id}/referral",
+    tag = "cases",
+    summary = "Refer an undecided case up to MIIT or across to another province's authority (telecom authorities' reviewers)",
+    request_body = ReferralRequest,
+    params(("id" = Uuid, Path, description = "The case id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 200, description = "OK", body = CaseStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn refer(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<CaseStatusResponse>, ApiError> {
+    let idem = idem(&c, &headers, &format!("POST /cases/{cid}/referral"), &body)?;
+    Ok(Json(
+        s.svc.refer(&c, id(&cid)?, parse_body(&body)?, idem).await?,
+    ))
 }

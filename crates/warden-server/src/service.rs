@@ -566,6 +566,26 @@ impl Service {
         .await
     }
 
+    pub async fn refer(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: ReferralRequest,
+        idem: Option<Idem>,
+    ) -> Result<CaseStatusResponse, ApiError> {
+        let to = req.to.as_deref().map(str::parse::<Province>).transpose()?;
+        let cmd = CaseCommand::Refer {
+            to,
+            reasons: req.reasons,
+        };
+        self.once(idem, || async {
+            let (out, changes) = self.case_transition(actor, id, cmd).await?;
+            let version = self.version_after(&changes);
+            Ok((Self::status(&out, version), changes))
+        })
+        .await
+    }
+
     fn version_after(&self, changes: &Changeset) -> i64 {
         changes
             .writes

@@ -100,6 +100,16 @@ pub struct CaseList {
     pub next: Option<String>,
 }
 
+/// Passes a case up to MIIT (`to` absent or null) or across to another province.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralRequest {
+    /// GB/T 2260 code of the province whose authority takes the case; absent: MIIT.
+    #[serde(default)]
+    pub to: Option<String>,
+    pub reasons: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignmentRequest {

@@ -1221,6 +1221,7 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/cases/{id}/assignment"),
         ("post", "/api/v1/cases/{id}/determination"),
         ("post", "/api/v1/cases/{id}/decision"),
+        ("post", "/api/v1/cases/{id}/referral"),
         ("get", "/api/v1/keys"),
         ("get", "/api/v1/notices"),
         ("get", "/api/v1/notices/{id}"),
@@ -1518,6 +1519,8 @@ async fn authorization_matrix(s: Server) {
                     json!({"verdict": "confirmed", "severity": "high", "rationale": "r"})
                 }
                 "/api/v1/cases/{id}/decision" => json!({"outcome": "dismissed", "reasons": "r"}),
+                // To where it already lies: refused as pointless, never carried out.
+                "/api/v1/cases/{id}/referral" => json!({"to": "44", "reasons": "r"}),
                 "/api/v1/notices/{id}/ack" => json!({}),
                 "/api/v1/notices/{id}/feedback" => {
                     json!({"outcome": "done", "actions_taken": "blocked"})
@@ -1565,7 +1568,8 @@ async fn authorization_matrix(s: Server) {
                         ("post", "/api/v1/cases/{id}/determination") => {
                             role == Analyst && org == "cncert"
                         }
-                        ("post", "/api/v1/cases/{id}/decision") => {
+                        ("post", "/api/v1/cases/{id}/decision")
+                        | ("post", "/api/v1/cases/{id}/referral") => {
                             role == Reviewer && authority44(org)
                         }
                         ("get", "/api/v1/notices/{id}") | ("get", "/api/v1/notices/{id}/print") => {
@@ -1650,8 +1654,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        38 * ORGS.len() * Role::ALL.len(),
-        "38 authenticated routes"
+        39 * ORGS.len() * Role::ALL.len(),
+        "39 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s
@@ -2460,6 +2464,34 @@ async fn the_registry_attributes_and_routes(s: Server) {
         )
         .await;
     assert_eq!(case["province"], "44", "{case}");
+    // Guangdong refers it to Beijing; Beijing takes it, Guangdong no longer can.
+    let case_path = format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap());
+    let (st, out) = s
+        .post(
+            "gd",
+            &format!("{case_path}/referral"),
+            json!({"to": "11", "reasons": "Used in Beijing"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    let (st, _) = s
+        .post(
+            "gd",
+            &format!("{case_path}/referral"),
+            json!({"reasons": "Up"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, out) = s
+        .post(
+            "bj",
+            &format!("{case_path}/referral"),
+            json!({"reasons": "Spans provinces"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    let (_, case) = s.get("miit", &case_path).await;
+    assert!(case["province"].is_null(), "{case}");
     // Someone else's overlapping claim is flagged.
     let (st, other) = declare(
         "cnnic-admin",

@@ -214,6 +214,12 @@ pub enum CaseCommand {
     Assign {
         institution: OrgRef,
     },
+    /// An authority passes an undecided case up to MIIT (`to: None`: it spans provinces or
+    /// exceeds the province) or across to another province's authority.
+    Refer {
+        to: Option<Province>,
+        reasons: String,
+    },
     Determine {
         verdict: Verdict,
         severity: Option<Severity>,
@@ -501,6 +507,32 @@ impl Case {
                 let data = json!({"institution": institution.slug, "from": from});
                 next.assigned_to = Some(institution);
                 vec![ev("case.assigned", data)]
+            }
+            CaseCommand::Refer { to, reasons } => {
+                let org = require_role(actor, Role::Reviewer)?;
+                require_authority_over(org, self.province)?;
+                require_text("reasons", &reasons, 20_000)?;
+                if matches!(
+                    self.status,
+                    CaseStatus::Decided | CaseStatus::Dismissed | CaseStatus::Rejected
+                ) {
+                    return refuse(
+                        RefusalCode::State,
+                        format!("a {} case is not referred", self.status.as_str()),
+                    );
+                }
+                if to == self.province {
+                    return refuse(
+                        RefusalCode::Invalid,
+                        "the case already lies with that authority",
+                    );
+                }
+                let from = self.province.map(|p| p.to_string());
+                next.province = to;
+                vec![ev(
+                    "case.referred",
+                    json!({"from": from, "to": to.map(|p| p.to_string()), "reasons": reasons, "by": org.slug}),
+                )]
             }
             CaseCommand::Determine {
                 verdict,

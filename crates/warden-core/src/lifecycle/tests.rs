@@ -1064,3 +1064,54 @@ fn who_sees_a_case() {
     assert!(!can_read_audit(&actor("ca-guangdong", "adm", &[Admin])));
     assert!(can_read_audit(&actor("miit", "adm", &[Admin])));
 }
+
+#[test]
+fn authorities_refer_cases_up_and_across() {
+    let f = opened(Some("44"));
+    let ctx = f.w.ctx(T0, f.case.province);
+    let refer = |to: Option<&str>| CaseCommand::Refer {
+        to: to.map(|p| p.parse().unwrap()),
+        reasons: "The resources are in another province".into(),
+    };
+    let bj = actor("ca-beijing", "bea", &[Reviewer]);
+    assert_eq!(
+        f.case.apply(&bj, refer(None), ctx).unwrap_err().code,
+        RefusalCode::Jurisdiction
+    );
+    assert_eq!(
+        f.case.apply(&analyst(), refer(None), ctx).unwrap_err().code,
+        RefusalCode::Role
+    );
+    assert_eq!(
+        f.case
+            .apply(&reviewer_gd(), refer(Some("44")), ctx)
+            .unwrap_err()
+            .code,
+        RefusalCode::Invalid
+    );
+    // Across to Beijing: Guangdong no longer holds it, Beijing does.
+    let across = f
+        .case
+        .apply(&reviewer_gd(), refer(Some("11")), ctx)
+        .unwrap();
+    assert_eq!(across.next.province, Some("11".parse().unwrap()));
+    assert_eq!(across.events[0].name, "case.referred");
+    let ctx11 = f.w.ctx(T0, across.next.province);
+    assert_eq!(
+        across
+            .next
+            .apply(&reviewer_gd(), refer(None), ctx11)
+            .unwrap_err()
+            .code,
+        RefusalCode::Jurisdiction
+    );
+    // Up to MIIT.
+    let up = across.next.apply(&bj, refer(None), ctx11).unwrap();
+    assert_eq!(up.next.province, None);
+    let miit = actor("miit", "max", &[Reviewer]);
+    assert!(
+        up.next
+            .apply(&miit, refer(Some("44")), f.w.ctx(T0, None))
+            .is_ok()
+    );
+}
