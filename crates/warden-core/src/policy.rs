@@ -112,6 +112,37 @@ struct PolicyDoc {
     emergency: Option<EmergencyDoc>,
     block_expiry_days: Option<BTreeMap<String, u32>>,
     blocklists: Option<BlocklistsDoc>,
+    probes: Option<ProbesDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProbesDoc {
+    allow_networks: Option<Vec<String>>,
+    timeout_ms: Option<u64>,
+    block_page_markers: Option<Vec<String>>,
+}
+
+/// Verification probes (Art. 9): where they may go, how long they wait, what a block page says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProbeRules {
+    /// Special-purpose networks (loopback, private, …) probes may reach all the same; every
+    /// other special-purpose address is refused, so a crafted target cannot turn a probe
+    /// against the platform's own network.
+    pub allow_networks: Vec<ipnet::IpNet>,
+    pub timeout_ms: u64,
+    /// Text an operator's block page carries: a page that shows one counts as blocked.
+    pub block_page_markers: Vec<String>,
+}
+
+impl Default for ProbeRules {
+    fn default() -> Self {
+        ProbeRules {
+            allow_networks: vec![],
+            timeout_ms: 3000,
+            block_page_markers: vec![],
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -172,6 +203,7 @@ pub struct PolicyRules {
     pub written_notice_within: Span,
     block_expiry_days: BTreeMap<IndicatorType, u32>,
     pub blocklists: BlocklistRules,
+    pub probes: ProbeRules,
 }
 
 impl PolicyRules {
@@ -340,6 +372,7 @@ fn resolve(
             written_notice_within: Span::Hours(24),
             block_expiry_days: BTreeMap::new(),
             blocklists: BlocklistRules::default(),
+            probes: ProbeRules::default(),
         },
     };
     if let Some(inst) = &doc.default_institution {
@@ -470,6 +503,36 @@ fn resolve(
                 ));
             }
             rules.blocklists.review_before_days = d;
+        }
+    }
+    if let Some(p) = &doc.probes {
+        if let Some(nets) = &p.allow_networks {
+            let mut out = vec![];
+            for (i, n) in nets.iter().enumerate() {
+                let net: ipnet::IpNet = n
+                    .parse()
+                    .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        err(
+                            format!("probes.allow_networks[{i}]"),
+                            format!("{n:?} is not a network like 127.0.0.0/8"),
+                        )
+                    })?;
+                out.push(net.trunc());
+            }
+            rules.probes.allow_networks = out;
+        }
+        if let Some(t) = p.timeout_ms {
+            if !(100..=60_000).contains(&t) {
+                return Err(err(
+                    "probes.timeout_ms".into(),
+                    format!("{t} is not from 100 to 60000"),
+                ));
+            }
+            rules.probes.timeout_ms = t;
+        }
+        if let Some(m) = &p.block_page_markers {
+            rules.probes.block_page_markers = m.clone();
         }
     }
     // Completeness: the national file must answer every question a decision can ask.

@@ -29,6 +29,9 @@ pub enum ResourceKind {
     MailDomain,
     /// A range of phone numbers (E.164, same length) a carrier holds.
     PhoneRange,
+    /// A recursive resolver the organisation runs for its users (`address:port`): the one
+    /// verification probes ask to see whether a DNS block holds.
+    Resolver,
 }
 
 impl ResourceKind {
@@ -41,6 +44,7 @@ impl ResourceKind {
             ResourceKind::Tld => "tld",
             ResourceKind::MailDomain => "mail_domain",
             ResourceKind::PhoneRange => "phone_range",
+            ResourceKind::Resolver => "resolver",
         }
     }
 }
@@ -145,6 +149,18 @@ pub fn normalize_claim(
             Indicator::parse(IndicatorType::Domain, v)
                 .map(|i| (i.value().to_owned(), None))
                 .map_err(|e| e.reason)
+        }
+        ResourceKind::Resolver => {
+            let sa = v
+                .parse::<std::net::SocketAddr>()
+                .or_else(|_| {
+                    v.parse::<std::net::IpAddr>()
+                        .map(|a| std::net::SocketAddr::new(a, 53))
+                })
+                .map_err(|_| {
+                    format!("{v:?} is not a resolver address like 202.96.128.86 or 127.0.0.1:5353")
+                })?;
+            Ok((sa.to_string(), None))
         }
         ResourceKind::Tld => {
             let t = v

@@ -66,7 +66,7 @@ pub(crate) fn phone_key(value: &str) -> Option<u64> {
 }
 
 /// `host/path?query` of a canonical URL, without scheme and port; and the host alone.
-pub(crate) fn url_parts(canonical: &str) -> Option<(&str, &str)> {
+pub fn url_parts(canonical: &str) -> Option<(&str, &str)> {
     let rest = canonical.split_once("://")?.1;
     let path_at = rest.find('/').unwrap_or(rest.len());
     let authority = &rest[..path_at];

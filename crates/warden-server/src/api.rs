@@ -50,6 +50,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_case))
         .routes(routes!(assign))
         .routes(routes!(refer))
+        .routes(routes!(probe))
         .routes(routes!(determine))
         .routes(routes!(decide))
         .routes(routes!(keys))
@@ -1148,5 +1149,28 @@ async fn refer(
     let idem = idem(&c, &headers, &format!("POST /cases/{cid}/referral"), &body)?;
     Ok(Json(
         s.svc.refer(&c, id(&cid)?, parse_body(&body)?, idem).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/notices/{id}/probes",
+    tag = "notices",
+    summary = "Run a verification probe (DNS through the recipient's resolvers, HTTP, TCP) and record its result with the raw answer (the determining institution's verifiers)",
+    request_body = ProbeRequest,
+    params(("id" = Uuid, Path, description = "The notice id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
+    responses((status = 200, description = "Probed and recorded", body = ProbeResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn probe(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(nid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ProbeResponse>, ApiError> {
+    let idem = idem(&c, &headers, &format!("POST /notices/{nid}/probes"), &body)?;
+    Ok(Json(
+        s.svc.probe(&c, id(&nid)?, parse_body(&body)?, idem).await?,
     ))
 }

@@ -440,6 +440,49 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
     svc.file_appeal(&netco, Some(d.measures[2].id), None, appeal, None)
         .await
         .map_err(fail)?;
+    // Carried out and reported back: waiting for the institution to verify (by hand or by
+    // a probe).
+    let c = reported(
+        svc,
+        &secco,
+        report(
+            "phishing_site",
+            "Fake online shop taking payments",
+            "44",
+            "domain",
+            "fake-shop.example.cn",
+        ),
+        &analyst,
+        determine(Verdict::Confirmed, Some(Severity::Medium)),
+    )
+    .await
+    .map_err(fail)?;
+    let d = svc
+        .decide(
+            &gd,
+            c,
+            DecisionRequest {
+                outcome: DecisionOutcome::Approved,
+                reasons: "Confirmed fraud: block the domain.".into(),
+                measures: vec![block("domain", "fake-shop.example.cn", "china-telecom")],
+                notify: vec![],
+            },
+            None,
+        )
+        .await
+        .map_err(fail)?;
+    let nid = d.measures[0].notice_id;
+    svc.notice_step(&telecom, nid, MeasureCommand::Acknowledge, None)
+        .await
+        .map_err(fail)?;
+    let fb = MeasureCommand::FileFeedback {
+        outcome: FeedbackOutcome::Done,
+        actions_taken: "Listed in the RPZ of our recursive resolvers.".into(),
+        completed_at: None,
+    };
+    svc.notice_step(&telecom, nid, fb, None)
+        .await
+        .map_err(fail)?;
     // Decided with a short deadline: the deadline job marks it overdue and raises an
     // enforcement record shortly after start.
     let c = reported(

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod matching;
 mod metrics;
 mod print;
+pub mod probes;
 mod problem;
 mod ratelimit;
 pub mod registry;

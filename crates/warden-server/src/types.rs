@@ -642,3 +642,25 @@ pub struct AttributionResult {
 pub struct AttributionBatchResponse {
     pub results: Vec<AttributionResult>,
 }
+
+/// A verification probe to run now on a notice's target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeRequest {
+    /// `dns`, `http` or `tcp`.
+    pub method: warden_core::lifecycle::VerificationMethod,
+    /// DNS: the resolvers to ask (`address[:port]`); by default those the recipient declared.
+    #[serde(default)]
+    pub resolvers: Vec<String>,
+    /// HTTP and TCP: the port (80 by default).
+    #[serde(default)]
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProbeResponse {
+    pub result: warden_core::lifecycle::VerificationResult,
+    /// What the probe saw, raw answer included; kept as the verification's notes.
+    pub evidence: String,
+    pub notice: NoticeStatusResponse,
+}

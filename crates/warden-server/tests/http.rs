@@ -1230,6 +1230,7 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/notices/{id}/feedback"),
         ("post", "/api/v1/notices/{id}/verification"),
         ("post", "/api/v1/notices/{id}/phone-notification"),
+        ("post", "/api/v1/notices/{id}/probes"),
         ("post", "/api/v1/measures/{id}/appeals"),
         ("post", "/api/v1/public/appeals"),
         ("get", "/api/v1/appeals/{id}"),
@@ -1359,7 +1360,16 @@ async fn the_demo_world_has_cases_in_every_state() {
         .map(|n| n["status"].as_str().unwrap())
         .collect();
     ns.sort();
-    assert_eq!(ns, vec!["acknowledged", "issued", "issued", "verified"]);
+    assert_eq!(
+        ns,
+        vec![
+            "acknowledged",
+            "feedback_filed",
+            "issued",
+            "issued",
+            "verified"
+        ]
+    );
     // A second start adds nothing.
     let again = warden_server::demo::populate(&s.state.svc, true)
         .await
@@ -1531,6 +1541,8 @@ async fn authorization_matrix(s: Server) {
                 "/api/v1/notices/{id}/verification" => {
                     json!({"result": "passed", "method": "manual", "notes": ""})
                 }
+                // Nothing to verify yet: refused by state before any probe runs.
+                "/api/v1/notices/{id}/probes" => json!({"method": "tcp"}),
                 "/api/v1/measures/{id}/appeals" => appeal_body.clone(),
                 "/api/v1/appeals/{id}/decision" => json!({"outcome": "upheld", "reasons": "r"}),
                 "/api/v1/admin/clock/advance" => json!({"seconds": 0}),
@@ -1582,7 +1594,8 @@ async fn authorization_matrix(s: Server) {
                         ("post", "/api/v1/notices/{id}/phone-notification") => {
                             role == Reviewer && org == "ca-guangdong"
                         }
-                        ("post", "/api/v1/notices/{id}/verification") => {
+                        ("post", "/api/v1/notices/{id}/verification")
+                        | ("post", "/api/v1/notices/{id}/probes") => {
                             role == Verifier && org == "cncert"
                         }
                         ("post", "/api/v1/measures/{id}/appeals") => true,
@@ -1654,8 +1667,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        39 * ORGS.len() * Role::ALL.len(),
-        "39 authenticated routes"
+        40 * ORGS.len() * Role::ALL.len(),
+        "40 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s

@@ -871,3 +871,139 @@ fn registry_imports_feed_attribution() {
     );
     assert_eq!(lines[2]["attribution"]["carrier"]["org"], "china-telecom");
 }
+
+/// The demo world's token of `org` with `role`, from the tokens file `serve --demo` writes.
+fn demo_token(dir: &std::path::Path, org: &str, role: &str) -> String {
+    let text = std::fs::read_to_string(dir.join("warden-data/demo-tokens.txt")).unwrap();
+    text.lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() == 3 && f[0] == org && f[1] == role).then(|| f[2].to_owned())
+        })
+        .unwrap_or_else(|| panic!("no demo token for {role}@{org}"))
+}
+
+fn post_json(url: &str, token: &str, body: &str) -> (u16, serde_json::Value) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let st = r.status().as_u16();
+        (st, r.json().await.unwrap_or_default())
+    })
+}
+
+fn get_json(url: &str, token: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
+#[test]
+fn dns_probes_pass_against_a_resolver_enforcing_the_export_and_fail_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/demo.db", dir.path().display());
+    // Probes may reach loopback here only because this policy says so.
+    let policy = dir.path().join("policy");
+    std::fs::create_dir(&policy).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/policy");
+    for f in ["national.toml", "44.toml"] {
+        let text = std::fs::read_to_string(root.join(f))
+            .unwrap()
+            .replace("allow_networks = []", "allow_networks = [\"127.0.0.0/8\"]");
+        std::fs::write(policy.join(f), text).unwrap();
+    }
+    let served = serve_demo(dir.path(), &db, &["--policy-dir", policy.to_str().unwrap()]);
+    let verifier = demo_token(dir.path(), "cncert", "verifier");
+    let responder = demo_token(dir.path(), "china-telecom", "responder");
+    let list = get_json(
+        &format!("{}/api/v1/notices?status=feedback_filed", served.base),
+        &verifier,
+    );
+    let notice = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["target"]["value"] == "fake-shop.example.cn")
+        .unwrap_or_else(|| panic!("no notice awaiting verification: {list}"));
+    let nid = notice["id"].as_str().unwrap().to_owned();
+    let probe_url = format!("{}/api/v1/notices/{nid}/probes", served.base);
+
+    let zone = format!("{UPSTREAM_ZONE}fake-shop IN A 203.0.113.20\n");
+    let rpz = dir.path().join("warden.rpz");
+    let (code, _, err) = warden(&["export", "rpz", "--db", &db, "--out", rpz.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let empty = dir.path().join("empty.rpz");
+    std::fs::write(
+        &empty,
+        "$TTL 300\n@ IN SOA localhost. hostmaster.localhost. 1 3600 600 604800 300\n@ IN NS localhost.\n",
+    )
+    .unwrap();
+    let enforcing = unbound_with(dir.path(), &rpz, &zone);
+    let open = unbound_with(dir.path(), &empty, &zone);
+
+    // Refused before any packet leaves: a special-purpose address policy does not allow.
+    let (st, p) = post_json(
+        &probe_url,
+        &verifier,
+        r#"{"method": "dns", "resolvers": ["10.0.0.1"]}"#,
+    );
+    assert_eq!(st, 422, "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("special-purpose"),
+        "{p}"
+    );
+    // Only the determining institution's verifiers probe.
+    let (st, _) = post_json(&probe_url, &responder, r#"{"method": "tcp"}"#);
+    assert_eq!(st, 403);
+
+    // A resolver without the zone still answers: the block does not hold, the notice reopens.
+    let body = format!(
+        r#"{{"method": "dns", "resolvers": ["127.0.0.1:{}"]}}"#,
+        open.port
+    );
+    let (st, r) = post_json(&probe_url, &verifier, &body);
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["result"], "failed", "{r}");
+    assert!(
+        r["evidence"].as_str().unwrap().contains("203.0.113.20"),
+        "{r}"
+    );
+    assert_eq!(r["notice"]["status"], "reopened");
+    // The recipient reports back again; the resolver enforcing Warden's export passes.
+    let (st, _) = post_json(
+        &format!("{}/api/v1/notices/{nid}/feedback", served.base),
+        &responder,
+        r#"{"outcome": "done", "actions_taken": "Loaded the RPZ on every resolver"}"#,
+    );
+    assert_eq!(st, 200);
+    let body = format!(
+        r#"{{"method": "dns", "resolvers": ["127.0.0.1:{}"]}}"#,
+        enforcing.port
+    );
+    let (st, r) = post_json(&probe_url, &verifier, &body);
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["result"], "passed", "{r}");
+    assert!(r["evidence"].as_str().unwrap().contains("NXDOMAIN"), "{r}");
+    assert!(
+        r["evidence"].as_str().unwrap().contains("raw answer"),
+        "{r}"
+    );
+    assert_eq!(r["notice"]["status"], "verified");
+    drop(served);
+}

@@ -1,0 +1,467 @@
+//! Verification probes (Art. 9): does the block hold? A DNS query through the recipient's
+//! resolvers, an HTTP request, a TCP connection, each against addresses policy allows only,
+//! with a timeout and a limit on how many run at once. The answer, raw, becomes the
+//! verification's evidence.
+
+use crate::error::ApiError;
+use crate::service::{Idem, Service};
+use crate::types::*;
+use ipnet::IpNet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+use warden_core::indicator::IndicatorType;
+use warden_core::lifecycle::{MeasureCommand, VerificationMethod, VerificationResult};
+use warden_core::org::Actor;
+use warden_core::policy::ProbeRules;
+use warden_core::resources::{ClaimStatus, ResourceKind};
+use warden_match::allow::AllowTarget;
+
+/// Probes running at once, across all requests.
+const CONCURRENT: usize = 16;
+
+fn permits() -> &'static Semaphore {
+    static S: OnceLock<Semaphore> = OnceLock::new();
+    S.get_or_init(|| Semaphore::new(CONCURRENT))
+}
+
+/// The special-purpose networks (IANA registries, shipped with the allow-lists).
+fn special() -> &'static [IpNet] {
+    static S: OnceLock<Vec<IpNet>> = OnceLock::new();
+    S.get_or_init(|| {
+        warden_match::Allowlist::shipped()
+            .entries()
+            .iter()
+            .filter(|e| e.list.starts_with("iana-special"))
+            .filter_map(|e| match e.target {
+                AllowTarget::Net(n) => Some(n),
+                AllowTarget::Name(_) => None,
+            })
+            .collect()
+    })
+}
+
+/// Refuses an address a probe must not reach: special-purpose (loopback, private, …) unless
+/// policy allows that network.
+pub fn check_address(a: IpAddr, rules: &ProbeRules) -> Result<(), String> {
+    if rules.allow_networks.iter().any(|n| n.contains(&a)) {
+        return Ok(());
+    }
+    if let Some(n) = special().iter().find(|n| n.contains(&a)) {
+        return Err(format!(
+            "{a} is in the special-purpose network {n}: probes do not go there unless policy (probes.allow_networks) allows it"
+        ));
+    }
+    Ok(())
+}
+
+pub struct Outcome {
+    pub passed: bool,
+    pub evidence: String,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// An A query for `name`, id `id`, recursion desired.
+fn dns_query(id: u16, name: &str) -> Vec<u8> {
+    let mut q = Vec::with_capacity(name.len() + 18);
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.trim_end_matches('.').split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q
+}
+
+/// Skips a (possibly compressed) name at `at`; the offset after it.
+fn skip_name(b: &[u8], mut at: usize) -> Option<usize> {
+    loop {
+        let len = *b.get(at)?;
+        if len & 0xC0 == 0xC0 {
+            return Some(at + 2);
+        }
+        if len == 0 {
+            return Some(at + 1);
+        }
+        at += 1 + usize::from(len);
+    }
+}
+
+/// (rcode, addresses in the answer section).
+fn dns_answer(b: &[u8], id: u16) -> Result<(u8, Vec<IpAddr>), String> {
+    if b.len() < 12 || b[0..2] != id.to_be_bytes() {
+        return Err("the answer is not a DNS response to the query".into());
+    }
+    let rcode = b[3] & 0x0F;
+    let qd = u16::from_be_bytes([b[4], b[5]]);
+    let an = u16::from_be_bytes([b[6], b[7]]);
+    let mut at = 12;
+    for _ in 0..qd {
+        at = skip_name(b, at).ok_or("truncated question")? + 4;
+    }
+    let mut addrs = vec![];
+    for _ in 0..an {
+        at = skip_name(b, at).ok_or("truncated answer")?;
+        let f = b.get(at..at + 10).ok_or("truncated answer")?;
+        let (ty, len) = (
+            u16::from_be_bytes([f[0], f[1]]),
+            usize::from(u16::from_be_bytes([f[8], f[9]])),
+        );
+        let data = b.get(at + 10..at + 10 + len).ok_or("truncated answer")?;
+        match (ty, len) {
+            (1, 4) => addrs.push(IpAddr::from([data[0], data[1], data[2], data[3]])),
+            (28, 16) => {
+                let mut o = [0u8; 16];
+                o.copy_from_slice(data);
+                addrs.push(IpAddr::from(o));
+            }
+            _ => {}
+        }
+        at += 10 + len;
+    }
+    Ok((rcode, addrs))
+}
+
+/// Asks `resolver` for `name`: blocked when it answers NXDOMAIN, no address (NODATA), or only
+/// sinkhole addresses.
+pub async fn dns(
+    resolver: SocketAddr,
+    name: &str,
+    sinkholes: &[IpAddr],
+    timeout: Duration,
+) -> Result<Outcome, String> {
+    let sock = tokio::net::UdpSocket::bind(if resolver.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    })
+    .await
+    .map_err(|e| format!("no UDP socket: {e}"))?;
+    let id: u16 = rand_u16();
+    let q = dns_query(id, name);
+    let mut buf = vec![0u8; 4096];
+    let exchange = async {
+        sock.send_to(&q, resolver).await?;
+        loop {
+            let (n, from) = sock.recv_from(&mut buf).await?;
+            if from == resolver {
+                return Ok::<usize, std::io::Error>(n);
+            }
+        }
+    };
+    let n = match tokio::time::timeout(timeout, exchange).await {
+        Ok(Ok(n)) => n,
+        Ok(Err(e)) => return Err(format!("resolver {resolver}: {e}")),
+        Err(_) => {
+            return Err(format!(
+                "resolver {resolver} did not answer within {} ms: nothing verified",
+                timeout.as_millis()
+            ));
+        }
+    };
+    let raw = &buf[..n];
+    let (rcode, addrs) = dns_answer(raw, id)?;
+    let (passed, said) = match rcode {
+        3 => (true, "NXDOMAIN".to_owned()),
+        0 if addrs.is_empty() => (true, "NODATA".to_owned()),
+        0 if addrs.iter().all(|a| sinkholes.contains(a)) => (true, format!("sinkhole {addrs:?}")),
+        0 => (false, format!("resolves to {addrs:?}")),
+        r => {
+            return Err(format!(
+                "resolver {resolver} answered rcode {r}: nothing verified"
+            ));
+        }
+    };
+    Ok(Outcome {
+        passed,
+        evidence: format!(
+            "DNS A {name} via {resolver}: {said}; raw answer {}",
+            hex(raw)
+        ),
+    })
+}
+
+fn rand_u16() -> u16 {
+    let mut b = [0u8; 2];
+    // A fixed id only weakens spoofing resistance of this one probe; never fails in practice.
+    let _ = getrandom::fill(&mut b);
+    u16::from_be_bytes(b)
+}
+
+/// Connects to `addr`: blocked when no connection is made in time.
+pub async fn tcp(addr: SocketAddr, timeout: Duration) -> Outcome {
+    match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => Outcome {
+            passed: false,
+            evidence: format!("TCP {addr}: connection accepted"),
+        },
+        Ok(Err(e)) => Outcome {
+            passed: true,
+            evidence: format!("TCP {addr}: no connection ({e})"),
+        },
+        Err(_) => Outcome {
+            passed: true,
+            evidence: format!(
+                "TCP {addr}: no connection within {} ms",
+                timeout.as_millis()
+            ),
+        },
+    }
+}
+
+/// GETs `path` from `host` at `addr` (already vetted): blocked when no connection, status
+/// 451, or a page carrying a block-page marker.
+pub async fn http(
+    addr: SocketAddr,
+    host: &str,
+    path: &str,
+    markers: &[String],
+    timeout: Duration,
+) -> Outcome {
+    let fetch = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: warden-probe\r\nConnection: close\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await?;
+        let mut body = Vec::with_capacity(8192);
+        let mut chunk = [0u8; 8192];
+        while body.len() < 64 * 1024 {
+            let n = s.read(&mut chunk).await?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+        Ok::<Vec<u8>, std::io::Error>(body)
+    };
+    match tokio::time::timeout(timeout, fetch).await {
+        Err(_) => Outcome {
+            passed: true,
+            evidence: format!(
+                "HTTP {host} at {addr}: no answer within {} ms",
+                timeout.as_millis()
+            ),
+        },
+        Ok(Err(e)) => Outcome {
+            passed: true,
+            evidence: format!("HTTP {host} at {addr}: no connection ({e})"),
+        },
+        Ok(Ok(raw)) => {
+            let text = String::from_utf8_lossy(&raw);
+            let status = text
+                .lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .unwrap_or("?")
+                .to_owned();
+            let marker = markers.iter().find(|m| text.contains(m.as_str()));
+            let passed = status == "451" || marker.is_some();
+            let excerpt: String = text.chars().take(2000).collect();
+            Outcome {
+                passed,
+                evidence: format!(
+                    "HTTP GET http://{host}{path} at {addr}: status {status}{}; first bytes: {excerpt}",
+                    marker
+                        .map(|m| format!(", block page ({m:?})"))
+                        .unwrap_or_default()
+                ),
+            }
+        }
+    }
+}
+
+fn refused(m: String) -> ApiError {
+    ApiError::Refused(warden_core::lifecycle::Refusal {
+        code: warden_core::lifecycle::RefusalCode::Invalid,
+        message: m,
+    })
+}
+
+impl Service {
+    /// Runs a probe on a notice's target and records it as the verification (the same rules
+    /// as a verification by hand: the determining institution's verifier, after feedback).
+    pub async fn probe(
+        &self,
+        actor: &Actor,
+        notice_id: Uuid,
+        req: ProbeRequest,
+        idem: Option<Idem>,
+    ) -> Result<ProbeResponse, ApiError> {
+        let m = self
+            .store
+            .measure_by_notice(notice_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("notice {notice_id}")))?;
+        let now = self.now();
+        // Permission first: nobody may make the platform send traffic by asking.
+        let dry = MeasureCommand::Verify {
+            result: VerificationResult::Passed,
+            method: req.method,
+            notes: String::new(),
+        };
+        m.value.apply(actor, dry, now)?;
+        let target = m
+            .value
+            .target
+            .clone()
+            .ok_or_else(|| refused("the measure has no target to probe".into()))?;
+        let rules = &self.policy.for_province(m.value.province).probes;
+        let timeout = Duration::from_millis(rules.timeout_ms);
+        let _permit = permits()
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(format!("probe limiter: {e}")))?;
+        let host = match target.kind() {
+            IndicatorType::Domain => Some(target.value().to_owned()),
+            IndicatorType::Url => target.domain().map(str::to_owned),
+            _ => None,
+        };
+        let outcome = match req.method {
+            VerificationMethod::Dns => {
+                let name = host.ok_or_else(|| {
+                    refused(format!("a DNS probe needs a name; the target is {target}"))
+                })?;
+                let resolvers: Vec<String> = if req.resolvers.is_empty() {
+                    self.store
+                        .resource_claims()
+                        .await?
+                        .into_iter()
+                        .map(|c| c.value)
+                        .filter(|c| {
+                            c.org.id == m.value.recipient.id
+                                && c.kind == ResourceKind::Resolver
+                                && c.status == ClaimStatus::Approved
+                        })
+                        .map(|c| c.value)
+                        .collect()
+                } else {
+                    req.resolvers.clone()
+                };
+                if resolvers.is_empty() {
+                    return Err(refused(format!(
+                        "{} has declared no resolver: name resolvers, or have it declare one (kind resolver)",
+                        m.value.recipient.slug
+                    )));
+                }
+                let sinkholes: Vec<IpAddr> = match self.policy.national().blocklists.sinkhole {
+                    Some((v4, v6)) => v4
+                        .map(IpAddr::from)
+                        .into_iter()
+                        .chain(v6.map(IpAddr::from))
+                        .collect(),
+                    None => vec![],
+                };
+                let mut all = Outcome {
+                    passed: true,
+                    evidence: String::new(),
+                };
+                for r in &resolvers {
+                    let sa: SocketAddr = r
+                        .parse()
+                        .or_else(|_| r.parse::<IpAddr>().map(|a| SocketAddr::new(a, 53)))
+                        .map_err(|_| refused(format!("resolver {r:?} is not an address")))?;
+                    check_address(sa.ip(), rules).map_err(refused)?;
+                    let o = dns(sa, &name, &sinkholes, timeout).await.map_err(refused)?;
+                    all.passed &= o.passed;
+                    all.evidence.push_str(&o.evidence);
+                    all.evidence.push('\n');
+                }
+                all
+            }
+            VerificationMethod::Tcp | VerificationMethod::Http => {
+                let port = req.port.unwrap_or(80);
+                let (addrs, path): (Vec<IpAddr>, String) = match target.kind() {
+                    IndicatorType::Ipv4 | IndicatorType::Ipv6 => {
+                        (target.ip().into_iter().collect(), "/".into())
+                    }
+                    IndicatorType::Domain | IndicatorType::Url => {
+                        let h = host.clone().unwrap_or_default();
+                        let found: Vec<IpAddr> = tokio::net::lookup_host((h.as_str(), port))
+                            .await
+                            .map(|it| it.map(|sa| sa.ip()).collect())
+                            .unwrap_or_default();
+                        let path = if target.kind() == IndicatorType::Url {
+                            warden_match::index::url_parts(target.value())
+                                .map(|(_, p)| if p.is_empty() { "/" } else { p })
+                                .unwrap_or("/")
+                                .to_owned()
+                        } else {
+                            "/".into()
+                        };
+                        if found.is_empty() {
+                            // Not resolvable from here: nothing to connect to, so it is blocked
+                            // as far as this probe can tell.
+                            let o = Outcome {
+                                passed: true,
+                                evidence: format!("{h}: does not resolve from the platform"),
+                            };
+                            return self.record(actor, notice_id, req.method, o, idem).await;
+                        }
+                        (found, path)
+                    }
+                    _ => {
+                        return Err(refused(format!(
+                            "a {} probe needs an address, a domain or a URL; the target is {target}",
+                            if req.method == VerificationMethod::Tcp {
+                                "TCP"
+                            } else {
+                                "HTTP"
+                            }
+                        )));
+                    }
+                };
+                for a in &addrs {
+                    check_address(*a, rules).map_err(refused)?;
+                }
+                let a = SocketAddr::new(addrs[0], port);
+                if req.method == VerificationMethod::Tcp {
+                    tcp(a, timeout).await
+                } else {
+                    let h = host.unwrap_or_else(|| addrs[0].to_string());
+                    http(a, &h, &path, &rules.block_page_markers, timeout).await
+                }
+            }
+            VerificationMethod::Manual => {
+                return Err(refused(
+                    "a probe is dns, http or tcp; record a manual check as a verification".into(),
+                ));
+            }
+        };
+        self.record(actor, notice_id, req.method, outcome, idem)
+            .await
+    }
+
+    async fn record(
+        &self,
+        actor: &Actor,
+        notice_id: Uuid,
+        method: VerificationMethod,
+        o: Outcome,
+        idem: Option<Idem>,
+    ) -> Result<ProbeResponse, ApiError> {
+        let result = if o.passed {
+            VerificationResult::Passed
+        } else {
+            VerificationResult::Failed
+        };
+        let cmd = MeasureCommand::Verify {
+            result,
+            method,
+            notes: o.evidence.clone(),
+        };
+        let notice = self.notice_step(actor, notice_id, cmd, idem).await?;
+        Ok(ProbeResponse {
+            result,
+            evidence: o.evidence,
+            notice,
+        })
+    }
+}
