@@ -319,9 +319,14 @@ impl Service {
             .acquire()
             .await
             .map_err(|e| ApiError::Internal(format!("probe limiter: {e}")))?;
+        // The name to resolve (domains, URLs with a name), or the address in a URL.
+        let url_host = (target.kind() == IndicatorType::Url)
+            .then(|| warden_match::index::url_parts(target.value()).map(|(h, _)| h.to_owned()))
+            .flatten();
+        let url_ip = url_host.as_deref().and_then(|h| h.parse::<IpAddr>().ok());
         let host = match target.kind() {
             IndicatorType::Domain => Some(target.value().to_owned()),
-            IndicatorType::Url => target.domain().map(str::to_owned),
+            IndicatorType::Url if url_ip.is_none() => url_host.clone(),
             _ => None,
         };
         let outcome = match req.method {
@@ -382,6 +387,13 @@ impl Service {
                     IndicatorType::Ipv4 | IndicatorType::Ipv6 => {
                         (target.ip().into_iter().collect(), "/".into())
                     }
+                    IndicatorType::Url if url_ip.is_some() => (
+                        url_ip.into_iter().collect(),
+                        warden_match::index::url_parts(target.value())
+                            .map(|(_, p)| if p.is_empty() { "/" } else { p })
+                            .unwrap_or("/")
+                            .to_owned(),
+                    ),
                     IndicatorType::Domain | IndicatorType::Url => {
                         let h = host.clone().unwrap_or_default();
                         let found: Vec<IpAddr> = tokio::net::lookup_host((h.as_str(), port))
@@ -425,7 +437,7 @@ impl Service {
                 if req.method == VerificationMethod::Tcp {
                     tcp(a, timeout).await
                 } else {
-                    let h = host.unwrap_or_else(|| addrs[0].to_string());
+                    let h = host.or(url_host).unwrap_or_else(|| addrs[0].to_string());
                     http(a, &h, &path, &rules.block_page_markers, timeout).await
                 }
             }

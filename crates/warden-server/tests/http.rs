@@ -60,6 +60,21 @@ async fn start_with(
     dir: Option<tempfile::TempDir>,
     simulated: bool,
 ) -> Server {
+    start_full(
+        store,
+        dir,
+        simulated,
+        warden_core::policy::Policy::builtin().unwrap(),
+    )
+    .await
+}
+
+async fn start_full(
+    store: Arc<dyn Store>,
+    dir: Option<tempfile::TempDir>,
+    simulated: bool,
+    pol: warden_core::policy::Policy,
+) -> Server {
     warden_server::demo::load(store.as_ref(), NOW)
         .await
         .unwrap();
@@ -86,10 +101,7 @@ async fn start_with(
         4,
         "miit and three provinces"
     );
-    let (cal, pol) = (
-        warden_core::calendar::Calendar::builtin().unwrap(),
-        warden_core::policy::Policy::builtin().unwrap(),
-    );
+    let cal = warden_core::calendar::Calendar::builtin().unwrap();
     let fixed = Arc::new(FixedClock::new(NOW));
     let state = if simulated {
         let clock = Arc::new(warden_core::clock::SimulatedClock::new(NOW));
@@ -166,6 +178,7 @@ on_both!(
     allowlists_guard_blocks,
     a_second_server_follows_the_blocklist,
     the_registry_attributes_and_routes,
+    probes_check_http_and_tcp_and_refuse_special_addresses,
 );
 
 impl Server {
@@ -2614,4 +2627,193 @@ async fn the_registry_attributes_and_routes(s: Server) {
         );
         assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
     }
+}
+
+/// A block on `target` (an allow-listed loopback address, so with a reason), acknowledged and
+/// reported back by the recipient: ready to verify. Returns the notice id.
+async fn awaiting_verification(s: &Server, domain: &str, target: Value) -> String {
+    let (st, out) = decide_measure(
+        s,
+        domain,
+        json!({"kind": "block", "target": target, "recipient_org": "china-telecom",
+               "allowlist_override": "Test server on loopback"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    let nid = out["measures"][0]["notice_id"].as_str().unwrap().to_owned();
+    let (st, _) = s
+        .post("telecom", &format!("/api/v1/notices/{nid}/ack"), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .post(
+            "telecom",
+            &format!("/api/v1/notices/{nid}/feedback"),
+            json!({"outcome": "done", "actions_taken": "Blocked"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    nid
+}
+
+async fn probes_check_http_and_tcp_and_refuse_special_addresses(s: Server) {
+    // The built-in policy keeps probes off loopback: refused, nothing recorded.
+    let nid = awaiting_verification(
+        &s,
+        "probe-refused.example.cn",
+        json!({"type": "ipv4", "value": "127.0.0.9"}),
+    )
+    .await;
+    let (st, p) = s
+        .post(
+            "cncert-verifier",
+            &format!("/api/v1/notices/{nid}/probes"),
+            json!({"method": "tcp", "port": 9}),
+        )
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-command"),
+        "{p}"
+    );
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("special-purpose network 127.0.0.0/8"),
+        "{p}"
+    );
+
+    // A server whose policy lets probes reach loopback, on the same database.
+    let text = include_str!("../../../data/policy/national.toml")
+        .replace("allow_networks = []", "allow_networks = [\"127.0.0.0/8\"]");
+    let pol = warden_core::policy::Policy::load(&[
+        ("national.toml", text.as_str()),
+        ("44.toml", include_str!("../../../data/policy/44.toml")),
+    ])
+    .unwrap();
+    let keydir = tempfile::tempdir().unwrap();
+    let ring = keys::KeyRing::new(
+        keys::MasterKey::load_or_create(&keydir.path().join("master.key")).unwrap(),
+    );
+    let other = AppState::new(
+        s.store.clone(),
+        Arc::new(FixedClock::new(NOW)),
+        warden_core::calendar::Calendar::builtin().unwrap(),
+        pol,
+        ring,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(warden_server::serve(listener, other, async move {
+        let _ = rx.await;
+    }));
+    let probe = |nid: String, body: Value| {
+        let (http, base, token) = (
+            s.http.clone(),
+            base.clone(),
+            s.tokens["cncert-verifier"].clone(),
+        );
+        async move {
+            for _ in 0..200 {
+                if let Ok(r) = http
+                    .post(format!("{base}/api/v1/notices/{nid}/probes"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    let st = r.status();
+                    return (st, r.json::<Value>().await.unwrap());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("the second server never answered");
+        }
+    };
+
+    // TCP: a listening service fails the check; once it is gone, the check passes.
+    let svc = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = svc.local_addr().unwrap().port();
+    let nid = awaiting_verification(
+        &s,
+        "probe-tcp.example.cn",
+        json!({"type": "ipv4", "value": "127.0.0.1"}),
+    )
+    .await;
+    let (st, r) = probe(nid.clone(), json!({"method": "tcp", "port": port})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["result"], "failed", "{r}");
+    assert_eq!(r["notice"]["status"], "reopened");
+    drop(svc);
+    let (st, _) = s
+        .post(
+            "telecom",
+            &format!("/api/v1/notices/{nid}/feedback"),
+            json!({"outcome": "done", "actions_taken": "Null-routed"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, r) = probe(nid, json!({"method": "tcp", "port": port})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["result"], "passed", "{r}");
+    assert!(
+        r["evidence"].as_str().unwrap().contains("no connection"),
+        "{r}"
+    );
+
+    // HTTP: the page still served fails; the operator's block page passes.
+    let web = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let wport = web.local_addr().unwrap().port();
+    let pages = Arc::new(std::sync::Mutex::new(vec![
+        "HTTP/1.1 200 OK\r\nContent-Length: 22\r\n\r\nEnter your bank card..",
+        "HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n该网站已依法拦截 (blocked)",
+    ]));
+    let served = pages.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut c, _)) = web.accept().await else {
+                return;
+            };
+            let page = served.lock().unwrap().remove(0);
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut buf = [0u8; 1024];
+            let _ = c.read(&mut buf).await;
+            let _ = c.write_all(page.as_bytes()).await;
+        }
+    });
+    let url = format!("http://127.0.0.1:{wport}/phish");
+    let nid = awaiting_verification(
+        &s,
+        "probe-http.example.cn",
+        json!({"type": "url", "value": url}),
+    )
+    .await;
+    let (st, r) = probe(nid.clone(), json!({"method": "http", "port": wport})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["result"], "failed", "{r}");
+    assert!(
+        r["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("Enter your bank card"),
+        "{r}"
+    );
+    let (st, _) = s
+        .post(
+            "telecom",
+            &format!("/api/v1/notices/{nid}/feedback"),
+            json!({"outcome": "done", "actions_taken": "Block page"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, r) = probe(nid, json!({"method": "http", "port": wport})).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["result"], "passed", "{r}");
+    assert!(
+        r["evidence"].as_str().unwrap().contains("block page"),
+        "{r}"
+    );
+    assert!(pages.lock().unwrap().is_empty());
 }
