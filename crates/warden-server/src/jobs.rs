@@ -14,6 +14,7 @@ use warden_store::{Changeset, StoreError, Write};
 
 pub const DEADLINES: &str = "deadlines";
 pub const EXPIRY: &str = "expiry";
+pub const PROBES: &str = "probes";
 pub const CHECKPOINT: &str = "audit-checkpoint";
 
 /// How often the audit chain's head is signed.
@@ -36,6 +37,8 @@ pub struct JobReport {
     pub expired: usize,
     /// Blocks put up for re-review before they expire.
     pub reviews: usize,
+    /// Repeating verification probes run.
+    pub probes: usize,
     /// Audit checkpoints signed.
     pub checkpoints: usize,
     /// Jobs this call ran (0 when another server held them or they were not due).
@@ -57,6 +60,13 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ApiError> 
         report.reminded = remind(svc).await?;
         svc.store
             .finish_job(DEADLINES, owner, svc.now(), now + INTERVAL)
+            .await?;
+    }
+    if svc.store.claim_job(PROBES, owner, now, now + LEASE).await? {
+        report.ran += 1;
+        report.probes = svc.run_due_probes().await?;
+        svc.store
+            .finish_job(PROBES, owner, svc.now(), now + INTERVAL)
             .await?;
     }
     if svc.store.claim_job(EXPIRY, owner, now, now + LEASE).await? {

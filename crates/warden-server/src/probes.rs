@@ -14,7 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 use warden_core::indicator::IndicatorType;
-use warden_core::lifecycle::{MeasureCommand, VerificationMethod, VerificationResult};
+use warden_core::lifecycle::{
+    Measure, MeasureCommand, ProbeSpec, VerificationMethod, VerificationResult,
+};
 use warden_core::org::Actor;
 use warden_core::policy::ProbeRules;
 use warden_core::resources::{ClaimStatus, ResourceKind};
@@ -278,6 +280,21 @@ pub async fn http(
     }
 }
 
+/// `30m`, `1h`, `2d`: how often a probe repeats.
+fn parse_every(s: &str) -> Result<time::Duration, String> {
+    let s = s.trim();
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("every: {s:?} is not like 30m, 1h or 2d"))?;
+    match unit {
+        "m" => Ok(time::Duration::minutes(n)),
+        "h" => Ok(time::Duration::hours(n)),
+        "d" => Ok(time::Duration::days(n)),
+        _ => Err(format!("every: {s:?} is not like 30m, 1h or 2d")),
+    }
+}
+
 fn refused(m: String) -> ApiError {
     ApiError::Refused(warden_core::lifecycle::Refusal {
         code: warden_core::lifecycle::RefusalCode::Invalid,
@@ -308,12 +325,38 @@ impl Service {
             notes: String::new(),
         };
         m.value.apply(actor, dry, now)?;
+        let spec = ProbeSpec {
+            method: req.method,
+            resolvers: req.resolvers.clone(),
+            port: req.port,
+        };
+        let every = req
+            .every
+            .as_deref()
+            .map(parse_every)
+            .transpose()
+            .map_err(refused)?;
+        let outcome = self.run_probe(&m.value, &spec).await?;
+        let resp = self
+            .record(actor, notice_id, req.method, outcome, idem)
+            .await?;
+        if let Some(every) = every {
+            let cmd = MeasureCommand::ScheduleProbe { probe: spec, every };
+            let notice = self.notice_step(actor, notice_id, cmd, None).await?;
+            return Ok(ProbeResponse { notice, ..resp });
+        }
+        Ok(resp)
+    }
+
+    /// Runs `spec` on the measure's target; Err when the probe may not run or could not
+    /// tell (no answer): nothing is recorded then.
+    pub async fn run_probe(&self, m: &Measure, spec: &ProbeSpec) -> Result<Outcome, ApiError> {
+        let req = spec;
         let target = m
-            .value
             .target
             .clone()
             .ok_or_else(|| refused("the measure has no target to probe".into()))?;
-        let rules = &self.policy.for_province(m.value.province).probes;
+        let rules = &self.policy.for_province(m.province).probes;
         let timeout = Duration::from_millis(rules.timeout_ms);
         let _permit = permits()
             .acquire()
@@ -341,7 +384,7 @@ impl Service {
                         .into_iter()
                         .map(|c| c.value)
                         .filter(|c| {
-                            c.org.id == m.value.recipient.id
+                            c.org.id == m.recipient.id
                                 && c.kind == ResourceKind::Resolver
                                 && c.status == ClaimStatus::Approved
                         })
@@ -353,7 +396,7 @@ impl Service {
                 if resolvers.is_empty() {
                     return Err(refused(format!(
                         "{} has declared no resolver: name resolvers, or have it declare one (kind resolver)",
-                        m.value.recipient.slug
+                        m.recipient.slug
                     )));
                 }
                 let sinkholes: Vec<IpAddr> = match self.policy.national().blocklists.sinkhole {
@@ -415,7 +458,7 @@ impl Service {
                                 passed: true,
                                 evidence: format!("{h}: does not resolve from the platform"),
                             };
-                            return self.record(actor, notice_id, req.method, o, idem).await;
+                            return Ok(o);
                         }
                         (found, path)
                     }
@@ -447,8 +490,61 @@ impl Service {
                 ));
             }
         };
-        self.record(actor, notice_id, req.method, outcome, idem)
-            .await
+        Ok(outcome)
+    }
+
+    /// The probe job: runs every repeating probe that is due and records what it saw.
+    pub async fn run_due_probes(&self) -> Result<usize, ApiError> {
+        let actor = Actor::system("probes");
+        let mut done = 0;
+        loop {
+            let now = self.now();
+            let due = self.store.probes_due(now, 100).await?;
+            if due.is_empty() {
+                return Ok(done);
+            }
+            let mut progressed = false;
+            for m in due {
+                let Some(sched) = &m.value.probe else {
+                    continue;
+                };
+                let (result, evidence) = match self.run_probe(&m.value, &sched.probe).await {
+                    Ok(o) => (
+                        Some(if o.passed {
+                            VerificationResult::Passed
+                        } else {
+                            VerificationResult::Failed
+                        }),
+                        o.evidence,
+                    ),
+                    Err(e) => (None, format!("inconclusive: {e}")),
+                };
+                let cmd = MeasureCommand::ProbeRan { result, evidence };
+                let Ok(out) = m.value.apply(&actor, cmd, now) else {
+                    continue;
+                };
+                let changes = warden_store::Changeset::new(
+                    actor.clone(),
+                    now,
+                    vec![warden_store::Write::Measure {
+                        measure: out.next,
+                        expected: Some(m.version),
+                    }],
+                    out.events,
+                );
+                match self.store.commit(changes).await {
+                    Ok(_) => {
+                        done += 1;
+                        progressed = true;
+                    }
+                    Err(warden_store::StoreError::Conflict { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if !progressed {
+                return Ok(done);
+            }
+        }
     }
 
     async fn record(

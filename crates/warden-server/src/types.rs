@@ -655,6 +655,10 @@ pub struct ProbeRequest {
     /// HTTP and TCP: the port (80 by default).
     #[serde(default)]
     pub port: Option<u16>,
+    /// Repeat the probe this often (`30m`, `1h`, `1d`; 5 minutes to 90 days): a later failure
+    /// means the threat came back, and reopens the notice.
+    #[serde(default)]
+    pub every: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -1082,7 +1082,7 @@ async fn overdue_notices_raise_enforcement(s: Server) {
     let clock = s.clock.clone().unwrap();
     let svc = s.state.svc.clone();
     let r = jobs::run_due(&svc, "a").await.unwrap();
-    assert_eq!((r.ran, r.overdue, r.checkpoints), (3, 0, 1));
+    assert_eq!((r.ran, r.overdue, r.checkpoints), (4, 0, 1));
     // The checkpoint is signed by the platform key published with the others.
     let cps = s.store.checkpoints().await.unwrap();
     let keys: warden_core::notice::KeySet = s
@@ -1110,7 +1110,7 @@ async fn overdue_notices_raise_enforcement(s: Server) {
     let r = jobs::run_due(&svc, "b").await.unwrap();
     assert_eq!(
         (r.ran, r.overdue, r.checkpoints),
-        (3, 1, 1),
+        (4, 1, 1),
         "seven hours on, every job is due"
     );
     clock.set(NOW + time::Duration::hours(8));
@@ -2696,9 +2696,10 @@ async fn probes_check_http_and_tcp_and_refuse_special_addresses(s: Server) {
     let ring = keys::KeyRing::new(
         keys::MasterKey::load_or_create(&keydir.path().join("master.key")).unwrap(),
     );
+    let other_clock = Arc::new(FixedClock::new(NOW));
     let other = AppState::new(
         s.store.clone(),
-        Arc::new(FixedClock::new(NOW)),
+        other_clock.clone(),
         warden_core::calendar::Calendar::builtin().unwrap(),
         pol,
         ring,
@@ -2706,7 +2707,7 @@ async fn probes_check_http_and_tcp_and_refuse_special_addresses(s: Server) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(warden_server::serve(listener, other, async move {
+    tokio::spawn(warden_server::serve(listener, other.clone(), async move {
         let _ = rx.await;
     }));
     let probe = |nid: String, body: Value| {

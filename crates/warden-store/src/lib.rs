@@ -370,6 +370,8 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Versioned<Measure>>>;
     /// Active blocks whose expiry is at or before `now`: work for the expiry job.
+    /// Measures whose repeating probe is due at `now`.
+    async fn probes_due(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Versioned<Measure>>>;
     /// Active blocks expiring by `horizon` that were not yet put up for re-review.
     async fn blocks_due_review(
         &self,
@@ -475,7 +477,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

@@ -362,8 +362,8 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             Shape {
                 kind: "measure",
                 id: measure.id.to_string(),
-                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, reference, written_due_us, written_pending, remind_us, remind_pending, scope, range_last, review_pending, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, 1, $23, $23)",
-                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, reference = $14, written_due_us = $15, written_pending = $16, remind_us = $17, remind_pending = $18, scope = $19, range_last = $20, review_pending = $21, body = $22, version = version + 1, updated_us = $23 WHERE id = $1 AND version = $24",
+                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, reference, written_due_us, written_pending, remind_us, remind_pending, scope, range_last, review_pending, probe_next_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, 1, $24, $24)",
+                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, reference = $14, written_due_us = $15, written_pending = $16, remind_us = $17, remind_pending = $18, scope = $19, range_last = $20, review_pending = $21, probe_next_us = $22, body = $23, version = version + 1, updated_us = $24 WHERE id = $1 AND version = $25",
                 columns: vec![
                     measure.case_id.to_string().into(),
                     measure.notice_id.to_string().into(),
@@ -399,6 +399,12 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
                         .map(|r| r.value().to_owned())
                         .into(),
                     i64::from(measure.review_pending()).into(),
+                    measure
+                        .probe
+                        .as_ref()
+                        .filter(|_| measure.status != warden_core::lifecycle::NoticeStatus::Closed)
+                        .map(|p| us(p.next_at))
+                        .into(),
                 ],
                 body: to_json(measure)?,
             },
@@ -1156,6 +1162,16 @@ impl Store for SqlStore {
             "measure",
             "SELECT version, body FROM measures WHERE block_status = 'active' AND expires_us <= $1 \
              ORDER BY expires_us, id LIMIT $2",
+            &[us(now).into(), i64::from(limit).into()],
+        )
+        .await
+    }
+
+    async fn probes_due(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Versioned<Measure>>> {
+        self.many(
+            "measure",
+            "SELECT version, body FROM measures WHERE probe_next_us <= $1 \
+             ORDER BY probe_next_us, id LIMIT $2",
             &[us(now).into(), i64::from(limit).into()],
         )
         .await

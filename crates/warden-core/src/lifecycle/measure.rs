@@ -136,6 +136,34 @@ pub struct Verification {
     pub at: OffsetDateTime,
 }
 
+/// What a verification probe asks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProbeSpec {
+    pub method: VerificationMethod,
+    /// DNS: the resolvers asked (`address:port`); empty: the recipient's declared ones.
+    #[serde(default)]
+    pub resolvers: Vec<String>,
+    /// HTTP and TCP: the port.
+    #[serde(default)]
+    pub port: Option<u16>,
+}
+
+/// A probe that repeats, and how it last went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProbeSchedule {
+    pub probe: ProbeSpec,
+    pub every_s: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_at: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub last_result: Option<VerificationResult>,
+    pub by: Uuid,
+}
+
 /// Art. 8: in an emergency the authority telephones first and sends the written notice after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -203,6 +231,9 @@ pub struct Measure {
     /// The deadline passed without feedback (Art. 12 enforcement applies).
     pub overdue: bool,
     pub block: Option<BlockState>,
+    /// A verification probe that repeats (Art. 9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeSchedule>,
     pub feedback: Vec<Feedback>,
     pub verifications: Vec<Verification>,
     pub policy_version: String,
@@ -236,6 +267,18 @@ pub enum MeasureCommand {
     MarkWrittenNoticeOverdue,
     /// Deadline job: a quarter of the time is left and the recipient has not reported back.
     Remind,
+    /// The determining institution's verifier has a probe repeat on the notice.
+    ScheduleProbe {
+        probe: ProbeSpec,
+        every: Duration,
+    },
+    /// Probe job: a scheduled probe ran. A failure after verification means the threat came
+    /// back: the notice reopens.
+    ProbeRan {
+        /// None: the probe could not tell (the resolver did not answer, say).
+        result: Option<VerificationResult>,
+        evidence: String,
+    },
     /// Expiry job: an active block nears its expiry; the deciding authority re-reviews it.
     RequestReview {
         /// How long before expiry the review is due (policy).
@@ -381,6 +424,7 @@ impl Measure {
             acknowledged_at: None,
             overdue: false,
             block,
+            probe: None,
             feedback: vec![],
             verifications: vec![],
             policy_version: ctx.rules.version.clone(),
@@ -643,6 +687,75 @@ impl Measure {
                         json!({"recipient": self.recipient.slug, "basis": "Art. 12"}),
                     ),
                 ]
+            }
+            MeasureCommand::ScheduleProbe { probe, every } => {
+                let org = require_role(actor, Role::Verifier)?;
+                require_org(
+                    org,
+                    &self.determining_org,
+                    "schedule probes on this measure",
+                )?;
+                if self.status == Closed {
+                    return refuse(RefusalCode::State, "the notice is closed");
+                }
+                if every < Duration::minutes(5) || every > Duration::days(90) {
+                    return refuse(
+                        RefusalCode::Invalid,
+                        "a probe repeats every 5 minutes at the most often, every 90 days at the least",
+                    );
+                }
+                let data = json!({"method": probe.method, "every_s": every.whole_seconds()});
+                next.probe = Some(ProbeSchedule {
+                    probe,
+                    every_s: every.whole_seconds(),
+                    next_at: now + every,
+                    last_at: None,
+                    last_result: None,
+                    by: actor.principal_id().unwrap_or_default(),
+                });
+                vec![ev("probe.scheduled", data)]
+            }
+            MeasureCommand::ProbeRan { result, evidence } => {
+                if !matches!(actor, Actor::System { .. }) {
+                    return refuse(
+                        RefusalCode::Role,
+                        "only the probe job records scheduled runs",
+                    );
+                }
+                let Some(sched) = &self.probe else {
+                    return refuse(RefusalCode::State, "no probe is scheduled");
+                };
+                let mut sched = sched.clone();
+                sched.last_at = Some(now);
+                sched.last_result = result;
+                sched.next_at = now + Duration::seconds(sched.every_s);
+                let method = sched.probe.method;
+                next.probe = Some(sched);
+                let returned = result == Some(VerificationResult::Failed)
+                    && matches!(self.status, Verified | Closed)
+                    && (self.block.is_none() || self.block_active());
+                if returned {
+                    next.verifications.push(Verification {
+                        result: VerificationResult::Failed,
+                        method,
+                        notes: evidence.clone(),
+                        by: Uuid::nil(),
+                        at: now,
+                    });
+                    next.status = Reopened;
+                    vec![
+                        ev(
+                            "measure.threat_returned",
+                            json!({"method": method, "evidence": evidence}),
+                        ),
+                        ev("notice.reopened", json!({})),
+                    ]
+                } else {
+                    vec![ev(
+                        "probe.ran",
+                        json!({"result": result, "evidence": evidence}),
+                    )]
+                }
             }
             MeasureCommand::RequestReview { lead } => {
                 if !matches!(actor, Actor::System { .. }) {
