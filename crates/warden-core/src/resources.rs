@@ -29,6 +29,8 @@ pub enum ResourceKind {
     MailDomain,
     /// A range of phone numbers (E.164, same length) a carrier holds.
     PhoneRange,
+    /// A province (GB/T 2260 code) where the operator filters URLs: URL blocks there go to it.
+    UrlFiltering,
     /// A recursive resolver the organisation runs for its users (`address:port`): the one
     /// verification probes ask to see whether a DNS block holds.
     Resolver,
@@ -45,6 +47,7 @@ impl ResourceKind {
             ResourceKind::MailDomain => "mail_domain",
             ResourceKind::PhoneRange => "phone_range",
             ResourceKind::Resolver => "resolver",
+            ResourceKind::UrlFiltering => "url_filtering",
         }
     }
 }
@@ -150,6 +153,10 @@ pub fn normalize_claim(
                 .map(|i| (i.value().to_owned(), None))
                 .map_err(|e| e.reason)
         }
+        ResourceKind::UrlFiltering => v
+            .parse::<crate::org::Province>()
+            .map(|p| (p.to_string(), None))
+            .map_err(|e| e.to_string()),
         ResourceKind::Resolver => {
             let sa = v
                 .parse::<std::net::SocketAddr>()
@@ -219,6 +226,8 @@ impl ResourceClaim {
                 a_lo.len() == b_lo.len() && a_lo <= b_hi && b_lo <= a_hi
             }
             ResourceKind::Asn => self.value == value,
+            // Many operators filter URLs in one province; that is no conflict.
+            ResourceKind::UrlFiltering => false,
             _ => {
                 let under = |n: &str, p: &str| n == p || n.ends_with(&format!(".{p}"));
                 under(&self.value, value) || under(value, &self.value)

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use warden_core::indicator::{Indicator, IndicatorType};
 use warden_core::lifecycle::{MeasureKind, may_lookup};
 use warden_core::org::{Actor, OrgRef};
-use warden_core::resources::{ClaimStatus, ResourceClaim};
+use warden_core::resources::{ClaimStatus, ResourceClaim, ResourceKind};
 use warden_match::attribution::{Attribution, Attributor, Holding, mobile_segments};
 use warden_store::{Changeset, Store, Write};
 
@@ -328,12 +328,43 @@ impl Service {
         field: &str,
         kind: MeasureKind,
         target: Option<&Indicator>,
-    ) -> Result<OrgRef, ApiError> {
+        province: Option<warden_core::org::Province>,
+    ) -> Result<Vec<OrgRef>, ApiError> {
         let Some(t) = target else {
             return Err(ApiError::Unroutable(format!(
                 "{field}: a measure without a target names its recipient_org"
             )));
         };
+        if kind == MeasureKind::Block && t.kind() == IndicatorType::Url {
+            // URL blocks go to every operator that filters URLs where the case lies.
+            let Some(p) = province else {
+                return Err(ApiError::Unroutable(format!(
+                    "{field}: the case names no province, so the operators that filter its URLs are unknown: name recipient_org"
+                )));
+            };
+            let p = p.to_string();
+            let mut out: Vec<OrgRef> = self
+                .store
+                .resource_claims()
+                .await?
+                .into_iter()
+                .map(|c| c.value)
+                .filter(|c| {
+                    c.kind == ResourceKind::UrlFiltering
+                        && c.status == ClaimStatus::Approved
+                        && c.value == p
+                })
+                .map(|c| c.org)
+                .collect();
+            out.sort_by(|a, b| a.slug.cmp(&b.slug));
+            out.dedup_by(|a, b| a.id == b.id);
+            if out.is_empty() {
+                return Err(ApiError::Unroutable(format!(
+                    "{field}: no operator has declared that it filters URLs in province {p}: name recipient_org"
+                )));
+            }
+            return Ok(out);
+        }
         let a = self.registry.get().attribute(t);
         let pick = match (kind, t.kind()) {
             (_, IndicatorType::Ipv4 | IndicatorType::Ipv6 | IndicatorType::Cidr) => {
@@ -353,16 +384,11 @@ impl Service {
             (_, IndicatorType::BroadbandAccount) => {
                 a.operator.map(|o| (o, "the account's operator"))
             }
-            (MeasureKind::Block, IndicatorType::Url) => None,
             (_, IndicatorType::Url) => a.holder.map(|h| (h, "the host's holder")),
             _ => a.holder.map(|h| (h, "the resource's holder")),
         };
         let Some((answer, why)) = pick else {
             let missing = match t.kind() {
-                IndicatorType::Url if kind == MeasureKind::Block => {
-                    "URL blocks go to the operators that filter URLs, which the registry does not list: name recipient_org"
-                        .to_owned()
-                }
                 IndicatorType::Ipv4 | IndicatorType::Ipv6 | IndicatorType::Cidr => format!(
                     "no approved prefix claim covers {}: name recipient_org, or have its holder declare the prefix",
                     t.value()
@@ -394,6 +420,6 @@ impl Service {
                     answer.org
                 ))
             })?;
-        Ok(org.value.org_ref())
+        Ok(vec![org.value.org_ref()])
     }
 }

@@ -650,13 +650,15 @@ impl Service {
                 .as_ref()
                 .map(|t| parse_indicator(format!("measures[{i}].target"), t))
                 .transpose()?;
-            let recipient = match &m.recipient_org {
-                Some(slug) => self
-                    .org(&format!("measures[{i}].recipient_org"), slug)
-                    .await?
-                    .org_ref(),
+            let recipients = match &m.recipient_org {
+                Some(slug) => vec![
+                    self.org(&format!("measures[{i}].recipient_org"), slug)
+                        .await?
+                        .org_ref(),
+                ],
                 None => {
-                    self.route(&format!("measures[{i}]"), m.kind, target.as_ref())
+                    let province = self.store.case(id).await?.and_then(|c| c.value.province);
+                    self.route(&format!("measures[{i}]"), m.kind, target.as_ref(), province)
                         .await?
                 }
             };
@@ -682,18 +684,21 @@ impl Service {
                 }
                 _ => vec![],
             };
-            specs.push(MeasureSpec {
-                id: Uuid::now_v7(),
-                notice_id: Uuid::now_v7(),
-                kind: m.kind,
-                target,
-                recipient,
-                deadline: m.deadline,
-                scope: m.scope,
-                range_last,
-                allowlist_hits,
-                allowlist_override: m.allowlist_override.clone(),
-            });
+            // A routed URL block may go to several operators: one measure (and notice) each.
+            for recipient in recipients {
+                specs.push(MeasureSpec {
+                    id: Uuid::now_v7(),
+                    notice_id: Uuid::now_v7(),
+                    kind: m.kind,
+                    target: target.clone(),
+                    recipient,
+                    deadline: m.deadline,
+                    scope: m.scope,
+                    range_last: range_last.clone(),
+                    allowlist_hits: allowlist_hits.clone(),
+                    allowlist_override: m.allowlist_override.clone(),
+                });
+            }
         }
         let mut notify: Vec<OrgRef> = vec![];
         for (i, slug) in req.notify.iter().enumerate() {

@@ -49,6 +49,7 @@ const PEOPLE: &[(&str, &str, &[Role])] = &[
     ("telecom-admin", "china-telecom", &[Role::Admin]),
     ("cnnic-admin", "cnnic", &[Role::Admin]),
     ("registrar-admin", "registrar-alpha", &[Role::Admin]),
+    ("mobile-admin", "china-mobile", &[Role::Admin]),
 ];
 
 async fn start(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Server {
@@ -2600,7 +2601,7 @@ async fn the_registry_attributes_and_routes(s: Server) {
     for (i, (target, says)) in [
         (
             json!({"type": "url", "value": "http://x.example.cn/a"}),
-            "filter URLs",
+            "filters URLs in province 44",
         ),
         (
             json!({"type": "ipv4", "value": "45.77.1.1"}),
@@ -2627,6 +2628,28 @@ async fn the_registry_attributes_and_routes(s: Server) {
         );
         assert!(p["detail"].as_str().unwrap().contains(says), "{p}");
     }
+    // Operators declare where they filter URLs; a URL block goes to each of them.
+    for who in ["telecom-admin", "mobile-admin"] {
+        let (st, c) = declare(who, json!({"kind": "url_filtering", "value": "44"})).await;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        assert!(c["overlaps"].as_array().unwrap().is_empty(), "{c}");
+        let (st, _) = decide(c["id"].as_str().unwrap().to_owned(), "gd", "approved").await;
+        assert_eq!(st, StatusCode::OK);
+    }
+    let (st, out) = decide_measure(
+        &s,
+        "url-routed.example.cn",
+        json!({"kind": "block", "target": {"type": "url", "value": "http://url-routed.example.cn/pay"}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    let to: Vec<&str> = out["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["recipient_org"].as_str().unwrap())
+        .collect();
+    assert_eq!(to, ["china-mobile", "china-telecom"]);
 }
 
 /// A block on `target` (an allow-listed loopback address, so with a reason), acknowledged and
