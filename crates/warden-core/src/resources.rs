@@ -313,6 +313,7 @@ impl ResourceClaim {
         value: &str,
         range_last: Option<&str>,
         asn: Option<u32>,
+        province: Option<crate::org::Province>,
         source: &str,
         now: OffsetDateTime,
     ) -> Result<(ResourceClaim, Event), Refusal> {
@@ -330,7 +331,7 @@ impl ResourceClaim {
             value,
             range_last,
             asn,
-            province: None,
+            province,
             status: ClaimStatus::Approved,
             declared_by: Uuid::nil(),
             declared_at: now,

@@ -160,6 +160,109 @@ pub struct DemoWorld {
 /// Gives every demo organisation an API client per role and walks cases into every state of
 /// the lifecycle, through the same service calls the API makes. Does nothing to a database
 /// that already has cases.
+/// The demo world's resource registry: who holds which addresses, names and numbers, so that
+/// attribution answers and measures route without a named recipient.
+async fn registry(svc: &Service, now: time::OffsetDateTime) -> Result<(), DemoError> {
+    use warden_core::resources::{ResourceClaim, ResourceKind as K};
+    let store = svc.store.as_ref();
+    // (holder, kind, value, AS, province where used)
+    type Claim<'a> = (&'a str, K, &'a str, Option<u32>, Option<&'a str>);
+    let claims: &[Claim] = &[
+        (
+            "china-telecom",
+            K::Prefix,
+            "61.140.0.0/14",
+            Some(4134),
+            Some("44"),
+        ),
+        (
+            "china-telecom",
+            K::Prefix,
+            "202.96.128.0/18",
+            Some(4134),
+            Some("44"),
+        ),
+        ("china-telecom", K::Asn, "AS4134", None, None),
+        (
+            "china-telecom",
+            K::Resolver,
+            "202.96.128.86",
+            None,
+            Some("44"),
+        ),
+        ("china-telecom", K::UrlFiltering, "44", None, None),
+        (
+            "china-mobile",
+            K::Prefix,
+            "120.196.0.0/14",
+            Some(9808),
+            Some("44"),
+        ),
+        ("china-mobile", K::Asn, "AS9808", None, None),
+        ("china-mobile", K::UrlFiltering, "44", None, None),
+        (
+            "china-unicom",
+            K::Prefix,
+            "221.4.0.0/16",
+            Some(4837),
+            Some("44"),
+        ),
+        ("china-unicom", K::Asn, "AS4837", None, None),
+        ("cnnic", K::Tld, "cn", None, None),
+        (
+            "registrar-alpha",
+            K::SponsoredDomain,
+            "example.cn",
+            None,
+            None,
+        ),
+        (
+            "cloud-alpha",
+            K::Prefix,
+            "61.140.200.0/24",
+            Some(64500),
+            Some("44"),
+        ),
+    ];
+    let actor = Actor::system("demo");
+    let mut writes = vec![];
+    let mut events = vec![];
+    for (slug, kind, value, asn, province) in claims {
+        let Some(org) = store.organisation_by_slug(slug).await? else {
+            continue;
+        };
+        let province = province
+            .map(str::parse::<warden_core::org::Province>)
+            .transpose()
+            .map_err(|e| DemoError::Data(e.to_string()))?;
+        let (claim, ev) = ResourceClaim::imported(
+            &actor,
+            Uuid::now_v7(),
+            org.value.org_ref(),
+            *kind,
+            value,
+            None,
+            *asn,
+            province,
+            "demo world",
+            now,
+        )
+        .map_err(|e| DemoError::Data(e.message))?;
+        writes.push(Write::ResourceClaim {
+            claim,
+            expected: None,
+        });
+        events.push(ev);
+    }
+    store
+        .commit(Changeset::new(actor, now, writes, events))
+        .await?;
+    svc.registry
+        .reload(store)
+        .await
+        .map_err(|e| DemoError::Data(e.to_string()))
+}
+
 pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, DemoError> {
     let fail = |e: ApiError| DemoError::Data(format!("demo walk: {e}"));
     let store = svc.store.as_ref();
@@ -171,6 +274,7 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
         return Ok(world);
     }
     let now = svc.now();
+    registry(svc, now).await?;
     let mut actors: HashMap<(String, Role), Actor> = HashMap::new();
     for org in store.organisations().await? {
         let org = org.value;

@@ -156,6 +156,7 @@ pub async fn import(a: ImportArgs<'_>) -> Result<()> {
                 &value,
                 None,
                 asn,
+                None,
                 &format!("{source}:{lineno}"),
                 now,
             ) {
