@@ -208,6 +208,13 @@ async fn registry(svc: &Service, now: time::OffsetDateTime) -> Result<(), DemoEr
             Some("44"),
         ),
         ("china-unicom", K::Asn, "AS4837", None, None),
+        (
+            "china-unicom",
+            K::Prefix,
+            "123.112.0.0/12",
+            Some(4808),
+            Some("11"),
+        ),
         ("cnnic", K::Tld, "cn", None, None),
         (
             "registrar-alpha",

@@ -6,7 +6,6 @@ use crate::error::ApiError;
 use crate::service::{Idem, Service};
 use crate::types::*;
 use arc_swap::ArcSwap;
-use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
 use warden_core::indicator::{Indicator, IndicatorType};
@@ -215,22 +214,7 @@ impl Service {
         .await
     }
 
-    async fn provinces(&self) -> Result<HashMap<String, String>, ApiError> {
-        Ok(self
-            .store
-            .organisations()
-            .await?
-            .into_iter()
-            .filter_map(|o| Some((o.value.slug, o.value.province?.to_string())))
-            .collect())
-    }
-
-    fn attribute_one(
-        a: &Attributor,
-        provinces: &HashMap<String, String>,
-        value: &str,
-        kind: Option<&str>,
-    ) -> AttributionResult {
+    fn attribute_one(a: &Attributor, value: &str, kind: Option<&str>) -> AttributionResult {
         let parsed = match kind {
             Some(k) => k
                 .parse::<IndicatorType>()
@@ -241,11 +225,9 @@ impl Service {
         match parsed {
             Ok(ind) => {
                 let attribution = a.attribute(&ind);
-                let province = attribution.holder.as_ref().and_then(|h| {
-                    h.province
-                        .clone()
-                        .or_else(|| provinces.get(&h.org).cloned())
-                });
+                // Where the resource is used, as its claim says; an organisation's seat says
+                // nothing about where a prefix or number is used.
+                let province = attribution.holder.as_ref().and_then(|h| h.province.clone());
                 AttributionResult {
                     value: value.to_owned(),
                     kind: Some(ind.kind().as_str().into()),
@@ -275,12 +257,7 @@ impl Service {
         q: &crate::matching::LookupQuery,
     ) -> Result<AttributionResult, ApiError> {
         may_lookup(actor)?;
-        let r = Self::attribute_one(
-            &self.registry.get(),
-            &self.provinces().await?,
-            &q.value,
-            q.kind.as_deref(),
-        );
+        let r = Self::attribute_one(&self.registry.get(), &q.value, q.kind.as_deref());
         if let Some(e) = &r.error {
             return Err(ApiError::Indicator {
                 field: "value".into(),
@@ -307,15 +284,12 @@ impl Service {
             )));
         }
         let a = self.registry.get();
-        let provinces = self.provinces().await?;
         let results = req
             .values
             .iter()
             .map(|v| match v {
-                LookupValue::Text(s) => Self::attribute_one(&a, &provinces, s, None),
-                LookupValue::Typed(i) => {
-                    Self::attribute_one(&a, &provinces, &i.value, Some(&i.kind))
-                }
+                LookupValue::Text(s) => Self::attribute_one(&a, s, None),
+                LookupValue::Typed(i) => Self::attribute_one(&a, &i.value, Some(&i.kind)),
             })
             .collect();
         Ok(AttributionBatchResponse { results })

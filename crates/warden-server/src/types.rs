@@ -631,7 +631,7 @@ pub struct AttributionResult {
     pub normalized: Option<String>,
     #[serde(flatten)]
     pub attribution: warden_match::attribution::Attribution,
-    /// The province of the holder organisation (GB/T 2260), when known.
+    /// Where the resource is used (GB/T 2260), when its claim says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -180,6 +180,7 @@ on_both!(
     a_second_server_follows_the_blocklist,
     the_registry_attributes_and_routes,
     probes_check_http_and_tcp_and_refuse_special_addresses,
+    the_demo_registry_answers_and_routes,
 );
 
 impl Server {
@@ -2840,4 +2841,180 @@ async fn probes_check_http_and_tcp_and_refuse_special_addresses(s: Server) {
         "{r}"
     );
     assert!(pages.lock().unwrap().is_empty());
+}
+
+/// Attribution and routing over the demo world's registry, table by table: nested prefixes
+/// (the more specific holder wins), missing data, and reports across provinces.
+async fn the_demo_registry_answers_and_routes(s: Server) {
+    warden_server::demo::populate(&s.state.svc, false)
+        .await
+        .unwrap();
+    // (value, holder, province, registrar, registry, carrier)
+    type Row<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let table: &[Row] = &[
+        (
+            "61.141.2.3",
+            Some("china-telecom"),
+            Some("44"),
+            None,
+            None,
+            None,
+        ),
+        (
+            "61.140.200.9",
+            Some("cloud-alpha"),
+            Some("44"),
+            None,
+            None,
+            None,
+        ),
+        (
+            "61.140.0.0/16",
+            Some("china-telecom"),
+            Some("44"),
+            None,
+            None,
+            None,
+        ),
+        (
+            "120.196.1.1",
+            Some("china-mobile"),
+            Some("44"),
+            None,
+            None,
+            None,
+        ),
+        (
+            "123.113.5.5",
+            Some("china-unicom"),
+            Some("11"),
+            None,
+            None,
+            None,
+        ),
+        ("8.8.8.8", None, None, None, None, None),
+        (
+            "www.example.cn",
+            None,
+            None,
+            Some("registrar-alpha"),
+            Some("cnnic"),
+            None,
+        ),
+        ("shop.example.com.cn", None, None, None, Some("cnnic"), None),
+        ("x.example.org", None, None, None, None, None),
+        (
+            "+8613412345678",
+            Some("china-mobile"),
+            None,
+            None,
+            None,
+            Some("china-mobile"),
+        ),
+        (
+            "+8617312345678",
+            Some("china-telecom"),
+            None,
+            None,
+            None,
+            Some("china-telecom"),
+        ),
+        ("+442079460000", None, None, None, None, None),
+    ];
+    let values: Vec<&str> = table.iter().map(|r| r.0).collect();
+    let (st, b) = s
+        .post("netco", "/api/v1/attribution", json!({"values": values}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    for (r, (value, holder, province, registrar, registry, carrier)) in
+        b["results"].as_array().unwrap().iter().zip(table)
+    {
+        let org = |k: &str| r[k]["org"].as_str();
+        assert_eq!(org("holder"), *holder, "holder of {value}: {r}");
+        assert_eq!(
+            r["province"].as_str(),
+            *province,
+            "province of {value}: {r}"
+        );
+        assert_eq!(org("registrar"), *registrar, "registrar of {value}: {r}");
+        assert_eq!(org("registry"), *registry, "registry of {value}: {r}");
+        assert_eq!(org("carrier"), *carrier, "carrier of {value}: {r}");
+    }
+    // Reports without a province: one province's resources go there; mixed ones to MIIT.
+    for (indicators, province) in [
+        (
+            json!([{"type": "ipv4", "value": "61.141.2.3"}, {"type": "ipv4", "value": "120.196.1.1"}]),
+            json!("44"),
+        ),
+        (
+            json!([{"type": "ipv4", "value": "123.113.5.5"}]),
+            json!("11"),
+        ),
+        // (Distinct values: a shared one would join the earlier case as a sighting.)
+        (
+            json!([{"type": "ipv4", "value": "61.141.9.9"}, {"type": "ipv4", "value": "123.113.9.9"}]),
+            Value::Null,
+        ),
+        (
+            json!([{"type": "ipv4", "value": "61.142.1.1"}, {"type": "ipv4", "value": "8.8.4.4"}]),
+            Value::Null,
+        ),
+    ] {
+        let mut r = report("across.example.cn");
+        r.as_object_mut().unwrap().remove("province");
+        r["indicators"] = indicators.clone();
+        let (st, created) = s.post("secco", "/api/v1/reports", r).await;
+        assert_eq!(st, StatusCode::CREATED, "{created}");
+        let (_, case) = s
+            .get(
+                "miit",
+                &format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(case["province"], province, "{indicators}");
+    }
+    // Routing over the same registry.
+    for (i, (target, to)) in [
+        (
+            json!({"type": "ipv4", "value": "61.140.200.9"}),
+            vec!["cloud-alpha"],
+        ),
+        (
+            json!({"type": "domain", "value": "pay.example.cn"}),
+            vec!["registrar-alpha"],
+        ),
+        (
+            json!({"type": "url", "value": "http://pay.example.cn/x"}),
+            vec!["china-mobile", "china-telecom"],
+        ),
+        (
+            json!({"type": "phone", "value": "+8613412345678"}),
+            vec!["china-mobile"],
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (st, out) = decide_measure(
+            &s,
+            &format!("demo-routing-{i}.example.cn"),
+            json!({"kind": "block", "target": target}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{out}");
+        let got: Vec<&str> = out["measures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["recipient_org"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, to, "{target}");
+    }
 }
