@@ -113,6 +113,23 @@ struct PolicyDoc {
     block_expiry_days: Option<BTreeMap<String, u32>>,
     blocklists: Option<BlocklistsDoc>,
     probes: Option<ProbesDoc>,
+    routing: Option<BTreeMap<String, BTreeMap<String, Vec<String>>>>,
+}
+
+/// Where the routing of a measure looks in the resource registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteTo {
+    /// The holder of the resource (the covering prefix, the domain, the number).
+    Holder,
+    Registrar,
+    Registry,
+    Carrier,
+    MailProvider,
+    /// A broadband account's operator.
+    Operator,
+    /// Every operator that filters URLs in the case's province.
+    UrlFiltering,
 }
 
 #[derive(Deserialize)]
@@ -204,6 +221,7 @@ pub struct PolicyRules {
     block_expiry_days: BTreeMap<IndicatorType, u32>,
     pub blocklists: BlocklistRules,
     pub probes: ProbeRules,
+    routing: BTreeMap<(MeasureKind, IndicatorType), Vec<RouteTo>>,
 }
 
 impl PolicyRules {
@@ -228,6 +246,12 @@ impl PolicyRules {
     ) -> Reckoned<OffsetDateTime> {
         self.deadline_span(kind, severity, emergency)
             .after(now, calendar)
+    }
+
+    /// Where a measure of `kind` on a target of type `t` goes when the decision names no
+    /// recipient: the registry answers to try, in order (empty: not routed).
+    pub fn route(&self, kind: MeasureKind, t: IndicatorType) -> &[RouteTo] {
+        self.routing.get(&(kind, t)).map_or(&[], Vec::as_slice)
     }
 
     /// Days a block on this type of target stays active; None for types that cannot be blocked.
@@ -373,6 +397,7 @@ fn resolve(
             block_expiry_days: BTreeMap::new(),
             blocklists: BlocklistRules::default(),
             probes: ProbeRules::default(),
+            routing: BTreeMap::new(),
         },
     };
     if let Some(inst) = &doc.default_institution {
@@ -505,6 +530,29 @@ fn resolve(
             rules.blocklists.review_before_days = d;
         }
     }
+    for (kind_s, by_type) in doc.routing.iter().flatten() {
+        let kind: MeasureKind = parse_key(kind_s).ok_or_else(|| {
+            err(
+                format!("routing.{kind_s}"),
+                "unknown measure kind: expected block, remove_malware, remediate or other".into(),
+            )
+        })?;
+        for (t_s, to) in by_type {
+            let key = format!("routing.{kind_s}.{t_s}");
+            let t: IndicatorType =
+                parse_key(t_s).ok_or_else(|| err(key.clone(), "unknown indicator type".into()))?;
+            let mut list = vec![];
+            for r in to {
+                list.push(parse_key::<RouteTo>(r).ok_or_else(|| {
+                    err(
+                        key.clone(),
+                        format!("{r:?}: expected holder, registrar, registry, carrier, mail_provider, operator or url_filtering"),
+                    )
+                })?);
+            }
+            rules.routing.insert((kind, t), list);
+        }
+    }
     if let Some(p) = &doc.probes {
         if let Some(nets) = &p.allow_networks {
             let mut out = vec![];
@@ -616,6 +664,24 @@ mod tests {
     }
 
     #[test]
+    fn routing_is_read_from_the_policy() {
+        let p = Policy::builtin().unwrap();
+        let r = p.national();
+        assert_eq!(
+            r.route(MeasureKind::Block, IndicatorType::Domain),
+            [RouteTo::Registrar, RouteTo::Registry]
+        );
+        assert_eq!(
+            r.route(MeasureKind::Block, IndicatorType::Url),
+            [RouteTo::UrlFiltering]
+        );
+        assert!(
+            r.route(MeasureKind::Block, IndicatorType::Sha256)
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn errors_name_file_key_and_problem() {
         let check = |files: &[(&str, &str)], key: &str, has: &str| {
             let e = Policy::load(files).unwrap_err();
@@ -623,6 +689,14 @@ mod tests {
             assert!(e.problem.contains(has), "{e}");
         };
         let n = national();
+        check(
+            &[(
+                "n.toml",
+                &n.replace("phone = [\"carrier\"]", "phone = [\"the carrier\"]"),
+            )],
+            "routing.block.phone",
+            "expected holder, registrar",
+        );
         check(
             &[("n.toml", &n.replace("low = \"3wd\"", "low = \"3 weeks\""))],
             "deadlines.block.low",

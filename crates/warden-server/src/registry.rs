@@ -11,6 +11,7 @@ use uuid::Uuid;
 use warden_core::indicator::{Indicator, IndicatorType};
 use warden_core::lifecycle::{MeasureKind, may_lookup};
 use warden_core::org::{Actor, OrgRef};
+use warden_core::policy::RouteTo;
 use warden_core::resources::{ClaimStatus, ResourceClaim, ResourceKind};
 use warden_match::attribution::{Attribution, Attributor, Holding, mobile_segments};
 use warden_store::{Changeset, Store, Write};
@@ -295,6 +296,33 @@ impl Service {
         Ok(AttributionBatchResponse { results })
     }
 
+    /// Every operator that declared it filters URLs in `province`.
+    async fn url_filtering(
+        &self,
+        province: Option<warden_core::org::Province>,
+    ) -> Result<Vec<OrgRef>, ApiError> {
+        let Some(p) = province else {
+            return Ok(vec![]);
+        };
+        let p = p.to_string();
+        let mut out: Vec<OrgRef> = self
+            .store
+            .resource_claims()
+            .await?
+            .into_iter()
+            .map(|c| c.value)
+            .filter(|c| {
+                c.kind == ResourceKind::UrlFiltering
+                    && c.status == ClaimStatus::Approved
+                    && c.value == p
+            })
+            .map(|c| c.org)
+            .collect();
+        out.sort_by(|a, b| a.slug.cmp(&b.slug));
+        out.dedup_by(|a, b| a.id == b.id);
+        Ok(out)
+    }
+
     /// The organisation a measure goes to when the decision names none: by the kind of
     /// measure and of target, from the registry. Says what is missing when it cannot.
     pub async fn route(
@@ -309,60 +337,45 @@ impl Service {
                 "{field}: a measure without a target names its recipient_org"
             )));
         };
-        if kind == MeasureKind::Block && t.kind() == IndicatorType::Url {
-            // URL blocks go to every operator that filters URLs where the case lies.
-            let Some(p) = province else {
-                return Err(ApiError::Unroutable(format!(
-                    "{field}: the case names no province, so the operators that filter its URLs are unknown: name recipient_org"
-                )));
-            };
-            let p = p.to_string();
-            let mut out: Vec<OrgRef> = self
-                .store
-                .resource_claims()
-                .await?
-                .into_iter()
-                .map(|c| c.value)
-                .filter(|c| {
-                    c.kind == ResourceKind::UrlFiltering
-                        && c.status == ClaimStatus::Approved
-                        && c.value == p
-                })
-                .map(|c| c.org)
-                .collect();
-            out.sort_by(|a, b| a.slug.cmp(&b.slug));
-            out.dedup_by(|a, b| a.id == b.id);
-            if out.is_empty() {
-                return Err(ApiError::Unroutable(format!(
-                    "{field}: no operator has declared that it filters URLs in province {p}: name recipient_org"
-                )));
-            }
-            return Ok(out);
+        let order = self.policy.for_province(province).route(kind, t.kind());
+        if order.is_empty() {
+            return Err(ApiError::Unroutable(format!(
+                "{field}: policy routes no {} measure on a {} by itself: name recipient_org",
+                kind.as_str(),
+                t.kind()
+            )));
         }
         let a = self.registry.get().attribute(t);
-        let pick = match (kind, t.kind()) {
-            (_, IndicatorType::Ipv4 | IndicatorType::Ipv6 | IndicatorType::Cidr) => {
-                a.holder.map(|h| (h, "the holder of the covering prefix"))
+        let mut pick = None;
+        for r in order {
+            let found = match r {
+                RouteTo::UrlFiltering => {
+                    let orgs = self.url_filtering(province).await?;
+                    if !orgs.is_empty() {
+                        return Ok(orgs);
+                    }
+                    None
+                }
+                RouteTo::Holder => a.holder.clone().map(|h| (h, "the resource's holder")),
+                RouteTo::Registrar => a.registrar.clone().map(|h| (h, "the registrar of record")),
+                RouteTo::Registry => a.registry.clone().map(|h| (h, "the registry")),
+                RouteTo::Carrier => a.carrier.clone().map(|h| (h, "the carrier of the number")),
+                RouteTo::MailProvider => a.mail_provider.clone().map(|h| (h, "the mail provider")),
+                RouteTo::Operator => a.operator.clone().map(|h| (h, "the account's operator")),
+            };
+            if found.is_some() {
+                pick = found;
+                break;
             }
-            (MeasureKind::Block, IndicatorType::Domain) => {
-                a.registrar.map(|r| (r, "the registrar of record")).or(a
-                    .registry
-                    .map(|r| (r, "the registry (no registrar of record)")))
-            }
-            (_, IndicatorType::Domain) => a
-                .holder
-                .map(|h| (h, "the domain's holder"))
-                .or(a.registrar.map(|r| (r, "the registrar of record"))),
-            (_, IndicatorType::Email) => a.mail_provider.map(|m| (m, "the mail provider")),
-            (_, IndicatorType::Phone) => a.carrier.map(|c| (c, "the carrier of the number")),
-            (_, IndicatorType::BroadbandAccount) => {
-                a.operator.map(|o| (o, "the account's operator"))
-            }
-            (_, IndicatorType::Url) => a.holder.map(|h| (h, "the host's holder")),
-            _ => a.holder.map(|h| (h, "the resource's holder")),
-        };
+        }
         let Some((answer, why)) = pick else {
             let missing = match t.kind() {
+                IndicatorType::Url if order.contains(&RouteTo::UrlFiltering) => match province {
+                    Some(p) => format!(
+                        "no operator has declared that it filters URLs in province {p}: name recipient_org"
+                    ),
+                    None => "the case names no province, so the operators that filter its URLs are unknown: name recipient_org".to_owned(),
+                },
                 IndicatorType::Ipv4 | IndicatorType::Ipv6 | IndicatorType::Cidr => format!(
                     "no approved prefix claim covers {}: name recipient_org, or have its holder declare the prefix",
                     t.value()
