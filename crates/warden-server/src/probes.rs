@@ -218,6 +218,93 @@ pub async fn tcp(addr: SocketAddr, timeout: Duration) -> Outcome {
     }
 }
 
+/// A TLS ClientHello naming `sni`: enough for any TLS 1.2 or 1.3 server to answer.
+fn client_hello(sni: &str) -> Vec<u8> {
+    let mut random = [0u8; 32];
+    let _ = getrandom::fill(&mut random);
+    let name = sni.as_bytes();
+    let mut ext = vec![];
+    // server_name
+    let sni_len = name.len() as u16;
+    ext.extend_from_slice(&[0x00, 0x00]);
+    ext.extend_from_slice(&(sni_len + 5).to_be_bytes());
+    ext.extend_from_slice(&(sni_len + 3).to_be_bytes());
+    ext.push(0);
+    ext.extend_from_slice(&sni_len.to_be_bytes());
+    ext.extend_from_slice(name);
+    // supported_groups: x25519, secp256r1, secp384r1
+    ext.extend_from_slice(&[
+        0x00, 0x0a, 0x00, 0x08, 0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18,
+    ]);
+    // ec_point_formats: uncompressed
+    ext.extend_from_slice(&[0x00, 0x0b, 0x00, 0x02, 0x01, 0x00]);
+    // signature_algorithms: ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256, rsa_pkcs1_sha256
+    ext.extend_from_slice(&[
+        0x00, 0x0d, 0x00, 0x08, 0x00, 0x06, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01,
+    ]);
+    let mut hello = vec![0x03, 0x03];
+    hello.extend_from_slice(&random);
+    hello.push(0);
+    // ECDHE-ECDSA/RSA with AES-GCM (TLS 1.2)
+    let suites = [0xc0u8, 0x2b, 0xc0, 0x2f, 0xc0, 0x2c, 0xc0, 0x30, 0x00, 0x9c];
+    hello.extend_from_slice(&(suites.len() as u16).to_be_bytes());
+    hello.extend_from_slice(&suites);
+    hello.extend_from_slice(&[0x01, 0x00]);
+    hello.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    hello.extend_from_slice(&ext);
+    let mut hs = vec![0x01];
+    hs.extend_from_slice(&(hello.len() as u32).to_be_bytes()[1..]);
+    hs.extend_from_slice(&hello);
+    let mut rec = vec![0x16, 0x03, 0x01];
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+/// Opens TLS to `addr` naming `host`: blocked when there is no connection, or the connection
+/// is cut or silent after the ClientHello (SNI filtering). A server that answers (a
+/// handshake or an alert) is reachable. Certificates are not judged: an operator's block
+/// page behind TLS cannot be read without trusting it.
+pub async fn tls(addr: SocketAddr, host: &str, timeout: Duration) -> Outcome {
+    let hello = client_hello(host);
+    let run = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        s.write_all(&hello).await?;
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).await?;
+        Ok::<Vec<u8>, std::io::Error>(buf[..n].to_vec())
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Err(_) => Outcome {
+            passed: true,
+            evidence: format!(
+                "TLS {host} at {addr}: no answer to the ClientHello within {} ms",
+                timeout.as_millis()
+            ),
+        },
+        Ok(Err(e)) => Outcome {
+            passed: true,
+            evidence: format!("TLS {host} at {addr}: no connection or cut ({e})"),
+        },
+        Ok(Ok(b)) if b.is_empty() => Outcome {
+            passed: true,
+            evidence: format!("TLS {host} at {addr}: closed after the ClientHello"),
+        },
+        Ok(Ok(b)) => Outcome {
+            passed: false,
+            evidence: format!(
+                "TLS {host} at {addr}: the server answered ({}); first bytes {}",
+                match b[0] {
+                    0x16 => "handshake",
+                    0x15 => "alert",
+                    _ => "not TLS",
+                },
+                hex(&b)
+            ),
+        },
+    }
+}
+
 /// GETs `path` from `host` at `addr` (already vetted): blocked when no connection, status
 /// 451, or a page carrying a block-page marker.
 pub async fn http(
@@ -293,6 +380,17 @@ fn parse_every(s: &str) -> Result<time::Duration, String> {
         "d" => Ok(time::Duration::days(n)),
         _ => Err(format!("every: {s:?} is not like 30m, 1h or 2d")),
     }
+}
+
+/// The explicit port of a canonical URL (`http://host:8080/…`), if any.
+fn url_port(url: &str) -> Option<u16> {
+    let rest = url.split_once("://")?.1;
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let after_host = match authority.rfind(']') {
+        Some(i) => &authority[i + 1..],
+        None => authority,
+    };
+    after_host.rsplit_once(':')?.1.parse().ok()
 }
 
 fn refused(m: String) -> ApiError {
@@ -476,9 +574,19 @@ impl Service {
                 for a in &addrs {
                     check_address(*a, rules).map_err(refused)?;
                 }
+                let https =
+                    target.kind() == IndicatorType::Url && target.value().starts_with("https://");
+                // The port the request names, else the URL's, else the scheme's.
+                let port = req
+                    .port
+                    .or_else(|| url_port(target.value()))
+                    .unwrap_or(if https { 443 } else { 80 });
                 let a = SocketAddr::new(addrs[0], port);
                 if req.method == VerificationMethod::Tcp {
                     tcp(a, timeout).await
+                } else if https {
+                    let h = host.clone().or(url_host.clone()).unwrap_or_default();
+                    tls(a, &h, timeout).await
                 } else {
                     let h = host.or(url_host).unwrap_or_else(|| addrs[0].to_string());
                     http(a, &h, &path, &rules.block_page_markers, timeout).await
