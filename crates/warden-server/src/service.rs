@@ -295,6 +295,13 @@ impl Service {
     ) -> Result<ReportCreated, ApiError> {
         let now = self.now();
         let mut content = Self::report_content(req)?;
+        if let Some(slug) = content
+            .victim
+            .as_ref()
+            .and_then(|v| v.supervising_org.clone())
+        {
+            self.org("victim.supervising_org", &slug).await?;
+        }
         if content.province.is_none() {
             content.province = self.infer_province(&content.indicators);
         }
@@ -566,6 +573,44 @@ impl Service {
         .await
     }
 
+    /// Art. 8(3) for a Party/government or CII victim when the decision names no one: its
+    /// superior unit (if the report named it) and the cyberspace administration (the one in
+    /// the case's province, else the national one). The core still refuses what is missing.
+    async fn art_8_3_recipients(&self, case_id: Uuid) -> Result<Vec<OrgRef>, ApiError> {
+        let Some(case) = self.store.case(case_id).await? else {
+            return Ok(vec![]);
+        };
+        let Some(victim) = case
+            .value
+            .victim
+            .as_ref()
+            .filter(|v| v.kind.needs_extra_notices())
+        else {
+            return Ok(vec![]);
+        };
+        let mut out = vec![];
+        if let Some(slug) = &victim.supervising_org
+            && let Some(o) = self.store.organisation_by_slug(slug).await?
+        {
+            out.push(o.value.org_ref());
+        }
+        let cacs: Vec<Organisation> = self
+            .store
+            .organisations()
+            .await?
+            .into_iter()
+            .map(|o| o.value)
+            .filter(|o| o.org_type == warden_core::org::OrgType::CyberspaceAdmin)
+            .collect();
+        let local = cacs
+            .iter()
+            .find(|o| case.value.province.is_some() && o.province == case.value.province);
+        if let Some(c) = local.or(cacs.first()) {
+            out.push(c.org_ref());
+        }
+        Ok(out)
+    }
+
     pub async fn refer(
         &self,
         actor: &Actor,
@@ -703,6 +748,9 @@ impl Service {
         let mut notify: Vec<OrgRef> = vec![];
         for (i, slug) in req.notify.iter().enumerate() {
             notify.push(self.org(&format!("notify[{i}]"), slug).await?.org_ref());
+        }
+        if notify.is_empty() && specs.iter().any(|m| m.kind == MeasureKind::Remediate) {
+            notify = self.art_8_3_recipients(id).await?;
         }
         let cmd = CaseCommand::Decide {
             outcome: req.outcome,

@@ -1901,6 +1901,43 @@ async fn party_government_victims_bring_art_8_3_notifications(s: Server) {
         .unwrap();
     let signed: warden_core::notice::SignedNotice = serde_json::from_value(n).unwrap();
     assert_eq!(warden_core::notice::verify(&signed, &keys), Ok(()));
+    // A victim whose superior unit the report names: the decision need not name anyone.
+    let mut r = report("county-portal.example.cn");
+    r["category"] = json!("incident");
+    r["subtype"] = json!("defacement");
+    r["victim"] = json!({"name": "某县人民政府门户网站", "kind": "party_government", "supervising_org": "nobody"});
+    let (st, p) = s.post("secco", "/api/v1/reports", r.clone()).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown-organisation")
+    );
+    r["victim"]["supervising_org"] = json!("supervisor-alpha");
+    let (st, created) = s.post("secco", "/api/v1/reports", r).await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    let case2 = format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap());
+    s.post(
+        "cncert",
+        &format!("{case2}/determination"),
+        json!({"verdict": "confirmed", "severity": "medium", "rationale": "Defaced"}),
+    )
+    .await;
+    let (st, out2) = s
+        .post(
+            "gd",
+            &format!("{case2}/decision"),
+            json!({"outcome": "approved", "reasons": "Restore and patch",
+                   "measures": [{"kind": "remediate", "recipient_org": "cloud-alpha"}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{out2}");
+    let mut to: Vec<&str> = out2["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["org"].as_str().unwrap())
+        .collect();
+    to.sort();
+    assert_eq!(to, ["cac", "supervisor-alpha"]);
     // The supervising unit cannot read the CAC's copy, nor the order itself.
     let (st, _) = s
         .get(

@@ -36,6 +36,10 @@ impl VictimKind {
 pub struct Victim {
     pub name: String,
     pub kind: VictimKind,
+    /// The slug of its superior unit when that is a member organisation: notified under
+    /// Art. 8(3) without being named in each decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervising_org: Option<String>,
 }
 
 /// What a monitoring organisation submits (Art. 6).

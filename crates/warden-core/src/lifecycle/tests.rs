@@ -442,6 +442,7 @@ fn emergency_cases_take_the_short_path() {
 fn art_8_3_victims_need_their_superiors_notified() {
     let mut f = opened(Some("44"));
     f.case.victim = Some(Victim {
+        supervising_org: None,
         name: "某市政府网站".into(),
         kind: VictimKind::PartyGovernment,
     });
