@@ -278,6 +278,22 @@ impl DigestTable {
         }
     }
 
+    /// The slots from the digest's home position (its filter bits already checked).
+    #[inline]
+    fn probe(&self, d: &[u8; 32], pos: u64) -> Option<u32> {
+        let mut i = pos as usize & self.mask;
+        loop {
+            let s = &self.slots[i];
+            if s.0 == *d {
+                return Some(self.values[i]);
+            }
+            if s.0 == [0; 32] {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         self.slots.capacity() * 32 + self.values.capacity() * 4 + self.bloom.capacity() * 8
     }
@@ -336,6 +352,19 @@ pub fn decode_digest(hex: &str) -> Option<([u8; 32], u8)> {
     (bad & 0x80 == 0).then_some((out, (b.len() / 2) as u8))
 }
 
+/// Four bytes from eight hex digits (unchecked), eight at a time in one word.
+#[inline]
+fn swar_hex8(b: &[u8]) -> u32 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    let x = u64::from_le_bytes(w);
+    // '0'-'9' have bit 6 clear, letters set; a letter's low nibble plus 9 is its value.
+    let nib = (x & 0x0f0f_0f0f_0f0f_0f0f) + ((x >> 6) & 0x0101_0101_0101_0101) * 9;
+    let t = ((nib << 4) | (nib >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let t = (t | (t >> 8)) & 0x0000_ffff_0000_ffff;
+    ((t | (t >> 16)) & 0xffff_ffff) as u32
+}
+
 /// Hex digit values; 0x80 marks a byte that is not one.
 const HEX: [u8; 256] = {
     let mut t = [0x80u8; 256];
@@ -381,8 +410,39 @@ impl DigestMap {
 
     #[inline]
     pub fn get(&self, hex: &str) -> Option<u32> {
-        let (d, len) = decode_digest(hex)?;
-        self.by_len[len_slot(len)].get(&d)
+        let b = hex.as_bytes();
+        if !matches!(b.len(), 32 | 40 | 64) {
+            return None;
+        }
+        // The first eight bytes place the digest and pick its filter bits: decode only them
+        // until the filter says the digest may be there (most misses stop here).
+        // Not validated here: a non-hex head only picks some filter word, and the full decode
+        // below refuses it before any comparison.
+        let pos = u64::from(swar_hex8(&b[..8])) | u64::from(swar_hex8(&b[8..16])) << 32;
+        let head = pos.to_le_bytes();
+        let mut bad = 0u8;
+        let t = &self.by_len[len_slot((b.len() / 2) as u8)];
+        let (w, bits) = bloom_bits(pos.rotate_left(17), t.bloom_mask);
+        if t.bloom[w] & bits != bits && pos != 0 {
+            return None;
+        }
+        let mut d = [0u8; 32];
+        d[..8].copy_from_slice(&head);
+        for pair in b[..16].chunks_exact(2) {
+            bad |= HEX[usize::from(pair[0])] | HEX[usize::from(pair[1])];
+        }
+        for (i, pair) in b[16..].chunks_exact(2).enumerate() {
+            let (hi, lo) = (HEX[usize::from(pair[0])], HEX[usize::from(pair[1])]);
+            bad |= hi | lo;
+            d[8 + i] = (hi << 4) | (lo & 0x0F);
+        }
+        if bad & 0x80 != 0 {
+            return None;
+        }
+        if d == [0; 32] {
+            return t.zero;
+        }
+        t.probe(&d, pos)
     }
 
     /// `get` for many hex digests of one length class at once (batch lookups): the answers
@@ -475,6 +535,18 @@ mod digest_tests {
             None
         );
         assert_eq!(m.get("zz"), None);
+        assert_eq!(
+            swar_hex8(b"e3b0c442"),
+            u32::from_le_bytes([0xe3, 0xb0, 0xc4, 0x42])
+        );
+        assert_eq!(
+            swar_hex8(b"E3B0C442"),
+            u32::from_le_bytes([0xe3, 0xb0, 0xc4, 0x42])
+        );
+        // A non-hex character anywhere is refused.
+        let mut bad = sha256.to_owned();
+        bad.replace_range(3..4, "g");
+        assert_eq!(m.get(&bad), None);
         // Many at once: the same answers, in order, whatever the grouping.
         let mut qs: Vec<String> = vec![];
         for i in 0..40 {
