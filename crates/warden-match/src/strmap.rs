@@ -365,6 +365,25 @@ fn swar_hex8(b: &[u8]) -> u32 {
     ((t | (t >> 16)) & 0xffff_ffff) as u32
 }
 
+/// `swar_hex8`, refusing anything but hex digits.
+#[inline]
+fn swar_hex8_checked(b: &[u8]) -> Option<u32> {
+    const H: u64 = 0x8080_8080_8080_8080;
+    const L: u64 = 0x0101_0101_0101_0101;
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    let x = u64::from_le_bytes(w);
+    if x & H != 0 {
+        return None;
+    }
+    // Per byte, with the high bits clear: the high bit of `ge(v, n)` is set where v >= n.
+    let ge = |v: u64, n: u64| ((v | H) - n * L) & H;
+    let digit = ge(x, 0x30) & !ge(x, 0x3a);
+    let lower = x | 0x2020_2020_2020_2020;
+    let letter = ge(lower, 0x61) & !ge(lower, 0x67);
+    ((digit | letter) == H).then(|| swar_hex8(b))
+}
+
 /// Hex digit values; 0x80 marks a byte that is not one.
 const HEX: [u8; 256] = {
     let mut t = [0x80u8; 256];
@@ -419,25 +438,16 @@ impl DigestMap {
         // Not validated here: a non-hex head only picks some filter word, and the full decode
         // below refuses it before any comparison.
         let pos = u64::from(swar_hex8(&b[..8])) | u64::from(swar_hex8(&b[8..16])) << 32;
-        let head = pos.to_le_bytes();
-        let mut bad = 0u8;
         let t = &self.by_len[len_slot((b.len() / 2) as u8)];
         let (w, bits) = bloom_bits(pos.rotate_left(17), t.bloom_mask);
         if t.bloom[w] & bits != bits && pos != 0 {
             return None;
         }
+        // Past the filter: decode and check every digit, a word at a time.
         let mut d = [0u8; 32];
-        d[..8].copy_from_slice(&head);
-        for pair in b[..16].chunks_exact(2) {
-            bad |= HEX[usize::from(pair[0])] | HEX[usize::from(pair[1])];
-        }
-        for (i, pair) in b[16..].chunks_exact(2).enumerate() {
-            let (hi, lo) = (HEX[usize::from(pair[0])], HEX[usize::from(pair[1])]);
-            bad |= hi | lo;
-            d[8 + i] = (hi << 4) | (lo & 0x0F);
-        }
-        if bad & 0x80 != 0 {
-            return None;
+        for (i, word) in b.chunks_exact(8).enumerate() {
+            let v = swar_hex8_checked(word)?;
+            d[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
         }
         if d == [0; 32] {
             return t.zero;
