@@ -158,6 +158,19 @@ impl Attributor {
         self.holdings.is_empty()
     }
 
+    /// The organisations (slugs) holding exactly (`kind`, `value`), e.g. every operator that
+    /// filters URLs in province 44.
+    pub fn holders_of(&self, kind: ResourceKind, value: &str) -> Vec<&str> {
+        self.by_name
+            .get(&(kind, value.to_owned()))
+            .map(|v| {
+                v.iter()
+                    .map(|i| self.holdings[*i as usize].org_slug.as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Approximate heap bytes: the tables and the holdings with their strings.
     pub fn heap_bytes(&self) -> usize {
         let strings: usize = self

@@ -181,7 +181,8 @@ fn answer_with(sent: &str, ind: &Indicator, found: Vec<Arc<Entry>>) -> LookupRes
     }
 }
 
-fn parse_value(kind: Option<&str>, value: &str) -> Result<Indicator, String> {
+/// A value as sent, typed or recognised from its shape.
+pub(crate) fn parse_value(kind: Option<&str>, value: &str) -> Result<Indicator, String> {
     match kind {
         Some(k) => {
             let t: IndicatorType = k.parse().map_err(|e| format!("type: {e}"))?;

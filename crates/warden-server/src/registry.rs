@@ -216,14 +216,7 @@ impl Service {
     }
 
     fn attribute_one(a: &Attributor, value: &str, kind: Option<&str>) -> AttributionResult {
-        let parsed = match kind {
-            Some(k) => k
-                .parse::<IndicatorType>()
-                .map_err(|e| format!("type: {e}"))
-                .and_then(|t| Indicator::parse(t, value).map_err(|e| e.to_string())),
-            None => Indicator::detect(value).map_err(|e| e.to_string()),
-        };
-        match parsed {
+        match crate::matching::parse_value(kind, value) {
             Ok(ind) => {
                 let attribution = a.attribute(&ind);
                 // Where the resource is used, as its claim says; an organisation's seat says
@@ -304,22 +297,16 @@ impl Service {
         let Some(p) = province else {
             return Ok(vec![]);
         };
-        let p = p.to_string();
-        let mut out: Vec<OrgRef> = self
-            .store
-            .resource_claims()
-            .await?
-            .into_iter()
-            .map(|c| c.value)
-            .filter(|c| {
-                c.kind == ResourceKind::UrlFiltering
-                    && c.status == ClaimStatus::Approved
-                    && c.value == p
-            })
-            .map(|c| c.org)
-            .collect();
-        out.sort_by(|a, b| a.slug.cmp(&b.slug));
-        out.dedup_by(|a, b| a.id == b.id);
+        let registry = self.registry.get();
+        let mut slugs = registry.holders_of(ResourceKind::UrlFiltering, &p.to_string());
+        slugs.sort_unstable();
+        slugs.dedup();
+        let mut out = Vec::with_capacity(slugs.len());
+        for slug in slugs {
+            if let Some(o) = self.store.organisation_by_slug(slug).await? {
+                out.push(o.value.org_ref());
+            }
+        }
         Ok(out)
     }
 

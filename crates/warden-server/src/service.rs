@@ -187,10 +187,11 @@ impl Service {
                     .map_err(|e| ApiError::InvalidBody(e.to_string()))?,
             });
         }
+        // Only block measures are listed: other measure writes cannot change the blocklist.
         let touches_blocks = changes
             .writes
             .iter()
-            .any(|w| matches!(w, Write::Measure { .. }));
+            .any(|w| matches!(w, Write::Measure { measure, .. } if measure.block.is_some()));
         let touches_allowlist = changes
             .writes
             .iter()
@@ -563,10 +564,20 @@ impl Service {
         idem: Option<Idem>,
     ) -> Result<CaseStatusResponse, ApiError> {
         let institution = self.org("institution", &req.institution).await?.org_ref();
+        self.case_step(actor, id, CaseCommand::Assign { institution }, idem)
+            .await
+    }
+
+    /// One case transition, committed once per idempotency key; answers the new status.
+    async fn case_step(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        cmd: CaseCommand,
+        idem: Option<Idem>,
+    ) -> Result<CaseStatusResponse, ApiError> {
         self.once(idem, || async {
-            let (out, changes) = self
-                .case_transition(actor, id, CaseCommand::Assign { institution })
-                .await?;
+            let (out, changes) = self.case_transition(actor, id, cmd).await?;
             let version = self.version_after(&changes);
             Ok((Self::status(&out, version), changes))
         })
@@ -576,12 +587,8 @@ impl Service {
     /// Art. 8(3) for a Party/government or CII victim when the decision names no one: its
     /// superior unit (if the report named it) and the cyberspace administration (the one in
     /// the case's province, else the national one). The core still refuses what is missing.
-    async fn art_8_3_recipients(&self, case_id: Uuid) -> Result<Vec<OrgRef>, ApiError> {
-        let Some(case) = self.store.case(case_id).await? else {
-            return Ok(vec![]);
-        };
+    async fn art_8_3_recipients(&self, case: &Case) -> Result<Vec<OrgRef>, ApiError> {
         let Some(victim) = case
-            .value
             .victim
             .as_ref()
             .filter(|v| v.kind.needs_extra_notices())
@@ -604,7 +611,7 @@ impl Service {
             .collect();
         let local = cacs
             .iter()
-            .find(|o| case.value.province.is_some() && o.province == case.value.province);
+            .find(|o| case.province.is_some() && o.province == case.province);
         if let Some(c) = local.or(cacs.first()) {
             out.push(c.org_ref());
         }
@@ -623,12 +630,7 @@ impl Service {
             to,
             reasons: req.reasons,
         };
-        self.once(idem, || async {
-            let (out, changes) = self.case_transition(actor, id, cmd).await?;
-            let version = self.version_after(&changes);
-            Ok((Self::status(&out, version), changes))
-        })
-        .await
+        self.case_step(actor, id, cmd, idem).await
     }
 
     fn version_after(&self, changes: &Changeset) -> i64 {
@@ -673,12 +675,7 @@ impl Service {
             rationale: req.rationale,
             recommended_measures,
         };
-        self.once(idem, || async {
-            let (out, changes) = self.case_transition(actor, id, cmd).await?;
-            let version = self.version_after(&changes);
-            Ok((Self::status(&out, version), changes))
-        })
-        .await
+        self.case_step(actor, id, cmd, idem).await
     }
 
     pub async fn decide(
@@ -688,6 +685,18 @@ impl Service {
         req: DecisionRequest,
         idem: Option<Idem>,
     ) -> Result<DecisionResponse, ApiError> {
+        // The case, read once, when routing or Art. 8(3) needs it.
+        let needs_case = req.measures.iter().any(|m| m.recipient_org.is_none())
+            || (req.notify.is_empty()
+                && req
+                    .measures
+                    .iter()
+                    .any(|m| m.kind == MeasureKind::Remediate));
+        let case = if needs_case {
+            self.store.case(id).await?.map(|c| c.value)
+        } else {
+            None
+        };
         let mut specs = Vec::with_capacity(req.measures.len());
         for (i, m) in req.measures.iter().enumerate() {
             let target = m
@@ -702,7 +711,7 @@ impl Service {
                         .org_ref(),
                 ],
                 None => {
-                    let province = self.store.case(id).await?.and_then(|c| c.value.province);
+                    let province = case.as_ref().and_then(|c| c.province);
                     self.route(&format!("measures[{i}]"), m.kind, target.as_ref(), province)
                         .await?
                 }
@@ -749,8 +758,11 @@ impl Service {
         for (i, slug) in req.notify.iter().enumerate() {
             notify.push(self.org(&format!("notify[{i}]"), slug).await?.org_ref());
         }
-        if notify.is_empty() && specs.iter().any(|m| m.kind == MeasureKind::Remediate) {
-            notify = self.art_8_3_recipients(id).await?;
+        if notify.is_empty()
+            && specs.iter().any(|m| m.kind == MeasureKind::Remediate)
+            && let Some(case) = &case
+        {
+            notify = self.art_8_3_recipients(case).await?;
         }
         let cmd = CaseCommand::Decide {
             outcome: req.outcome,
