@@ -160,6 +160,24 @@ pub struct DemoWorld {
 /// Gives every demo organisation an API client per role and walks cases into every state of
 /// the lifecycle, through the same service calls the API makes. Does nothing to a database
 /// that already has cases.
+/// The recipient acknowledges a notice and reports it carried out.
+async fn reported_back(
+    svc: &Service,
+    recipient: &Actor,
+    notice_id: Uuid,
+    actions_taken: &str,
+) -> Result<(), ApiError> {
+    svc.notice_step(recipient, notice_id, MeasureCommand::Acknowledge, None)
+        .await?;
+    let fb = MeasureCommand::FileFeedback {
+        outcome: FeedbackOutcome::Done,
+        actions_taken: actions_taken.into(),
+        completed_at: None,
+    };
+    svc.notice_step(recipient, notice_id, fb, None).await?;
+    Ok(())
+}
+
 /// The demo world's resource registry: who holds which addresses, names and numbers, so that
 /// attribution answers and measures route without a named recipient.
 async fn registry(svc: &Service, now: time::OffsetDateTime) -> Result<(), DemoError> {
@@ -514,17 +532,14 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
         .map_err(fail)?;
     let first = &d.measures[0];
     svc.notice(&telecom, first.notice_id).await.map_err(fail)?;
-    svc.notice_step(&telecom, first.notice_id, MeasureCommand::Acknowledge, None)
-        .await
-        .map_err(fail)?;
-    let fb = MeasureCommand::FileFeedback {
-        outcome: FeedbackOutcome::Done,
-        actions_taken: "Added to the RPZ of all recursive resolvers.".into(),
-        completed_at: None,
-    };
-    svc.notice_step(&telecom, first.notice_id, fb, None)
-        .await
-        .map_err(fail)?;
+    reported_back(
+        svc,
+        &telecom,
+        first.notice_id,
+        "Added to the RPZ of all recursive resolvers.",
+    )
+    .await
+    .map_err(fail)?;
     let verify = MeasureCommand::Verify {
         result: VerificationResult::Passed,
         method: VerificationMethod::Dns,
@@ -582,18 +597,14 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
         )
         .await
         .map_err(fail)?;
-    let nid = d.measures[0].notice_id;
-    svc.notice_step(&telecom, nid, MeasureCommand::Acknowledge, None)
-        .await
-        .map_err(fail)?;
-    let fb = MeasureCommand::FileFeedback {
-        outcome: FeedbackOutcome::Done,
-        actions_taken: "Listed in the RPZ of our recursive resolvers.".into(),
-        completed_at: None,
-    };
-    svc.notice_step(&telecom, nid, fb, None)
-        .await
-        .map_err(fail)?;
+    reported_back(
+        svc,
+        &telecom,
+        d.measures[0].notice_id,
+        "Listed in the RPZ of our recursive resolvers.",
+    )
+    .await
+    .map_err(fail)?;
     // Decided with a short deadline: the deadline job marks it overdue and raises an
     // enforcement record shortly after start.
     let c = reported(
