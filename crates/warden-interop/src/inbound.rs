@@ -57,13 +57,18 @@ fn taxonomy(o: &Value, default: (Category, Subtype)) -> Result<(Category, Subtyp
     if types.contains(&"benign") && types.len() == 1 {
         return Err("indicator_types says benign: only threats are reported".into());
     }
-    Ok(if types.contains(&"malicious-activity") || types.contains(&"anonymization") {
-        (Category::MaliciousResource, Subtype::MaliciousInfrastructure)
-    } else if types.contains(&"compromised") {
-        (Category::Incident, Subtype::CompromisedHost)
-    } else {
-        default
-    })
+    Ok(
+        if types.contains(&"malicious-activity") || types.contains(&"anonymization") {
+            (
+                Category::MaliciousResource,
+                Subtype::MaliciousInfrastructure,
+            )
+        } else if types.contains(&"compromised") {
+            (Category::Incident, Subtype::CompromisedHost)
+        } else {
+            default
+        },
+    )
 }
 
 fn when(o: &Value, keys: &[&str]) -> Result<OffsetDateTime, String> {
@@ -109,7 +114,11 @@ pub fn read(o: &Value) -> Result<Draft, String> {
                 stix_id: id.to_owned(),
                 category,
                 subtype,
-                title: if name.is_empty() { format!("STIX {id}") } else { name.to_owned() },
+                title: if name.is_empty() {
+                    format!("STIX {id}")
+                } else {
+                    name.to_owned()
+                },
                 description: if description.is_empty() {
                     format!("STIX indicator {id}: {p}")
                 } else {
@@ -153,7 +162,11 @@ pub fn read(o: &Value) -> Result<Draft, String> {
                 stix_id: id.to_owned(),
                 category,
                 subtype,
-                title: if name.is_empty() { ids[0].1.clone() } else { name.to_owned() },
+                title: if name.is_empty() {
+                    ids[0].1.clone()
+                } else {
+                    name.to_owned()
+                },
                 description: if description.is_empty() {
                     format!("STIX vulnerability {id}")
                 } else {
@@ -187,7 +200,10 @@ mod tests {
             "object_marking_refs": ["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]
         }));
         let d = d.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(d.indicators, vec![(IndicatorType::Ipv4, "198.51.100.7".into())]);
+        assert_eq!(
+            d.indicators,
+            vec![(IndicatorType::Ipv4, "198.51.100.7".into())]
+        );
         assert_eq!(d.tlp, Some(Tlp::Green));
         assert_eq!(d.category, Category::MaliciousResource);
     }
@@ -195,12 +211,27 @@ mod tests {
     #[test]
     fn other_objects_are_refused_with_a_reason() {
         for (o, why) in [
-            (json!({"type": "malware", "id": "malware--1"}), "not taken in"),
+            (
+                json!({"type": "malware", "id": "malware--1"}),
+                "not taken in",
+            ),
             (json!({"type": "indicator", "id": "x--1"}), "does not start"),
-            (json!({"type": "indicator", "id": "indicator--1", "pattern": "[process:name = 'a']", "valid_from": "2026-01-01T00:00:00Z"}), "process:name"),
-            (json!({"type": "indicator", "id": "indicator--1", "pattern_type": "sigma", "pattern": "x"}), "sigma"),
-            (json!({"type": "indicator", "id": "indicator--1", "spec_version": "2.0"}), "2.1"),
-            (json!({"type": "vulnerability", "id": "vulnerability--1", "name": "log4shell", "created": "2026-01-01T00:00:00Z"}), "CVE"),
+            (
+                json!({"type": "indicator", "id": "indicator--1", "pattern": "[process:name = 'a']", "valid_from": "2026-01-01T00:00:00Z"}),
+                "process:name",
+            ),
+            (
+                json!({"type": "indicator", "id": "indicator--1", "pattern_type": "sigma", "pattern": "x"}),
+                "sigma",
+            ),
+            (
+                json!({"type": "indicator", "id": "indicator--1", "spec_version": "2.0"}),
+                "2.1",
+            ),
+            (
+                json!({"type": "vulnerability", "id": "vulnerability--1", "name": "log4shell", "created": "2026-01-01T00:00:00Z"}),
+                "CVE",
+            ),
         ] {
             let e = read(&o).err().unwrap_or_default();
             assert!(e.contains(why), "{o}: {e}");

@@ -55,7 +55,10 @@ impl BlockVersion {
                 ("target_type", json!(self.kind.as_str())),
                 ("target_value", json!(self.value)),
                 ("scope", json!(self.scope.as_str())),
-                ("range_last", self.range_last.clone().map_or(Value::Null, Value::from)),
+                (
+                    "range_last",
+                    self.range_last.clone().map_or(Value::Null, Value::from),
+                ),
             ]));
         common.created_by_ref = Some(ids::platform());
         common.revoked = !self.listed;
@@ -67,12 +70,13 @@ impl BlockVersion {
         }];
         // Targets STIX has no observable for match nothing in STIX terms; the extension
         // carries them. The pattern names Warden's own reference so it stays valid STIX.
-        let pattern = pattern::for_target(self.kind, &self.value, self.scope).unwrap_or_else(|| {
-            format!(
-                "[x-warden-target:value = '{}']",
-                self.value.replace('\\', "\\\\").replace('\'', "\\'")
-            )
-        });
+        let pattern =
+            pattern::for_target(self.kind, &self.value, self.scope).unwrap_or_else(|| {
+                format!(
+                    "[x-warden-target:value = '{}']",
+                    self.value.replace('\\', "\\\\").replace('\'', "\\'")
+                )
+            });
         let expires = Ts::millis(self.expires);
         Indicator {
             common,
@@ -115,7 +119,10 @@ mod tests {
     #[test]
     fn a_block_is_a_stable_indicator_and_its_removal_a_revoked_version() {
         let a = serde_json::to_string(&block(true).to_indicator()).unwrap_or_default();
-        assert_eq!(a, serde_json::to_string(&block(true).to_indicator()).unwrap_or_default());
+        assert_eq!(
+            a,
+            serde_json::to_string(&block(true).to_indicator()).unwrap_or_default()
+        );
         assert!(a.contains("\"pattern\":\"[domain-name:value = 'evil.example' OR domain-name:value LIKE '%.evil.example']\""), "{a}");
         assert!(!a.contains("revoked"));
         let r = block(false).to_indicator();

@@ -19,11 +19,7 @@ fn lit(v: &str) -> String {
 
 /// The pattern that matches a block's target. None for target types STIX has no observable
 /// for (phone numbers, broadband accounts): those travel in Warden's extension only.
-pub fn for_target(
-    kind: IndicatorType,
-    value: &str,
-    scope: TargetScope,
-) -> Option<String> {
+pub fn for_target(kind: IndicatorType, value: &str, scope: TargetScope) -> Option<String> {
     let one = |path: &str| format!("[{path} = {}]", lit(value));
     Some(match kind {
         IndicatorType::Ipv4 => one("ipv4-addr:value"),
@@ -154,7 +150,10 @@ fn path_type(path: &str, value: &str) -> Result<IndicatorType, PatternError> {
         "domain-name:value" => IndicatorType::Domain,
         "url:value" => IndicatorType::Url,
         "email-addr:value" => IndicatorType::Email,
-        p => match p.strip_prefix("file:hashes.").map(|h| h.to_ascii_uppercase()) {
+        p => match p
+            .strip_prefix("file:hashes.")
+            .map(|h| h.to_ascii_uppercase())
+        {
             Some(h) if h == "MD5" => IndicatorType::Md5,
             Some(h) if h == "SHA-1" || h == "SHA1" => IndicatorType::Sha1,
             Some(h) if h == "SHA-256" || h == "SHA256" => IndicatorType::Sha256,
@@ -186,9 +185,7 @@ pub fn parse(pattern: &str) -> Result<Vec<(IndicatorType, String)>, PatternError
                 match (toks.get(i + 1), toks.get(i + 2)) {
                     (Some(Tok::Eq), Some(Tok::Str(v))) => {
                         if depth == 0 {
-                            return Err(PatternError(
-                                "a comparison must be inside [ ]".into(),
-                            ));
+                            return Err(PatternError("a comparison must be inside [ ]".into()));
                         }
                         out.push((path_type(path, v)?, v.clone()));
                     }
@@ -235,7 +232,9 @@ pub fn parse(pattern: &str) -> Result<Vec<(IndicatorType, String)>, PatternError
         }
     }
     if depth != 0 || want_operand {
-        return Err(PatternError(format!("the pattern is incomplete ({ACCEPTED})")));
+        return Err(PatternError(format!(
+            "the pattern is incomplete ({ACCEPTED})"
+        )));
     }
     Ok(out)
 }
@@ -272,7 +271,10 @@ mod tests {
     #[test]
     fn anything_else_is_refused_with_the_reason() {
         for (p, why) in [
-            ("[ipv4-addr:value = '1.2.3.4' AND domain-name:value = 'x']", "AND"),
+            (
+                "[ipv4-addr:value = '1.2.3.4' AND domain-name:value = 'x']",
+                "AND",
+            ),
             ("[domain-name:value LIKE '%.x']", "LIKE"),
             ("[process:name = 'x']", "process:name"),
             ("[ipv4-addr:value = '1.2.3.4'] WITHIN 5 SECONDS", "WITHIN"),
@@ -297,7 +299,11 @@ mod tests {
             (T::Sha1, "ab", TargetScope::Exact),
         ] {
             let p = for_target(k, v, scope).unwrap_or_default();
-            assert_eq!(parse(&p).unwrap_or_default(), vec![(k, v.to_owned())], "{p}");
+            assert_eq!(
+                parse(&p).unwrap_or_default(),
+                vec![(k, v.to_owned())],
+                "{p}"
+            );
         }
         assert_eq!(
             for_target(T::Domain, "x.example", TargetScope::Subdomains).as_deref(),
@@ -307,6 +313,9 @@ mod tests {
             for_target(T::Email, "a@b.example", TargetScope::MailDomain).as_deref(),
             Some("[email-addr:value LIKE '%@b.example']")
         );
-        assert_eq!(for_target(T::Phone, "+8613800000000", TargetScope::Exact), None);
+        assert_eq!(
+            for_target(T::Phone, "+8613800000000", TargetScope::Exact),
+            None
+        );
     }
 }

@@ -229,10 +229,16 @@ pub fn tlp_of_marking(id: &str) -> Option<Tlp> {
             Tlp::Red,
         ),
     ];
-    [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red]
-        .into_iter()
-        .find(|t| tlp_marking_id(*t) == id)
-        .or_else(|| V1.iter().find(|(i, _)| *i == id).map(|(_, t)| *t))
+    [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ]
+    .into_iter()
+    .find(|t| tlp_marking_id(*t) == id)
+    .or_else(|| V1.iter().find(|(i, _)| *i == id).map(|(_, t)| *t))
 }
 
 /// The TLP 2.0 marking-definition object of a level.
@@ -305,7 +311,13 @@ mod tests {
 
     #[test]
     fn tlp_markings_round_trip() {
-        for t in [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red] {
+        for t in [
+            Tlp::Clear,
+            Tlp::Green,
+            Tlp::Amber,
+            Tlp::AmberStrict,
+            Tlp::Red,
+        ] {
             assert_eq!(tlp_of_marking(tlp_marking(t).id), Some(t));
         }
         assert_eq!(
@@ -320,6 +332,9 @@ mod tests {
         let a = serde_json::to_string(&warden_extension()).unwrap_or_default();
         let b = serde_json::to_string(&warden_extension()).unwrap_or_default();
         assert_eq!(a, b);
-        assert!(a.contains("\"created\":\"2026-11-29T00:00:00.000Z\""), "{a}");
+        assert!(
+            a.contains("\"created\":\"2026-11-29T00:00:00.000Z\""),
+            "{a}"
+        );
     }
 }

@@ -148,7 +148,9 @@ fn list(v: &str) -> Vec<String> {
 impl Filter {
     /// From the query string's pairs; unknown parameters are refused, as a typo would
     /// otherwise silently widen the result.
-    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Filter, String> {
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Filter, String> {
         let mut f = Filter::default();
         for (k, v) in pairs {
             match k {
@@ -162,15 +164,16 @@ impl Filter {
                     f.limit = Some(n);
                 }
                 "added_after" => {
-                    f.added_after = Some(
-                        Ts::parse(v)
-                            .ok_or_else(|| format!("added_after {v:?} is not an RFC 3339 timestamp"))?,
-                    )
+                    f.added_after =
+                        Some(Ts::parse(v).ok_or_else(|| {
+                            format!("added_after {v:?} is not an RFC 3339 timestamp")
+                        })?)
                 }
                 "next" => {
-                    f.next = Some(v.parse().map_err(|_| {
-                        format!("next {v:?} is not a value this server gave out")
-                    })?)
+                    f.next =
+                        Some(v.parse().map_err(|_| {
+                            format!("next {v:?} is not a value this server gave out")
+                        })?)
                 }
                 "match[id]" => f.ids.extend(list(v)),
                 "match[type]" => f.types.extend(list(v)),
@@ -183,7 +186,9 @@ impl Filter {
                             "first" => f.version = VersionFilter::First,
                             "all" => f.version = VersionFilter::All,
                             t => at.push(Ts::parse(t).ok_or_else(|| {
-                                format!("match[version] {t:?} is not last, first, all or a timestamp")
+                                format!(
+                                    "match[version] {t:?} is not last, first, all or a timestamp"
+                                )
                             })?),
                         }
                     }
@@ -204,7 +209,8 @@ impl Filter {
     /// Whether an object of this type and spec version passes the type and spec filters.
     pub fn wants(&self, kind: &str, spec_version: &str) -> bool {
         (self.types.is_empty() || self.types.iter().any(|t| t == kind))
-            && (self.spec_versions.is_empty() || self.spec_versions.iter().any(|s| s == spec_version))
+            && (self.spec_versions.is_empty()
+                || self.spec_versions.iter().any(|s| s == spec_version))
     }
 }
 

@@ -197,7 +197,33 @@ pub struct BlockChange {
     pub serial: i64,
     /// Listed from here on (true) or no longer (false).
     pub listed: bool,
+    /// When the change was recorded.
+    pub at: OffsetDateTime,
     pub block: ListedBlock,
+}
+
+/// Which versions of each block a `block_versions` read returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VersionSelect {
+    /// Only each block's latest change.
+    #[default]
+    Last,
+    /// Only each block's first change.
+    First,
+    All,
+}
+
+/// A read of the blocklist change sequence as versions of each block (TAXII collections).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BlockVersionQuery {
+    /// Changes after this serial (paging).
+    pub after_serial: i64,
+    /// Changes recorded strictly after this time.
+    pub added_after: Option<OffsetDateTime>,
+    pub recipient: Option<Uuid>,
+    pub measure: Option<Uuid>,
+    pub versions: VersionSelect,
+    pub limit: u32,
 }
 
 /// Which measures (notices) to list.
@@ -398,6 +424,18 @@ pub trait Store: Send + Sync + 'static {
     async fn block_changes(&self, after: i64, limit: u32) -> Result<Vec<BlockChange>>;
     /// The last serial of the change sequence (0 when nothing was ever listed).
     async fn block_serial(&self) -> Result<i64>;
+    /// Block changes as object versions, in serial order.
+    async fn block_versions(&self, q: &BlockVersionQuery) -> Result<Vec<BlockChange>>;
+    /// Keeps the status resource of a TAXII envelope (JSON), replacing an earlier one.
+    async fn put_taxii_status(
+        &self,
+        id: Uuid,
+        org_id: Uuid,
+        at: OffsetDateTime,
+        body: &str,
+    ) -> Result<()>;
+    /// The organisation and body of a TAXII status resource.
+    async fn taxii_status(&self, id: Uuid) -> Result<Option<(Uuid, String)>>;
     /// Operator-managed allow-list entries, removed ones included.
     async fn allowlist_entries(
         &self,
@@ -477,7 +515,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

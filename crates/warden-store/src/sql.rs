@@ -1333,15 +1333,42 @@ impl Store for SqlStore {
     }
 
     async fn block_changes(&self, after: i64, limit: u32) -> Result<Vec<BlockChange>> {
+        self.block_versions(&crate::BlockVersionQuery {
+            after_serial: after,
+            versions: crate::VersionSelect::All,
+            limit,
+            ..Default::default()
+        })
+        .await
+    }
+
+    async fn block_versions(&self, q: &crate::BlockVersionQuery) -> Result<Vec<BlockChange>> {
+        let mode = match q.versions {
+            crate::VersionSelect::Last => "last",
+            crate::VersionSelect::First => "first",
+            crate::VersionSelect::All => "all",
+        };
         let rows = self
             .db
             .fetch(
-                "SELECT c.serial, c.listed, m.id, m.target_kind, m.target_value, m.scope, m.range_last, \
+                "SELECT c.serial, c.listed, c.at_us, m.id, m.target_kind, m.target_value, m.scope, m.range_last, \
                  m.recipient_org, o.slug, m.reference, m.created_us, m.expires_us, COALESCE(m.listed_serial, 0) \
                  FROM block_changes c JOIN measures m ON m.id = c.measure_id \
                  JOIN organisations o ON o.id = m.recipient_org \
-                 WHERE c.serial > $1 ORDER BY c.serial LIMIT $2",
-                &[after.into(), i64::from(limit.clamp(1, 100_000)).into()],
+                 WHERE c.serial > $1 AND c.at_us > $2 AND ($3 = '' OR m.recipient_org = $3) \
+                 AND ($4 = '' OR c.measure_id = $4) \
+                 AND ($5 = 'all' \
+                   OR ($5 = 'last' AND NOT EXISTS (SELECT 1 FROM block_changes d WHERE d.measure_id = c.measure_id AND d.serial > c.serial)) \
+                   OR ($5 = 'first' AND NOT EXISTS (SELECT 1 FROM block_changes d WHERE d.measure_id = c.measure_id AND d.serial < c.serial))) \
+                 ORDER BY c.serial LIMIT $6",
+                &[
+                    q.after_serial.into(),
+                    q.added_after.map_or(i64::MIN, us).into(),
+                    q.recipient.map(|u| u.to_string()).unwrap_or_default().into(),
+                    q.measure.map(|u| u.to_string()).unwrap_or_default().into(),
+                    mode.to_owned().into(),
+                    i64::from(q.limit.clamp(1, 100_000)).into(),
+                ],
             )
             .await?;
         rows.iter()
@@ -1349,10 +1376,48 @@ impl Store for SqlStore {
                 Ok(BlockChange {
                     serial: r.i64(0)?,
                     listed: r.i64(1)? != 0,
-                    block: listed_block(r, 2)?,
+                    at: OffsetDateTime::from_unix_timestamp_nanos(i128::from(r.i64(2)?) * 1000)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    block: listed_block(r, 3)?,
                 })
             })
             .collect()
+    }
+
+    async fn put_taxii_status(
+        &self,
+        id: Uuid,
+        org_id: Uuid,
+        at: OffsetDateTime,
+        body: &str,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "INSERT INTO taxii_statuses (id, org_id, created_us, body) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            &[
+                id.to_string().into(),
+                org_id.to_string().into(),
+                us(at).into(),
+                body.to_owned().into(),
+            ],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn taxii_status(&self, id: Uuid) -> Result<Option<(Uuid, String)>> {
+        let rows = self
+            .db
+            .fetch(
+                "SELECT org_id, body FROM taxii_statuses WHERE id = $1",
+                &[id.to_string().into()],
+            )
+            .await?;
+        match rows.first() {
+            Some(r) => Ok(Some((row_uuid(r, 0)?, r.text(1)?))),
+            None => Ok(None),
+        }
     }
 
     async fn block_serial(&self) -> Result<i64> {

@@ -1338,6 +1338,70 @@ async fn blocklist_change_sequence(f: Fixture) {
     );
     assert_eq!(store.block_changes(2, 10).await.unwrap().len(), 1);
     assert_eq!(store.listed_blocks(None, 10).await.unwrap().len(), 1);
+    assert_eq!(changes[2].at, exp);
+    // The same sequence as versions of each block (TAXII).
+    use warden_store::{BlockVersionQuery, VersionSelect};
+    let serials =
+        |v: Vec<warden_store::BlockChange>| v.iter().map(|c| c.serial).collect::<Vec<_>>();
+    let q = |versions| BlockVersionQuery {
+        versions,
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(
+        serials(store.block_versions(&q(VersionSelect::Last)).await.unwrap()),
+        [2, 3]
+    );
+    assert_eq!(
+        serials(
+            store
+                .block_versions(&q(VersionSelect::First))
+                .await
+                .unwrap()
+        ),
+        [1, 2]
+    );
+    assert_eq!(
+        serials(store.block_versions(&q(VersionSelect::All)).await.unwrap()),
+        [1, 2, 3]
+    );
+    let after = BlockVersionQuery {
+        added_after: Some(T0 + time::Duration::seconds(1)),
+        ..q(VersionSelect::All)
+    };
+    assert_eq!(serials(store.block_versions(&after).await.unwrap()), [3]);
+    let one = BlockVersionQuery {
+        measure: Some(ids[0]),
+        ..q(VersionSelect::All)
+    };
+    assert_eq!(serials(store.block_versions(&one).await.unwrap()), [1, 3]);
+    let other = BlockVersionQuery {
+        recipient: Some(Uuid::now_v7()),
+        ..q(VersionSelect::All)
+    };
+    assert!(store.block_versions(&other).await.unwrap().is_empty());
+    let page = BlockVersionQuery {
+        after_serial: 1,
+        limit: 1,
+        ..q(VersionSelect::All)
+    };
+    assert_eq!(serials(store.block_versions(&page).await.unwrap()), [2]);
+    // TAXII status resources: kept, replaced, read back with their organisation.
+    let org = listed[0].recipient_id;
+    let sid = Uuid::now_v7();
+    assert_eq!(store.taxii_status(sid).await.unwrap(), None);
+    store
+        .put_taxii_status(sid, org, T0, "{\"status\":\"pending\"}")
+        .await
+        .unwrap();
+    store
+        .put_taxii_status(sid, org, T0, "{\"status\":\"complete\"}")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.taxii_status(sid).await.unwrap(),
+        Some((org, "{\"status\":\"complete\"}".to_owned()))
+    );
 }
 
 async fn allowlist_entries_are_kept(f: Fixture) {
