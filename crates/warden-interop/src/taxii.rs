@@ -54,7 +54,7 @@ pub struct Envelope {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ManifestRecord {
     pub id: String,
-    pub date_added: Ts,
+    pub date_added: DateAdded,
     pub version: Ts,
     pub media_type: &'static str,
 }
@@ -101,6 +101,34 @@ pub struct Status {
     pub pending_count: usize,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pendings: Vec<StatusDetail>,
+}
+
+/// When an object version was added to a collection, to the microsecond: clients pass it
+/// back as `added_after`, and a coarser value would return the same version again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DateAdded(pub time::OffsetDateTime);
+
+impl std::fmt::Display for DateAdded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.0.to_offset(time::UtcOffset::UTC);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.microsecond()
+        )
+    }
+}
+
+impl Serialize for DateAdded {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// The TAXII error message resource.

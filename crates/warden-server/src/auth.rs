@@ -53,7 +53,9 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("missing credentials: send Authorization: Bearer <token>")]
+    #[error(
+        "missing credentials: send Authorization: Bearer <token> (or Basic with a token as the password)"
+    )]
     Missing,
     #[error("invalid credentials")]
     Invalid,
@@ -65,18 +67,34 @@ pub enum AuthError {
     Internal(String),
 }
 
-/// The actor behind an `Authorization` header value.
+/// The actor behind an `Authorization` header value: `Bearer <token>`, or `Basic` for
+/// clients that only do Basic (TAXII clients, feed readers), with an API token as the
+/// password or the user's own sign-in name and password.
 pub async fn authenticate(
     store: &dyn Store,
     header: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Actor, AuthError> {
     let header = header.ok_or(AuthError::Missing)?;
+    if let Some(b) = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))
+    {
+        return basic(store, b.trim(), now).await;
+    }
     let secret = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .ok_or(AuthError::Missing)?
         .trim();
+    by_token(store, secret, now).await
+}
+
+async fn by_token(
+    store: &dyn Store,
+    secret: &str,
+    now: OffsetDateTime,
+) -> Result<Actor, AuthError> {
     if !secret.starts_with(TOKEN_TAG) {
         return Err(AuthError::Invalid);
     }
@@ -90,6 +108,41 @@ pub async fn authenticate(
     if principal.disabled {
         return Err(AuthError::Unusable("the account is disabled"));
     }
+    Ok(Actor::principal(&principal, &org))
+}
+
+async fn basic(store: &dyn Store, encoded: &str, now: OffsetDateTime) -> Result<Actor, AuthError> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| AuthError::Invalid)?;
+    let raw = String::from_utf8(raw).map_err(|_| AuthError::Invalid)?;
+    let (user, password) = raw.split_once(':').ok_or(AuthError::Invalid)?;
+    if password.starts_with(TOKEN_TAG) {
+        // The token names its principal; the user name is ignored, as many clients insist
+        // on sending one.
+        return by_token(store, password, now).await;
+    }
+    let principal = store
+        .principal_by_name(user)
+        .await?
+        .ok_or(AuthError::Invalid)?
+        .value;
+    let hash = store
+        .password_hash(principal.id)
+        .await?
+        .ok_or(AuthError::Invalid)?;
+    if !verify_password(password, &hash) {
+        return Err(AuthError::Invalid);
+    }
+    if principal.disabled {
+        return Err(AuthError::Unusable("the account is disabled"));
+    }
+    let org = store
+        .organisation(principal.org_id)
+        .await?
+        .ok_or(AuthError::Invalid)?
+        .value;
     Ok(Actor::principal(&principal, &org))
 }
 

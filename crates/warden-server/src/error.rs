@@ -47,6 +47,10 @@ pub enum ApiError {
     #[error("{0}")]
     BatchTooLarge(String),
     #[error("{0}")]
+    NotAcceptable(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -160,13 +164,22 @@ impl ApiError {
                 "batch-too-large",
                 "Too many values in one batch",
             ),
+            ApiError::NotAcceptable(_) => (
+                S::NOT_ACCEPTABLE,
+                "not-acceptable",
+                "No acceptable media type",
+            ),
+            ApiError::UnsupportedMediaType(_) => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
             ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         }
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    /// Status, stable code, title and the detail a caller may see (TAXII errors use the same).
+    pub(crate) fn describe(&self) -> (StatusCode, &'static str, &'static str, String) {
         let (status, code, title) = self.parts();
         let detail = if status.is_server_error() {
             // Details of internal failures go to the log, not to the caller.
@@ -175,6 +188,13 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
+        (status, code, title, detail)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, title, detail) = self.describe();
         let retry = if let ApiError::RateLimited(secs) = &self {
             Some(*secs)
         } else {
@@ -187,8 +207,10 @@ impl IntoResponse for ApiError {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer, Basic realm=\"warden\""),
+            );
         }
         resp
     }

@@ -16,6 +16,7 @@ mod problem;
 mod ratelimit;
 pub mod registry;
 pub mod service;
+pub mod taxii;
 pub mod types;
 
 pub use error::ApiError;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub svc: Arc<service::Service>,
     /// Limits the unauthenticated public endpoints per client address.
     pub limiter: Arc<ratelimit::Limiter>,
+    /// STIX ids of blocks, for TAXII requests that name objects.
+    pub taxii_ids: Arc<taxii::IdIndex>,
 }
 
 impl AppState {
@@ -66,6 +69,7 @@ impl AppState {
                 10,
                 std::time::Duration::from_secs(60),
             )),
+            taxii_ids: Arc::default(),
         }
     }
 
@@ -126,25 +130,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().1
 }
 
-/// Paths that later parts of the interface will serve (DESIGN §5): they answer 501 with a
-/// problem saying so, rather than a 404 that looks like a wrong address.
-fn reserved() -> Router<AppState> {
-    async fn later(uri: axum::http::Uri) -> Problem {
-        Problem::new(
-            axum::http::StatusCode::NOT_IMPLEMENTED,
-            "not-implemented",
-            "Not implemented yet",
-            format!(
-                "{} is reserved for the TAXII 2.1 service, which this server does not run yet",
-                uri.path()
-            ),
-        )
-    }
-    Router::new()
-        .route("/taxii2/", get(later))
-        .route("/taxii2/{*rest}", get(later).post(later))
-}
-
 pub fn router(state: AppState) -> Router {
     metrics::handle();
     let (router, doc) = routes();
@@ -158,7 +143,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .route("/metrics", get(metrics::render))
-        .merge(reserved())
+        .merge(taxii::router())
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

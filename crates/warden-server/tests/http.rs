@@ -181,6 +181,7 @@ on_both!(
     the_registry_attributes_and_routes,
     probes_check_http_and_tcp_and_refuse_special_addresses,
     the_demo_registry_answers_and_routes,
+    taxii_serves_blocks_and_takes_in_stix,
 );
 
 impl Server {
@@ -267,19 +268,6 @@ async fn health_and_problems(s: Server) {
     let p: Problem = r.json().await.unwrap();
     assert!(p.kind.ends_with("/not-found"));
 
-    // Paths of later parts of the interface are reserved, and say so.
-    for path in ["/taxii2/"] {
-        let r = s
-            .http
-            .get(format!("{}{path}", s.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 501, "{path}");
-        let p: Problem = r.json().await.unwrap();
-        assert!(p.kind.ends_with("/not-implemented"));
-    }
-
     // No token, a malformed token, a revoked token.
     let (st, p) = s
         .call(None, reqwest::Method::GET, "/api/v1/cases", None, None)
@@ -296,7 +284,10 @@ async fn health_and_problems(s: Server) {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Bearer, Basic realm=\"warden\""
+    );
     let prefix = &s.tokens["netco"][..12];
     admin::revoke_token(s.store.as_ref(), &Actor::system("test"), NOW, prefix)
         .await
@@ -3054,4 +3045,515 @@ async fn the_demo_registry_answers_and_routes(s: Server) {
             .collect();
         assert_eq!(got, to, "{target}");
     }
+}
+
+const TAXII: &str = "application/taxii+json;version=2.1";
+
+/// A TAXII request: status, headers and JSON body.
+async fn taxii(
+    s: &Server,
+    who: Option<&str>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut rb = s
+        .http
+        .request(method, format!("{}{path}", s.base))
+        .header("accept", TAXII);
+    if let Some(w) = who {
+        rb = rb.bearer_auth(&s.tokens[w]);
+    }
+    if let Some(b) = body {
+        rb = rb.header("content-type", TAXII).body(b.to_string());
+    }
+    let r = rb.send().await.unwrap();
+    let st = r.status();
+    let h = r.headers().clone();
+    if st != StatusCode::NO_CONTENT {
+        assert_eq!(h["content-type"], TAXII, "{path}");
+    }
+    let v = r.json().await.unwrap_or(Value::Null);
+    (st, h, v)
+}
+
+/// Every page of a collection's objects from `query`, following `next`.
+async fn taxii_all(s: &Server, who: &str, coll: &str, query: &str) -> (Vec<Value>, usize) {
+    let mut out = vec![];
+    let mut pages = 0;
+    let mut next: Option<String> = None;
+    loop {
+        let sep = if query.is_empty() { "" } else { "&" };
+        let q = match &next {
+            Some(n) => format!("?{query}{sep}next={n}"),
+            None => format!("?{query}"),
+        };
+        let (st, h, env) = taxii(
+            s,
+            Some(who),
+            reqwest::Method::GET,
+            &format!("/taxii2/members/collections/{coll}/objects/{q}"),
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{env}");
+        pages += 1;
+        let objs = env["objects"].as_array().cloned().unwrap_or_default();
+        if !objs.is_empty() {
+            assert!(h.contains_key("x-taxii-date-added-first"));
+            assert!(h.contains_key("x-taxii-date-added-last"));
+        }
+        out.extend(objs);
+        if env["more"] == true {
+            next = Some(env["next"].as_str().unwrap().to_owned());
+        } else {
+            assert!(env.get("next").is_none());
+            return (out, pages);
+        }
+    }
+}
+
+fn ext(o: &Value, key: &str) -> String {
+    let e = o["extensions"].as_object().unwrap();
+    e.values().next().unwrap()[key]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+async fn taxii_serves_blocks_and_takes_in_stix(s: Server) {
+    use reqwest::Method as M;
+    // Content negotiation: the TAXII 2.1 media type only.
+    let r = s
+        .http
+        .get(format!("{}/taxii2/", s.base))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 406);
+    assert_eq!(r.headers()["content-type"], TAXII);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error_code"], "not-acceptable");
+    assert_eq!(e["http_status"], "406");
+    let (st, _, d) = taxii(&s, None, M::GET, "/taxii2/", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(d["api_roots"].as_array().unwrap().len(), 2);
+    assert!(d["default"].as_str().unwrap().ends_with("/taxii2/members/"));
+    let (st, h, _) = taxii(&s, None, M::GET, "/taxii2/members/collections/", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(h["www-authenticate"].to_str().unwrap().contains("Basic"));
+    let (st, _, e) = taxii(&s, Some("cncert"), M::GET, "/taxii2/nope/", None).await;
+    assert_eq!(
+        (st, e["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not-found"))
+    );
+    let (st, _, root) = taxii(&s, Some("cncert"), M::GET, "/taxii2/members/", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(root["versions"][0], TAXII);
+
+    // Blocks: three on china-telecom, one on china-mobile.
+    let mut ids = vec![];
+    for d in ["t1.example.cn", "t2.example.cn", "t3.example.cn"] {
+        ids.push(
+            decided_block(&s, d).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let (st, _) = decide_measure(
+        &s,
+        "m1.example.cn",
+        json!({"kind": "block", "target": {"type": "domain", "value": "m1.example.cn"}, "recipient_org": "china-mobile"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let listed = s.store.listed_blocks(None, 1000).await.unwrap();
+    let (all, pages) = taxii_all(&s, "cncert", "blocks", "limit=2").await;
+    assert_eq!(all.len(), listed.len());
+    assert_eq!(pages, listed.len().div_ceil(2));
+    let stix_ids: std::collections::BTreeSet<&str> =
+        all.iter().map(|o| o["id"].as_str().unwrap()).collect();
+    assert_eq!(stix_ids.len(), all.len(), "each block once");
+    assert!(
+        all.iter()
+            .all(|o| o["type"] == "indicator" && o["spec_version"] == "2.1")
+    );
+    let t1 = all
+        .iter()
+        .find(|o| ext(o, "measure_id") == ids[0])
+        .unwrap()
+        .clone();
+    assert_eq!(
+        t1["pattern"],
+        "[domain-name:value = 't1.example.cn' OR domain-name:value LIKE '%.t1.example.cn']"
+    );
+    // A recipient sees what it must enforce; a reporter enforces nothing.
+    let (mine, _) = taxii_all(&s, "telecom", "blocks", "").await;
+    assert!(
+        mine.len() >= 3 && mine.len() < all.len(),
+        "{} of {}",
+        mine.len(),
+        all.len()
+    );
+    assert!(mine.iter().all(|o| ext(o, "recipient") == "china-telecom"));
+    assert!(taxii_all(&s, "secco", "blocks", "").await.0.is_empty());
+
+    // Revoked by appeal: the next version is a revoked indicator, added later.
+    s.clock.as_ref().unwrap().advance(time::Duration::hours(1));
+    let coll = "/taxii2/members/collections/blocks";
+    let (_, h, _) = taxii(
+        &s,
+        Some("cncert"),
+        M::GET,
+        &format!("{coll}/objects/"),
+        None,
+    )
+    .await;
+    let before = h["x-taxii-date-added-last"].to_str().unwrap().to_owned();
+    let grounds =
+        json!({"appellant": {"name": "Holder", "contact": "h@example.cn"}, "grounds": "Cleaned"});
+    let (st, a) = s
+        .post(
+            "netco",
+            &format!("/api/v1/measures/{}/appeals", ids[0]),
+            grounds,
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let revoke = json!({"outcome": "revoked", "reasons": "Cleaned"});
+    let (st, d) = s
+        .post(
+            "gd",
+            &format!("/api/v1/appeals/{}/decision", a["id"].as_str().unwrap()),
+            revoke,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    let q = format!("added_after={before}");
+    let (after, _) = taxii_all(&s, "cncert", "blocks", &q).await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0]["id"], t1["id"]);
+    assert_eq!(after[0]["revoked"], true);
+    assert!(after[0]["modified"].as_str() > t1["modified"].as_str());
+    let id = t1["id"].as_str().unwrap();
+    let (st, _, v) = taxii(
+        &s,
+        Some("cncert"),
+        M::GET,
+        &format!("{coll}/objects/{id}/versions/"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["versions"].as_array().unwrap().len(), 2);
+    assert_eq!(v["versions"][0], t1["modified"]);
+    let (_, _, first) = taxii(
+        &s,
+        Some("cncert"),
+        M::GET,
+        &format!("{coll}/objects/{id}/?match[version]=first"),
+        None,
+    )
+    .await;
+    assert_eq!(first["objects"][0], t1);
+    let (_, _, both) = taxii(
+        &s,
+        Some("cncert"),
+        M::GET,
+        &format!("{coll}/objects/?match[id]={id}&match[version]=all"),
+        None,
+    )
+    .await;
+    assert_eq!(both["objects"].as_array().unwrap().len(), 2);
+    let at = &after[0]["modified"].as_str().unwrap();
+    let (_, _, one) = taxii(
+        &s,
+        Some("cncert"),
+        M::GET,
+        &format!("{coll}/objects/{id}/?match[version]={at}"),
+        None,
+    )
+    .await;
+    assert_eq!(one["objects"].as_array().unwrap().len(), 1);
+    assert_eq!(one["objects"][0]["revoked"], true);
+    // Re-exported unchanged, an object is the same bytes.
+    let (_, _, again) = taxii(
+        &s,
+        Some("cncert"),
+        M::GET,
+        &format!("{coll}/objects/{id}/?match[version]=first"),
+        None,
+    )
+    .await;
+    assert_eq!(again["objects"][0].to_string(), t1.to_string());
+    let (st, _, e) = taxii(
+        &s,
+        Some("cncert"),
+        M::GET,
+        &format!("{coll}/objects/indicator--00000000-0000-4000-8000-000000000000/"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, e["error_code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not-found"))
+    );
+    // Manifest, filters, and what may not be done.
+    let (st, _, m) = taxii(
+        &s,
+        Some("cncert"),
+        M::GET,
+        &format!("{coll}/manifest/"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let recs = m["objects"].as_array().unwrap();
+    assert_eq!(recs.len(), all.len());
+    let rec = recs.iter().find(|r| r["id"] == t1["id"]).unwrap();
+    assert_eq!(rec["version"], after[0]["modified"]);
+    assert_eq!(rec["media_type"], "application/stix+json;version=2.1");
+    for q in ["match[type]=malware", "match[spec_version]=2.0"] {
+        let (_, _, env) = taxii(
+            &s,
+            Some("cncert"),
+            M::GET,
+            &format!("{coll}/objects/?{q}"),
+            None,
+        )
+        .await;
+        assert_eq!(env, json!({"more": false}), "{q}");
+    }
+    let (st, _, e) = taxii(
+        &s,
+        Some("cncert"),
+        M::GET,
+        &format!("{coll}/objects/?limit=0"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, e["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid-query"))
+    );
+    let (st, _, _) = taxii(
+        &s,
+        Some("cncert"),
+        M::DELETE,
+        &format!("{coll}/objects/{id}/"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = taxii(
+        &s,
+        Some("cncert"),
+        M::POST,
+        &format!("{coll}/objects/"),
+        Some(json!({"objects": []})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // Inbound: one collection per organisation, written, never read.
+    let (_, _, cs) = taxii(
+        &s,
+        Some("secco"),
+        M::GET,
+        "/taxii2/members/collections/",
+        None,
+    )
+    .await;
+    let inbound = cs["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["can_write"] == true)
+        .unwrap()
+        .clone();
+    assert_eq!(inbound["alias"], "inbound-secco-alpha");
+    assert_eq!(inbound["can_read"], false);
+    let icoll = format!(
+        "/taxii2/members/collections/{}",
+        inbound["id"].as_str().unwrap()
+    );
+    let (st, _, _) = taxii(
+        &s,
+        Some("secco"),
+        M::GET,
+        &format!("{icoll}/objects/"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = taxii(&s, Some("netco"), M::GET, &format!("{icoll}/"), None).await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "another organisation's inbound is not there"
+    );
+    let envelope = json!({"objects": [
+        {"type": "indicator", "spec_version": "2.1", "id": "indicator--1f2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+         "created": "2026-09-01T00:00:00.000Z", "modified": "2026-09-01T00:00:00.000Z", "name": "Phishing host",
+         "indicator_types": ["malicious-activity"], "valid_from": "2026-09-01T00:00:00Z", "pattern_type": "stix",
+         "pattern": "[domain-name:value = 'Phish.Taxii-Example.CN' OR url:value = 'http://phish.taxii-example.cn/login']"},
+        {"type": "indicator", "spec_version": "2.1", "id": "indicator--2f2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+         "created": "2026-09-01T00:00:00.000Z", "modified": "2026-09-01T00:00:00.000Z",
+         "valid_from": "2026-09-01T00:00:00Z", "pattern_type": "stix",
+         "pattern": "[ipv4-addr:value = '198.51.100.9' AND network-traffic:dst_port = 443]"},
+        {"type": "indicator", "spec_version": "2.1", "id": "indicator--3f2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+         "created": "2026-09-01T00:00:00.000Z", "modified": "2026-09-01T00:00:00.000Z",
+         "valid_from": "2026-09-01T00:00:00Z", "pattern_type": "stix",
+         "pattern": "[ipv4-addr:value = '999.1.1.1']"}
+    ]});
+    let r = s
+        .http
+        .post(format!("{}{icoll}/objects/", s.base))
+        .bearer_auth(&s.tokens["secco"])
+        .header("accept", TAXII)
+        .header("content-type", "application/json")
+        .body(envelope.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let (st, _, status) = taxii(
+        &s,
+        Some("secco"),
+        M::POST,
+        &format!("{icoll}/objects/"),
+        Some(envelope.clone()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{status}");
+    assert_eq!(status["status"], "complete");
+    assert_eq!(
+        (
+            status["total_count"].as_u64(),
+            status["success_count"].as_u64(),
+            status["failure_count"].as_u64(),
+            status["pending_count"].as_u64()
+        ),
+        (Some(3), Some(1), Some(2), Some(0))
+    );
+    let fails = status["failures"].as_array().unwrap();
+    assert!(
+        fails[0]["message"].as_str().unwrap().contains("AND"),
+        "{status}"
+    );
+    assert!(
+        fails[1]["message"].as_str().unwrap().contains("999.1.1.1"),
+        "{status}"
+    );
+    let msg = status["successes"][0]["message"].as_str().unwrap();
+    let report_id = msg.split_whitespace().nth(1).unwrap();
+    let (st, rep) = s
+        .get("secco", &format!("/api/v1/reports/{report_id}"))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{rep}");
+    let inds = rep.to_string();
+    assert!(
+        inds.contains("phish.taxii-example.cn"),
+        "normalised like any report: {inds}"
+    );
+    // Sent again: the same report, not a second one.
+    let (_, _, again) = taxii(
+        &s,
+        Some("secco"),
+        M::POST,
+        &format!("{icoll}/objects/"),
+        Some(envelope),
+    )
+    .await;
+    assert_eq!(
+        again["successes"][0]["message"],
+        status["successes"][0]["message"]
+    );
+    // The status stays, for its sender only.
+    let sid = status["id"].as_str().unwrap();
+    let (st, _, kept) = taxii(
+        &s,
+        Some("secco"),
+        M::GET,
+        &format!("/taxii2/members/status/{sid}/"),
+        None,
+    )
+    .await;
+    assert_eq!((st, &kept), (StatusCode::OK, &status));
+    let (st, _, _) = taxii(
+        &s,
+        Some("netco"),
+        M::GET,
+        &format!("/taxii2/members/status/{sid}/"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // Basic authentication with a token as the password; a wrong one is refused.
+    use base64::Engine as _;
+    let b64 =
+        |u: &str, p: &str| base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+    for (cred, want) in [
+        (b64("feed", &s.tokens["cncert"]), 200),
+        (b64("feed", "wdn_00000000_0000"), 401),
+        (b64("nobody", "secret"), 401),
+    ] {
+        let r = s
+            .http
+            .get(format!("{}/taxii2/members/collections/", s.base))
+            .header("accept", TAXII)
+            .header("authorization", format!("Basic {cred}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want);
+    }
+    // The public root: definitions and publications, without an account.
+    let (st, _, cs) = taxii(&s, None, M::GET, "/taxii2/public/collections/", None).await;
+    assert_eq!(st, StatusCode::OK);
+    let aliases: Vec<&str> = cs["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["alias"].as_str().unwrap())
+        .collect();
+    assert_eq!(aliases, ["definitions", "publications"]);
+    let (_, _, defs) = taxii(
+        &s,
+        None,
+        M::GET,
+        "/taxii2/public/collections/definitions/objects/",
+        None,
+    )
+    .await;
+    let types: Vec<&str> = defs["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "identity",
+            "extension-definition",
+            "marking-definition",
+            "marking-definition",
+            "marking-definition",
+            "marking-definition",
+            "marking-definition"
+        ]
+    );
+    assert_eq!(
+        defs["objects"][1]["id"],
+        t1["extensions"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .as_str()
+    );
 }
