@@ -1008,3 +1008,32 @@ fn dns_probes_pass_against_a_resolver_enforcing_the_export_and_fail_without() {
     assert_eq!(r["notice"]["status"], "verified");
     drop(served);
 }
+
+/// The OASIS tools against `serve --demo`: taxii2-client pages every collection, filters by
+/// `added_after` and POSTs an envelope to `complete`; stix2-validator finds no error in any
+/// object served. WARDEN_PYTHON is the venv `scripts/python-env` makes (scripts/test sets it).
+#[test]
+fn oasis_taxii_client_and_stix_validator_accept_the_taxii_service() {
+    let python = std::env::var("WARDEN_PYTHON").unwrap_or_else(|_| {
+        panic!("WARDEN_PYTHON is unset: run scripts/test, or set it to the python that scripts/python-env prints")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve_demo(dir.path(), "sqlite://warden-data/demo.db", &[]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/taxii-check.py");
+    let out = Command::new(&python)
+        .args([
+            script,
+            &served.base,
+            &dir.path()
+                .join("warden-data/demo-tokens.txt")
+                .display()
+                .to_string(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("stix2-validator: 0 errors"), "{stdout}");
+    assert!(stdout.contains(": complete, 1 taken in"), "{stdout}");
+}
