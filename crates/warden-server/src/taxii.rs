@@ -27,7 +27,7 @@ use warden_core::org::Actor;
 use warden_interop::map::BlockVersion;
 use warden_interop::stix::{self, Ts};
 use warden_interop::taxii::{
-    self as t, Collection, Envelope, Filter, Manifest, ManifestRecord, VersionFilter, Versions,
+    self as t, Collection, Filter, Manifest, ManifestRecord, VersionFilter, Versions,
 };
 use warden_interop::{ids, inbound};
 use warden_store::{BlockChange, BlockVersionQuery, VersionSelect};
@@ -99,7 +99,10 @@ fn taxii_json<T: Serialize>(
     body: &T,
     added: Option<(String, String)>,
 ) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    taxii_raw(status, serde_json::to_vec(body).unwrap_or_default(), added)
+}
+
+fn taxii_raw(status: StatusCode, bytes: Vec<u8>, added: Option<(String, String)>) -> Response {
     let mut resp = (status, bytes).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -352,7 +355,9 @@ fn filter(q: Option<&str>) -> Result<Filter> {
 
 /// One version of one object in a collection, with when it was added.
 struct Item {
-    object: Value,
+    /// The object, serialised.
+    json: String,
+    kind: &'static str,
     id: String,
     version: Ts,
     added: time::OffsetDateTime,
@@ -405,7 +410,8 @@ fn block_item(c: &BlockChange) -> Option<Item> {
     Some(Item {
         id: ind.common.id.clone(),
         version: ind.common.modified,
-        object: stix::to_value(&ind),
+        json: json(&ind),
+        kind: "indicator",
         added: c.at,
         cursor: c.serial,
     })
@@ -540,7 +546,8 @@ impl Service {
                 items.push(Item {
                     id: identity.common.id.clone(),
                     version: at,
-                    object: stix::to_value(&identity),
+                    json: json(&identity),
+                    kind: "identity",
                     added: b.published_at,
                     cursor: (2 * i) as i64 + 1,
                 });
@@ -564,7 +571,8 @@ impl Service {
             items.push(Item {
                 id: report.common.id.clone(),
                 version: at,
-                object: stix::to_value(&report),
+                json: json(&report),
+                kind: "report",
                 added: b.published_at,
                 cursor: (2 * i) as i64 + 2,
             });
@@ -583,14 +591,16 @@ fn definition_items() -> Vec<Item> {
         Item {
             id: identity.common.id.clone(),
             version: identity.common.modified,
-            object: stix::to_value(&identity),
+            json: json(&identity),
+            kind: "identity",
             added: at,
             cursor: 1,
         },
         Item {
             id: ext.common.id.clone(),
             version: ext.common.modified,
-            object: stix::to_value(&ext),
+            json: json(&ext),
+            kind: "extension-definition",
             added: at,
             cursor: 2,
         },
@@ -610,7 +620,8 @@ fn definition_items() -> Vec<Item> {
         items.push(Item {
             id: m.id.to_owned(),
             version,
-            object: stix::to_value(&m),
+            json: json(&m),
+            kind: "marking-definition",
             added: at,
             cursor: 3 + i as i64,
         });
@@ -628,10 +639,7 @@ fn static_page(all: Vec<Item>, f: &Filter, only: Option<&str>) -> Page {
         .filter(|i| f.added_after.is_none_or(|t| i.added > t.0))
         .filter(|i| only.is_none_or(|o| o == i.id))
         .filter(|i| f.ids.is_empty() || f.ids.contains(&i.id))
-        .filter(|i| {
-            let kind = i.object.get("type").and_then(Value::as_str).unwrap_or("");
-            f.wants(kind, stix::SPEC_VERSION)
-        })
+        .filter(|i| f.wants(i.kind, stix::SPEC_VERSION))
         .filter(|i| match &f.version {
             VersionFilter::At(ts) => ts.contains(&i.version),
             _ => true,
@@ -687,6 +695,37 @@ async fn page(
     }
 }
 
+fn json<T: Serialize>(o: &T) -> String {
+    serde_json::to_string(o).unwrap_or_default()
+}
+
+/// The envelope of a page, written from the objects' own serialisations.
+fn envelope(p: &Page, added: Option<(String, String)>) -> Response {
+    let mut out =
+        String::with_capacity(64 + p.items.iter().map(|i| i.json.len() + 1).sum::<usize>());
+    out.push_str(if p.more {
+        "{\"more\":true"
+    } else {
+        "{\"more\":false"
+    });
+    if let Some(n) = next_of(p) {
+        out.push_str(",\"next\":");
+        out.push_str(&json(&n));
+    }
+    if !p.items.is_empty() {
+        out.push_str(",\"objects\":[");
+        for (k, i) in p.items.iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            out.push_str(&i.json);
+        }
+        out.push(']');
+    }
+    out.push('}');
+    taxii_raw(StatusCode::OK, out.into_bytes(), added)
+}
+
 fn next_of(p: &Page) -> Option<String> {
     p.more
         .then(|| p.items.last().map(|i| i.cursor.to_string()))
@@ -704,12 +743,7 @@ async fn objects(
     let f = filter(q.as_deref())?;
     let p = page(&s, &actor, &c, &f, None).await?;
     let added = added_headers(&p.items);
-    let env = Envelope {
-        more: p.more,
-        next: next_of(&p),
-        objects: p.items.into_iter().map(|i| i.object).collect(),
-    };
-    Ok(taxii_json(StatusCode::OK, &env, added))
+    Ok(envelope(&p, added))
 }
 
 async fn object(
@@ -726,12 +760,7 @@ async fn object(
         return Err(ApiError::NotFound(format!("object {object_id} in collection {id}")).into());
     }
     let added = added_headers(&p.items);
-    let env = Envelope {
-        more: p.more,
-        next: next_of(&p),
-        objects: p.items.into_iter().map(|i| i.object).collect(),
-    };
-    Ok(taxii_json(StatusCode::OK, &env, added))
+    Ok(envelope(&p, added))
 }
 
 async fn versions(

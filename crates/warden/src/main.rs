@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_match;
+mod bench_taxii;
 mod export;
 mod registry_cmd;
 
@@ -186,6 +187,22 @@ enum BenchCommand {
         /// Values per batch request
         #[arg(long, default_value_t = 1000)]
         batch: usize,
+    },
+    /// TAXII 2.1 paging with the OASIS taxii2-client: Warden's blocks collection of N
+    /// indicators, then the OASIS reference server medallion holding the same objects
+    Taxii {
+        /// Indicators in the collection (block measures decided through the lifecycle)
+        #[arg(long, default_value_t = 100_000)]
+        objects: usize,
+        /// Objects per request
+        #[arg(long, default_value_t = 1000)]
+        page: usize,
+        /// Python with taxii2-client and medallion (scripts/python-env prints one)
+        #[arg(long, env = "WARDEN_PYTHON")]
+        python: String,
+        /// Seconds of paging medallion; its rate comes from the requests it answered
+        #[arg(long, default_value_t = 120)]
+        budget: u64,
     },
     /// Durable report submissions over HTTP against a server started in-process on a fresh
     /// database: the highest rate with N clients, then latency at a fixed offered rate
@@ -441,6 +458,20 @@ fn run(cli: Cli) -> Result<()> {
             clients,
             seconds,
             batch,
+        })),
+        Command::Bench {
+            command:
+                BenchCommand::Taxii {
+                    objects,
+                    page,
+                    python,
+                    budget,
+                },
+        } => runtime()?.block_on(bench_taxii::run(bench_taxii::TaxiiBench {
+            objects,
+            page,
+            python,
+            budget,
         })),
         Command::Bench {
             command:
