@@ -226,6 +226,47 @@ pub struct BlockVersionQuery {
     pub limit: u32,
 }
 
+/// One bulk feed import and its counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRecord {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    /// csv, ndjson, plain, stix, misp.
+    pub format: String,
+    /// The file name or `http`.
+    pub source: String,
+    /// running, complete, failed.
+    pub status: String,
+    pub started: OffsetDateTime,
+    pub finished: Option<OffsetDateTime>,
+    pub lines: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    /// Indicators no feed had brought before.
+    pub new_indicators: u64,
+}
+
+/// An indicator a feed brought, `count` times in this batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedRow {
+    pub kind: String,
+    pub value: String,
+    pub count: u64,
+}
+
+/// What the feeds know of one indicator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedIndicator {
+    pub kind: String,
+    pub value: String,
+    pub sightings: u64,
+    pub first_seen: OffsetDateTime,
+    pub last_seen: OffsetDateTime,
+    pub first_org: Uuid,
+    pub first_import: Uuid,
+    pub last_import: Uuid,
+}
+
 /// Which measures (notices) to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MeasureFilter {
@@ -434,6 +475,18 @@ pub trait Store: Send + Sync + 'static {
         at: OffsetDateTime,
         body: &str,
     ) -> Result<()>;
+    /// Creates or updates an import's record.
+    async fn put_import(&self, rec: &ImportRecord) -> Result<()>;
+    async fn import(&self, id: Uuid) -> Result<Option<ImportRecord>>;
+    /// Adds a batch of feed indicators (distinct within the batch) in one transaction:
+    /// known ones gain `count` sightings. Returns how many were new.
+    async fn add_feed_rows(
+        &self,
+        import: &ImportRecord,
+        at: OffsetDateTime,
+        rows: &[FeedRow],
+    ) -> Result<u64>;
+    async fn feed_indicator(&self, kind: &str, value: &str) -> Result<Option<FeedIndicator>>;
     /// The organisation and body of a TAXII status resource.
     async fn taxii_status(&self, id: Uuid) -> Result<Option<(Uuid, String)>>;
     /// Operator-managed allow-list entries, removed ones included.
@@ -515,7 +568,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

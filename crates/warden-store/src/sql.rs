@@ -537,6 +537,36 @@ fn row_uuid(r: &Row, i: usize) -> Result<Uuid> {
     Uuid::parse_str(&t).map_err(|e| StoreError::Corrupt(format!("bad id {t:?}: {e}")))
 }
 
+/// Feed rows per INSERT statement (8 parameters each: well under both backends' limits).
+const FEED_ROWS: usize = 200;
+
+/// The feed upsert for `n` rows: a repeat adds its sightings to the known indicator.
+fn feed_insert(n: usize) -> &'static str {
+    static ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| feed_sql(1));
+    static MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| feed_sql(FEED_ROWS));
+    if n == 1 { &ONE } else { &MANY }
+}
+
+fn feed_sql(n: usize) -> String {
+    let values: Vec<String> = (0..n)
+        .map(|r| {
+            let p: Vec<String> = (1..=8).map(|c| format!("${}", r * 8 + c)).collect();
+            format!("({})", p.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO feed_indicators (kind, value, sightings, first_seen_us, last_seen_us, first_org, first_import, last_import) \
+         VALUES {} ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_indicators.sightings + excluded.sightings, \
+         last_seen_us = excluded.last_seen_us, last_import = excluded.last_import \
+         RETURNING kind, value, sightings",
+        values.join(", ")
+    )
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// A `ListedBlock` from the columns starting at `at`.
 fn listed_block(r: &Row, at: usize) -> Result<ListedBlock> {
     let t = |us: i64| {
@@ -1382,6 +1412,134 @@ impl Store for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn put_import(&self, rec: &crate::ImportRecord) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "INSERT INTO imports (id, org_id, format, source, status, started_us, finished_us, lines, accepted, rejected, new_indicators) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished_us = excluded.finished_us, \
+             lines = excluded.lines, accepted = excluded.accepted, rejected = excluded.rejected, \
+             new_indicators = excluded.new_indicators",
+            &[
+                rec.id.to_string().into(),
+                rec.org_id.to_string().into(),
+                rec.format.clone().into(),
+                rec.source.clone().into(),
+                rec.status.clone().into(),
+                us(rec.started).into(),
+                rec.finished.map(us).into(),
+                count(rec.lines).into(),
+                count(rec.accepted).into(),
+                count(rec.rejected).into(),
+                count(rec.new_indicators).into(),
+            ],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn import(&self, id: Uuid) -> Result<Option<crate::ImportRecord>> {
+        let rows = self
+            .db
+            .fetch(
+                "SELECT id, org_id, format, source, status, started_us, finished_us, lines, accepted, rejected, new_indicators \
+                 FROM imports WHERE id = $1",
+                &[id.to_string().into()],
+            )
+            .await?;
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        Ok(Some(crate::ImportRecord {
+            id: row_uuid(r, 0)?,
+            org_id: row_uuid(r, 1)?,
+            format: r.text(2)?,
+            source: r.text(3)?,
+            status: r.text(4)?,
+            started: from_us(r.i64(5)?)?,
+            finished: r.opt_i64(6)?.map(from_us).transpose()?,
+            lines: r.i64(7)?.max(0) as u64,
+            accepted: r.i64(8)?.max(0) as u64,
+            rejected: r.i64(9)?.max(0) as u64,
+            new_indicators: r.i64(10)?.max(0) as u64,
+        }))
+    }
+
+    async fn add_feed_rows(
+        &self,
+        import: &crate::ImportRecord,
+        at: OffsetDateTime,
+        rows: &[crate::FeedRow],
+    ) -> Result<u64> {
+        let (org, imp, at) = (import.org_id.to_string(), import.id.to_string(), us(at));
+        let mut tx = self.db.begin().await?;
+        let args = |r: &crate::FeedRow| -> [Arg; 8] {
+            [
+                r.kind.clone().into(),
+                r.value.clone().into(),
+                count(r.count).into(),
+                at.into(),
+                at.into(),
+                org.clone().into(),
+                imp.clone().into(),
+                imp.clone().into(),
+            ]
+        };
+        // A row is new when its sightings are only this batch's.
+        let brought: std::collections::HashMap<(&str, &str), u64> = rows
+            .iter()
+            .map(|r| ((r.kind.as_str(), r.value.as_str()), r.count))
+            .collect();
+        let mut new = 0u64;
+        let mut tally = |out: Vec<Row>| -> Result<()> {
+            for r in &out {
+                let (k, v, n) = (r.text(0)?, r.text(1)?, r.i64(2)?);
+                if brought.get(&(k.as_str(), v.as_str())).copied() == Some(n.max(0) as u64) {
+                    new += 1;
+                }
+            }
+            Ok(())
+        };
+        let mut chunks = rows.chunks_exact(FEED_ROWS);
+        for chunk in chunks.by_ref() {
+            let a: Vec<Arg> = chunk.iter().flat_map(args).collect();
+            tally(tx.fetch(feed_insert(FEED_ROWS), &a).await?)?;
+        }
+        for r in chunks.remainder() {
+            tally(tx.fetch(feed_insert(1), &args(r)).await?)?;
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    async fn feed_indicator(
+        &self,
+        kind: &str,
+        value: &str,
+    ) -> Result<Option<crate::FeedIndicator>> {
+        let rows = self
+            .db
+            .fetch(
+                "SELECT kind, value, sightings, first_seen_us, last_seen_us, first_org, first_import, last_import \
+                 FROM feed_indicators WHERE kind = $1 AND value = $2",
+                &[kind.to_owned().into(), value.to_owned().into()],
+            )
+            .await?;
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        Ok(Some(crate::FeedIndicator {
+            kind: r.text(0)?,
+            value: r.text(1)?,
+            sightings: r.i64(2)?.max(0) as u64,
+            first_seen: from_us(r.i64(3)?)?,
+            last_seen: from_us(r.i64(4)?)?,
+            first_org: row_uuid(r, 5)?,
+            first_import: row_uuid(r, 6)?,
+            last_import: row_uuid(r, 7)?,
+        }))
     }
 
     async fn put_taxii_status(

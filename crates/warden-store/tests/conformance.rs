@@ -77,6 +77,7 @@ conformance!(
     blocklist_change_sequence,
     allowlist_entries_are_kept,
     resource_claims_are_kept,
+    feeds_merge_repeats_as_sightings,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1497,4 +1498,92 @@ async fn resource_claims_are_kept(f: Fixture) {
         store.resource_claim(claim.id).await.unwrap().unwrap().value,
         approved
     );
+}
+
+async fn feeds_merge_repeats_as_sightings(f: Fixture) {
+    use warden_store::{FeedRow, ImportRecord};
+    let store = f.store.as_ref();
+    seed(store).await;
+    let org = store
+        .organisation_by_slug("china-telecom")
+        .await
+        .unwrap()
+        .unwrap()
+        .value
+        .id;
+    let mut imp = ImportRecord {
+        id: Uuid::now_v7(),
+        org_id: org,
+        format: "plain".into(),
+        source: "feed.txt".into(),
+        status: "running".into(),
+        started: T0,
+        finished: None,
+        lines: 0,
+        accepted: 0,
+        rejected: 0,
+        new_indicators: 0,
+    };
+    store.put_import(&imp).await.unwrap();
+    let row = |k: &str, v: String, n| FeedRow {
+        kind: k.into(),
+        value: v,
+        count: n,
+    };
+    // 450 rows: two full statements and a remainder.
+    let rows: Vec<FeedRow> = (0..450)
+        .map(|i| {
+            row(
+                "ipv4",
+                format!("198.51.{}.{}", i / 256, i % 256),
+                1 + (i % 2),
+            )
+        })
+        .collect();
+    assert_eq!(store.add_feed_rows(&imp, T0, &rows).await.unwrap(), 450);
+    // Again, with one new: the known ones gain sightings.
+    let mut again: Vec<FeedRow> = rows[..10].to_vec();
+    again.push(row("domain", "new.example.cn".into(), 3));
+    let later = T0 + time::Duration::minutes(1);
+    let second = ImportRecord {
+        id: Uuid::now_v7(),
+        ..imp.clone()
+    };
+    store.put_import(&second).await.unwrap();
+    assert_eq!(
+        store.add_feed_rows(&second, later, &again).await.unwrap(),
+        1
+    );
+    let f1 = store
+        .feed_indicator("ipv4", "198.51.0.1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((f1.sightings, f1.first_seen, f1.last_seen), (4, T0, later));
+    assert_eq!(
+        (f1.first_import, f1.last_import, f1.first_org),
+        (imp.id, second.id, org)
+    );
+    assert_eq!(
+        store
+            .feed_indicator("domain", "new.example.cn")
+            .await
+            .unwrap()
+            .unwrap()
+            .sightings,
+        3
+    );
+    assert_eq!(
+        store.feed_indicator("ipv4", "192.0.2.1").await.unwrap(),
+        None
+    );
+    // The import record is kept and updated.
+    imp.status = "complete".into();
+    imp.finished = Some(later);
+    imp.lines = 460;
+    imp.accepted = 450;
+    imp.rejected = 10;
+    imp.new_indicators = 450;
+    store.put_import(&imp).await.unwrap();
+    assert_eq!(store.import(imp.id).await.unwrap(), Some(imp));
 }
