@@ -3,6 +3,7 @@
 //! reads, and the TAXII 2.1 resources. No storage, no HTTP: the server turns its records into
 //! these types and back.
 
+pub mod feed;
 pub mod ids;
 pub mod inbound;
 pub mod map;

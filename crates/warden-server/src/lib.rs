@@ -6,6 +6,7 @@ pub mod auth;
 pub mod blocklist;
 pub mod demo;
 mod error;
+pub mod imports;
 pub mod jobs;
 pub mod keys;
 pub mod matching;

@@ -537,32 +537,6 @@ fn row_uuid(r: &Row, i: usize) -> Result<Uuid> {
     Uuid::parse_str(&t).map_err(|e| StoreError::Corrupt(format!("bad id {t:?}: {e}")))
 }
 
-/// Feed rows per INSERT statement (8 parameters each: well under both backends' limits).
-const FEED_ROWS: usize = 200;
-
-/// The feed upsert for `n` rows: a repeat adds its sightings to the known indicator.
-fn feed_insert(n: usize) -> &'static str {
-    static ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| feed_sql(1));
-    static MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| feed_sql(FEED_ROWS));
-    if n == 1 { &ONE } else { &MANY }
-}
-
-fn feed_sql(n: usize) -> String {
-    let values: Vec<String> = (0..n)
-        .map(|r| {
-            let p: Vec<String> = (1..=8).map(|c| format!("${}", r * 8 + c)).collect();
-            format!("({})", p.join(", "))
-        })
-        .collect();
-    format!(
-        "INSERT INTO feed_indicators (kind, value, sightings, first_seen_us, last_seen_us, first_org, first_import, last_import) \
-         VALUES {} ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_indicators.sightings + excluded.sightings, \
-         last_seen_us = excluded.last_seen_us, last_import = excluded.last_import \
-         RETURNING kind, value, sightings",
-        values.join(", ")
-    )
-}
-
 fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -1473,45 +1447,55 @@ impl Store for SqlStore {
         at: OffsetDateTime,
         rows: &[crate::FeedRow],
     ) -> Result<u64> {
-        let (org, imp, at) = (import.org_id.to_string(), import.id.to_string(), us(at));
-        let mut tx = self.db.begin().await?;
-        let args = |r: &crate::FeedRow| -> [Arg; 8] {
-            [
-                r.kind.clone().into(),
-                r.value.clone().into(),
-                count(r.count).into(),
-                at.into(),
-                at.into(),
-                org.clone().into(),
-                imp.clone().into(),
-                imp.clone().into(),
-            ]
-        };
-        // A row is new when its sightings are only this batch's.
-        let brought: std::collections::HashMap<(&str, &str), u64> = rows
+        // The whole batch travels as one JSON parameter that the database unpacks itself:
+        // one statement per batch instead of one per row.
+        let mut sorted: Vec<(&str, &str, i64)> = rows
             .iter()
-            .map(|r| ((r.kind.as_str(), r.value.as_str()), r.count))
+            .map(|r| (r.kind.as_str(), r.value.as_str(), count(r.count)))
             .collect();
-        let mut new = 0u64;
-        let mut tally = |out: Vec<Row>| -> Result<()> {
-            for r in &out {
-                let (k, v, n) = (r.text(0)?, r.text(1)?, r.i64(2)?);
-                if brought.get(&(k.as_str(), v.as_str())).copied() == Some(n.max(0) as u64) {
-                    new += 1;
-                }
-            }
-            Ok(())
+        // In key order, the inserts walk the index forwards instead of jumping about it.
+        sorted.sort_unstable();
+        let batch =
+            serde_json::to_string(&sorted).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (new_sql, upsert_sql) = match self.db.backend() {
+            Backend::Sqlite => (
+                "SELECT COUNT(*) FROM json_each($1) j WHERE NOT EXISTS (SELECT 1 FROM feed_indicators f \
+                 WHERE f.kind = json_extract(j.value, '$[0]') AND f.value = json_extract(j.value, '$[1]'))",
+                "INSERT INTO feed_indicators (kind, value, sightings, first_seen_us, last_seen_us, first_org, first_import, last_import) \
+                 SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), $2, $2, $3, $4, $4 \
+                 FROM json_each($1) j WHERE true \
+                 ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_indicators.sightings + excluded.sightings, \
+                 last_seen_us = excluded.last_seen_us, last_import = excluded.last_import",
+            ),
+            Backend::Postgres => (
+                "SELECT COUNT(*) FROM jsonb_array_elements($1::jsonb) j WHERE NOT EXISTS (SELECT 1 FROM feed_indicators f \
+                 WHERE f.kind = j->>0 AND f.value = j->>1)",
+                "INSERT INTO feed_indicators (kind, value, sightings, first_seen_us, last_seen_us, first_org, first_import, last_import) \
+                 SELECT j->>0, j->>1, (j->>2)::bigint, $2, $2, $3, $4, $4 FROM jsonb_array_elements($1::jsonb) j \
+                 ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_indicators.sightings + excluded.sightings, \
+                 last_seen_us = excluded.last_seen_us, last_import = excluded.last_import",
+            ),
         };
-        let mut chunks = rows.chunks_exact(FEED_ROWS);
-        for chunk in chunks.by_ref() {
-            let a: Vec<Arg> = chunk.iter().flat_map(args).collect();
-            tally(tx.fetch(feed_insert(FEED_ROWS), &a).await?)?;
-        }
-        for r in chunks.remainder() {
-            tally(tx.fetch(feed_insert(1), &args(r)).await?)?;
-        }
+        let mut tx = self.db.begin().await?;
+        let new = tx
+            .fetch(new_sql, &[batch.clone().into()])
+            .await?
+            .first()
+            .map(|r| r.i64(0))
+            .transpose()?
+            .unwrap_or(0);
+        tx.execute(
+            upsert_sql,
+            &[
+                batch.into(),
+                us(at).into(),
+                import.org_id.to_string().into(),
+                import.id.to_string().into(),
+            ],
+        )
+        .await?;
         tx.commit().await?;
-        Ok(new)
+        Ok(new.max(0) as u64)
     }
 
     async fn feed_indicator(

@@ -34,6 +34,10 @@ pub async fn connect(url: &str) -> Result<Db> {
         // FULL: a commit is on disk before the response that reports it is sent.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
+        // Pages are read through a memory map (shared by every connection through the OS page
+        // cache) rather than copied in by a read call each: bulk imports and large listings
+        // walk indexes far bigger than SQLite's own cache.
+        .pragma("mmap_size", "1073741824")
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)

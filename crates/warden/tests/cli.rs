@@ -1037,3 +1037,162 @@ fn oasis_taxii_client_and_stix_validator_accept_the_taxii_service() {
     assert!(stdout.contains("stix2-validator: 0 errors"), "{stdout}");
     assert!(stdout.contains(": complete, 1 taken in"), "{stdout}");
 }
+
+/// `warden import`: plain, CSV, NDJSON, MISP and STIX feeds; bad lines go to the reject file
+/// with their line and reason and make the exit status 1; repeats within and across feeds
+/// are counted as sightings.
+#[test]
+fn feeds_import_with_rejects_and_sightings() {
+    let dir = tempfile::tempdir().unwrap();
+    let _served = serve_demo(dir.path(), "sqlite://warden-data/demo.db", &[]);
+    let db = format!("sqlite://{}/warden-data/demo.db", dir.path().display());
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let plain = write(
+        "feed.txt",
+        "# a feed\n  Evil.Feed-Test.CN \n198.51.100.200\nevil.feed-test.cn\nnot a value\n\n2001:DB8::77\n",
+    );
+    let (code, out, err) = warden(&[
+        "import",
+        &plain,
+        "--format",
+        "plain",
+        "--as-org",
+        "secco-alpha",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("7 lines, 4 indicators accepted (3 new, 1 merged as sightings), 1 rejected"),
+        "{out}"
+    );
+    let rejects = std::fs::read_to_string(format!("{plain}.rejects")).unwrap();
+    assert!(rejects.starts_with("line 5: "), "{rejects}");
+    // Clean feeds exit 0; what an earlier feed brought is merged.
+    let csv = write(
+        "feed.csv",
+        "first_seen,type,value\n2026-11-01,domain,EVIL.feed-test.cn\n2026-11-01,url,\"http://x.feed-test.cn/a,b\"\n",
+    );
+    let (code, out, _) = warden(&[
+        "import",
+        &csv,
+        "--format",
+        "csv",
+        "--as-org",
+        "secco-alpha",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("2 indicators accepted (1 new, 1 merged as sightings), 0 rejected"),
+        "{out}"
+    );
+    assert!(!std::path::Path::new(&format!("{csv}.rejects")).exists());
+    let nd = write(
+        "feed.ndjson",
+        "{\"type\":\"ipv4\",\"value\":\"198.51.100.200\"}\n{\"value\":\"203.0.113.201\"}\n",
+    );
+    let (code, out, _) = warden(&[
+        "import",
+        &nd,
+        "--format",
+        "ndjson",
+        "--as-org",
+        "netco-alpha",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("2 indicators accepted (1 new, 1 merged"),
+        "{out}"
+    );
+    // A MISP feed directory: manifest.json and its events.
+    let misp = dir.path().join("misp");
+    std::fs::create_dir(&misp).unwrap();
+    let uuid = "5f3e1c0a-0d2e-4d8e-9a3f-1c2b3d4e5f60";
+    std::fs::write(
+        misp.join("manifest.json"),
+        format!("{{\"{uuid}\": {{\"info\": \"wave\"}}}}"),
+    )
+    .unwrap();
+    std::fs::write(
+        misp.join(format!("{uuid}.json")),
+        r#"{"Event": {"uuid": "5f3e1c0a-0d2e-4d8e-9a3f-1c2b3d4e5f60", "Attribute": [
+            {"type": "ip-dst|port", "value": "203.0.113.202|443"},
+            {"type": "text", "value": "campaign notes"}],
+          "Object": [{"Attribute": [{"type": "hostname", "value": "c2.Feed-Test.cn"}]}]}}"#,
+    )
+    .unwrap();
+    let (code, out, _) = warden(&[
+        "import",
+        &misp.display().to_string(),
+        "--format",
+        "misp",
+        "--as-org",
+        "secco-alpha",
+        "--db",
+        &db,
+        "--rejects",
+        &dir.path().join("misp.rejects").display().to_string(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("3 lines, 2 indicators accepted (2 new, 0 merged as sightings), 1 rejected"),
+        "{out}"
+    );
+    let rejects = std::fs::read_to_string(dir.path().join("misp.rejects")).unwrap();
+    assert!(
+        rejects.contains("attribute 2") && rejects.contains("\"text\""),
+        "{rejects}"
+    );
+    // A STIX bundle.
+    let stix = write(
+        "bundle.json",
+        r#"{"type": "bundle", "id": "bundle--1", "objects": [
+            {"type": "indicator", "spec_version": "2.1", "id": "indicator--5b1e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+             "created": "2026-11-01T00:00:00.000Z", "modified": "2026-11-01T00:00:00.000Z",
+             "valid_from": "2026-11-01T00:00:00Z", "pattern_type": "stix",
+             "pattern": "[domain-name:value = 'evil.feed-test.cn' OR url:value = 'http://y.feed-test.cn/']"}]}"#,
+    );
+    let (code, out, _) = warden(&[
+        "import",
+        &stix,
+        "--format",
+        "stix",
+        "--as-org",
+        "secco-alpha",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("2 indicators accepted (1 new, 1 merged"),
+        "{out}"
+    );
+    let (code, _, err) = warden(&[
+        "import",
+        &stix,
+        "--format",
+        "xml",
+        "--as-org",
+        "secco-alpha",
+        "--db",
+        &db,
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("expected csv, ndjson, plain, stix or misp"),
+        "{err}"
+    );
+    let (code, _, err) = warden(&[
+        "import", &stix, "--format", "stix", "--as-org", "nobody", "--db", &db,
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--as-org nobody"), "{err}");
+}

@@ -1,5 +1,6 @@
 -- Bulk feed imports, and what they brought in: each indicator once, its repeats (within and
--- across feeds) counted as sightings.
+-- across feeds) counted as sightings. Keyed by the indicator alone (no rowid), so an insert
+-- writes one B-tree.
 CREATE TABLE imports (
     id TEXT PRIMARY KEY,
     org_id TEXT NOT NULL REFERENCES organisations (id),
@@ -23,4 +24,4 @@ CREATE TABLE feed_indicators (
     first_import TEXT NOT NULL REFERENCES imports (id),
     last_import TEXT NOT NULL REFERENCES imports (id),
     PRIMARY KEY (kind, value)
-);
+) WITHOUT ROWID;
