@@ -7,6 +7,7 @@ pub mod feed;
 pub mod ids;
 pub mod inbound;
 pub mod map;
+pub mod misp;
 pub mod pattern;
 pub mod stix;
 pub mod taxii;

@@ -75,6 +75,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(issue_bulletin, list_bulletins))
         .routes(routes!(issue_publication, list_publications))
         .routes(routes!(publications_atom))
+        .routes(routes!(misp_feed))
         .routes(routes!(lookup, lookup_batch))
         .routes(routes!(blocklist))
         .routes(routes!(list_allowlist, add_allowlist))
@@ -835,6 +836,24 @@ async fn list_publications(
             .bulletins(&Actor::Public, BulletinKind::Publication, q)
             .await?,
     ))
+}
+
+/// The blocks in force as a MISP feed: one event per recipient organisation.
+#[utoipa::path(
+    get,
+    path = "/misp/{file}",
+    tag = "blocklists",
+    summary = "Blocks in force as a MISP feed: manifest.json, then one EVENT-UUID.json per recipient organisation (subscribe MISP to /api/v1/misp/ with an Authorization header)",
+    params(("file" = String, Path, description = "manifest.json or EVENT-UUID.json")),
+    responses((status = 200, description = "OK", content_type = "application/json"), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn misp_feed(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(file): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(s.svc.misp_feed(&c, &file).await?))
 }
 
 /// Public: the Atom feed of publications.

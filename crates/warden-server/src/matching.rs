@@ -496,3 +496,63 @@ impl Write for ChunkWriter {
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
     }
 }
+
+impl crate::service::Service {
+    /// A file of the MISP feed of blocks in force that `actor` may export: `manifest.json`
+    /// or one event (`UUID.json`) per recipient organisation.
+    pub async fn misp_feed(
+        &self,
+        actor: &Actor,
+        file: &str,
+    ) -> Result<serde_json::Value, ApiError> {
+        use warden_interop::misp;
+        let scope = blocklist_scope(actor, None)?;
+        let snap = self.blocklist.snapshot();
+        let mut by_recipient: std::collections::BTreeMap<&str, Vec<misp::FeedBlock>> =
+            std::collections::BTreeMap::new();
+        for e in snap.entries() {
+            if let BlocklistScope::Recipient(id) = scope
+                && e.recipient_id != id
+            {
+                continue;
+            }
+            by_recipient
+                .entry(e.recipient_slug.as_str())
+                .or_default()
+                .push(misp::FeedBlock {
+                    measure_id: e.measure_id,
+                    kind: e.target.kind(),
+                    value: e.target.value().to_owned(),
+                    scope: e.scope,
+                    reference: e.reference.clone(),
+                    since: e.since,
+                });
+        }
+        let platform = uuid::Uuid::new_v5(&warden_interop::ids::NAMESPACE, b"misp/org/warden");
+        let event = |slug: &str, blocks: &mut Vec<misp::FeedBlock>| {
+            // Stable order, so an unchanged feed is the same bytes.
+            blocks.sort_by(|a, b| a.measure_id.cmp(&b.measure_id));
+            misp::event(slug, platform, blocks)
+        };
+        if file == "manifest.json" {
+            let mut m = serde_json::Map::new();
+            for (slug, blocks) in by_recipient.iter_mut() {
+                m.insert(
+                    misp::event_uuid(slug).to_string(),
+                    misp::manifest_entry(&event(slug, blocks)),
+                );
+            }
+            return Ok(serde_json::Value::Object(m));
+        }
+        let not_found = || ApiError::NotFound(format!("MISP feed file {file:?}"));
+        let uuid = file
+            .strip_suffix(".json")
+            .and_then(|u| uuid::Uuid::parse_str(u).ok())
+            .ok_or_else(not_found)?;
+        by_recipient
+            .iter_mut()
+            .find(|(slug, _)| misp::event_uuid(slug) == uuid)
+            .map(|(slug, blocks)| event(slug, blocks))
+            .ok_or_else(not_found)
+    }
+}

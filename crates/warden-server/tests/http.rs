@@ -1253,6 +1253,7 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/publications"),
         ("get", "/api/v1/publications"),
         ("get", "/api/v1/publications.atom"),
+        ("get", "/api/v1/misp/{file}"),
         ("get", "/api/v1/lookup"),
         ("post", "/api/v1/lookup"),
         ("get", "/api/v1/blocklists/{format}"),
@@ -1503,6 +1504,7 @@ async fn authorization_matrix(s: Server) {
                 "/api/v1/blocklists/{format}" => {
                     "/api/v1/blocklists/rpz?recipient=china-telecom".to_owned()
                 }
+                "/api/v1/misp/{file}" => "/api/v1/misp/manifest.json".to_owned(),
                 _ => path.to_owned(),
             };
             let url = url
@@ -1624,7 +1626,7 @@ async fn authorization_matrix(s: Server) {
                         ("post", "/api/v1/bulletins") | ("post", "/api/v1/publications") => {
                             role == Reviewer && oversight(org)
                         }
-                        ("get", "/api/v1/bulletins") => true,
+                        ("get", "/api/v1/bulletins") | ("get", "/api/v1/misp/{file}") => true,
                         ("get", "/api/v1/lookup")
                         | ("post", "/api/v1/lookup")
                         | ("get", "/api/v1/allowlist") => true,
@@ -1673,8 +1675,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        40 * ORGS.len() * Role::ALL.len(),
-        "40 authenticated routes"
+        41 * ORGS.len() * Role::ALL.len(),
+        "41 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s
@@ -3556,4 +3558,38 @@ async fn taxii_serves_blocks_and_takes_in_stix(s: Server) {
             .unwrap()
             .as_str()
     );
+
+    // The blocks in force as a MISP feed: one event per recipient, scoped like exports.
+    let (st, m) = s.get("cncert", "/api/v1/misp/manifest.json").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(m.as_object().unwrap().len() >= 2, "{m}");
+    let (_, m) = s.get("telecom", "/api/v1/misp/manifest.json").await;
+    let events: Vec<&String> = m.as_object().unwrap().keys().collect();
+    assert_eq!(events.len(), 1, "{m}");
+    assert_eq!(
+        m[events[0]]["info"],
+        "Warden: blocks in force for china-telecom"
+    );
+    let (st, ev) = s
+        .get("telecom", &format!("/api/v1/misp/{}.json", events[0]))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let values: Vec<&str> = ev["Event"]["Attribute"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["value"].as_str().unwrap())
+        .collect();
+    assert!(values.contains(&"t2.example.cn"), "{values:?}");
+    assert!(!values.contains(&"t1.example.cn"), "revoked: {values:?}");
+    assert!(
+        !values.contains(&"m1.example.cn"),
+        "china-mobile's: {values:?}"
+    );
+    let (st, _) = s
+        .get("mobile", &format!("/api/v1/misp/{}.json", events[0]))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "another recipient's event");
+    let (st, _) = s.get("telecom", "/api/v1/misp/hashes.txt").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
 }

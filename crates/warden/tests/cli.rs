@@ -1196,3 +1196,53 @@ fn feeds_import_with_rejects_and_sightings() {
     assert_ne!(code, 0);
     assert!(err.contains("--as-org nobody"), "{err}");
 }
+
+/// A MISP feed written by PyMISP (manifest.json and event files, objects included) imports
+/// with the counts PyMISP reports: every attribute a line, those without a Warden type rejected.
+#[test]
+fn a_misp_feed_written_by_pymisp_imports_with_the_same_counts() {
+    let python = std::env::var("WARDEN_PYTHON").unwrap_or_else(|_| {
+        panic!("WARDEN_PYTHON is unset: run scripts/test, or set it to the python that scripts/python-env prints")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let _served = serve_demo(dir.path(), "sqlite://warden-data/demo.db", &[]);
+    let feed = dir.path().join("misp-feed");
+    let out = Command::new(&python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/misp-feed.py"
+        ))
+        .arg(&feed)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (total, mappable) = (
+        counts["attributes"].as_u64().unwrap(),
+        counts["mappable"].as_u64().unwrap(),
+    );
+    let db = format!("sqlite://{}/warden-data/demo.db", dir.path().display());
+    let rejects = dir.path().join("rejects.txt").display().to_string();
+    let (code, out, err) = warden(&[
+        "import",
+        &feed.display().to_string(),
+        "--format",
+        "misp",
+        "--as-org",
+        "secco-alpha",
+        "--db",
+        &db,
+        "--rejects",
+        &rejects,
+    ]);
+    assert_eq!(code, i32::from(total != mappable), "{out}{err}");
+    let want = format!(
+        "{total} lines, {mappable} indicators accepted (9 new, 1 merged as sightings), {} rejected",
+        total - mappable
+    );
+    assert!(out.contains(&want), "{out}\nwanted: {want}");
+}
