@@ -531,7 +531,7 @@ impl crate::service::Service {
         let platform = uuid::Uuid::new_v5(&warden_interop::ids::NAMESPACE, b"misp/org/warden");
         let event = |slug: &str, blocks: &mut Vec<misp::FeedBlock>| {
             // Stable order, so an unchanged feed is the same bytes.
-            blocks.sort_by(|a, b| a.measure_id.cmp(&b.measure_id));
+            blocks.sort_by_key(|b| b.measure_id);
             misp::event(slug, platform, blocks)
         };
         if file == "manifest.json" {
