@@ -30,20 +30,33 @@ impl Ts {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.fffZ` in UTC with `digits` (3 or 6) fractional digits.
+pub(crate) fn write_utc(
+    f: &mut std::fmt::Formatter<'_>,
+    t: OffsetDateTime,
+    digits: usize,
+) -> std::fmt::Result {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let frac = if digits == 6 {
+        t.microsecond()
+    } else {
+        u32::from(t.millisecond())
+    };
+    write!(
+        f,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{frac:0digits$}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )
+}
+
 impl std::fmt::Display for Ts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let t = self.0.to_offset(time::UtcOffset::UTC);
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.millisecond()
-        )
+        write_utc(f, self.0, 3)
     }
 }
 

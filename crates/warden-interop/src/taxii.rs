@@ -110,18 +110,7 @@ pub struct DateAdded(pub time::OffsetDateTime);
 
 impl std::fmt::Display for DateAdded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let t = self.0.to_offset(time::UtcOffset::UTC);
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.microsecond()
-        )
+        crate::stix::write_utc(f, self.0, 6)
     }
 }
 

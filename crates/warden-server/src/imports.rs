@@ -302,3 +302,18 @@ pub async fn run<R: BufRead + Send + 'static>(
     store.put_import(&rec).await?;
     Ok(rec)
 }
+
+/// The summary line of a finished import (the CLI's and the benchmark's).
+pub fn summary(rec: &ImportRecord, seconds: f64) -> String {
+    format!(
+        "import {}: {} lines, {} indicators accepted ({} new, {} merged as sightings), {} rejected; {:.2} s, {:.0} lines/s",
+        rec.id,
+        rec.lines,
+        rec.accepted,
+        rec.new_indicators,
+        rec.accepted.saturating_sub(rec.new_indicators),
+        rec.rejected,
+        seconds,
+        rec.lines as f64 / seconds.max(1e-9)
+    )
+}

@@ -732,18 +732,43 @@ fn next_of(p: &Page) -> Option<String> {
         .flatten()
 }
 
+/// The caller, the collection and the filters of a request on a collection's content.
+async fn request(
+    s: &AppState,
+    root: &str,
+    id: &str,
+    q: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<(Actor, Coll, Filter)> {
+    let actor = root_caller(s, root, headers).await?;
+    let c = find(root, &actor, id)?;
+    let f = filter(q)?;
+    Ok((actor, c, f))
+}
+
+/// A page of one object's versions; a 404 when the object is not there at all.
+async fn object_page(
+    s: &AppState,
+    (actor, c, f): &(Actor, Coll, Filter),
+    id: &str,
+    object_id: &str,
+) -> Result<Page> {
+    let p = page(s, actor, c, f, Some(object_id)).await?;
+    if p.items.is_empty() && f.next.is_none() {
+        return Err(ApiError::NotFound(format!("object {object_id} in collection {id}")).into());
+    }
+    Ok(p)
+}
+
 async fn objects(
     State(s): State<AppState>,
     Path((root, id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let actor = root_caller(&s, &root, &headers).await?;
-    let c = find(&root, &actor, &id)?;
-    let f = filter(q.as_deref())?;
+    let (actor, c, f) = request(&s, &root, &id, q.as_deref(), &headers).await?;
     let p = page(&s, &actor, &c, &f, None).await?;
-    let added = added_headers(&p.items);
-    Ok(envelope(&p, added))
+    Ok(envelope(&p, added_headers(&p.items)))
 }
 
 async fn object(
@@ -752,15 +777,9 @@ async fn object(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let actor = root_caller(&s, &root, &headers).await?;
-    let c = find(&root, &actor, &id)?;
-    let f = filter(q.as_deref())?;
-    let p = page(&s, &actor, &c, &f, Some(&object_id)).await?;
-    if p.items.is_empty() && f.next.is_none() {
-        return Err(ApiError::NotFound(format!("object {object_id} in collection {id}")).into());
-    }
-    let added = added_headers(&p.items);
-    Ok(envelope(&p, added))
+    let req = request(&s, &root, &id, q.as_deref(), &headers).await?;
+    let p = object_page(&s, &req, &id, &object_id).await?;
+    Ok(envelope(&p, added_headers(&p.items)))
 }
 
 async fn versions(
@@ -769,9 +788,7 @@ async fn versions(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let actor = root_caller(&s, &root, &headers).await?;
-    let c = find(&root, &actor, &id)?;
-    let mut f = filter(q.as_deref())?;
+    let (actor, c, mut f) = request(&s, &root, &id, q.as_deref(), &headers).await?;
     if !f.ids.is_empty() || !matches!(f.version, VersionFilter::Last) {
         return Err(ApiError::InvalidQuery(
             "the versions endpoint takes limit, added_after, next and match[spec_version] only"
@@ -780,17 +797,13 @@ async fn versions(
         .into());
     }
     f.version = VersionFilter::All;
-    let p = page(&s, &actor, &c, &f, Some(&object_id)).await?;
-    if p.items.is_empty() && f.next.is_none() {
-        return Err(ApiError::NotFound(format!("object {object_id} in collection {id}")).into());
-    }
-    let added = added_headers(&p.items);
+    let p = object_page(&s, &(actor, c, f), &id, &object_id).await?;
     let body = Versions {
         more: p.more,
         next: next_of(&p),
         versions: p.items.iter().map(|i| i.version).collect(),
     };
-    Ok(taxii_json(StatusCode::OK, &body, added))
+    Ok(taxii_json(StatusCode::OK, &body, added_headers(&p.items)))
 }
 
 async fn manifest(
@@ -799,11 +812,8 @@ async fn manifest(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let actor = root_caller(&s, &root, &headers).await?;
-    let c = find(&root, &actor, &id)?;
-    let f = filter(q.as_deref())?;
+    let (actor, c, f) = request(&s, &root, &id, q.as_deref(), &headers).await?;
     let p = page(&s, &actor, &c, &f, None).await?;
-    let added = added_headers(&p.items);
     let body = Manifest {
         more: p.more,
         next: next_of(&p),
@@ -818,7 +828,7 @@ async fn manifest(
             })
             .collect(),
     };
-    Ok(taxii_json(StatusCode::OK, &body, added))
+    Ok(taxii_json(StatusCode::OK, &body, added_headers(&p.items)))
 }
 
 async fn delete_object(

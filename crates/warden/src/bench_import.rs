@@ -77,16 +77,7 @@ pub async fn run(lines: u64, db: Option<String>) -> Result<()> {
     )
     .await?;
     let secs = t.elapsed().as_secs_f64();
-    println!(
-        "{} lines: {} accepted, {} new, {} merged as sightings, {} rejected in {:.2} s: {:.0} lines/s",
-        rec.lines,
-        rec.accepted,
-        rec.new_indicators,
-        rec.accepted - rec.new_indicators,
-        rec.rejected,
-        secs,
-        rec.lines as f64 / secs
-    );
+    println!("{}", imports::summary(&rec, secs));
     if let Some(r) = rejected.first() {
         println!("first reject: {}: {}", r.at, r.reason);
     }

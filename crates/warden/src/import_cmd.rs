@@ -79,17 +79,7 @@ pub async fn run(a: ImportArgs<'_>) -> Result<bool> {
         bail!("writing {}: {e}", rejects_path.display());
     }
     let secs = t.elapsed().as_secs_f64();
-    println!(
-        "import {}: {} lines, {} indicators accepted ({} new, {} merged as sightings), {} rejected; {:.2} s, {:.0} lines/s",
-        rec.id,
-        rec.lines,
-        rec.accepted,
-        rec.new_indicators,
-        rec.accepted - rec.new_indicators,
-        rec.rejected,
-        secs,
-        rec.lines as f64 / secs.max(1e-9)
-    );
+    println!("{}", imports::summary(&rec, secs));
     if rec.rejected > 0 {
         println!("rejected lines and why: {}", rejects_path.display());
     } else {

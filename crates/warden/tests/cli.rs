@@ -874,6 +874,13 @@ fn registry_imports_feed_attribution() {
 }
 
 /// The demo world's token of `org` with `role`, from the tokens file `serve --demo` writes.
+/// The python with the OASIS tools and PyMISP (scripts/test sets WARDEN_PYTHON).
+fn python() -> String {
+    std::env::var("WARDEN_PYTHON").unwrap_or_else(|_| {
+        panic!("WARDEN_PYTHON is unset: run scripts/test, or set it to the python that scripts/python-env prints")
+    })
+}
+
 fn demo_token(dir: &std::path::Path, org: &str, role: &str) -> String {
     let text = std::fs::read_to_string(dir.join("warden-data/demo-tokens.txt")).unwrap();
     text.lines()
@@ -1014,9 +1021,7 @@ fn dns_probes_pass_against_a_resolver_enforcing_the_export_and_fail_without() {
 /// object served. WARDEN_PYTHON is the venv `scripts/python-env` makes (scripts/test sets it).
 #[test]
 fn oasis_taxii_client_and_stix_validator_accept_the_taxii_service() {
-    let python = std::env::var("WARDEN_PYTHON").unwrap_or_else(|_| {
-        panic!("WARDEN_PYTHON is unset: run scripts/test, or set it to the python that scripts/python-env prints")
-    });
+    let python = python();
     let dir = tempfile::tempdir().unwrap();
     let served = serve_demo(dir.path(), "sqlite://warden-data/demo.db", &[]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/taxii-check.py");
@@ -1201,9 +1206,7 @@ fn feeds_import_with_rejects_and_sightings() {
 /// with the counts PyMISP reports: every attribute a line, those without a Warden type rejected.
 #[test]
 fn a_misp_feed_written_by_pymisp_imports_with_the_same_counts() {
-    let python = std::env::var("WARDEN_PYTHON").unwrap_or_else(|_| {
-        panic!("WARDEN_PYTHON is unset: run scripts/test, or set it to the python that scripts/python-env prints")
-    });
+    let python = python();
     let dir = tempfile::tempdir().unwrap();
     let _served = serve_demo(dir.path(), "sqlite://warden-data/demo.db", &[]);
     let feed = dir.path().join("misp-feed");
