@@ -59,8 +59,8 @@ fn comment(b: &FeedBlock) -> String {
     )
 }
 
-/// The event of one recipient's blocks, in the shape MISP feeds carry (`{"Event": …}`).
-pub fn event(recipient: &str, org_uuid: Uuid, blocks: &[FeedBlock]) -> Value {
+/// The event's own fields (without attributes): what the manifest lists of it.
+fn header(recipient: &str, org_uuid: Uuid, blocks: &[FeedBlock]) -> serde_json::Map<String, Value> {
     let ts = blocks
         .iter()
         .map(|b| b.since.unix_timestamp())
@@ -69,6 +69,27 @@ pub fn event(recipient: &str, org_uuid: Uuid, blocks: &[FeedBlock]) -> Value {
     let date = OffsetDateTime::from_unix_timestamp(ts)
         .map(|t| t.date().to_string())
         .unwrap_or_else(|_| "1970-01-01".into());
+    let v = json!({
+        "uuid": event_uuid(recipient),
+        "info": format!("Warden: blocks in force for {recipient}"),
+        "date": date,
+        "analysis": "2",
+        "threat_level_id": "2",
+        "published": true,
+        "timestamp": ts.to_string(),
+        "publish_timestamp": ts.to_string(),
+        "distribution": "0",
+        "Orgc": {"name": "Warden", "uuid": org_uuid},
+        "Tag": [{"name": "tlp:green"}],
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// The event of one recipient's blocks, in the shape MISP feeds carry (`{"Event": …}`).
+pub fn event(recipient: &str, org_uuid: Uuid, blocks: &[FeedBlock]) -> Value {
     let attributes: Vec<Value> = blocks
         .iter()
         .map(|b| {
@@ -94,34 +115,30 @@ pub fn event(recipient: &str, org_uuid: Uuid, blocks: &[FeedBlock]) -> Value {
             })
         })
         .collect();
-    json!({"Event": {
-        "uuid": event_uuid(recipient),
-        "info": format!("Warden: blocks in force for {recipient}"),
-        "date": date,
-        "analysis": "2",
-        "threat_level_id": "2",
-        "published": true,
-        "timestamp": ts.to_string(),
-        "publish_timestamp": ts.to_string(),
-        "distribution": "0",
-        "Orgc": {"name": "Warden", "uuid": org_uuid},
-        "Tag": [{"name": "tlp:green"}],
-        "Attribute": attributes,
-    }})
+    let mut ev = header(recipient, org_uuid, blocks);
+    ev.insert("Attribute".into(), Value::Array(attributes));
+    json!({ "Event": ev })
 }
 
-/// The manifest entry of an event (`manifest.json` maps event UUIDs to these).
-pub fn manifest_entry(event: &Value) -> Value {
-    let e = &event["Event"];
-    json!({
-        "Orgc": e["Orgc"],
-        "Tag": e["Tag"],
-        "info": e["info"],
-        "date": e["date"],
-        "analysis": e["analysis"],
-        "threat_level_id": e["threat_level_id"],
-        "timestamp": e["timestamp"],
-    })
+/// The manifest entry of a recipient's event (`manifest.json` maps event UUIDs to these),
+/// without building its attributes.
+pub fn manifest_entry(recipient: &str, org_uuid: Uuid, blocks: &[FeedBlock]) -> Value {
+    let h = header(recipient, org_uuid, blocks);
+    let mut m = serde_json::Map::new();
+    for k in [
+        "Orgc",
+        "Tag",
+        "info",
+        "date",
+        "analysis",
+        "threat_level_id",
+        "timestamp",
+    ] {
+        if let Some(v) = h.get(k) {
+            m.insert(k.into(), v.clone());
+        }
+    }
+    Value::Object(m)
 }
 
 #[cfg(test)]
@@ -165,10 +182,9 @@ mod tests {
             assert!(crate::feed::misp_attribute(t, v).is_ok(), "{t} {v}");
         }
         assert_eq!(ev["Event"]["uuid"], event_uuid("china-telecom").to_string());
-        assert_eq!(
-            manifest_entry(&ev)["info"],
-            "Warden: blocks in force for china-telecom"
-        );
+        let m = manifest_entry("china-telecom", Uuid::from_u128(1), &[]);
+        assert_eq!(m["info"], "Warden: blocks in force for china-telecom");
+        assert_eq!(m["Orgc"], ev["Event"]["Orgc"]);
         assert!(
             ev["Event"]["Attribute"][0]["comment"]
                 .as_str()

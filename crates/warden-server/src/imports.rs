@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::io::BufRead;
 use time::OffsetDateTime;
 use uuid::Uuid;
-use warden_core::indicator::Indicator;
+use warden_core::indicator::{Indicator, IndicatorType};
 use warden_interop::feed::{self, Line, Reader};
 use warden_store::{FeedRow, ImportRecord, Store, StoreError};
 
@@ -68,13 +68,11 @@ struct Batch {
     rejects: Vec<Reject>,
 }
 
-fn flush(map: &mut HashMap<(u8, String), u64>, b: &mut Batch) -> Batch {
+fn flush(map: &mut HashMap<(IndicatorType, String), u64>, b: &mut Batch) -> Batch {
     b.rows = map
         .drain()
         .map(|((k, value), count)| FeedRow {
-            kind: warden_core::indicator::IndicatorType::ALL[usize::from(k)]
-                .as_str()
-                .to_owned(),
+            kind: k.as_str().to_owned(),
             value,
             count,
         })
@@ -91,19 +89,12 @@ fn flush(map: &mut HashMap<(u8, String), u64>, b: &mut Batch) -> Batch {
     )
 }
 
-fn kind_index(i: &Indicator) -> u8 {
-    warden_core::indicator::IndicatorType::ALL
-        .iter()
-        .position(|k| *k == i.kind())
-        .unwrap_or(0) as u8
-}
-
 /// Reads `items` (where each came from, and what it says) into batches sent to `tx`.
 fn batches(
     items: impl Iterator<Item = (String, u64, Result<Line, String>)>,
     tx: tokio::sync::mpsc::Sender<Batch>,
 ) {
-    let mut map: HashMap<(u8, String), u64> = HashMap::with_capacity(BATCH);
+    let mut map: HashMap<(IndicatorType, String), u64> = HashMap::with_capacity(BATCH);
     let mut b = Batch {
         rows: vec![],
         lines: 0,
@@ -118,7 +109,7 @@ fn batches(
             Ok(Line::Skip) => {}
             Ok(Line::Indicator(i)) => {
                 b.accepted += 1;
-                let key = (kind_index(&i), i.value().to_owned());
+                let key = (i.kind(), i.value().to_owned());
                 *map.entry(key).or_insert(0) += 1;
                 if map.len() >= BATCH {
                     let full = flush(&mut map, &mut b);

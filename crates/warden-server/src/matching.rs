@@ -529,19 +529,16 @@ impl crate::service::Service {
                 });
         }
         let platform = uuid::Uuid::new_v5(&warden_interop::ids::NAMESPACE, b"misp/org/warden");
-        let event = |slug: &str, blocks: &mut Vec<misp::FeedBlock>| {
-            // Stable order, so an unchanged feed is the same bytes.
-            blocks.sort_by_key(|b| b.measure_id);
-            misp::event(slug, platform, blocks)
-        };
         if file == "manifest.json" {
-            let mut m = serde_json::Map::new();
-            for (slug, blocks) in by_recipient.iter_mut() {
-                m.insert(
-                    misp::event_uuid(slug).to_string(),
-                    misp::manifest_entry(&event(slug, blocks)),
-                );
-            }
+            let m: serde_json::Map<String, serde_json::Value> = by_recipient
+                .iter()
+                .map(|(slug, blocks)| {
+                    (
+                        misp::event_uuid(slug).to_string(),
+                        misp::manifest_entry(slug, platform, blocks),
+                    )
+                })
+                .collect();
             return Ok(serde_json::Value::Object(m));
         }
         let not_found = || ApiError::NotFound(format!("MISP feed file {file:?}"));
@@ -549,10 +546,12 @@ impl crate::service::Service {
             .strip_suffix(".json")
             .and_then(|u| uuid::Uuid::parse_str(u).ok())
             .ok_or_else(not_found)?;
-        by_recipient
+        let (slug, blocks) = by_recipient
             .iter_mut()
             .find(|(slug, _)| misp::event_uuid(slug) == uuid)
-            .map(|(slug, blocks)| event(slug, blocks))
-            .ok_or_else(not_found)
+            .ok_or_else(not_found)?;
+        // Stable order, so an unchanged feed is the same bytes.
+        blocks.sort_by_key(|b| b.measure_id);
+        Ok(misp::event(slug, platform, blocks))
     }
 }

@@ -56,17 +56,7 @@ pub async fn start_server(db: Option<String>, org: &str, role: Role) -> Result<B
     let master = warden_server::keys::MasterKey::load_or_create(&dir.join("master.key"))?;
     let keys = warden_server::keys::KeyRing::new(master);
     keys.ensure_keys(store.as_ref(), now).await?;
-    let token = warden_server::admin::create_token(
-        store.as_ref(),
-        &Actor::system("bench"),
-        now,
-        org,
-        [role].into_iter().collect(),
-        Some("bench".into()),
-        None,
-    )
-    .await?
-    .token;
+    let token = token(store.as_ref(), org, role, now).await?;
     let state = warden_server::AppState::new(
         store,
         Arc::new(SystemClock),
@@ -95,6 +85,26 @@ pub async fn start_server(db: Option<String>, org: &str, role: Role) -> Result<B
         dir,
         url,
     })
+}
+
+/// A new API token of `org` with `role`, labelled "bench".
+pub async fn token(
+    store: &dyn warden_store::Store,
+    org: &str,
+    role: Role,
+    now: OffsetDateTime,
+) -> Result<String> {
+    Ok(warden_server::admin::create_token(
+        store,
+        &Actor::system("bench"),
+        now,
+        org,
+        [role].into_iter().collect(),
+        Some("bench".into()),
+        None,
+    )
+    .await?
+    .token)
 }
 
 pub async fn api(b: ApiBench) -> Result<()> {

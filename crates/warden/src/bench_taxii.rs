@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use warden_core::org::{Actor, Role};
+use warden_core::org::Role;
 
 pub struct TaxiiBench {
     pub objects: usize,
@@ -96,17 +96,7 @@ pub async fn run(b: TaxiiBench) -> Result<()> {
         ("china-telecom", Role::Reporter),
         ("ca-guangdong", Role::Reviewer),
     ] {
-        let t = warden_server::admin::create_token(
-            store.as_ref(),
-            &Actor::system("bench"),
-            now,
-            org,
-            [role].into_iter().collect(),
-            Some("bench".into()),
-            None,
-        )
-        .await?
-        .token;
+        let t = crate::bench::token(store.as_ref(), org, role, now).await?;
         tok.insert(org, t);
     }
     // N blocks through the real lifecycle: decisions of up to 1,000 measures each.
