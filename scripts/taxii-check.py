@@ -47,9 +47,25 @@ def block(domain):
              "recipient_org": "china-telecom"}]})
 
 
-# Something of every kind Warden serves: a publication beside the demo world's blocks.
+# Something of every kind Warden serves: a publication beside the demo world's blocks, and
+# threats of every category: a trojan, a vulnerability, and a domain reported twice.
 rest(("miit", "reviewer"), "/publications",
      {"title": "Phishing wave", "body": "Domains imitating payment sites are being blocked."})
+
+
+def report(who, category, subtype, title, indicators):
+    return rest((who, "reporter"), "/reports", {
+        "category": category, "subtype": subtype, "title": title, "description": title,
+        "observed_at": "2026-11-02T00:00:00Z", "province": "44",
+        "indicators": [{"type": t, "value": v} for t, v in indicators]})
+
+
+report("secco-alpha", "malicious_program", "trojan", "Banking trojan",
+       [("sha256", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")])
+report("secco-alpha", "vulnerability", "code_vulnerability", "Router firmware RCE",
+       [("cve", "CVE-2026-12345")])
+for who in ("secco-alpha", "china-telecom"):
+    report(who, "malicious_resource", "c2", "Botnet C2", [("domain", "c2.sighting.example.cn")])
 
 # Basic authentication, the API token as the password.
 analyst = Server(base + "/taxii2/", user="feed", password=tokens[("cncert", "analyst")])
@@ -70,7 +86,9 @@ for root in (analyst.default, public.api_roots[1]):
         print(f"{root.url} {coll.alias}: {pages} pages")
 types = sorted({o["type"] for o in objects})
 print(f"{len(objects)} objects of types {types}")
-for want in ["extension-definition", "identity", "indicator", "marking-definition", "report"]:
+for want in ["extension-definition", "identity", "indicator", "marking-definition", "report",
+             "infrastructure", "malware", "vulnerability", "course-of-action", "relationship",
+             "sighting"]:
     if want not in types:
         fail(f"no {want} object was served")
 

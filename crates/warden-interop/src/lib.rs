@@ -11,5 +11,6 @@ pub mod misp;
 pub mod pattern;
 pub mod stix;
 pub mod taxii;
+pub mod threat;
 
 pub use stix::Ts;

@@ -186,6 +186,48 @@ pub struct Report {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Malware {
+    #[serde(flatten)]
+    pub common: Common,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub malware_types: Vec<&'static str>,
+    pub is_family: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Infrastructure {
+    #[serde(flatten)]
+    pub common: Common,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub infrastructure_types: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Vulnerability {
+    #[serde(flatten)]
+    pub common: Common,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sighting {
+    #[serde(flatten)]
+    pub common: Common,
+    pub count: u64,
+    pub first_seen: Ts,
+    pub last_seen: Ts,
+    pub sighting_of_ref: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub where_sighted_refs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExtensionDefinition {
     #[serde(flatten)]
     pub common: Common,
@@ -283,14 +325,17 @@ fn epoch() -> Ts {
 
 /// Warden's own property extension: the regulatory fields STIX has no place for.
 pub fn warden_extension() -> ExtensionDefinition {
-    let mut common = Common::new("extension-definition", ids::extension(), epoch(), epoch());
+    // Version 1.1.0 (2026-12-01) added the threat properties (case_id, case_status,
+    // severity, target_type, target_value).
+    let modified = Ts(epoch().0 + time::Duration::days(2));
+    let mut common = Common::new("extension-definition", ids::extension(), epoch(), modified);
     common.created_by_ref = Some(ids::platform());
     ExtensionDefinition {
         common,
         name: "Warden regulatory properties",
         description: "Fields of the MIIT measures on public-internet cyber threats (工信部网安〔2017〕202号) that STIX has no property for.",
-        schema: "Properties (all optional strings unless noted): article (the article of the measures the object answers to, e.g. \"8(1)\"); measure_kind (block, remove_malware, remediate, other); measure_id; reference (the public reference number to quote in an appeal); recipient (slug of the organisation that must act); province (GB/T 2260 two-digit code); deadline (RFC 3339); scope (exact, subdomains, mail_domain, number_range); range_last (last number of a phone range); category and subtype (the threat taxonomy of Art. 2). Documented in docs/interop.md.",
-        version: "1.0.0",
+        schema: "Properties (all optional strings unless noted): article (the article of the measures the object answers to, e.g. \"8(1)\"); measure_kind (block, remove_malware, remediate, other); measure_id; reference (the public reference number to quote in an appeal); recipient (slug of the organisation that must act); province (GB/T 2260 two-digit code); deadline (RFC 3339); scope (exact, subdomains, mail_domain, number_range); range_last (last number of a phone range); target_type and target_value (what a measure acts on); category and subtype (the threat taxonomy of Art. 2); case_id, case_status and severity (of the threat as determined). Documented in docs/interop.md.",
+        version: "1.1.0",
         extension_types: vec!["property-extension"],
     }
 }

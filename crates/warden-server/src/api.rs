@@ -76,6 +76,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(issue_publication, list_publications))
         .routes(routes!(publications_atom))
         .routes(routes!(misp_feed))
+        .routes(routes!(upload_import, list_imports))
+        .routes(routes!(get_import))
+        .routes(routes!(import_rejects))
         .routes(routes!(lookup, lookup_batch))
         .routes(routes!(blocklist))
         .routes(routes!(list_allowlist, add_allowlist))
@@ -1191,5 +1194,131 @@ async fn probe(
     let idem = idem(&c, &headers, &format!("POST /notices/{nid}/probes"), &body)?;
     Ok(Json(
         s.svc.probe(&c, id(&nid)?, parse_body(&body)?, idem).await?,
+    ))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// ndjson, csv or plain; else taken from the Content-Type.
+    pub format: Option<String>,
+    /// A label for the feed (its file name, say); default `http`.
+    pub source: Option<String>,
+}
+
+/// A bulk feed, streamed: kept whole in the database as it arrives, then imported in the
+/// background. Poll the job it answers with.
+#[utoipa::path(
+    post,
+    path = "/imports",
+    tag = "reports",
+    summary = "Send a bulk feed (NDJSON, CSV or one value per line), streamed; answers 202 with the import job to poll (Location). Each indicator is kept once; repeats within and across feeds count as sightings",
+    params(UploadQuery),
+    request_body(content = String, content_type = "application/x-ndjson", description = "The feed: NDJSON ({\"type\", \"value\"} or {\"value\"} per line), CSV (a header with a `value` column, optionally `type`) or one value per line (text/plain)"),
+    responses((status = 202, description = "Accepted: the feed is stored and queued", body = ImportJob), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn upload_import(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<axum::response::Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    // Checked before the body is read, so a refused sender does not upload for nothing.
+    warden_core::lifecycle::may_import(&c)?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let format = crate::imports::upload_format(q.format.as_deref(), content_type)?;
+    let job = s
+        .svc
+        .receive_import(&c, format, q.source.as_deref(), body.into_data_stream())
+        .await?;
+    crate::imports::start_pending(s.svc.clone(), crate::jobs::owner().to_owned());
+    let location = format!("/api/v1/imports/{}", job.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(axum::http::header::LOCATION, location)],
+        Json(job),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportsQuery {
+    /// At most this many (default 50, at most 1000).
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/imports",
+    tag = "reports",
+    summary = "The caller organisation's feed imports, newest first",
+    params(ImportsQuery),
+    responses((status = 200, description = "OK", body = ImportList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn list_imports(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    q: Result<Query<ImportsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ImportList>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    Ok(Json(s.svc.import_jobs(&c, q.limit.unwrap_or(50)).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/imports/{id}",
+    tag = "reports",
+    summary = "A feed import: its status (receiving, queued, running, complete, failed) and counts so far",
+    params(("id" = Uuid, Path, description = "The import id")),
+    responses((status = 200, description = "OK", body = ImportJob), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn get_import(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(i): Path<String>,
+) -> Result<Json<ImportJob>, ApiError> {
+    Ok(Json(s.svc.import_job(&c, id(&i)?).await?))
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RejectsQuery {
+    /// Rejects after this number (the last `n` of the previous page).
+    pub after: Option<u64>,
+    /// At most this many (default 1000, at most 10000).
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/imports/{id}/rejects",
+    tag = "reports",
+    summary = "The lines a feed import refused, each with its place and reason, in order",
+    params(("id" = Uuid, Path, description = "The import id"), RejectsQuery),
+    responses((status = 200, description = "OK", body = ImportRejectList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+async fn import_rejects(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(i): Path<String>,
+    q: Result<Query<RejectsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ImportRejectList>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
+    Ok(Json(
+        s.svc
+            .import_rejects(&c, id(&i)?, q.after.unwrap_or(0), q.limit.unwrap_or(1000))
+            .await?,
     ))
 }

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::{Indicator, IndicatorType};
 use warden_interop::feed::{self, Line, Reader};
-use warden_store::{FeedRow, ImportRecord, Store, StoreError};
+use warden_store::{FeedRow, ImportRecord, ImportReject, Store, StoreError};
 
 /// Distinct indicators per written batch.
 const BATCH: usize = 200_000;
@@ -42,13 +42,6 @@ impl ImportFormat {
     }
 }
 
-/// A rejected line or object: where, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reject {
-    pub at: String,
-    pub reason: String,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("reading the feed: {0}")]
@@ -65,7 +58,9 @@ struct Batch {
     lines: u64,
     accepted: u64,
     bytes: u64,
-    rejects: Vec<Reject>,
+    rejects: Vec<ImportReject>,
+    /// The input could not be read on: the import stops after this batch.
+    fatal: Option<String>,
 }
 
 fn flush(map: &mut HashMap<(IndicatorType, String), u64>, b: &mut Batch) -> Batch {
@@ -85,13 +80,18 @@ fn flush(map: &mut HashMap<(IndicatorType, String), u64>, b: &mut Batch) -> Batc
             accepted: 0,
             bytes: 0,
             rejects: vec![],
+            fatal: None,
         },
     )
 }
 
-/// Reads `items` (where each came from, and what it says) into batches sent to `tx`.
+/// Reads `items` (where each came from, and what it says) into batches sent to `tx`. The
+/// first `skip` items were read by an earlier run of the same import (resumed): they are
+/// passed over, and rejects are numbered on from `rejected`.
 fn batches(
-    items: impl Iterator<Item = (String, u64, Result<Line, String>)>,
+    items: impl Iterator<Item = Result<(String, u64, Result<Line, String>), String>>,
+    skip: u64,
+    mut rejected: u64,
     tx: tokio::sync::mpsc::Sender<Batch>,
 ) {
     let mut map: HashMap<(IndicatorType, String), u64> = HashMap::with_capacity(BATCH);
@@ -101,8 +101,16 @@ fn batches(
         accepted: 0,
         bytes: 0,
         rejects: vec![],
+        fatal: None,
     };
-    for (at, bytes, r) in items {
+    for item in items.skip(usize::try_from(skip).unwrap_or(usize::MAX)) {
+        let (at, bytes, r) = match item {
+            Ok(i) => i,
+            Err(e) => {
+                b.fatal = Some(e);
+                break;
+            }
+        };
         b.lines += 1;
         b.bytes += bytes;
         match r {
@@ -119,7 +127,12 @@ fn batches(
                 }
             }
             Err(reason) => {
-                b.rejects.push(Reject { at, reason });
+                rejected += 1;
+                b.rejects.push(ImportReject {
+                    n: rejected,
+                    place: at,
+                    reason,
+                });
                 // A feed of garbage must not pile its rejects up in memory either.
                 if b.rejects.len() >= BATCH {
                     let part = flush(&mut map, &mut b);
@@ -130,25 +143,42 @@ fn batches(
             }
         }
     }
-    let last = flush(&mut map, &mut b);
+    let fatal = b.fatal.take();
+    let mut last = flush(&mut map, &mut b);
+    last.fatal = fatal;
     let _ = tx.blocking_send(last);
 }
 
-/// Lines of a line-oriented feed, numbered from 1.
+/// Lines of a line-oriented feed, numbered from 1. A line that is not UTF-8 is a reject; a
+/// failing read ends the feed with an error.
 fn line_items<R: BufRead>(
     format: feed::Format,
     mut reader: R,
-) -> impl Iterator<Item = (String, u64, Result<Line, String>)> {
+) -> impl Iterator<Item = Result<(String, u64, Result<Line, String>), String>> {
     let mut r = Reader::new(format);
     let mut n = 0u64;
-    let mut buf = String::new();
+    let mut buf = vec![];
+    let mut done = false;
     std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
         buf.clear();
         n += 1;
-        match reader.read_line(&mut buf) {
+        match reader.read_until(b'\n', &mut buf) {
             Ok(0) => None,
-            Ok(len) => Some((format!("line {n}"), len as u64, r.line(&buf))),
-            Err(e) => Some((format!("line {n}"), 0, Err(format!("unreadable: {e}")))),
+            Ok(len) => Some(Ok((
+                format!("line {n}"),
+                len as u64,
+                match std::str::from_utf8(&buf) {
+                    Ok(text) => r.line(text),
+                    Err(e) => Err(format!("not UTF-8 text: {e}")),
+                },
+            ))),
+            Err(e) => {
+                done = true;
+                Some(Err(format!("reading line {n}: {e}")))
+            }
         }
     })
 }
@@ -236,58 +266,59 @@ pub enum Input<R> {
     Documents(ImportFormat, Vec<(String, Value)>),
 }
 
-/// Imports a feed for `org_id`: the record is written first (running) and last (complete),
-/// each batch in a transaction of its own. `progress` is told the bytes read so far.
+/// Runs import `rec` (new, or resumed where its record says it stopped): the record is
+/// written first (running) and last (complete), and each batch in one transaction together
+/// with the record's counts through it. `progress` is told the bytes read so far.
 pub async fn run<R: BufRead + Send + 'static>(
     store: &dyn Store,
-    org_id: Uuid,
-    source: &str,
+    mut rec: ImportRecord,
     input: Input<R>,
     now: impl Fn() -> OffsetDateTime,
-    mut on_reject: impl FnMut(&Reject),
+    mut on_reject: impl FnMut(&ImportReject),
     mut progress: impl FnMut(u64),
 ) -> Result<ImportRecord, ImportError> {
-    let format = match &input {
-        Input::Lines(f, _) => ImportFormat::Lines(*f),
-        Input::Documents(f, _) => *f,
-    };
-    let mut rec = ImportRecord {
-        id: Uuid::now_v7(),
-        org_id,
-        format: format.as_str().to_owned(),
-        source: source.to_owned(),
-        status: "running".into(),
-        started: now(),
-        finished: None,
-        lines: 0,
-        accepted: 0,
-        rejected: 0,
-        new_indicators: 0,
-    };
+    rec.status = "running".into();
     store.put_import(&rec).await?;
     // Two batches in flight: parsing runs ahead while the previous one is written.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
+    let (skip, rejected) = (rec.lines, rec.rejected);
     let parser = tokio::task::spawn_blocking(move || match input {
-        Input::Lines(f, r) => batches(line_items(f, r), tx),
-        Input::Documents(f, docs) => batches(document_items(f, docs).into_iter(), tx),
+        Input::Lines(f, r) => batches(line_items(f, r), skip, rejected, tx),
+        Input::Documents(f, docs) => batches(
+            document_items(f, docs).into_iter().map(Ok),
+            skip,
+            rejected,
+            tx,
+        ),
     });
     let mut bytes = 0;
+    let mut fatal = None;
     while let Some(b) = rx.recv().await {
-        if !b.rows.is_empty() {
-            rec.new_indicators += store.add_feed_rows(&rec, now(), &b.rows).await?;
-        }
         rec.lines += b.lines;
         rec.accepted += b.accepted;
         rec.rejected += b.rejects.len() as u64;
+        rec.new_indicators += store
+            .add_feed_rows(&rec, now(), &b.rows, &b.rejects)
+            .await?;
         for r in &b.rejects {
             on_reject(r);
         }
         bytes += b.bytes;
         progress(bytes);
+        if b.fatal.is_some() {
+            fatal = b.fatal;
+        }
     }
     parser
         .await
         .map_err(|e| ImportError::Invalid(format!("the parser stopped: {e}")))?;
+    if let Some(e) = fatal {
+        rec.status = "failed".into();
+        rec.finished = Some(now());
+        rec.detail = Some(e.clone());
+        store.put_import(&rec).await?;
+        return Err(ImportError::Invalid(e));
+    }
     rec.status = "complete".into();
     rec.finished = Some(now());
     store.put_import(&rec).await?;
@@ -307,4 +338,313 @@ pub fn summary(rec: &ImportRecord, seconds: f64) -> String {
         seconds,
         rec.lines as f64 / seconds.max(1e-9)
     )
+}
+
+/// The pieces an HTTP upload is kept in.
+const CHUNK: usize = 1 << 20;
+/// The largest feed one upload may carry.
+pub const UPLOAD_LIMIT: u64 = 16 << 30;
+/// How long a server holds an import before another may take it over; renewed while it runs.
+const LEASE: time::Duration = time::Duration::minutes(5);
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The line format of an upload: `format=` if given, else from its Content-Type.
+pub fn upload_format(
+    param: Option<&str>,
+    content_type: Option<&str>,
+) -> Result<feed::Format, crate::error::ApiError> {
+    use crate::error::ApiError;
+    let from_type = || {
+        let essence = content_type?.split(';').next()?.trim().to_ascii_lowercase();
+        match essence.as_str() {
+            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
+                Some(feed::Format::Ndjson)
+            }
+            "text/csv" => Some(feed::Format::Csv),
+            "text/plain" => Some(feed::Format::Plain),
+            _ => None,
+        }
+    };
+    match param {
+        Some("stix") => Err(ApiError::InvalidQuery(
+            "format=stix: send STIX objects to your TAXII inbound collection (/taxii2/members/collections/inbound-<slug>/objects/)".into(),
+        )),
+        Some("misp") => Err(ApiError::InvalidQuery(
+            "format=misp: MISP events and feeds are imported with `warden import --format misp`".into(),
+        )),
+        Some(p) => feed::Format::parse(p).ok_or_else(|| {
+            ApiError::InvalidQuery(format!("format={p}: expected ndjson, csv or plain"))
+        }),
+        None => from_type().ok_or_else(|| {
+            ApiError::UnsupportedMediaType(format!(
+                "no format: give format=ndjson|csv|plain, or Content-Type application/x-ndjson, text/csv or text/plain (got {})",
+                content_type.unwrap_or("none")
+            ))
+        }),
+    }
+}
+
+/// An upload's chunks, in order, as one byte stream for the parser thread.
+struct ChunkReader {
+    rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            match self.rx.blocking_recv() {
+                Some(Ok(c)) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+use crate::error::ApiError;
+use crate::service::Service;
+use crate::types::{ImportJob, ImportList, ImportRejectItem, ImportRejectList};
+use warden_core::lifecycle::{can_view_import, may_import};
+use warden_core::org::Actor;
+
+impl Service {
+    /// Receives an uploaded feed into the database, chunk by chunk as it arrives, and queues
+    /// its import: when this returns, the whole feed is durable and any server may run it.
+    pub async fn receive_import<S, E>(
+        &self,
+        actor: &Actor,
+        format: feed::Format,
+        source: Option<&str>,
+        mut body: S,
+    ) -> Result<ImportJob, ApiError>
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        use futures_util::StreamExt as _;
+        may_import(actor)?;
+        let org = actor
+            .org()
+            .ok_or_else(|| ApiError::InvalidBody("a feed is sent by an organisation".into()))?;
+        let source = source.unwrap_or("http");
+        if source.is_empty() || source.chars().count() > 200 || source.chars().any(char::is_control)
+        {
+            return Err(ApiError::InvalidQuery(
+                "source: 1–200 characters without control characters".into(),
+            ));
+        }
+        let mut rec = ImportRecord::start(org.id, format.as_str(), source, self.now());
+        rec.status = "receiving".into();
+        self.store.put_import(&rec).await?;
+        let mut buf = Vec::with_capacity(CHUNK);
+        let mut seq = 0;
+        let failure = loop {
+            match body.next().await {
+                Some(Ok(b)) => {
+                    rec.bytes += b.len() as u64;
+                    if rec.bytes > UPLOAD_LIMIT {
+                        break ApiError::BatchTooLarge(format!(
+                            "a feed upload may carry at most {UPLOAD_LIMIT} bytes; split the feed"
+                        ));
+                    }
+                    buf.extend_from_slice(&b);
+                    while buf.len() >= CHUNK {
+                        let rest = buf.split_off(CHUNK);
+                        let full = std::mem::replace(&mut buf, rest);
+                        self.store.add_import_chunk(rec.id, seq, full).await?;
+                        seq += 1;
+                    }
+                }
+                Some(Err(e)) => {
+                    break ApiError::InvalidBody(format!(
+                        "the upload broke off after {} bytes: {e}",
+                        rec.bytes
+                    ));
+                }
+                None => {
+                    if !buf.is_empty() {
+                        self.store.add_import_chunk(rec.id, seq, buf).await?;
+                    }
+                    rec.status = "queued".into();
+                    self.store.put_import(&rec).await?;
+                    return Ok(ImportJob::from(&rec));
+                }
+            }
+        };
+        rec.status = "failed".into();
+        rec.finished = Some(self.now());
+        rec.detail = Some(failure.to_string());
+        self.store.drop_import_chunks(rec.id).await?;
+        self.store.put_import(&rec).await?;
+        Err(failure)
+    }
+
+    pub async fn import_job(&self, actor: &Actor, id: Uuid) -> Result<ImportJob, ApiError> {
+        Ok(ImportJob::from(&self.visible_import(actor, id).await?))
+    }
+
+    async fn visible_import(&self, actor: &Actor, id: Uuid) -> Result<ImportRecord, ApiError> {
+        self.store
+            .import(id)
+            .await?
+            .filter(|r| can_view_import(actor, r.org_id))
+            .ok_or_else(|| ApiError::NotFound(format!("import {id}")))
+    }
+
+    /// The caller organisation's imports, newest first.
+    pub async fn import_jobs(&self, actor: &Actor, limit: u32) -> Result<ImportList, ApiError> {
+        let org = actor
+            .org()
+            .ok_or_else(|| ApiError::NotFound("imports".into()))?;
+        let items = self
+            .store
+            .imports_of_org(org.id, limit.clamp(1, 1000))
+            .await?;
+        Ok(ImportList {
+            items: items.iter().map(ImportJob::from).collect(),
+        })
+    }
+
+    pub async fn import_rejects(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> Result<ImportRejectList, ApiError> {
+        let rec = self.visible_import(actor, id).await?;
+        let items = self
+            .store
+            .import_rejects(id, after, limit.clamp(1, 10_000))
+            .await?
+            .into_iter()
+            .map(|r| ImportRejectItem {
+                n: r.n,
+                place: r.place,
+                reason: r.reason,
+            })
+            .collect();
+        Ok(ImportRejectList {
+            items,
+            total: rec.rejected,
+        })
+    }
+
+    /// Runs (or resumes) one queued upload if no other server holds it.
+    async fn run_upload(&self, rec: ImportRecord, owner: &str) -> Result<(), ApiError> {
+        let job = format!("import:{}", rec.id);
+        let now = self.now();
+        if !self.store.claim_job(&job, owner, now, now + LEASE).await? {
+            return Ok(());
+        }
+        let Some(format) = feed::Format::parse(&rec.format) else {
+            return Err(ApiError::Internal(format!(
+                "import {} has format {} that uploads cannot have",
+                rec.id, rec.format
+            )));
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let store = self.store.clone();
+        let id = rec.id;
+        // The chunks are fetched ahead of the parser, a few at a time.
+        let fetch = tokio::spawn(async move {
+            for seq in 0.. {
+                let next = match store.import_chunk(id, seq).await {
+                    Ok(Some(c)) => Ok(c),
+                    Ok(None) => break,
+                    Err(e) => Err(e.to_string()),
+                };
+                let stop = next.is_err();
+                if tx.send(next).await.is_err() || stop {
+                    break;
+                }
+            }
+        });
+        let reader = std::io::BufReader::with_capacity(
+            CHUNK,
+            ChunkReader {
+                rx,
+                chunk: vec![],
+                pos: 0,
+            },
+        );
+        let work = run(
+            self.store.as_ref(),
+            rec.clone(),
+            Input::Lines(format, reader),
+            || self.now(),
+            |_| {},
+            |_| {},
+        );
+        tokio::pin!(work);
+        let mut renew = tokio::time::interval(RENEW_EVERY);
+        renew.tick().await;
+        let result = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                _ = renew.tick() => {
+                    if !self.store.renew_job(&job, owner, self.now() + LEASE).await? {
+                        fetch.abort();
+                        return Err(ApiError::Internal(format!(
+                            "import {id}: another server took it over"
+                        )));
+                    }
+                }
+            }
+        };
+        fetch.abort();
+        let done = match result {
+            Ok(_) => {
+                self.store.drop_import_chunks(id).await?;
+                Ok(())
+            }
+            Err(ImportError::Store(e)) => Err(ApiError::Store(e)),
+            Err(e) => {
+                // Unreadable input: the import ends here, with what it had read.
+                let mut failed = self.store.import(id).await?.unwrap_or(rec);
+                failed.status = "failed".into();
+                failed.finished = Some(self.now());
+                failed.detail = Some(e.to_string());
+                self.store.put_import(&failed).await?;
+                self.store.drop_import_chunks(id).await?;
+                Ok(())
+            }
+        };
+        let far = self.now() + time::Duration::days(36_500);
+        self.store.finish_job(&job, owner, self.now(), far).await?;
+        done
+    }
+}
+
+/// Runs every queued import (and resumes those a stopped server left running) that no other
+/// server holds, each in a task of its own.
+pub fn start_pending(svc: std::sync::Arc<Service>, owner: String) {
+    tokio::spawn(async move {
+        let pending = match svc.store.imports_pending().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "listing pending imports failed");
+                return;
+            }
+        };
+        for rec in pending {
+            let svc = svc.clone();
+            let owner = owner.clone();
+            tokio::spawn(async move {
+                let id = rec.id;
+                if let Err(e) = svc.run_upload(rec, &owner).await {
+                    tracing::warn!(import = %id, error = %e, "import stopped; it resumes at the next job run");
+                }
+            });
+        }
+    });
 }

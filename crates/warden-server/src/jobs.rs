@@ -255,14 +255,22 @@ async fn expire_blocks(svc: &Service) -> Result<usize, ApiError> {
     .await
 }
 
+/// This process, as the holder of job leases.
+pub fn owner() -> &'static str {
+    static OWNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    OWNER.get_or_init(|| format!("{}-{}", std::process::id(), Uuid::now_v7()))
+}
+
 /// Runs the jobs every `tick` until the process ends.
 pub fn spawn(svc: Arc<Service>, tick: std::time::Duration) -> tokio::task::JoinHandle<()> {
-    let owner = format!("{}-{}", std::process::id(), Uuid::now_v7());
+    let owner = owner().to_owned();
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
+            // Imports run in tasks of their own: a long feed must not hold up deadlines.
+            crate::imports::start_pending(svc.clone(), owner.clone());
             match run_due(&svc, &owner).await {
                 Ok(r) if r.overdue + r.expired > 0 => {
                     tracing::info!(overdue = r.overdue, expired = r.expired, "jobs ran");

@@ -30,13 +30,17 @@ use warden_interop::taxii::{
     self as t, Collection, Filter, Manifest, ManifestRecord, VersionFilter, Versions,
 };
 use warden_interop::{ids, inbound};
-use warden_store::{BlockChange, BlockVersionQuery, VersionSelect};
+use warden_store::{BlockChange, BlockVersionQuery, CaseVersionQuery, VersionSelect};
 
 const MEMBERS: &str = "members";
 const PUBLIC: &str = "public";
 const BLOCKS: &str = "blocks";
 const PUBLICATIONS: &str = "publications";
 const DEFINITIONS: &str = "definitions";
+const THREATS: &str = "threats";
+/// Item cursors of the threats collection: a case version's position times this, plus the
+/// object's place in the version.
+const PER_VERSION: i64 = 1 << 20;
 /// Objects per page when the client names no limit, and the most it may ask for.
 const DEFAULT_LIMIT: usize = 1000;
 const MAX_LIMIT: usize = 10_000;
@@ -231,6 +235,7 @@ async fn api_root(
 enum Source {
     Definitions,
     Blocks,
+    Threats,
     Publications,
     /// The inbound collection of an organisation.
     Inbound(Uuid),
@@ -287,6 +292,16 @@ fn visible(root: &str, actor: &Actor) -> Vec<Coll> {
             true,
             false,
             Source::Blocks,
+        ));
+    }
+    if matches!(actor, Actor::Principal { .. }) {
+        out.push(mk(
+            THREATS.into(),
+            "Threats".into(),
+            "Threats (Art. 6) as STIX, version by version: infrastructure, malware or vulnerabilities with their indicators, the reports, sightings when reported again, and the decided measures as courses of action. Those who handle a case see it whole, every member the confirmed threats marked TLP:CLEAR or TLP:GREEN, a reporter what its own reports brought.",
+            true,
+            false,
+            Source::Threats,
         ));
     }
     out.push(publications());
@@ -470,12 +485,7 @@ impl Service {
                 more: false,
             });
         }
-        let (versions, at) = match &f.version {
-            VersionFilter::Last => (VersionSelect::Last, None),
-            VersionFilter::First => (VersionSelect::First, None),
-            VersionFilter::All => (VersionSelect::All, None),
-            VersionFilter::At(ts) => (VersionSelect::All, Some(ts)),
-        };
+        let (versions, at) = version_select(f);
         let mut items = vec![];
         let mut after = f.next.unwrap_or(0);
         let chunk = (limit + 1) as u32;
@@ -506,6 +516,151 @@ impl Service {
             }
             if exhausted {
                 return Ok(Page { items, more: false });
+            }
+        }
+    }
+
+    /// A page of the threats collection: the objects of each case version the actor may
+    /// see, in the order the versions were written; of one case (and one object) if named.
+    async fn threat_page(
+        &self,
+        actor: &Actor,
+        f: &Filter,
+        case: Option<Uuid>,
+        only: Option<&str>,
+    ) -> Result<Page> {
+        let limit = f.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+        let (versions, at) = version_select(f);
+        let next = f.next.unwrap_or(0);
+        // The version the previous page stopped in is read again, from its next object.
+        let mut after = (next / PER_VERSION - 1).max(0);
+        let mut items = vec![];
+        loop {
+            let rows = self
+                .store
+                .case_versions(&CaseVersionQuery {
+                    after,
+                    added_after: f.added_after.map(|t| t.0),
+                    case,
+                    versions,
+                    limit: 200,
+                })
+                .await?;
+            let exhausted = rows.len() < 200;
+            for v in &rows {
+                after = v.position;
+                for (i, o) in self.threat_objects(actor, v).await?.into_iter().enumerate() {
+                    let cursor = v.position * PER_VERSION + i as i64;
+                    let version = Ts::millis(v.at);
+                    if cursor <= next
+                        || only.is_some_and(|x| x != o.id)
+                        || (!f.ids.is_empty() && !f.ids.contains(&o.id))
+                        || !f.wants(o.kind, stix::SPEC_VERSION)
+                        || at.is_some_and(|ts| !ts.contains(&version))
+                    {
+                        continue;
+                    }
+                    items.push(Item {
+                        json: o.json.to_string(),
+                        kind: o.kind,
+                        id: o.id,
+                        version,
+                        added: v.at,
+                        cursor,
+                    });
+                    if items.len() > limit {
+                        items.truncate(limit);
+                        return Ok(Page { items, more: true });
+                    }
+                }
+            }
+            if exhausted {
+                return Ok(Page { items, more: false });
+            }
+        }
+    }
+
+    /// The objects one case version shares with `actor` (none if it shares nothing).
+    async fn threat_objects(
+        &self,
+        actor: &Actor,
+        v: &warden_store::CaseVersion,
+    ) -> Result<Vec<warden_interop::threat::Object>> {
+        use warden_core::lifecycle::{
+            can_view_measure, can_view_report, case_insider, shared_threat,
+        };
+        if !warden_core::lifecycle::can_view_case(actor, &v.case)
+            && !matches!(v.case.tlp, Tlp::Clear | Tlp::Green)
+        {
+            return Ok(vec![]);
+        }
+        let reports: Vec<_> = self
+            .store
+            .reports_of_case(v.case.id)
+            .await?
+            .into_iter()
+            .map(|r| r.value)
+            .filter(|r| written_by(r.submitted_at, v.at))
+            .collect();
+        let own: Vec<&warden_core::lifecycle::Report> = reports
+            .iter()
+            .filter(|r| actor.org().is_some_and(|o| o.id == r.reporter.id))
+            .collect();
+        let Some(case) = shared_threat(actor, &v.case, &own) else {
+            return Ok(vec![]);
+        };
+        let measures: Vec<_> = self
+            .store
+            .measures_of_case(v.case.id)
+            .await?
+            .into_iter()
+            .map(|m| m.value)
+            .filter(|m| written_by(m.decided_at, v.at) && can_view_measure(actor, m))
+            .collect();
+        let threat = warden_interop::threat::ThreatVersion {
+            case: &case,
+            at: v.at,
+            reports: reports
+                .iter()
+                .filter(|r| can_view_report(actor, r, Some(&v.case)))
+                .collect(),
+            measures: measures
+                .iter()
+                .map(|m| (m, warden_core::notice::reference_number(m)))
+                .collect(),
+            insider: case_insider(actor, &v.case),
+        };
+        Ok(threat.objects())
+    }
+
+    /// The case a threat object belongs to: STIX ids are UUIDv5 and cannot be inverted, so
+    /// the latest version of each case the actor may see is searched.
+    async fn threat_case(&self, actor: &Actor, stix_id: &str) -> Result<Option<Uuid>> {
+        let mut after = 0;
+        loop {
+            let rows = self
+                .store
+                .case_versions(&CaseVersionQuery {
+                    after,
+                    added_after: None,
+                    case: None,
+                    versions: VersionSelect::Last,
+                    limit: 500,
+                })
+                .await?;
+            for v in &rows {
+                after = v.position;
+                if self
+                    .threat_objects(actor, v)
+                    .await?
+                    .iter()
+                    .any(|o| o.id == stix_id)
+                {
+                    return Ok(Some(v.case.id));
+                }
+            }
+            if rows.len() < 500 {
+                return Ok(None);
             }
         }
     }
@@ -579,6 +734,22 @@ impl Service {
         }
         Ok(items)
     }
+}
+
+/// Which stored versions `match[version]` asks for, and the exact ones if it names them.
+fn version_select(f: &Filter) -> (VersionSelect, Option<&Vec<Ts>>) {
+    match &f.version {
+        VersionFilter::Last => (VersionSelect::Last, None),
+        VersionFilter::First => (VersionSelect::First, None),
+        VersionFilter::All => (VersionSelect::All, None),
+        VersionFilter::At(ts) => (VersionSelect::All, Some(ts)),
+    }
+}
+
+/// Whether something that happened at `t` is part of a version written at `at`: versions
+/// keep microseconds, the records' own times nanoseconds.
+fn written_by(t: time::OffsetDateTime, at: time::OffsetDateTime) -> bool {
+    t - at < time::Duration::microseconds(1)
 }
 
 /// The definitions every Warden object relies on: the platform's identity, Warden's
@@ -663,6 +834,16 @@ async fn page(
             "an inbound collection can be written, not read: what it receives becomes reports, read through /api/v1/reports",
         )),
         Source::Publications => Ok(static_page(s.svc.publication_items().await?, f, object)),
+        Source::Threats => match object {
+            None => s.svc.threat_page(actor, f, None, None).await,
+            Some(o) => match s.svc.threat_case(actor, o).await? {
+                Some(case) => s.svc.threat_page(actor, f, Some(case), Some(o)).await,
+                None => Ok(Page {
+                    items: vec![],
+                    more: false,
+                }),
+            },
+        },
         Source::Definitions => Ok(static_page(definition_items(), f, object)),
         Source::Blocks => {
             let mut wanted: Vec<&str> = f.ids.iter().map(String::as_str).collect();

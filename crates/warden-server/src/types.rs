@@ -668,3 +668,78 @@ pub struct ProbeResponse {
     pub evidence: String,
     pub notice: NoticeStatusResponse,
 }
+
+/// A bulk feed import (`POST /api/v1/imports`, `warden import`): the job resource to poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportJob {
+    pub id: Uuid,
+    /// The organisation that sent the feed.
+    pub org_id: Uuid,
+    /// csv, ndjson, plain (HTTP); stix and misp too from the CLI.
+    pub format: String,
+    pub source: String,
+    /// receiving, queued, running, complete or failed.
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished: Option<OffsetDateTime>,
+    /// Bytes received (HTTP uploads).
+    pub bytes: u64,
+    /// Lines read so far.
+    pub lines: u64,
+    pub accepted: u64,
+    /// Indicators no feed had brought before.
+    pub new_indicators: u64,
+    /// Accepted indicators that were already known: counted as sightings.
+    pub merged: u64,
+    pub rejected: u64,
+    /// Why the import failed.
+    pub detail: Option<String>,
+    /// Where the rejected lines are listed, with their reasons.
+    pub rejects: String,
+}
+
+impl From<&warden_store::ImportRecord> for ImportJob {
+    fn from(r: &warden_store::ImportRecord) -> Self {
+        ImportJob {
+            id: r.id,
+            org_id: r.org_id,
+            format: r.format.clone(),
+            source: r.source.clone(),
+            status: r.status.clone(),
+            started: r.started,
+            finished: r.finished,
+            bytes: r.bytes,
+            lines: r.lines,
+            accepted: r.accepted,
+            new_indicators: r.new_indicators,
+            merged: r.accepted.saturating_sub(r.new_indicators),
+            rejected: r.rejected,
+            detail: r.detail.clone(),
+            rejects: format!("/api/v1/imports/{}/rejects", r.id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportList {
+    pub items: Vec<ImportJob>,
+}
+
+/// A line an import refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportRejectItem {
+    /// Its number among the import's rejects, from 1 (pass the last one as `after`).
+    pub n: u64,
+    /// Where: `line N`.
+    pub place: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportRejectList {
+    pub items: Vec<ImportRejectItem>,
+    /// Of every reject, counted; the first 100,000 are kept.
+    pub total: u64,
+}

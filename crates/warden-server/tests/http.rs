@@ -182,6 +182,8 @@ on_both!(
     probes_check_http_and_tcp_and_refuse_special_addresses,
     the_demo_registry_answers_and_routes,
     taxii_serves_blocks_and_takes_in_stix,
+    feeds_upload_over_http_and_resume,
+    taxii_shares_threats_version_by_version,
 );
 
 impl Server {
@@ -1254,6 +1256,10 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/api/v1/publications"),
         ("get", "/api/v1/publications.atom"),
         ("get", "/api/v1/misp/{file}"),
+        ("post", "/api/v1/imports"),
+        ("get", "/api/v1/imports"),
+        ("get", "/api/v1/imports/{id}"),
+        ("get", "/api/v1/imports/{id}/rejects"),
         ("get", "/api/v1/lookup"),
         ("post", "/api/v1/lookup"),
         ("get", "/api/v1/blocklists/{format}"),
@@ -1474,6 +1480,19 @@ async fn authorization_matrix(s: Server) {
         .await;
     assert_eq!(st, StatusCode::CREATED, "{claim}");
     let claim_id = claim["id"].as_str().unwrap().to_owned();
+    let r = s
+        .http
+        .post(format!("{}/api/v1/imports?format=plain", s.base))
+        .bearer_auth(&tokens[&("china-telecom", Role::Reporter)])
+        .body("198.51.100.7\nnot a value\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let import_id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let doc = warden_server::openapi();
     let authority44 = |o: &str| o == "miit" || o == "ca-guangdong";
     let sees_case = |o: &str| authority44(o) || o == "cncert" || o == "secco-alpha";
@@ -1526,6 +1545,10 @@ async fn authorization_matrix(s: Server) {
                 .replace(
                     "/api/v1/resources/{id}",
                     &format!("/api/v1/resources/{claim_id}"),
+                )
+                .replace(
+                    "/api/v1/imports/{id}",
+                    &format!("/api/v1/imports/{import_id}"),
                 );
             let body = match path {
                 "/api/v1/reports" => report("new.example.cn"),
@@ -1644,6 +1667,12 @@ async fn authorization_matrix(s: Server) {
                                 && ["miit", "ca-guangdong", "ca-beijing"].contains(&org)
                         }
                         ("get", "/api/v1/stats/timeliness") => oversight(org),
+                        ("post", "/api/v1/imports") => role == Reporter,
+                        ("get", "/api/v1/imports") => true,
+                        ("get", "/api/v1/imports/{id}")
+                        | ("get", "/api/v1/imports/{id}/rejects") => {
+                            org == "china-telecom" || org == "miit"
+                        }
                         other => {
                             panic!("no expectation for {other:?}: add the route to the matrix")
                         }
@@ -1675,8 +1704,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        41 * ORGS.len() * Role::ALL.len(),
-        "41 authenticated routes"
+        45 * ORGS.len() * Role::ALL.len(),
+        "45 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s
@@ -3116,9 +3145,10 @@ async fn taxii_all(s: &Server, who: &str, coll: &str, query: &str) -> (Vec<Value
 }
 
 fn ext(o: &Value, key: &str) -> String {
-    let e = o["extensions"].as_object().unwrap();
-    e.values().next().unwrap()[key]
-        .as_str()
+    o["extensions"]
+        .as_object()
+        .and_then(|e| e.values().next())
+        .and_then(|v| v[key].as_str())
         .unwrap_or("")
         .to_owned()
 }
@@ -3592,4 +3622,387 @@ async fn taxii_serves_blocks_and_takes_in_stix(s: Server) {
     assert_eq!(st, StatusCode::NOT_FOUND, "another recipient's event");
     let (st, _) = s.get("telecom", "/api/v1/misp/hashes.txt").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+/// Polls an import until it has finished.
+async fn finished_import(s: &Server, who: &str, id: &str) -> Value {
+    for _ in 0..600 {
+        let (st, job) = s.get(who, &format!("/api/v1/imports/{id}")).await;
+        assert_eq!(st, StatusCode::OK, "{job}");
+        if job["status"] == "complete" || job["status"] == "failed" {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("import {id} did not finish in 30 s");
+}
+
+async fn feeds_upload_over_http_and_resume(s: Server) {
+    // A feed of more than one stored chunk: 40,000 lines, one in ten a repeat, two bad ones.
+    let mut feed = String::new();
+    for i in 0..40_000u32 {
+        let n = if i % 10 == 9 { i - 1 } else { i };
+        feed.push_str(&format!(
+            "{{\"type\": \"domain\", \"value\": \"Feed-{n}.Example.CN\"}}\n"
+        ));
+    }
+    feed.push_str("{not json\n");
+    feed.push_str("{\"type\": \"ipv4\", \"value\": \"300.1.2.3\"}\n");
+    assert!(feed.len() > 1 << 20);
+    let upload = |who: &'static str, query: &'static str, ctype: &'static str, body: String| {
+        let req = s
+            .http
+            .post(format!("{}/api/v1/imports{query}", s.base))
+            .bearer_auth(&s.tokens[who])
+            .header("content-type", ctype)
+            .body(body);
+        async move { req.send().await.unwrap() }
+    };
+    let r = upload(
+        "secco",
+        "?source=daily.ndjson",
+        "application/x-ndjson",
+        feed,
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let job: Value = r.json().await.unwrap();
+    let id = job["id"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/api/v1/imports/{id}"));
+    assert!(
+        ["queued", "running", "complete"].contains(&job["status"].as_str().unwrap()),
+        "{job}"
+    );
+    assert_eq!(job["source"], "daily.ndjson");
+    let job = finished_import(&s, "secco", &id).await;
+    assert_eq!(job["status"], "complete", "{job}");
+    assert_eq!(
+        (
+            &job["lines"],
+            &job["accepted"],
+            &job["new_indicators"],
+            &job["merged"],
+            &job["rejected"]
+        ),
+        (
+            &json!(40_002),
+            &json!(40_000),
+            &json!(36_000),
+            &json!(4_000),
+            &json!(2)
+        ),
+        "{job}"
+    );
+    let (st, rejects) = s
+        .get("secco", &format!("/api/v1/imports/{id}/rejects"))
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(rejects["total"], 2);
+    assert_eq!(rejects["items"][0]["place"], "line 40001");
+    assert_eq!(rejects["items"][1]["place"], "line 40002");
+    assert!(
+        rejects["items"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("300.1.2.3"),
+        "{rejects}"
+    );
+    let (_, page) = s
+        .get(
+            "secco",
+            &format!("/api/v1/imports/{id}/rejects?after=1&limit=5"),
+        )
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    // The upload was dropped once read.
+    let uuid: uuid::Uuid = id.parse().unwrap();
+    assert_eq!(s.store.import_chunk(uuid, 0).await.unwrap(), None);
+    let f = s
+        .store
+        .feed_indicator("domain", "feed-8.example.cn")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(f.sightings, 2);
+
+    // Another feed of the same organisation, one value per line: known values are sightings.
+    let r = upload(
+        "netco",
+        "?format=plain",
+        "application/octet-stream",
+        "feed-8.example.cn\n  FEED-1.example.cn \n# comment\n".into(),
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    let second: Value = r.json().await.unwrap();
+    let second = finished_import(&s, "netco", second["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (&second["accepted"], &second["merged"]),
+        (&json!(2), &json!(2))
+    );
+    assert_eq!(
+        s.store
+            .feed_indicator("domain", "feed-8.example.cn")
+            .await
+            .unwrap()
+            .unwrap()
+            .sightings,
+        3
+    );
+
+    // Who may send and see: reporters send; their organisation (and the ministry) sees.
+    let (st, p) = s
+        .call(
+            Some("telecom"),
+            reqwest::Method::POST,
+            "/api/v1/imports?format=plain",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{p}");
+    let (st, _) = s.get("netco", &format!("/api/v1/imports/{id}")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = s.get("miit", &format!("/api/v1/imports/{id}")).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, mine) = s.get("secco", "/api/v1/imports").await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["items"][0]["id"], json!(id));
+
+    // Bad requests are refused before anything is stored.
+    let r = upload("secco", "", "application/json", "{}".into()).await;
+    assert_eq!(r.status(), 415);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let r = upload("secco", "?format=xml", "text/plain", "x".into()).await;
+    assert_eq!(r.status(), 400);
+    let p: Value = r.json().await.unwrap();
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ndjson, csv or plain"),
+        "{p}"
+    );
+    let r = upload("secco", "?format=stix", "text/plain", "x".into()).await;
+    assert!(r.text().await.unwrap().contains("inbound"));
+    let (_, mine) = s.get("secco", "/api/v1/imports").await;
+    assert_eq!(
+        mine["items"].as_array().unwrap().len(),
+        1,
+        "nothing new stored"
+    );
+
+    // A server that stopped mid-import left it running: it resumes after the last line it
+    // committed, so nothing is counted twice.
+    let org = s
+        .store
+        .organisation_by_slug("secco-alpha")
+        .await
+        .unwrap()
+        .unwrap()
+        .value
+        .id;
+    let mut rec = warden_store::ImportRecord::start(org, "csv", "resumed.csv", NOW);
+    rec.status = "queued".into();
+    s.store.put_import(&rec).await.unwrap();
+    let csv = "type,value\nipv4,203.0.113.9\nipv4,203.0.113.10\nipv4,203.0.113.9\nipv4,x\n";
+    let (a, b) = csv.as_bytes().split_at(30);
+    s.store
+        .add_import_chunk(rec.id, 0, a.to_vec())
+        .await
+        .unwrap();
+    s.store
+        .add_import_chunk(rec.id, 1, b.to_vec())
+        .await
+        .unwrap();
+    // The first run committed the header and the first value, then stopped.
+    rec.status = "running".into();
+    rec.lines = 2;
+    rec.accepted = 1;
+    let row = warden_store::FeedRow {
+        kind: "ipv4".into(),
+        value: "203.0.113.9".into(),
+        count: 1,
+    };
+    assert_eq!(
+        s.store.add_feed_rows(&rec, NOW, &[row], &[]).await.unwrap(),
+        1
+    );
+    warden_server::imports::start_pending(s.state.svc.clone(), "another-server".into());
+    let done = finished_import(&s, "secco", &rec.id.to_string()).await;
+    assert_eq!(
+        (
+            &done["status"],
+            &done["lines"],
+            &done["accepted"],
+            &done["new_indicators"],
+            &done["rejected"]
+        ),
+        (
+            &json!("complete"),
+            &json!(5),
+            &json!(3),
+            &json!(2),
+            &json!(1)
+        ),
+        "{done}"
+    );
+    let (_, rj) = s
+        .get("secco", &format!("/api/v1/imports/{}/rejects", rec.id))
+        .await;
+    assert_eq!(rj["items"][0]["place"], "line 5");
+    assert_eq!(
+        s.store
+            .feed_indicator("ipv4", "203.0.113.9")
+            .await
+            .unwrap()
+            .unwrap()
+            .sightings,
+        2
+    );
+}
+
+async fn taxii_shares_threats_version_by_version(s: Server) {
+    use reqwest::Method as M;
+    let clock = s.clock.clone().unwrap();
+    let step = |m: i64| clock.set(NOW + time::Duration::minutes(m));
+    // One threat reported twice (amber), determined and decided, a minute between steps.
+    let (_, first) = s
+        .post("secco", "/api/v1/reports", report("threat.example.cn"))
+        .await;
+    let case_id = first["case_id"].as_str().unwrap().to_owned();
+    step(1);
+    let (_, again) = s
+        .post("netco", "/api/v1/reports", report("threat.example.cn"))
+        .await;
+    assert_eq!(again["case_id"], json!(case_id), "correlated");
+    step(2);
+    let case = format!("/api/v1/cases/{case_id}");
+    let det = json!({"verdict": "confirmed", "severity": "high", "rationale": "Confirmed"});
+    let (st, _) = s
+        .post("cncert", &format!("{case}/determination"), det)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    step(3);
+    let decision = json!({"outcome": "approved", "reasons": "Block it", "measures": [
+        {"kind": "block", "target": {"type": "domain", "value": "threat.example.cn"}, "recipient_org": "china-telecom"}]});
+    let (st, d) = s.post("gd", &format!("{case}/decision"), decision).await;
+    assert_eq!(st, StatusCode::CREATED, "{d}");
+    step(4);
+
+    let of_case = |all: &[Value]| -> Vec<Value> {
+        all.iter()
+            .filter(|o| o["type"] == "identity" || ext(o, "case_id") == case_id)
+            .cloned()
+            .collect()
+    };
+    let (all, _) = taxii_all(&s, "cncert", "threats", "").await;
+    let mine = of_case(&all);
+    let count = |t: &str| mine.iter().filter(|o| o["type"] == t).count();
+    assert_eq!(
+        (
+            count("infrastructure"),
+            count("indicator"),
+            count("course-of-action"),
+            count("report"),
+            count("sighting"),
+            count("identity")
+        ),
+        (1, 2, 1, 2, 1, 2),
+        "{mine:#?}"
+    );
+    let infra = mine.iter().find(|o| o["type"] == "infrastructure").unwrap();
+    assert_eq!(infra["infrastructure_types"], json!(["phishing"]));
+    assert_eq!(infra["object_marking_refs"][0], stix_tlp("amber"));
+    assert_eq!(ext(infra, "severity"), "high");
+    let coa = mine
+        .iter()
+        .find(|o| o["type"] == "course-of-action")
+        .unwrap();
+    assert_eq!(
+        ext(coa, "measure_id"),
+        d["measures"][0]["id"].as_str().unwrap()
+    );
+    assert_eq!(ext(coa, "article"), "8(1)");
+    assert!(!ext(coa, "reference").is_empty());
+    let sighting = mine.iter().find(|o| o["type"] == "sighting").unwrap();
+    assert_eq!(sighting["count"], 2);
+    assert_eq!(sighting["sighting_of_ref"], infra["id"]);
+    assert_eq!(sighting["where_sighted_refs"].as_array().unwrap().len(), 2);
+    let rels: Vec<&str> = mine
+        .iter()
+        .filter(|o| o["type"] == "relationship")
+        .map(|o| o["relationship_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(rels.iter().filter(|r| **r == "indicates").count(), 2);
+    assert_eq!(rels.iter().filter(|r| **r == "mitigates").count(), 3);
+    // Every object of the version carries the version's time; a re-export is the same bytes.
+    assert!(mine.iter().all(|o| o["modified"] == infra["modified"]));
+    assert_eq!(taxii_all(&s, "cncert", "threats", "").await.0, all);
+    let (paged, pages) = taxii_all(&s, "cncert", "threats", "limit=3").await;
+    assert_eq!(paged, all);
+    assert!(pages > 3);
+    // Old versions stay: one per step of the case.
+    let id = infra["id"].as_str().unwrap();
+    let (st, _, v) = taxii(
+        &s,
+        Some("cncert"),
+        M::GET,
+        &format!("/taxii2/members/collections/threats/objects/{id}/versions/"),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let versions = v["versions"].as_array().unwrap();
+    assert!(versions.len() >= 4, "{v}");
+    assert!(versions.windows(2).all(|w| w[0].as_str() < w[1].as_str()));
+    let (_, _, one) = taxii(
+        &s,
+        Some("cncert"),
+        M::GET,
+        &format!("/taxii2/members/collections/threats/objects/{id}/?match[version]=first"),
+        None,
+    )
+    .await;
+    assert_eq!(one["objects"][0]["modified"], versions[0]);
+    let (everything, _) = taxii_all(&s, "cncert", "threats", "match[version]=all").await;
+    assert!(of_case(&everything).len() > mine.len());
+
+    // A reporter that does not handle the case sees what its own report brought; a member
+    // that has nothing to do with an amber threat sees nothing of it.
+    let (theirs, _) = taxii_all(&s, "secco", "threats", "").await;
+    let theirs = of_case(&theirs);
+    assert_eq!(theirs.iter().filter(|o| o["type"] == "report").count(), 1);
+    // Nor does it learn that others reported the same threat.
+    assert!(theirs.iter().all(|o| o["type"] != "sighting"));
+    assert!(theirs.iter().all(|o| o["type"] != "course-of-action"));
+    let (others, _) = taxii_all(&s, "mobile", "threats", "").await;
+    assert!(of_case(&others).iter().all(|o| o["type"] == "identity"));
+    assert!(others.iter().all(|o| ext(o, "case_id") != case_id));
+    // A confirmed green threat is shared with every member.
+    let mut green = report("green.example.cn");
+    green["tlp"] = json!("green");
+    let (_, g) = s.post("secco", "/api/v1/reports", green).await;
+    let gcase = format!("/api/v1/cases/{}", g["case_id"].as_str().unwrap());
+    let det = json!({"verdict": "confirmed", "severity": "medium", "rationale": "Confirmed"});
+    s.post("cncert", &format!("{gcase}/determination"), det)
+        .await;
+    let (others, _) = taxii_all(&s, "mobile", "threats", "").await;
+    assert!(
+        others
+            .iter()
+            .any(|o| o["type"] == "indicator" && o["name"] == "domain green.example.cn"),
+        "{others:#?}"
+    );
+}
+
+fn stix_tlp(level: &str) -> &'static str {
+    match level {
+        "amber" => "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+        _ => "",
+    }
 }

@@ -25,6 +25,7 @@ pub enum Arg {
     Text(String),
     OptI64(Option<i64>),
     OptText(Option<String>),
+    Bytes(Vec<u8>),
 }
 
 impl From<i64> for Arg {
@@ -45,6 +46,11 @@ impl From<&str> for Arg {
 impl From<Option<i64>> for Arg {
     fn from(v: Option<i64>) -> Self {
         Arg::OptI64(v)
+    }
+}
+impl From<Vec<u8>> for Arg {
+    fn from(v: Vec<u8>) -> Self {
+        Arg::Bytes(v)
     }
 }
 impl From<Option<String>> for Arg {
@@ -83,6 +89,14 @@ impl Row {
         .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
+    pub fn bytes(&self, i: usize) -> Result<Vec<u8>> {
+        match self {
+            Row::Sqlite(r) => r.try_get(i),
+            Row::Postgres(r) => r.try_get(i),
+        }
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
     pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
         match self {
             Row::Sqlite(r) => r.try_get(i),
@@ -102,6 +116,7 @@ fn bind_sqlite<'q>(
             Arg::Text(v) => q.bind(v),
             Arg::OptI64(v) => q.bind(v),
             Arg::OptText(v) => q.bind(v),
+            Arg::Bytes(v) => q.bind(v),
         };
     }
     q
@@ -117,6 +132,7 @@ fn bind_pg<'q>(
             Arg::Text(v) => q.bind(v),
             Arg::OptI64(v) => q.bind(v),
             Arg::OptText(v) => q.bind(v),
+            Arg::Bytes(v) => q.bind(v),
         };
     }
     q

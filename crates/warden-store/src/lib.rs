@@ -226,6 +226,27 @@ pub struct BlockVersionQuery {
     pub limit: u32,
 }
 
+/// Which versions of cases to page through, in the order they were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseVersionQuery {
+    /// The position of the last version already seen (0: from the start).
+    pub after: i64,
+    pub added_after: Option<OffsetDateTime>,
+    /// One case only.
+    pub case: Option<Uuid>,
+    pub versions: VersionSelect,
+    pub limit: u32,
+}
+
+/// A stored version of a case, with its position in the write order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseVersion {
+    pub position: i64,
+    pub version: i64,
+    pub at: OffsetDateTime,
+    pub case: warden_core::lifecycle::Case,
+}
+
 /// One bulk feed import and its counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportRecord {
@@ -233,18 +254,56 @@ pub struct ImportRecord {
     pub org_id: Uuid,
     /// csv, ndjson, plain, stix, misp.
     pub format: String,
-    /// The file name or `http`.
+    /// The file name, or the label an HTTP upload gave.
     pub source: String,
-    /// running, complete, failed.
+    /// receiving (HTTP upload arriving), queued, running, complete, failed.
     pub status: String,
     pub started: OffsetDateTime,
     pub finished: Option<OffsetDateTime>,
+    /// Lines read (and committed, with what they brought) so far.
     pub lines: u64,
     pub accepted: u64,
     pub rejected: u64,
     /// Indicators no feed had brought before.
     pub new_indicators: u64,
+    /// Bytes of an HTTP upload.
+    pub bytes: u64,
+    /// Why an import failed.
+    pub detail: Option<String>,
 }
+
+impl ImportRecord {
+    /// A new import of `org_id`, running from `now`.
+    pub fn start(org_id: Uuid, format: &str, source: &str, now: OffsetDateTime) -> ImportRecord {
+        ImportRecord {
+            id: Uuid::now_v7(),
+            org_id,
+            format: format.to_owned(),
+            source: source.to_owned(),
+            status: "running".into(),
+            started: now,
+            finished: None,
+            lines: 0,
+            accepted: 0,
+            rejected: 0,
+            new_indicators: 0,
+            bytes: 0,
+            detail: None,
+        }
+    }
+}
+
+/// A line or object an import refused: its number among the import's rejects (from 1),
+/// where it was, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportReject {
+    pub n: u64,
+    pub place: String,
+    pub reason: String,
+}
+
+/// The rejects kept per import (all are counted).
+pub const IMPORT_REJECTS_KEPT: u64 = 100_000;
 
 /// An indicator a feed brought, `count` times in this batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -479,13 +538,29 @@ pub trait Store: Send + Sync + 'static {
     async fn put_import(&self, rec: &ImportRecord) -> Result<()>;
     async fn import(&self, id: Uuid) -> Result<Option<ImportRecord>>;
     /// Adds a batch of feed indicators (distinct within the batch) in one transaction:
-    /// known ones gain `count` sightings. Returns how many were new.
+    /// known ones gain `count` sightings. In the same transaction the import's record takes
+    /// the counts of `import` (read through this batch; `new_indicators` is increased by the
+    /// batch's new ones) and the batch's rejects are kept (the first
+    /// `IMPORT_REJECTS_KEPT`), so a resumed import knows exactly where it stopped.
+    /// Returns how many were new.
     async fn add_feed_rows(
         &self,
         import: &ImportRecord,
         at: OffsetDateTime,
         rows: &[FeedRow],
+        rejects: &[ImportReject],
     ) -> Result<u64>;
+    /// The imports of an organisation, newest first.
+    async fn imports_of_org(&self, org_id: Uuid, limit: u32) -> Result<Vec<ImportRecord>>;
+    /// Imports queued or left running (by a server that stopped): to be run or resumed.
+    async fn imports_pending(&self) -> Result<Vec<ImportRecord>>;
+    /// A rejected line or object of an import, `n` after `after`, in order.
+    async fn import_rejects(&self, id: Uuid, after: u64, limit: u32) -> Result<Vec<ImportReject>>;
+    /// Keeps chunk `seq` (from 0) of an uploaded feed.
+    async fn add_import_chunk(&self, id: Uuid, seq: u64, data: Vec<u8>) -> Result<()>;
+    async fn import_chunk(&self, id: Uuid, seq: u64) -> Result<Option<Vec<u8>>>;
+    /// Drops the upload once its import has finished with it.
+    async fn drop_import_chunks(&self, id: Uuid) -> Result<()>;
     async fn feed_indicator(&self, kind: &str, value: &str) -> Result<Option<FeedIndicator>>;
     /// The organisation and body of a TAXII status resource.
     async fn taxii_status(&self, id: Uuid) -> Result<Option<(Uuid, String)>>;
@@ -536,6 +611,9 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<bool>;
+    /// Extends a lease this caller holds; false when it no longer holds it.
+    async fn renew_job(&self, name: &str, owner: &str, lease_until: OffsetDateTime)
+    -> Result<bool>;
     /// Releases the lease and sets the next run.
     async fn finish_job(
         &self,
@@ -548,6 +626,8 @@ pub trait Store: Send + Sync + 'static {
     async fn appeal(&self, id: Uuid) -> Result<Option<Versioned<Appeal>>>;
     async fn appeals_of_measure(&self, measure_id: Uuid) -> Result<Vec<Versioned<Appeal>>>;
 
+    /// Versions of cases in the order they were written.
+    async fn case_versions(&self, q: &CaseVersionQuery) -> Result<Vec<CaseVersion>>;
     /// Every stored version of an object, oldest first.
     async fn history(&self, subject_type: &str, id: Uuid) -> Result<Vec<ObjectVersion>>;
 
@@ -568,7 +648,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 17;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

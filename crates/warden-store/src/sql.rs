@@ -541,6 +541,24 @@ fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+fn import_record(r: &Row) -> Result<crate::ImportRecord> {
+    Ok(crate::ImportRecord {
+        id: row_uuid(r, 0)?,
+        org_id: row_uuid(r, 1)?,
+        format: r.text(2)?,
+        source: r.text(3)?,
+        status: r.text(4)?,
+        started: from_us(r.i64(5)?)?,
+        finished: r.opt_i64(6)?.map(from_us).transpose()?,
+        lines: r.i64(7)?.max(0) as u64,
+        accepted: r.i64(8)?.max(0) as u64,
+        rejected: r.i64(9)?.max(0) as u64,
+        new_indicators: r.i64(10)?.max(0) as u64,
+        bytes: r.i64(11)?.max(0) as u64,
+        detail: r.opt_text(12)?,
+    })
+}
+
 /// A `ListedBlock` from the columns starting at `at`.
 fn listed_block(r: &Row, at: usize) -> Result<ListedBlock> {
     let t = |us: i64| {
@@ -1391,11 +1409,11 @@ impl Store for SqlStore {
     async fn put_import(&self, rec: &crate::ImportRecord) -> Result<()> {
         let mut tx = self.db.begin().await?;
         tx.execute(
-            "INSERT INTO imports (id, org_id, format, source, status, started_us, finished_us, lines, accepted, rejected, new_indicators) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+            "INSERT INTO imports (id, org_id, format, source, status, started_us, finished_us, lines, accepted, rejected, new_indicators, bytes, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, finished_us = excluded.finished_us, \
              lines = excluded.lines, accepted = excluded.accepted, rejected = excluded.rejected, \
-             new_indicators = excluded.new_indicators",
+             new_indicators = excluded.new_indicators, bytes = excluded.bytes, detail = excluded.detail",
             &[
                 rec.id.to_string().into(),
                 rec.org_id.to_string().into(),
@@ -1408,6 +1426,8 @@ impl Store for SqlStore {
                 count(rec.accepted).into(),
                 count(rec.rejected).into(),
                 count(rec.new_indicators).into(),
+                count(rec.bytes).into(),
+                rec.detail.clone().into(),
             ],
         )
         .await?;
@@ -1418,27 +1438,96 @@ impl Store for SqlStore {
         let rows = self
             .db
             .fetch(
-                "SELECT id, org_id, format, source, status, started_us, finished_us, lines, accepted, rejected, new_indicators \
+                "SELECT id, org_id, format, source, status, started_us, finished_us, lines, accepted, rejected, new_indicators, bytes, detail \
                  FROM imports WHERE id = $1",
                 &[id.to_string().into()],
             )
             .await?;
-        let Some(r) = rows.first() else {
-            return Ok(None);
-        };
-        Ok(Some(crate::ImportRecord {
-            id: row_uuid(r, 0)?,
-            org_id: row_uuid(r, 1)?,
-            format: r.text(2)?,
-            source: r.text(3)?,
-            status: r.text(4)?,
-            started: from_us(r.i64(5)?)?,
-            finished: r.opt_i64(6)?.map(from_us).transpose()?,
-            lines: r.i64(7)?.max(0) as u64,
-            accepted: r.i64(8)?.max(0) as u64,
-            rejected: r.i64(9)?.max(0) as u64,
-            new_indicators: r.i64(10)?.max(0) as u64,
-        }))
+        rows.first().map(import_record).transpose()
+    }
+
+    async fn imports_of_org(&self, org_id: Uuid, limit: u32) -> Result<Vec<crate::ImportRecord>> {
+        self.db
+            .fetch(
+                "SELECT id, org_id, format, source, status, started_us, finished_us, lines, accepted, rejected, new_indicators, bytes, detail \
+                 FROM imports WHERE org_id = $1 ORDER BY started_us DESC, id DESC LIMIT $2",
+                &[org_id.to_string().into(), i64::from(limit).into()],
+            )
+            .await?
+            .iter()
+            .map(import_record)
+            .collect()
+    }
+
+    async fn imports_pending(&self) -> Result<Vec<crate::ImportRecord>> {
+        self.db
+            .fetch(
+                "SELECT id, org_id, format, source, status, started_us, finished_us, lines, accepted, rejected, new_indicators, bytes, detail \
+                 FROM imports WHERE status IN ('queued', 'running') ORDER BY started_us, id",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(import_record)
+            .collect()
+    }
+
+    async fn import_rejects(
+        &self,
+        id: Uuid,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<crate::ImportReject>> {
+        self.db
+            .fetch(
+                "SELECT n, place, reason FROM import_rejects WHERE import_id = $1 AND n > $2 ORDER BY n LIMIT $3",
+                &[
+                    id.to_string().into(),
+                    count(after).into(),
+                    i64::from(limit).into(),
+                ],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(crate::ImportReject {
+                    n: r.i64(0)?.max(0) as u64,
+                    place: r.text(1)?,
+                    reason: r.text(2)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn add_import_chunk(&self, id: Uuid, seq: u64, data: Vec<u8>) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "INSERT INTO import_chunks (import_id, seq, data) VALUES ($1, $2, $3)",
+            &[id.to_string().into(), count(seq).into(), data.into()],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn import_chunk(&self, id: Uuid, seq: u64) -> Result<Option<Vec<u8>>> {
+        self.db
+            .fetch_optional(
+                "SELECT data FROM import_chunks WHERE import_id = $1 AND seq = $2",
+                &[id.to_string().into(), count(seq).into()],
+            )
+            .await?
+            .map(|r| r.bytes(0))
+            .transpose()
+    }
+
+    async fn drop_import_chunks(&self, id: Uuid) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "DELETE FROM import_chunks WHERE import_id = $1",
+            &[id.to_string().into()],
+        )
+        .await?;
+        tx.commit().await
     }
 
     async fn add_feed_rows(
@@ -1446,6 +1535,7 @@ impl Store for SqlStore {
         import: &crate::ImportRecord,
         at: OffsetDateTime,
         rows: &[crate::FeedRow],
+        rejects: &[crate::ImportReject],
     ) -> Result<u64> {
         // The whole batch travels as one JSON parameter that the database unpacks itself:
         // one statement per batch instead of one per row.
@@ -1494,8 +1584,44 @@ impl Store for SqlStore {
             ],
         )
         .await?;
+        let new = new.max(0) as u64;
+        tx.execute(
+            "UPDATE imports SET status = $2, lines = $3, accepted = $4, rejected = $5, new_indicators = $6, bytes = $7 WHERE id = $1",
+            &[
+                import.id.to_string().into(),
+                import.status.clone().into(),
+                count(import.lines).into(),
+                count(import.accepted).into(),
+                count(import.rejected).into(),
+                count(import.new_indicators + new).into(),
+                count(import.bytes).into(),
+            ],
+        )
+        .await?;
+        let kept: Vec<(i64, &str, &str)> = rejects
+            .iter()
+            .filter(|r| r.n <= crate::IMPORT_REJECTS_KEPT)
+            .map(|r| (count(r.n), r.place.as_str(), r.reason.as_str()))
+            .collect();
+        if !kept.is_empty() {
+            let sql = match self.db.backend() {
+                Backend::Sqlite => {
+                    "INSERT INTO import_rejects (import_id, n, place, reason) \
+                     SELECT $1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]') \
+                     FROM json_each($2) j WHERE true ON CONFLICT DO NOTHING"
+                }
+                Backend::Postgres => {
+                    "INSERT INTO import_rejects (import_id, n, place, reason) \
+                     SELECT $1, (j->>0)::bigint, j->>1, j->>2 FROM jsonb_array_elements($2::jsonb) j ON CONFLICT DO NOTHING"
+                }
+            };
+            let json =
+                serde_json::to_string(&kept).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.execute(sql, &[import.id.to_string().into(), json.into()])
+                .await?;
+        }
         tx.commit().await?;
-        Ok(new.max(0) as u64)
+        Ok(new)
     }
 
     async fn feed_indicator(
@@ -1640,6 +1766,83 @@ impl Store for SqlStore {
                     us(lease_until).into(),
                     us(now).into(),
                 ],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    async fn case_versions(&self, q: &crate::CaseVersionQuery) -> Result<Vec<crate::CaseVersion>> {
+        use crate::VersionSelect as V;
+        // One statement per backend and selection: the position is SQLite's rowid, or the
+        // sequence PostgreSQL assigns.
+        // The position is SQLite's rowid, or the sequence PostgreSQL assigns.
+        macro_rules! sql {
+            ($pos:literal, $which:literal) => {
+                concat!(
+                    "SELECT o.",
+                    $pos,
+                    ", o.version, o.at_us, o.body FROM object_versions o \
+                     WHERE o.subject_type = 'case' AND o.",
+                    $pos,
+                    " > $1 AND o.at_us > $2 \
+                     AND ($3 = '' OR o.subject_id = $3) ",
+                    $which,
+                    " ORDER BY o.",
+                    $pos,
+                    " LIMIT $4"
+                )
+            };
+        }
+        let sql = match (self.db.backend(), q.versions) {
+            (Backend::Sqlite, V::All) => sql!("rowid", ""),
+            (Backend::Sqlite, V::Last) => sql!(
+                "rowid",
+                "AND NOT EXISTS (SELECT 1 FROM object_versions n WHERE n.subject_type = 'case' AND n.subject_id = o.subject_id AND n.version > o.version)"
+            ),
+            (Backend::Sqlite, V::First) => sql!("rowid", "AND o.version = 1"),
+            (Backend::Postgres, V::All) => sql!("seq", ""),
+            (Backend::Postgres, V::Last) => sql!(
+                "seq",
+                "AND NOT EXISTS (SELECT 1 FROM object_versions n WHERE n.subject_type = 'case' AND n.subject_id = o.subject_id AND n.version > o.version)"
+            ),
+            (Backend::Postgres, V::First) => sql!("seq", "AND o.version = 1"),
+        };
+        self.db
+            .fetch(
+                sql,
+                &[
+                    q.after.into(),
+                    q.added_after.map(us).unwrap_or(i64::MIN).into(),
+                    q.case.map(|c| c.to_string()).unwrap_or_default().into(),
+                    i64::from(q.limit).into(),
+                ],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(crate::CaseVersion {
+                    position: r.i64(0)?,
+                    version: r.i64(1)?,
+                    at: from_us(r.i64(2)?)?,
+                    case: serde_json::from_str(&r.text(3)?)
+                        .map_err(|e| StoreError::Corrupt(format!("case version: {e}")))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn renew_job(
+        &self,
+        name: &str,
+        owner: &str,
+        lease_until: OffsetDateTime,
+    ) -> Result<bool> {
+        let mut tx = self.db.begin().await?;
+        let n = tx
+            .execute(
+                "UPDATE jobs SET lease_until_us = $3 WHERE name = $1 AND lease_owner = $2",
+                &[name.into(), owner.into(), us(lease_until).into()],
             )
             .await?;
         tx.commit().await?;

@@ -1501,7 +1501,7 @@ async fn resource_claims_are_kept(f: Fixture) {
 }
 
 async fn feeds_merge_repeats_as_sightings(f: Fixture) {
-    use warden_store::{FeedRow, ImportRecord};
+    use warden_store::{FeedRow, ImportRecord, ImportReject};
     let store = f.store.as_ref();
     seed(store).await;
     let org = store
@@ -1511,19 +1511,7 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
         .unwrap()
         .value
         .id;
-    let mut imp = ImportRecord {
-        id: Uuid::now_v7(),
-        org_id: org,
-        format: "plain".into(),
-        source: "feed.txt".into(),
-        status: "running".into(),
-        started: T0,
-        finished: None,
-        lines: 0,
-        accepted: 0,
-        rejected: 0,
-        new_indicators: 0,
-    };
+    let mut imp = ImportRecord::start(org, "plain", "feed.txt", T0);
     store.put_import(&imp).await.unwrap();
     let row = |k: &str, v: String, n| FeedRow {
         kind: k.into(),
@@ -1540,7 +1528,40 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
             )
         })
         .collect();
-    assert_eq!(store.add_feed_rows(&imp, T0, &rows).await.unwrap(), 450);
+    // The batch's progress and rejects are written with it.
+    imp.lines = 452;
+    imp.accepted = 450;
+    imp.rejected = 2;
+    let rejects: Vec<ImportReject> = (1..=2)
+        .map(|n| ImportReject {
+            n,
+            place: format!("line {}", 450 + n),
+            reason: "not an indicator".into(),
+        })
+        .collect();
+    assert_eq!(
+        store
+            .add_feed_rows(&imp, T0, &rows, &rejects)
+            .await
+            .unwrap(),
+        450
+    );
+    let stored = store.import(imp.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.lines,
+            stored.accepted,
+            stored.rejected,
+            stored.new_indicators
+        ),
+        (452, 450, 2, 450)
+    );
+    assert_eq!(store.import_rejects(imp.id, 0, 10).await.unwrap(), rejects);
+    assert_eq!(
+        store.import_rejects(imp.id, 1, 10).await.unwrap(),
+        rejects[1..]
+    );
+    assert_eq!(store.imports_pending().await.unwrap(), vec![stored]);
     // Again, with one new: the known ones gain sightings.
     let mut again: Vec<FeedRow> = rows[..10].to_vec();
     again.push(row("domain", "new.example.cn".into(), 3));
@@ -1551,7 +1572,10 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
     };
     store.put_import(&second).await.unwrap();
     assert_eq!(
-        store.add_feed_rows(&second, later, &again).await.unwrap(),
+        store
+            .add_feed_rows(&second, later, &again, &[])
+            .await
+            .unwrap(),
         1
     );
     let f1 = store
@@ -1585,5 +1609,28 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
     imp.rejected = 10;
     imp.new_indicators = 450;
     store.put_import(&imp).await.unwrap();
-    assert_eq!(store.import(imp.id).await.unwrap(), Some(imp));
+    assert_eq!(store.import(imp.id).await.unwrap(), Some(imp.clone()));
+    assert_eq!(
+        store.imports_pending().await.unwrap(),
+        vec![store.import(second.id).await.unwrap().unwrap()]
+    );
+    let listed = store.imports_of_org(org, 10).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    // An uploaded feed is kept in chunks until its import has read it.
+    store
+        .add_import_chunk(imp.id, 0, b"a\n".to_vec())
+        .await
+        .unwrap();
+    store
+        .add_import_chunk(imp.id, 1, vec![0, 255, 10])
+        .await
+        .unwrap();
+    assert!(store.add_import_chunk(imp.id, 1, vec![1]).await.is_err());
+    assert_eq!(
+        store.import_chunk(imp.id, 1).await.unwrap(),
+        Some(vec![0, 255, 10])
+    );
+    assert_eq!(store.import_chunk(imp.id, 2).await.unwrap(), None);
+    store.drop_import_chunks(imp.id).await.unwrap();
+    assert_eq!(store.import_chunk(imp.id, 0).await.unwrap(), None);
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use time::OffsetDateTime;
 use warden_match::synth::Rng;
 use warden_server::imports::{self, Input};
+use warden_store::ImportRecord;
 
 fn value(i: u64) -> String {
     // The same i always gives the same value, so repeats are exact repeats.
@@ -65,8 +66,7 @@ pub async fn run(lines: u64, db: Option<String>) -> Result<()> {
     let mut rejected = vec![];
     let rec = imports::run(
         store.as_ref(),
-        org,
-        "bench",
+        ImportRecord::start(org, "plain", "bench", OffsetDateTime::now_utc()),
         Input::Lines(
             warden_interop::feed::Format::Plain,
             std::io::BufReader::with_capacity(1 << 20, file),
@@ -79,7 +79,7 @@ pub async fn run(lines: u64, db: Option<String>) -> Result<()> {
     let secs = t.elapsed().as_secs_f64();
     println!("{}", imports::summary(&rec, secs));
     if let Some(r) = rejected.first() {
-        println!("first reject: {}: {}", r.at, r.reason);
+        println!("first reject: {}: {}", r.place, r.reason);
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

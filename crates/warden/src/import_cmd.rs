@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Instant;
 use time::OffsetDateTime;
 use warden_server::imports::{self, ImportFormat, Input};
+use warden_store::ImportRecord;
 
 pub struct ImportArgs<'a> {
     pub url: &'a str,
@@ -61,12 +62,16 @@ pub async fn run(a: ImportArgs<'_>) -> Result<bool> {
     let t = Instant::now();
     let rec = imports::run(
         store.as_ref(),
-        org.id,
-        &a.file.display().to_string(),
+        ImportRecord::start(
+            org.id,
+            format.as_str(),
+            &a.file.display().to_string(),
+            OffsetDateTime::now_utc(),
+        ),
         input,
         OffsetDateTime::now_utc,
         |r| {
-            if let Err(e) = writeln!(rejects, "{}: {}", r.at, r.reason) {
+            if let Err(e) = writeln!(rejects, "{}: {}", r.place, r.reason) {
                 write_error.get_or_insert(e);
             }
         },

@@ -228,3 +228,44 @@ pub fn may_lookup(actor: &Actor) -> Result<(), Refusal> {
         Actor::Public => refuse(RefusalCode::Role, "lookups are for members"),
     }
 }
+
+/// Sending a bulk feed: reporters of a member (the feed's indicators are that member's
+/// monitoring findings, counted as its sightings).
+pub fn may_import(actor: &Actor) -> Result<(), Refusal> {
+    match actor {
+        Actor::System { .. } => Ok(()),
+        Actor::Public => refuse(RefusalCode::Role, "feeds are sent by members"),
+        Actor::Principal { .. } if actor.has_role(Role::Reporter) => Ok(()),
+        Actor::Principal { .. } => {
+            refuse(RefusalCode::Role, "sending a feed needs the reporter role")
+        }
+    }
+}
+
+/// An import and its rejects: the organisation that sent it, and the ministry.
+pub fn can_view_import(actor: &Actor, importer: Uuid) -> bool {
+    match actor {
+        Actor::System { .. } => true,
+        Actor::Public => false,
+        Actor::Principal { org, .. } => org.id == importer || org.org_type == OrgType::Ministry,
+    }
+}
+
+/// What of a case version the TAXII threats collection shares with an actor, if anything:
+/// those who handle the case see it whole; every member sees a confirmed threat marked
+/// TLP:CLEAR or TLP:GREEN whole (that is what sharing it means); a reporter sees the case as
+/// its own reports made it (`case_for_reporter`).
+pub fn shared_threat(actor: &Actor, case: &Case, own_reports: &[&Report]) -> Option<Case> {
+    let confirmed = case
+        .determination
+        .as_ref()
+        .is_some_and(|d| d.verdict == Verdict::Confirmed);
+    let member = matches!(actor, Actor::Principal { .. });
+    if case_insider(actor, case)
+        || (member && confirmed && matches!(case.tlp, Tlp::Clear | Tlp::Green))
+    {
+        return Some(case.clone());
+    }
+    (can_view_case(actor, case) && !own_reports.is_empty())
+        .then(|| case_for_reporter(case, own_reports))
+}
