@@ -193,6 +193,13 @@ impl Db {
 }
 
 impl Tx {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     pub async fn execute(&mut self, sql: &'static str, args: &[Arg]) -> Result<u64> {
         Ok(match self {
             Tx::Sqlite(t) => bind_sqlite(sqlx::query(sql), args)

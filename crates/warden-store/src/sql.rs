@@ -509,9 +509,26 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
         }
     };
     let state_hash = crate::audit::sha256_hex(s.body.as_bytes());
+    // PostgreSQL numbers versions from a sequence; SQLite, whose writers hold its one write
+    // lock, takes the next number.
+    let insert_version = match tx.backend() {
+        Backend::Postgres => {
+            "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us) VALUES ($1, $2, $3, $4, $5)"
+        }
+        Backend::Sqlite => {
+            "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us, seq) \
+             VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM object_versions))"
+        }
+    };
     tx.execute(
-        "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us) VALUES ($1, $2, $3, $4, $5)",
-        &[s.kind.into(), id.clone().into(), version.into(), s.body.into(), at_us.into()],
+        insert_version,
+        &[
+            s.kind.into(),
+            id.clone().into(),
+            version.into(),
+            s.body.into(),
+            at_us.into(),
+        ],
     )
     .await?;
     if let Write::Measure { measure, .. } = w
@@ -1776,37 +1793,23 @@ impl Store for SqlStore {
         use crate::VersionSelect as V;
         // One statement per backend and selection: the position is SQLite's rowid, or the
         // sequence PostgreSQL assigns.
-        // The position is SQLite's rowid, or the sequence PostgreSQL assigns.
         macro_rules! sql {
-            ($pos:literal, $which:literal) => {
+            ($which:literal) => {
                 concat!(
-                    "SELECT o.",
-                    $pos,
-                    ", o.version, o.at_us, o.body FROM object_versions o \
-                     WHERE o.subject_type = 'case' AND o.",
-                    $pos,
-                    " > $1 AND o.at_us > $2 \
+                    "SELECT o.seq, o.version, o.at_us, o.body FROM object_versions o \
+                     WHERE o.subject_type = 'case' AND o.seq > $1 AND o.at_us > $2 \
                      AND ($3 = '' OR o.subject_id = $3) ",
                     $which,
-                    " ORDER BY o.",
-                    $pos,
-                    " LIMIT $4"
+                    " ORDER BY o.seq LIMIT $4"
                 )
             };
         }
-        let sql = match (self.db.backend(), q.versions) {
-            (Backend::Sqlite, V::All) => sql!("rowid", ""),
-            (Backend::Sqlite, V::Last) => sql!(
-                "rowid",
+        let sql = match q.versions {
+            V::All => sql!(""),
+            V::Last => sql!(
                 "AND NOT EXISTS (SELECT 1 FROM object_versions n WHERE n.subject_type = 'case' AND n.subject_id = o.subject_id AND n.version > o.version)"
             ),
-            (Backend::Sqlite, V::First) => sql!("rowid", "AND o.version = 1"),
-            (Backend::Postgres, V::All) => sql!("seq", ""),
-            (Backend::Postgres, V::Last) => sql!(
-                "seq",
-                "AND NOT EXISTS (SELECT 1 FROM object_versions n WHERE n.subject_type = 'case' AND n.subject_id = o.subject_id AND n.version > o.version)"
-            ),
-            (Backend::Postgres, V::First) => sql!("seq", "AND o.version = 1"),
+            V::First => sql!("AND o.version = 1"),
         };
         self.db
             .fetch(
