@@ -123,6 +123,16 @@ async fn basic(store: &dyn Store, encoded: &str, now: OffsetDateTime) -> Result<
         // on sending one.
         return by_token(store, password, now).await;
     }
+    sign_in(store, user, password, now).await
+}
+
+/// A person by sign-in name and password (the console's sign-in, HTTP Basic).
+pub async fn sign_in(
+    store: &dyn Store,
+    user: &str,
+    password: &str,
+    _now: OffsetDateTime,
+) -> Result<Actor, AuthError> {
     let principal = store
         .principal_by_name(user)
         .await?

@@ -4,6 +4,7 @@ pub mod admin;
 mod api;
 pub mod auth;
 pub mod blocklist;
+pub mod console;
 pub mod demo;
 mod error;
 pub mod imports;
@@ -145,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics", get(metrics::render))
         .merge(taxii::router())
+        .merge(console::router())
         .fallback(not_found)
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

@@ -210,6 +210,25 @@ impl Service {
         Ok(answer(&self.blocklist.snapshot(), &q.value, &ind))
     }
 
+    /// The public's question, "is my domain or address blocked, and how do I appeal": whether
+    /// a value is listed, under which reference number, since and until when. Who enforces a
+    /// block is for members.
+    pub fn public_lookup(&self, q: &LookupQuery) -> Result<LookupResult, ApiError> {
+        let ind = parse_value(q.kind.as_deref(), &q.value).map_err(|m| ApiError::Indicator {
+            field: "value".into(),
+            source: warden_core::indicator::IndicatorError {
+                kind: None,
+                input: q.value.clone(),
+                reason: m,
+            },
+        })?;
+        let mut r = answer(&self.blocklist.snapshot(), &q.value, &ind);
+        for m in &mut r.matches {
+            m.recipient_org.clear();
+        }
+        Ok(r)
+    }
+
     pub fn lookup_batch(
         &self,
         actor: &Actor,

@@ -184,6 +184,7 @@ on_both!(
     taxii_serves_blocks_and_takes_in_stix,
     feeds_upload_over_http_and_resume,
     taxii_shares_threats_version_by_version,
+    the_console_guards_its_sessions,
 );
 
 impl Server {
@@ -4005,4 +4006,183 @@ fn stix_tlp(level: &str) -> &'static str {
         "amber" => "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
         _ => "",
     }
+}
+
+/// The cookie `name` that a response sets, if any.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or("").to_owned())
+}
+
+/// A form body, as a browser sends it.
+fn form(req: reqwest::RequestBuilder, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    req.header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+}
+
+fn hidden_csrf(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn the_console_guards_its_sessions(s: Server) {
+    admin::create_user(
+        s.store.as_ref(),
+        &Actor::system("test"),
+        NOW,
+        admin::NewUser {
+            org: "ca-guangdong".into(),
+            name: "reviewer@ca-guangdong".into(),
+            display_name: None,
+            roles: [Role::Reviewer].into_iter().collect(),
+            password: "correct horse".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |p: &str| format!("{}{p}", s.base);
+    // Every page carries the strict headers; the public home needs no account.
+    let r = http.get(url("/console/")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    assert!(r.text().await.unwrap().contains("lang=\"zh-CN\""));
+
+    // Sign-in needs the form's token (double-submit cookie) and the right password.
+    let login_page = http.get(url("/console/login")).send().await.unwrap();
+    let login_cookie = set_cookie(&login_page, "warden_login").unwrap();
+    let csrf = hidden_csrf(&login_page.text().await.unwrap());
+    assert_eq!(login_cookie, csrf);
+    let sign_in = |password: &'static str, token: String, cookie: Option<String>| {
+        let mut req = form(
+            http.post(url("/console/login")),
+            &[
+                ("username", "reviewer@ca-guangdong"),
+                ("password", password),
+                ("csrf", &token),
+            ],
+        );
+        if let Some(c) = cookie {
+            req = req.header("cookie", format!("warden_login={c}"));
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let r = sign_in("correct horse", csrf.clone(), None).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "no cookie: refused");
+    assert!(set_cookie(&r, "warden_session").is_none());
+    let r = sign_in("wrong", csrf.clone(), Some(login_cookie.clone())).await;
+    assert!(set_cookie(&r, "warden_session").is_none());
+    assert!(r.text().await.unwrap().contains("class=\"error\""));
+    let r = sign_in("correct horse", csrf.clone(), Some(login_cookie.clone())).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let session = set_cookie(&r, "warden_session").unwrap();
+    let sc = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        sc.contains("HttpOnly") && sc.contains("SameSite=Strict"),
+        "{sc}"
+    );
+    // Only the secret's hash is stored.
+    let hash = warden_server::auth::hash_token(&session);
+    assert!(s.store.session(&session).await.unwrap().is_none());
+    let stored = s.store.session(&hash).await.unwrap().unwrap();
+
+    let home = |cookie: String| {
+        let req = http
+            .get(url("/console/"))
+            .header("cookie", format!("warden_session={cookie}; warden_lang=en"));
+        async move { req.send().await.unwrap() }
+    };
+    let r = home(session.clone()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("reviewer@ca-guangdong") && page.contains("id=\"decisions\""));
+    assert!(page.contains("lang=\"en\""));
+    let page_csrf = hidden_csrf(&page);
+    assert_eq!(page_csrf, stored.csrf);
+
+    // Signing out needs the session's token; then the session is over on the server too.
+    let logout = |token: &str| {
+        let req = form(
+            http.post(url("/console/logout"))
+                .header("cookie", format!("warden_session={session}")),
+            &[("csrf", token)],
+        );
+        async move { req.send().await.unwrap() }
+    };
+    assert_eq!(logout("forged").await.status(), StatusCode::FORBIDDEN);
+    assert!(
+        home(session.clone())
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"decisions\"")
+    );
+    assert_eq!(logout(&page_csrf).await.status(), StatusCode::SEE_OTHER);
+    assert!(
+        s.store
+            .session(&hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended
+            .is_some()
+    );
+    let r = home(session.clone()).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("expired"));
+
+    // Sessions expire.
+    let r = sign_in("correct horse", csrf, Some(login_cookie)).await;
+    let again = set_cookie(&r, "warden_session").unwrap();
+    assert!(
+        home(again.clone())
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("id=\"decisions\"")
+    );
+    s.clock.as_ref().unwrap().set(
+        NOW + time::Duration::hours(warden_server::console::SESSION_HOURS)
+            + time::Duration::seconds(1),
+    );
+    assert_eq!(home(again).await.status(), StatusCode::UNAUTHORIZED);
+
+    // The public lookup answers with the reference to appeal with, not the enforcer.
+    s.clock.as_ref().unwrap().set(NOW);
+    decided_block(&s, "console.example.cn").await;
+    let r = http
+        .get(url("/console/lookup?value=www.console.example.cn"))
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"verdict\""), "{page}");
+    assert!(page.contains("已列入处置名单"), "{page}");
+    assert!(
+        !page.contains("china-telecom"),
+        "the public is not told who enforces it"
+    );
 }

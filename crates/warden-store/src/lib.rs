@@ -247,6 +247,18 @@ pub struct CaseVersion {
     pub case: warden_core::lifecycle::Case,
 }
 
+/// A console session (its secret's hash, never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id_hash: String,
+    pub principal_id: Uuid,
+    /// The token every form of the session must carry.
+    pub csrf: String,
+    pub created: OffsetDateTime,
+    pub expires: OffsetDateTime,
+    pub ended: Option<OffsetDateTime>,
+}
+
 /// One bulk feed import and its counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportRecord {
@@ -626,6 +638,10 @@ pub trait Store: Send + Sync + 'static {
     async fn appeal(&self, id: Uuid) -> Result<Option<Versioned<Appeal>>>;
     async fn appeals_of_measure(&self, measure_id: Uuid) -> Result<Vec<Versioned<Appeal>>>;
 
+    async fn put_session(&self, s: &SessionRecord) -> Result<()>;
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>>;
+    /// Ends a session (signing out); false when there was no open one.
+    async fn end_session(&self, id_hash: &str, at: OffsetDateTime) -> Result<bool>;
     /// Versions of cases in the order they were written.
     async fn case_versions(&self, q: &CaseVersionQuery) -> Result<Vec<CaseVersion>>;
     /// Every stored version of an object, oldest first.
@@ -648,7 +664,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 17;
+pub const SCHEMA_VERSION: i64 = 18;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

@@ -1835,6 +1835,55 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn put_session(&self, s: &crate::SessionRecord) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "INSERT INTO sessions (id_hash, principal_id, csrf, created_us, expires_us, ended_us) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                s.id_hash.clone().into(),
+                s.principal_id.to_string().into(),
+                s.csrf.clone().into(),
+                us(s.created).into(),
+                us(s.expires).into(),
+                s.ended.map(us).into(),
+            ],
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<crate::SessionRecord>> {
+        self.db
+            .fetch_optional(
+                "SELECT id_hash, principal_id, csrf, created_us, expires_us, ended_us FROM sessions WHERE id_hash = $1",
+                &[id_hash.into()],
+            )
+            .await?
+            .map(|r| {
+                Ok(crate::SessionRecord {
+                    id_hash: r.text(0)?,
+                    principal_id: row_uuid(&r, 1)?,
+                    csrf: r.text(2)?,
+                    created: from_us(r.i64(3)?)?,
+                    expires: from_us(r.i64(4)?)?,
+                    ended: r.opt_i64(5)?.map(from_us).transpose()?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn end_session(&self, id_hash: &str, at: OffsetDateTime) -> Result<bool> {
+        let mut tx = self.db.begin().await?;
+        let n = tx
+            .execute(
+                "UPDATE sessions SET ended_us = $2 WHERE id_hash = $1 AND ended_us IS NULL",
+                &[id_hash.into(), us(at).into()],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
     async fn renew_job(
         &self,
         name: &str,

@@ -1249,3 +1249,44 @@ fn a_misp_feed_written_by_pymisp_imports_with_the_same_counts() {
     );
     assert!(out.contains(&want), "{out}\nwanted: {want}");
 }
+
+/// The web console in Debian's chromium, driven by playwright-core: the public pages in
+/// Chinese and English, and every role of the demo world signing in, finding its work and
+/// signing out, with no browser console error. WARDEN_NODE_PATH is the node_modules that
+/// `scripts/node-env` prints (scripts/test sets it); WARDEN_SCREENSHOTS, when set, names the
+/// directory the screenshots go to (docs/console/ holds the published ones).
+#[test]
+fn the_console_serves_every_role_in_a_real_browser() {
+    let node_path = std::env::var("WARDEN_NODE_PATH").unwrap_or_else(|_| {
+        panic!(
+            "WARDEN_NODE_PATH is unset: run scripts/test, or set it to what scripts/node-env prints"
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve_demo(dir.path(), "sqlite://warden-data/demo.db", &[]);
+    let shots = std::env::var("WARDEN_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| dir.path().join("shots"));
+    std::fs::create_dir_all(&shots).unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/console-check.cjs"
+    );
+    let out = Command::new("node")
+        .env("NODE_PATH", &node_path)
+        .args([script, &served.base, &shots.display().to_string()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("no browser errors"), "{stdout}");
+    assert!(
+        shots
+            .join("home-responder-zh.png")
+            .metadata()
+            .unwrap()
+            .len()
+            > 10_000
+    );
+}
