@@ -605,6 +605,35 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
     )
     .await
     .map_err(fail)?;
+    // Decided today: a notice the operator has not opened yet.
+    let c = reported(
+        svc,
+        &secco,
+        report(
+            "malicious_infrastructure",
+            "Domain serving a banking trojan",
+            "44",
+            "domain",
+            "apk-update.example.cn",
+        ),
+        &analyst,
+        determine(Verdict::Confirmed, Some(Severity::High)),
+    )
+    .await
+    .map_err(fail)?;
+    svc.decide(
+        &gd,
+        c,
+        DecisionRequest {
+            outcome: DecisionOutcome::Approved,
+            reasons: "Confirmed malware distribution: block the domain.".into(),
+            measures: vec![block("domain", "apk-update.example.cn", "china-telecom")],
+            notify: vec![],
+        },
+        None,
+    )
+    .await
+    .map_err(fail)?;
     // Decided with a short deadline: the deadline job marks it overdue and raises an
     // enforcement record shortly after start.
     let c = reported(
@@ -654,6 +683,6 @@ pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, Demo
     )
     .await
     .map_err(fail)?;
-    world.cases = 7;
+    world.cases = 8;
     Ok(world)
 }

@@ -1009,27 +1009,46 @@ impl Service {
             items: page
                 .items
                 .into_iter()
-                .map(|m| {
-                    let m = m.value;
-                    NoticeSummary {
-                        id: m.notice_id,
-                        measure_id: m.id,
-                        case_id: m.case_id,
-                        reference: warden_core::notice::reference_number(&m),
-                        kind: m.kind,
-                        block_active: m.block.as_ref().map(|_| m.block_active()),
-                        target: m.target,
-                        recipient_org: m.recipient.slug,
-                        deciding_org: m.deciding_org.slug,
-                        status: m.status.as_str().to_owned(),
-                        overdue: m.overdue,
-                        deadline: m.deadline,
-                        emergency: m.emergency,
-                    }
-                })
+                .map(|m| notice_summary(m.value))
                 .collect(),
             next: page.next,
         })
+    }
+
+    /// The measures of a case the caller may see, as notice lines (the case page).
+    pub async fn case_notices(
+        &self,
+        actor: &Actor,
+        case_id: Uuid,
+    ) -> Result<Vec<NoticeSummary>, ApiError> {
+        self.visible_case(actor, case_id).await?;
+        Ok(self
+            .store
+            .measures_of_case(case_id)
+            .await?
+            .into_iter()
+            .filter(|m| can_view_notice(actor, &m.value.recipient.slug, &m.value))
+            .map(|m| notice_summary(m.value))
+            .collect())
+    }
+
+    /// A case's states over time (the case page's timeline): when it reached each status.
+    pub async fn case_timeline(
+        &self,
+        actor: &Actor,
+        case_id: Uuid,
+    ) -> Result<Vec<(OffsetDateTime, CaseStatus)>, ApiError> {
+        self.visible_case(actor, case_id).await?;
+        let mut out: Vec<(OffsetDateTime, CaseStatus)> = vec![];
+        for v in self.store.history("case", case_id).await? {
+            let Ok(c) = serde_json::from_value::<Case>(v.body) else {
+                continue;
+            };
+            if out.last().is_none_or(|(_, s)| *s != c.status) {
+                out.push((v.at, c.status));
+            }
+        }
+        Ok(out)
     }
 
     /// Applies a measure command reached through one of its notices.
@@ -1146,6 +1165,43 @@ impl Service {
             appeal: a.value,
             version: a.version,
         })
+    }
+
+    /// The appeals the caller's authority has yet to answer, the reply due soonest first.
+    pub async fn open_appeals(&self, actor: &Actor) -> Result<Vec<AppealView>, ApiError> {
+        let Some(org) = actor.org() else {
+            return Ok(vec![]);
+        };
+        Ok(self
+            .store
+            .open_appeals(org.id, 200)
+            .await?
+            .into_iter()
+            .map(|a| AppealView {
+                appeal: a.value,
+                version: a.version,
+            })
+            .collect())
+    }
+
+    /// The appeals against the measure of a notice that the caller may see.
+    pub async fn notice_appeals(
+        &self,
+        actor: &Actor,
+        notice_id: Uuid,
+    ) -> Result<Vec<AppealView>, ApiError> {
+        let (_, m) = self.notice_and_measure(actor, notice_id).await?;
+        Ok(self
+            .store
+            .appeals_of_measure(m.value.id)
+            .await?
+            .into_iter()
+            .filter(|a| can_view_appeal(actor, &a.value, &m.value))
+            .map(|a| AppealView {
+                appeal: a.value,
+                version: a.version,
+            })
+            .collect())
     }
 
     pub async fn decide_appeal(
@@ -1629,5 +1685,23 @@ impl Service {
             }
         }
         Ok(v)
+    }
+}
+
+fn notice_summary(m: Measure) -> NoticeSummary {
+    NoticeSummary {
+        id: m.notice_id,
+        measure_id: m.id,
+        case_id: m.case_id,
+        reference: warden_core::notice::reference_number(&m),
+        kind: m.kind,
+        block_active: m.block.as_ref().map(|_| m.block_active()),
+        target: m.target,
+        recipient_org: m.recipient.slug,
+        deciding_org: m.deciding_org.slug,
+        status: m.status.as_str().to_owned(),
+        overdue: m.overdue,
+        deadline: m.deadline,
+        emergency: m.emergency,
     }
 }

@@ -185,6 +185,7 @@ on_both!(
     feeds_upload_over_http_and_resume,
     taxii_shares_threats_version_by_version,
     the_console_guards_its_sessions,
+    the_console_moves_a_case_through_its_forms,
 );
 
 impl Server {
@@ -1339,7 +1340,7 @@ async fn the_demo_world_has_cases_in_every_state() {
         warden_server::demo::DEMO_PASSWORD,
         &hash
     ));
-    assert_eq!(world.cases, 7);
+    assert_eq!(world.cases, 8);
     assert!(
         world
             .tokens
@@ -1379,6 +1380,7 @@ async fn the_demo_world_has_cases_in_every_state() {
         vec![
             "acknowledged",
             "feedback_filed",
+            "issued",
             "issued",
             "issued",
             "verified"
@@ -4185,4 +4187,353 @@ async fn the_console_guards_its_sessions(s: Server) {
         !page.contains("china-telecom"),
         "the public is not told who enforces it"
     );
+}
+
+/// A console user `ROLE@ORG` signed in: the session cookie and the session's CSRF token.
+async fn console_sign_in(s: &Server, org: &str, role: Role) -> (String, String) {
+    let name = format!("{}@{org}", role.as_str());
+    admin::create_user(
+        s.store.as_ref(),
+        &Actor::system("test"),
+        NOW,
+        admin::NewUser {
+            org: org.into(),
+            name: name.clone(),
+            display_name: None,
+            roles: [role].into_iter().collect(),
+            password: "correct horse".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .get(format!("{}/console/login", s.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookie(&login, "warden_login").unwrap();
+    let csrf = hidden_csrf(&login.text().await.unwrap());
+    let r = form(
+        http.post(format!("{}/console/login", s.base))
+            .header("cookie", format!("warden_login={cookie}")),
+        &[
+            ("username", name.as_str()),
+            ("password", "correct horse"),
+            ("csrf", &csrf),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    let session = set_cookie(&r, "warden_session").unwrap();
+    let home = http
+        .get(format!("{}/console/", s.base))
+        .header("cookie", format!("warden_session={session}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (session, hidden_csrf(&home))
+}
+
+async fn the_console_moves_a_case_through_its_forms(s: Server) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |session: &str, path: &str| {
+        let req = http.get(format!("{}{path}", s.base)).header(
+            "cookie",
+            format!("warden_session={session}; warden_lang=en"),
+        );
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let post = |session: &str, path: &str, fields: Vec<(&'static str, String)>| {
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let req = form(
+            http.post(format!("{}{path}", s.base)).header(
+                "cookie",
+                format!("warden_session={session}; warden_lang=en"),
+            ),
+            &pairs,
+        );
+        async move {
+            let r = req.send().await.unwrap();
+            let to = r
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (r.status(), to, r.text().await.unwrap())
+        }
+    };
+    let cases_of_secco = || async {
+        let (_, list) = s.get("secco", "/api/v1/cases").await;
+        list["items"].as_array().unwrap().len()
+    };
+
+    // The reporter pastes values; "check" reads each with the core parser and files nothing.
+    let (rep, rep_csrf) = console_sign_in(&s, "secco-alpha", Role::Reporter).await;
+    let (st, page) = get(&rep, "/console/reports/new").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("malicious_resource/phishing_site"), "{page}");
+    let before = cases_of_secco().await;
+    let report = |csrf: &str, action: &str, values: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("subtype", "malicious_resource/phishing_site".to_owned()),
+            ("title", "Console phishing".to_owned()),
+            ("description", "Seen in SMS".to_owned()),
+            ("province", "440000".to_owned()),
+            ("indicators", values.to_owned()),
+            ("action", action.to_owned()),
+        ]
+    };
+    let pasted = "WWW.Console-Form.example.cn\nhttp://console-form.example.cn/pay, 1.2.3\n";
+    let (st, _, page) = post(&rep, "/console/reports", report(&rep_csrf, "check", pasted)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        page.contains("www.console-form.example.cn"),
+        "normalised: {page}"
+    );
+    assert!(page.contains("class=\"alert\""), "the bad value is marked");
+    let (st, _, page) = post(
+        &rep,
+        "/console/reports",
+        report(&rep_csrf, "submit", pasted),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("could not be read"), "{page}");
+    let (st, _, _) = post(
+        &rep,
+        "/console/reports",
+        report("forged", "submit", "console-form.example.cn"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert_eq!(cases_of_secco().await, before, "refused forms file nothing");
+    let good = "console-form.example.cn\nhttp://console-form.example.cn/pay";
+    let (st, to, _) = post(&rep, "/console/reports", report(&rep_csrf, "submit", good)).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let case_page = to.unwrap().replace("?done=1", "");
+    let case_id = case_page.rsplit('/').next().unwrap().to_owned();
+    assert_eq!(cases_of_secco().await, before + 1);
+    let (st, page) = get(&rep, &case_page).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("Console phishing") && page.contains("console-form.example.cn"));
+    assert!(
+        !page.contains("id=\"determine\""),
+        "reporters do not determine"
+    );
+
+    // The analyst determines through the form; a bad choice is refused with its reason.
+    let (ana, ana_csrf) = console_sign_in(&s, "cncert", Role::Analyst).await;
+    let (_, page) = get(&ana, &case_page).await;
+    assert!(page.contains("id=\"determine\""), "{page}");
+    let det = |verdict: &str| {
+        vec![
+            ("csrf", ana_csrf.clone()),
+            ("verdict", verdict.to_owned()),
+            ("severity", "high".to_owned()),
+            ("incident_level", "".to_owned()),
+            ("rationale", "Confirmed by a test purchase".to_owned()),
+        ]
+    };
+    let path = format!("{case_page}/determination");
+    let (st, _, page) = post(&ana, &path, det("guilty")).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("verdict"), "{page}");
+    let (st, _, _) = post(&ana, &path, det("confirmed")).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, c) = s.get("cncert", &format!("/api/v1/cases/{case_id}")).await;
+    assert_eq!(c["status"], "determined");
+    let (_, page) = get(&ana, &case_page).await;
+    assert!(page.contains("awaiting decision") && page.contains("Confirmed by a test purchase"));
+    // The same form again is refused by the core: the case has moved on.
+    let (_, page) = get(&rep, &case_page).await;
+    assert!(!page.contains("id=\"determine\""));
+
+    // The reviewer decides through the form: each indicator a row, with where routing sends
+    // it and the policy deadline; an approval without a measure is refused.
+    let (rev, rev_csrf) = console_sign_in(&s, "ca-guangdong", Role::Reviewer).await;
+    let (_, page) = get(&rev, &case_page).await;
+    assert!(
+        page.contains("id=\"decide\"") && page.contains(" h → "),
+        "{page}"
+    );
+    let (_, c) = s.get("gd", &format!("/api/v1/cases/{case_id}")).await;
+    let indicators = c["indicators"].as_array().unwrap().clone();
+    let decide = |use_domain: bool| {
+        let mut f = vec![
+            ("csrf", rev_csrf.clone()),
+            ("outcome", "approved".to_owned()),
+            ("reasons", "Confirmed phishing".to_owned()),
+        ];
+        for (i, ind) in indicators.iter().enumerate() {
+            let key = |k: &str| -> &'static str { Box::leak(format!("m{i}_{k}").into_boxed_str()) };
+            f.push((key("type"), ind["type"].as_str().unwrap().to_owned()));
+            f.push((key("value"), ind["value"].as_str().unwrap().to_owned()));
+            f.push((key("kind"), "block".to_owned()));
+            if use_domain && ind["type"] == "domain" {
+                f.push((key("use"), "1".to_owned()));
+                f.push((key("recipient"), "china-telecom".to_owned()));
+            }
+        }
+        f
+    };
+    let path = format!("{case_page}/decision");
+    let (st, _, page) = post(&rev, &path, decide(false)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("at least one measure"), "{page}");
+    let (st, _, _) = post(&rev, &path, decide(true)).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, notices) = s.get("telecom", "/api/v1/notices").await;
+    let nid = notices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["case_id"] == case_id.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let notice_page = format!("/console/notices/{nid}");
+    // The responder finds the notice in the inbox, signs for it and reports back.
+    let (resp, resp_csrf) = console_sign_in(&s, "china-telecom", Role::Responder).await;
+    let (_, home) = get(&resp, "/console/").await;
+    assert!(home.contains(&notice_page), "the inbox links the notice");
+    let (st, page) = get(&resp, &notice_page).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, n) = s.get("telecom", &format!("/api/v1/notices/{nid}")).await;
+    assert_eq!(n["status"], "delivered", "the first view is the delivery");
+    let signed: warden_core::notice::SignedNotice = serde_json::from_value(n).unwrap();
+    let fp = warden_core::notice::fingerprint(&signed.body.canonical());
+    assert!(
+        page.contains(&fp) && page.contains(&signed.body.reference),
+        "{page}"
+    );
+    assert!(page.contains("id=\"acknowledge\"") && page.contains("id=\"feedback\""));
+    let (st, _, _) = post(
+        &resp,
+        &format!("{notice_page}/acknowledge"),
+        vec![("csrf", "x".into())],
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _, _) = post(
+        &resp,
+        &format!("{notice_page}/acknowledge"),
+        vec![("csrf", resp_csrf.clone())],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let fb = |outcome: &str| {
+        vec![
+            ("csrf", resp_csrf.clone()),
+            ("outcome", outcome.to_owned()),
+            ("actions_taken", "Blocked at the resolvers".to_owned()),
+        ]
+    };
+    let (st, _, _) = post(&resp, &format!("{notice_page}/feedback"), fb("maybe")).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let (st, _, _) = post(&resp, &format!("{notice_page}/feedback"), fb("done")).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, n) = s.get("telecom", &format!("/api/v1/notices/{nid}")).await;
+    assert_eq!(n["status"], "feedback_filed");
+    // Another operator's responder cannot see it at all.
+    let (other, _) = console_sign_in(&s, "china-mobile", Role::Responder).await;
+    let (st, _) = get(&other, &notice_page).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // The institution's verifier records the result.
+    let (ver, ver_csrf) = console_sign_in(&s, "cncert", Role::Verifier).await;
+    let (_, page) = get(&ver, &notice_page).await;
+    assert!(page.contains("id=\"verify\""), "{page}");
+    let (st, _, _) = post(
+        &ver,
+        &format!("{notice_page}/verification"),
+        vec![
+            ("csrf", ver_csrf),
+            ("result", "passed".into()),
+            ("notes", "Resolvers answer NXDOMAIN".into()),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, n) = s.get("telecom", &format!("/api/v1/notices/{nid}")).await;
+    assert_eq!(n["status"], "verified");
+    let (_, page) = get(&ver, &case_page).await;
+    assert!(
+        page.contains(&notice_page) && page.contains("verified"),
+        "{page}"
+    );
+    // An appeal reaches the deciding authority's home with the reply countdown in working
+    // days (30 from the filing); the reviewer revokes the block through the form.
+    let (_, n) = s.get("telecom", &format!("/api/v1/notices/{nid}")).await;
+    let mid = n["measure_id"].as_str().unwrap().to_owned();
+    let (st, a) = s
+        .post(
+            "netco",
+            &format!("/api/v1/measures/{mid}/appeals"),
+            json!({"appellant": {"name": "Shop owner", "contact": "owner@example.cn"}, "grounds": "The site was cleaned"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let appeal_id = a["id"].as_str().unwrap().to_owned();
+    let appeal_page = format!("/console/appeals/{appeal_id}");
+    let (_, home) = get(&rev, "/console/").await;
+    assert!(home.contains(&appeal_page), "{home}");
+    assert!(home.contains("30 working days"), "{home}");
+    let (_, page) = get(&rev, &notice_page).await;
+    assert!(page.contains(&appeal_page), "the notice lists its appeals");
+    let (_, page) = get(&resp, &notice_page).await;
+    assert!(
+        !page.contains(&appeal_page),
+        "the appellant's details are not the recipient's to see"
+    );
+    let (_, page) = get(&rev, &appeal_page).await;
+    assert!(page.contains("id=\"answer\"") && page.contains("The site was cleaned"));
+    let (_, page) = get(&resp, &appeal_page).await;
+    assert!(
+        !page.contains("id=\"answer\""),
+        "only the deciding authority answers"
+    );
+    let answer = |outcome: &str| {
+        vec![
+            ("csrf", rev_csrf.clone()),
+            ("outcome", outcome.to_owned()),
+            ("reasons", "Cleaned, checked".to_owned()),
+        ]
+    };
+    let (st, _, _) = post(&rev, &format!("{appeal_page}/decision"), answer("pardoned")).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let (st, _, _) = post(&rev, &format!("{appeal_page}/decision"), answer("revoked")).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, a) = s.get("gd", &format!("/api/v1/appeals/{appeal_id}")).await;
+    assert_eq!(a["status"], "revoked");
+    let (_, home) = get(&rev, "/console/").await;
+    assert!(
+        !home.contains(&appeal_page),
+        "an answered appeal leaves the queue"
+    );
+
+    // The auditor reads the trail, with the chain's state; nobody else can.
+    let (aud, _) = console_sign_in(&s, "miit", Role::Auditor).await;
+    let (st, page) = get(&aud, "/console/audit").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        page.contains("intact") && page.contains("case.assigned"),
+        "{page}"
+    );
+    let (st, _) = get(&rev, "/console/audit").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
 }

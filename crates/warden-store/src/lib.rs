@@ -637,6 +637,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn appeal(&self, id: Uuid) -> Result<Option<Versioned<Appeal>>>;
     async fn appeals_of_measure(&self, measure_id: Uuid) -> Result<Vec<Versioned<Appeal>>>;
+    /// Appeals an authority has yet to answer, the reply due soonest first.
+    async fn open_appeals(&self, deciding_org: Uuid, limit: u32) -> Result<Vec<Versioned<Appeal>>>;
 
     async fn put_session(&self, s: &SessionRecord) -> Result<()>;
     async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>>;

@@ -1936,6 +1936,16 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn open_appeals(&self, deciding_org: Uuid, limit: u32) -> Result<Vec<Versioned<Appeal>>> {
+        self.many(
+            "appeal",
+            "SELECT version, body FROM appeals WHERE deciding_org = $1 AND status IN ('filed', 'under_review') \
+             ORDER BY reply_due_us, id LIMIT $2",
+            &[deciding_org.to_string().into(), i64::from(limit).into()],
+        )
+        .await
+    }
+
     async fn history(&self, subject_type: &str, id: Uuid) -> Result<Vec<ObjectVersion>> {
         self.db
             .fetch(

@@ -451,6 +451,17 @@ async fn lifecycle_story(f: Fixture) {
         .await
         .unwrap();
     let a = store.appeal(filed.next.id).await.unwrap().unwrap();
+    let authority = filed.next.deciding_org.id;
+    let pending = store.open_appeals(authority, 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].value.id, filed.next.id);
+    assert!(
+        store
+            .open_appeals(Uuid::now_v7(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let out = a
         .value
         .apply(
@@ -490,6 +501,10 @@ async fn lifecycle_story(f: Fixture) {
     assert_eq!(
         store.appeals_of_measure(mid).await.unwrap()[0].value.status,
         AppealStatus::Revoked
+    );
+    assert!(
+        store.open_appeals(authority, 10).await.unwrap().is_empty(),
+        "an answered appeal is no longer open"
     );
 
     // A checkpoint of the head matches the chain; one with another hash does not.

@@ -1251,8 +1251,8 @@ fn a_misp_feed_written_by_pymisp_imports_with_the_same_counts() {
 }
 
 /// The web console in Debian's chromium, driven by playwright-core: the public pages in
-/// Chinese and English, and every role of the demo world signing in, finding its work and
-/// signing out, with no browser console error. WARDEN_NODE_PATH is the node_modules that
+/// Chinese and English, and every role of the demo world signing in, doing its main work
+/// through the console's forms and signing out, with no browser console error. WARDEN_NODE_PATH is the node_modules that
 /// `scripts/node-env` prints (scripts/test sets it); WARDEN_SCREENSHOTS, when set, names the
 /// directory the screenshots go to (docs/console/ holds the published ones).
 #[test]

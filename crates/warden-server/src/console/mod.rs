@@ -15,13 +15,16 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::collections::HashMap;
 use std::sync::LazyLock;
 use time::OffsetDateTime;
 use warden_core::bulletin::BulletinKind;
 use warden_core::org::{Actor, Role};
 use warden_store::SessionRecord;
+
+mod oversight;
+mod pages;
 
 const SESSION_COOKIE: &str = "warden_session";
 const LOGIN_COOKIE: &str = "warden_login";
@@ -35,8 +38,24 @@ pub fn router() -> Router<AppState> {
         .route("/console", get(|| async { Redirect::to("/console/") }))
         .route("/console/", get(home))
         .route("/console/login", get(login_form).post(login))
-        .route("/console/logout", axum::routing::post(logout))
+        .route("/console/logout", post(logout))
         .route("/console/lookup", get(lookup))
+        .route("/console/cases/{id}", get(pages::case_page))
+        .route("/console/cases/{id}/assign", post(pages::assign))
+        .route("/console/cases/{id}/determination", post(pages::determine))
+        .route("/console/cases/{id}/decision", post(pages::decide))
+        .route("/console/notices/{id}", get(pages::notice_page))
+        .route(
+            "/console/notices/{id}/acknowledge",
+            post(pages::acknowledge),
+        )
+        .route("/console/notices/{id}/feedback", post(pages::feedback))
+        .route("/console/notices/{id}/verification", post(pages::verify))
+        .route("/console/appeals/{id}", get(oversight::appeal_page))
+        .route("/console/appeals/{id}/decision", post(oversight::answer))
+        .route("/console/audit", get(oversight::audit_page))
+        .route("/console/reports/new", get(pages::report_form))
+        .route("/console/reports", post(pages::submit_report))
         .route("/console/lang/{lang}", get(set_lang))
         .route("/console/assets/console.css", get(css))
         .route("/favicon.ico", get(icon))
@@ -71,7 +90,7 @@ async fn css() -> Response {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../assets/console.css"),
+        include_str!("../../assets/console.css"),
     )
         .into_response()
 }
@@ -82,7 +101,7 @@ async fn icon() -> Response {
             (header::CONTENT_TYPE, "image/svg+xml"),
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
-        include_str!("../assets/icon.svg"),
+        include_str!("../../assets/icon.svg"),
     )
         .into_response()
 }
@@ -116,8 +135,9 @@ fn catalog(text: &str) -> Messages {
 
 /// The catalogs, by language tag.
 pub fn messages(lang: &str) -> &'static Messages {
-    static ZH: LazyLock<Messages> = LazyLock::new(|| catalog(include_str!("../i18n/zh-CN.toml")));
-    static EN: LazyLock<Messages> = LazyLock::new(|| catalog(include_str!("../i18n/en.toml")));
+    static ZH: LazyLock<Messages> =
+        LazyLock::new(|| catalog(include_str!("../../i18n/zh-CN.toml")));
+    static EN: LazyLock<Messages> = LazyLock::new(|| catalog(include_str!("../../i18n/en.toml")));
     if lang == "en" { &EN } else { &ZH }
 }
 
@@ -386,15 +406,24 @@ async fn logout(
         .into_response())
 }
 
+/// A status code in the reader's language.
+fn status_label(m: &Messages, status: &str) -> String {
+    m.t(&format!("status_{status}")).to_owned()
+}
+
 /// One section of a role's home page: a titled table.
 pub struct Section {
     pub id: &'static str,
     pub title: String,
+    /// A link to the section's form (e.g. a new report): address and label.
+    pub action: Option<(String, String)>,
     pub head: Vec<String>,
     pub rows: Vec<RowView>,
 }
 
 pub struct RowView {
+    /// Where the row's first cell leads.
+    pub href: Option<String>,
     pub cells: Vec<String>,
     pub alert: bool,
 }
@@ -496,15 +525,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             m.t("col_opened").to_owned(),
         ]
     };
-    let notice_head = || {
-        vec![
-            m.t("col_notice").to_owned(),
-            m.t("col_target").to_owned(),
-            m.t("col_status").to_owned(),
-            m.t("col_deadline").to_owned(),
-            m.t("col_overdue").to_owned(),
-        ]
-    };
+    let notice_head = || pages::notice_head(m);
     let cases = |status: Option<&str>| CasesQuery {
         status: status.map(str::to_owned),
         limit: Some(20),
@@ -514,45 +535,35 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
         list.items
             .into_iter()
             .map(|c| RowView {
+                href: Some(format!("/console/cases/{}", c.case.id)),
                 cells: vec![
                     c.case.title.clone(),
                     format!(
                         "{} / {}",
-                        c.case.classification.category.as_str(),
-                        c.case.classification.subtype.as_str()
+                        m.t(&format!(
+                            "category_{}",
+                            c.case.classification.category.as_str()
+                        )),
+                        m.t(&format!(
+                            "subtype_{}",
+                            c.case.classification.subtype.as_str()
+                        ))
                     ),
-                    c.case.status.as_str().to_owned(),
+                    status_label(m, c.case.status.as_str()),
                     day(c.case.opened_at),
                 ],
                 alert: false,
             })
             .collect::<Vec<_>>()
     };
-    let notice_rows = |list: crate::types::NoticeList| {
-        let mut items = list.items;
-        items.sort_by_key(|n| (!n.overdue, n.deadline));
-        items
-            .into_iter()
-            .map(|n| RowView {
-                cells: vec![
-                    n.reference.clone(),
-                    n.target
-                        .as_ref()
-                        .map(|t| format!("{} {}", t.kind().as_str(), t.value()))
-                        .unwrap_or_default(),
-                    n.status.clone(),
-                    day(n.deadline),
-                    if n.overdue { m.t("yes") } else { m.t("no") }.to_owned(),
-                ],
-                alert: n.overdue,
-            })
-            .collect::<Vec<_>>()
-    };
+    let now = s.svc.now();
+    let notice_rows = |list: crate::types::NoticeList| pages::notice_rows(m, now, list.items);
     let mut out = vec![];
     if actor.has_role(Role::Reporter) {
         out.push(Section {
             id: "my-reports",
             title: m.t("my_reports").to_owned(),
+            action: Some(("/console/reports/new".into(), m.t("new_report").to_owned())),
             head: case_head(),
             rows: case_rows(s.svc.cases(actor, cases(None)).await?),
         });
@@ -564,6 +575,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
         ));
         out.push(Section {
             id: "triage",
+            action: None,
             title: m.t("triage_queue").to_owned(),
             head: case_head(),
             rows,
@@ -572,9 +584,19 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
     if actor.has_role(Role::Reviewer) {
         out.push(Section {
             id: "decisions",
+            action: None,
             title: m.t("decision_queue").to_owned(),
             head: case_head(),
             rows: case_rows(s.svc.cases(actor, cases(Some("determined"))).await?),
+        });
+    }
+    if actor.has_role(Role::Reviewer) && actor.org().is_some_and(|o| o.org_type.is_authority()) {
+        out.push(Section {
+            id: "appeals",
+            title: m.t("appeals_open").to_owned(),
+            action: None,
+            head: oversight::appeal_head(m),
+            rows: oversight::appeal_rows(s, m, s.svc.open_appeals(actor).await?),
         });
     }
     let notices = |status: Option<&str>| NoticesQuery {
@@ -588,6 +610,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             .retain(|n| !matches!(n.status.as_str(), "verified" | "closed"));
         out.push(Section {
             id: "inbox",
+            action: None,
             title: m.t("notice_inbox").to_owned(),
             head: notice_head(),
             rows: notice_rows(list),
@@ -596,6 +619,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
     if actor.has_role(Role::Verifier) {
         out.push(Section {
             id: "verification",
+            action: None,
             title: m.t("verification_queue").to_owned(),
             head: notice_head(),
             rows: notice_rows(
@@ -609,9 +633,11 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
         let check = s.svc.store.verify_audit().await?;
         out.push(Section {
             id: "audit",
+            action: Some(("/console/audit".into(), m.t("audit_trail").to_owned())),
             title: m.t("audit_chain").to_owned(),
             head: vec![m.t("col_status").to_owned()],
             rows: vec![RowView {
+                href: None,
                 cells: vec![
                     if check.intact {
                         m.t("audit_intact")
@@ -736,14 +762,21 @@ mod tests {
         assert_eq!(zh, en);
         // Every key the code and the templates use is in them.
         let used = [
-            include_str!("console.rs"),
-            include_str!("../templates/base.html"),
-            include_str!("../templates/home.html"),
-            include_str!("../templates/login.html"),
-            include_str!("../templates/lookup.html"),
+            include_str!("mod.rs"),
+            include_str!("pages.rs"),
+            include_str!("oversight.rs"),
+            include_str!("../../templates/appeal.html"),
+            include_str!("../../templates/audit.html"),
+            include_str!("../../templates/case.html"),
+            include_str!("../../templates/notice.html"),
+            include_str!("../../templates/report.html"),
+            include_str!("../../templates/base.html"),
+            include_str!("../../templates/home.html"),
+            include_str!("../../templates/login.html"),
+            include_str!("../../templates/lookup.html"),
         ]
         .concat();
-        for part in used.split("t(\"").skip(1) {
+        for part in used.split(".t(\"").skip(1) {
             let key = part.split('"').next().unwrap_or_default();
             // `t("` also ends other calls, such as `split("`: keys are identifiers.
             if !key
@@ -757,8 +790,39 @@ mod tests {
                 "{key} is used but in no catalog"
             );
         }
+        let has = |k: String| assert!(zh.contains(&k), "{k} is in no catalog");
         for role in Role::ALL {
-            assert!(zh.contains(&format!("role_{}", role.as_str())));
+            has(format!("role_{}", role.as_str()));
+        }
+        for c in warden_core::taxonomy::Category::ALL {
+            has(format!("category_{}", c.as_str()));
+            for st in c.subtypes() {
+                has(format!("subtype_{}", st.as_str()));
+            }
+        }
+        for st in [
+            "submitted",
+            "assigned",
+            "more_info",
+            "determined",
+            "rejected",
+            "decided",
+            "dismissed",
+            "issued",
+            "delivered",
+            "acknowledged",
+            "feedback_filed",
+            "verified",
+            "reopened",
+            "closed",
+        ] {
+            has(format!("status_{st}"));
+        }
+        for st in ["filed", "under_review", "upheld", "revoked", "modified"] {
+            has(format!("status_appeal_{st}"));
+        }
+        for k in warden_core::lifecycle::MeasureKind::ALL {
+            has(format!("kind_{}", k.as_str()));
         }
     }
 }

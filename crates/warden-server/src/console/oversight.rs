@@ -1,0 +1,316 @@
+//! The authorities' appeals (Art. 10: the reply countdown in working days, the answer form)
+//! and the auditors' trail with the chain's state.
+
+use super::pages::{Choice, Fact, SignedIn, enum_field, form_session, form_status, refused};
+use super::{Lang, Messages, RowView, Session, UserView, day, lang, page, status_label, user_view};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::service::AuditQuery;
+use crate::types::{AppealDecisionRequest, AppealView};
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_core::calendar::shanghai_date;
+use warden_core::lifecycle::AppealStatus;
+use warden_core::org::Role;
+
+/// Working days from today to the reply's due date (negative when late), with the due date.
+fn reply_countdown(s: &AppState, m: &Messages, due: OffsetDateTime, now: OffsetDateTime) -> String {
+    let n = s
+        .svc
+        .calendar
+        .count_working_days(shanghai_date(now), shanghai_date(due));
+    let left = if due < now {
+        m.t("overdue").to_owned()
+    } else {
+        format!("{} {}", n.value, m.t("unit_working_days"))
+    };
+    format!(
+        "{left} ({}{})",
+        day(due),
+        if n.provisional {
+            format!(" {}", m.t("provisional"))
+        } else {
+            String::new()
+        }
+    )
+}
+
+pub(super) fn appeal_head(m: &Messages) -> Vec<String> {
+    [
+        "col_appellant",
+        "col_grounds",
+        "col_status",
+        "col_filed",
+        "col_reply_due",
+    ]
+    .iter()
+    .map(|k| m.t(k).to_owned())
+    .collect()
+}
+
+pub(super) fn appeal_rows(s: &AppState, m: &Messages, list: Vec<AppealView>) -> Vec<RowView> {
+    let now = s.svc.now();
+    list.into_iter()
+        .map(|v| {
+            let a = v.appeal;
+            let open = !a.status.is_final();
+            let grounds: String = a.grounds.chars().take(80).collect();
+            RowView {
+                href: Some(format!("/console/appeals/{}", a.id)),
+                cells: vec![
+                    a.appellant.name.clone(),
+                    grounds,
+                    status_label(m, &format!("appeal_{}", a.status.as_str())),
+                    day(a.filed_at),
+                    if open {
+                        reply_countdown(s, m, a.reply_due, now)
+                    } else {
+                        day(a.reply_due)
+                    },
+                ],
+                alert: open && a.reply_due < now,
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "appeal.html")]
+struct AppealPage<'a> {
+    lang: &'a str,
+    m: &'a Messages,
+    other_lang: &'a str,
+    other_lang_name: &'a str,
+    user: Option<UserView>,
+    id: Uuid,
+    notice_id: Option<Uuid>,
+    facts: Vec<Fact>,
+    can_answer: bool,
+    outcomes: Vec<Choice>,
+    error: Option<String>,
+    done: bool,
+}
+
+pub(super) async fn appeal_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    SignedIn(sess): SignedIn,
+    Path(id): Path<Uuid>,
+    Query(q): Query<super::pages::Done>,
+) -> Result<Response, ApiError> {
+    render_appeal(&s, &lang(&headers), &sess, id, None, q.is_done()).await
+}
+
+async fn render_appeal(
+    s: &AppState,
+    l: &Lang,
+    sess: &Session,
+    id: Uuid,
+    error: Option<String>,
+    done: bool,
+) -> Result<Response, ApiError> {
+    let m = l.m;
+    let v = s.svc.appeal(&sess.actor, id).await?;
+    let a = &v.appeal;
+    let measure = s.svc.store.measure(a.measure_id).await?;
+    let reference = measure
+        .as_ref()
+        .map(|x| warden_core::notice::reference_number(&x.value))
+        .unwrap_or_default();
+    let mut facts = vec![
+        super::pages::fact(m, "col_notice", reference),
+        super::pages::fact(
+            m,
+            "col_status",
+            status_label(m, &format!("appeal_{}", a.status.as_str())),
+        ),
+        super::pages::fact(
+            m,
+            "col_appellant",
+            format!("{} · {}", a.appellant.name, a.appellant.contact),
+        ),
+        super::pages::fact(m, "col_grounds", a.grounds.clone()),
+        super::pages::fact(m, "col_filed", day(a.filed_at)),
+        super::pages::fact(
+            m,
+            "col_filed_by",
+            a.filed_by_org
+                .clone()
+                .unwrap_or_else(|| m.t("public_form").to_owned()),
+        ),
+        super::pages::fact(m, "col_org", a.deciding_org.slug.clone()),
+        super::pages::fact(
+            m,
+            "col_reply_due",
+            if a.status.is_final() {
+                day(a.reply_due)
+            } else {
+                reply_countdown(s, m, a.reply_due, s.svc.now())
+            },
+        ),
+    ];
+    if let Some(d) = &a.decision {
+        facts.push(super::pages::fact(
+            m,
+            "col_outcome",
+            status_label(m, &format!("appeal_{}", super::pages::enum_str(&d.outcome))),
+        ));
+        facts.push(super::pages::fact(m, "col_reasons", d.reasons.clone()));
+        facts.push(super::pages::fact(m, "col_at", day(d.at)));
+    }
+    let deciding = sess.actor.org().is_some_and(|o| o.id == a.deciding_org.id);
+    let view = AppealPage {
+        lang: l.lang,
+        m,
+        other_lang: l.other_lang,
+        other_lang_name: l.other_lang_name,
+        user: Some(user_view(sess, m)),
+        id,
+        notice_id: measure.map(|x| x.value.notice_id),
+        facts,
+        can_answer: deciding
+            && sess.actor.has_role(Role::Reviewer)
+            && matches!(a.status, AppealStatus::Filed | AppealStatus::UnderReview),
+        outcomes: super::pages::choices(m, "appeal_", &["upheld", "revoked"]),
+        error: error.clone(),
+        done,
+    };
+    Ok(page(form_status(&error), &view))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct AnswerForm {
+    csrf: String,
+    outcome: String,
+    #[serde(default)]
+    reasons: String,
+}
+
+pub(super) async fn answer(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<AnswerForm>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let r = async {
+        let req = AppealDecisionRequest {
+            outcome: enum_field("outcome", &f.outcome)?,
+            reasons: f.reasons.trim().to_owned(),
+            modification: None,
+        };
+        s.svc
+            .decide_appeal(&sess.actor, id, req, None)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    match refused(r)? {
+        None => Ok(Redirect::to(&format!("/console/appeals/{id}?done=1")).into_response()),
+        Some(why) => render_appeal(&s, &lang(&headers), &sess, id, Some(why), false).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditTrailPage<'a> {
+    lang: &'a str,
+    m: &'a Messages,
+    other_lang: &'a str,
+    other_lang_name: &'a str,
+    user: Option<UserView>,
+    chain: Vec<Fact>,
+    intact: bool,
+    rows: Vec<RowView>,
+    next: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct AuditForm {
+    #[serde(default)]
+    after: Option<i64>,
+}
+
+/// The audit trail, 100 entries a page, with the chain verified from its start.
+pub(super) async fn audit_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    SignedIn(sess): SignedIn,
+    Query(q): Query<AuditForm>,
+) -> Result<Response, ApiError> {
+    let l = lang(&headers);
+    let m = l.m;
+    let list = s
+        .svc
+        .audit(
+            &sess.actor,
+            AuditQuery {
+                after: q.after,
+                limit: Some(100),
+            },
+        )
+        .await?;
+    let check = s.svc.verify_audit(&sess.actor).await?;
+    let chain = vec![
+        super::pages::fact(m, "col_entries", check.entries.to_string()),
+        super::pages::fact(
+            m,
+            "col_status",
+            if check.intact {
+                m.t("audit_intact")
+            } else {
+                m.t("audit_broken")
+            },
+        ),
+        super::pages::fact(m, "col_head", check.head_hash.clone()),
+        super::pages::fact(m, "col_checkpoints", check.checkpoints.to_string()),
+    ];
+    let rows = list
+        .items
+        .into_iter()
+        .map(|e| RowView {
+            href: None,
+            cells: vec![
+                e.seq.to_string(),
+                day(e.at),
+                format!(
+                    "{}{}",
+                    e.actor
+                        .get("name")
+                        .or_else(|| e.actor.get("kind"))
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("—"),
+                    e.actor_org
+                        .as_deref()
+                        .map(|o| format!(" ({o})"))
+                        .unwrap_or_default()
+                ),
+                e.event,
+                format!("{} {}", e.subject_type, e.subject_id),
+                e.hash.chars().take(16).collect(),
+            ],
+            alert: check.first_broken.is_some_and(|b| e.seq >= b),
+        })
+        .collect();
+    Ok(page(
+        StatusCode::OK,
+        &AuditTrailPage {
+            lang: l.lang,
+            m,
+            other_lang: l.other_lang,
+            other_lang_name: l.other_lang_name,
+            user: Some(user_view(&sess, m)),
+            intact: check.intact,
+            chain,
+            rows,
+            next: list.next_after,
+        },
+    ))
+}

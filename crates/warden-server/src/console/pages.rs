@@ -1,0 +1,1085 @@
+//! The console's work pages: a case (timeline, indicators, determination, decision, its
+//! notices) and a notice (the signed order with its fingerprint), and the forms that move
+//! them: assignment, determination, acknowledgement, report-back, verification, a new report.
+//! Every form goes through the same service calls as the API, so the core decides who may do
+//! what; the page only offers the forms a role could use.
+
+use super::{
+    Lang, Messages, NoSession, RowView, Session, UserView, day, lang, page, session, status_label,
+    user_view,
+};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::types::{
+    AssignmentRequest, DecisionRequest, DeterminationRequest, IndicatorInput, MeasureInput,
+    NoticeSummary, ReportRequest,
+};
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use uuid::Uuid;
+use warden_core::indicator::Indicator;
+use warden_core::lifecycle::{
+    Case, CaseStatus, DecisionOutcome, MeasureCommand, MeasureKind, NoticeStatus, Severity,
+};
+use warden_core::notice::fingerprint;
+use warden_core::org::Role;
+use warden_core::taxonomy::Category;
+
+/// The signed-in person, or the response that sends them to sign in.
+pub(super) async fn signed_in(
+    s: &AppState,
+    headers: &HeaderMap,
+) -> Result<Result<Session, Response>, ApiError> {
+    Ok(match session(s, headers).await? {
+        Ok(x) => Ok(x),
+        Err(NoSession::None | NoSession::Expired) => {
+            Err(Redirect::to("/console/login").into_response())
+        }
+    })
+}
+
+/// The signed-in person as an extractor of the pages: without a session, the sign-in page.
+pub(super) struct SignedIn(pub Session);
+
+impl axum::extract::FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        s: &AppState,
+    ) -> Result<Self, Response> {
+        match signed_in(s, &parts.headers).await {
+            Ok(Ok(x)) => Ok(SignedIn(x)),
+            Ok(Err(r)) => Err(r),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
+/// A form's session check: the person, with the form's token matching the session's.
+pub(super) async fn form_session(
+    s: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<Result<Session, Response>, ApiError> {
+    let l = lang(headers);
+    Ok(match signed_in(s, headers).await? {
+        Ok(x) if !csrf.is_empty() && x.record.csrf == csrf => Ok(x),
+        Ok(_) => Err((StatusCode::FORBIDDEN, l.m.t("csrf_failed").to_owned()).into_response()),
+        Err(r) => Err(r),
+    })
+}
+
+/// A value of one of the API's enumerations, read from a form field with the API's parser.
+pub(super) fn enum_field<T: DeserializeOwned>(field: &str, value: &str) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(value.to_owned()))
+        .map_err(|_| ApiError::InvalidBody(format!("{field}: {value:?} is not one of the choices")))
+}
+
+fn optional<T: DeserializeOwned>(field: &str, value: &str) -> Result<Option<T>, ApiError> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        enum_field(field, value).map(Some)
+    }
+}
+
+/// What a refused form shows: the same detail the API gives. Failures of the server itself
+/// stay errors (a problem response, and the log).
+pub(super) fn refused(r: Result<(), ApiError>) -> Result<Option<String>, ApiError> {
+    match r {
+        Ok(()) => Ok(None),
+        Err(e @ (ApiError::Store(_) | ApiError::Internal(_) | ApiError::Keys(_))) => Err(e),
+        Err(e) => Ok(Some(e.describe().3)),
+    }
+}
+
+/// A page shown again with a refusal answers 422.
+pub(super) fn form_status(error: &Option<String>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// A label and a value, for the pages' fact tables.
+pub struct Fact {
+    pub label: String,
+    pub value: String,
+}
+
+pub(super) fn fact(m: &Messages, key: &str, value: impl Into<String>) -> Fact {
+    Fact {
+        label: m.t(key).to_owned(),
+        value: value.into(),
+    }
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+pub(super) fn choices(m: &Messages, prefix: &str, values: &[&'static str]) -> Vec<Choice> {
+    values
+        .iter()
+        .map(|v| Choice {
+            value: (*v).to_owned(),
+            label: m.t(&format!("{prefix}{v}")).to_owned(),
+        })
+        .collect()
+}
+
+pub(super) fn notice_rows(
+    m: &Messages,
+    now: OffsetDateTime,
+    items: Vec<NoticeSummary>,
+) -> Vec<RowView> {
+    let mut items = items;
+    items.sort_by_key(|n| (!n.overdue, n.deadline));
+    items
+        .into_iter()
+        .map(|n| {
+            let open = !matches!(n.status.as_str(), "feedback_filed" | "verified" | "closed");
+            RowView {
+                href: Some(format!("/console/notices/{}", n.id)),
+                cells: vec![
+                    n.reference.clone(),
+                    n.target
+                        .as_ref()
+                        .map(|t| format!("{} {}", t.kind().as_str(), t.value()))
+                        .unwrap_or_else(|| m.t(&format!("kind_{}", n.kind.as_str())).to_owned()),
+                    n.recipient_org.clone(),
+                    status_label(m, &n.status),
+                    day(n.deadline),
+                    if n.overdue {
+                        m.t("overdue").to_owned()
+                    } else if open {
+                        time_left(m, n.deadline - now)
+                    } else {
+                        "—".to_owned()
+                    },
+                ],
+                alert: n.overdue,
+            }
+        })
+        .collect()
+}
+
+/// A countdown: days and hours, or hours and minutes in the last day.
+fn time_left(m: &Messages, d: time::Duration) -> String {
+    if d.is_negative() {
+        return m.t("overdue").to_owned();
+    }
+    let (days, hours, minutes) = (d.whole_days(), d.whole_hours() % 24, d.whole_minutes() % 60);
+    if days > 0 {
+        format!("{days} {} {hours} {}", m.t("unit_days"), m.t("unit_hours"))
+    } else {
+        format!(
+            "{hours} {} {minutes} {}",
+            m.t("unit_hours"),
+            m.t("unit_minutes")
+        )
+    }
+}
+
+/// A notice's RFC 3339 time, shown to the second in Beijing time.
+fn moment(s: &str) -> String {
+    match OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        Ok(t) => {
+            let t = t.to_offset(warden_core::calendar::SHANGHAI);
+            format!(
+                "{} {:02}:{:02}:{:02} (UTC+8)",
+                &day(t)[..10],
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        }
+        Err(_) => s.to_owned(),
+    }
+}
+
+pub(super) fn notice_head(m: &Messages) -> Vec<String> {
+    [
+        "col_notice",
+        "col_target",
+        "col_recipient",
+        "col_status",
+        "col_deadline",
+        "col_time_left",
+    ]
+    .iter()
+    .map(|k| m.t(k).to_owned())
+    .collect()
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage<'a> {
+    lang: &'a str,
+    m: &'a Messages,
+    other_lang: &'a str,
+    other_lang_name: &'a str,
+    user: Option<UserView>,
+    id: Uuid,
+    title: String,
+    facts: Vec<Fact>,
+    indicators: Vec<RowView>,
+    timeline: Vec<Fact>,
+    determination: Vec<Fact>,
+    decision: Vec<Fact>,
+    notice_head: Vec<String>,
+    notices: Vec<RowView>,
+    can_assign: bool,
+    can_determine: bool,
+    can_decide: bool,
+    proposals: Vec<Proposal>,
+    kinds: Vec<Choice>,
+    decision_outcomes: Vec<Choice>,
+    /// Emergency (incident level I or II): the shorter deadlines apply.
+    emergency: bool,
+    verdicts: Vec<Choice>,
+    severities: Vec<Choice>,
+    levels: Vec<Choice>,
+    error: Option<String>,
+    done: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(super) struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+impl Done {
+    pub(super) fn is_done(&self) -> bool {
+        self.done.is_some()
+    }
+}
+
+pub(super) async fn case_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    SignedIn(sess): SignedIn,
+    Path(id): Path<Uuid>,
+    Query(q): Query<Done>,
+) -> Result<Response, ApiError> {
+    render_case(&s, &lang(&headers), &sess, id, None, q.done.is_some()).await
+}
+
+async fn render_case(
+    s: &AppState,
+    l: &Lang,
+    sess: &Session,
+    id: Uuid,
+    error: Option<String>,
+    done: bool,
+) -> Result<Response, ApiError> {
+    let m = l.m;
+    let view = s.svc.case(&sess.actor, id).await?;
+    let c = &view.case;
+    let mut facts = vec![
+        fact(m, "col_status", status_label(m, c.status.as_str())),
+        fact(
+            m,
+            "col_category",
+            format!(
+                "{} / {}",
+                m.t(&format!("category_{}", c.classification.category.as_str())),
+                m.t(&format!("subtype_{}", c.classification.subtype.as_str()))
+            ),
+        ),
+        fact(
+            m,
+            "col_province",
+            c.province
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "—".into()),
+        ),
+        fact(
+            m,
+            "col_tlp",
+            format!("TLP:{}", enum_str(&c.tlp).to_uppercase()),
+        ),
+        fact(m, "col_opened", day(c.opened_at)),
+        fact(m, "col_updated", day(c.updated_at)),
+    ];
+    if let Some(a) = &c.assigned_to {
+        facts.push(fact(m, "col_assigned", a.slug.clone()));
+    }
+    if let Some(colour) = view.warning_colour {
+        facts.push(fact(
+            m,
+            "col_warning",
+            m.t(&format!("colour_{}", enum_str(&colour))).to_owned(),
+        ));
+    }
+    let flagged: Vec<_> = view
+        .allowlist_flags
+        .iter()
+        .map(|f| (f.indicator.kind.clone(), f.indicator.value.clone()))
+        .collect();
+    let indicators = c
+        .indicators
+        .iter()
+        .map(|i| {
+            let hit = flagged
+                .iter()
+                .any(|(k, v)| k == i.kind().as_str() && v == i.value());
+            RowView {
+                href: Some(format!(
+                    "/console/lookup?value={}",
+                    url::form_urlencoded::byte_serialize(i.value().as_bytes()).collect::<String>()
+                )),
+                cells: vec![
+                    i.value().to_owned(),
+                    i.kind().as_str().to_owned(),
+                    if hit { m.t("allowlisted") } else { "" }.to_owned(),
+                ],
+                alert: hit,
+            }
+        })
+        .collect();
+    let timeline = s
+        .svc
+        .case_timeline(&sess.actor, id)
+        .await?
+        .into_iter()
+        .map(|(at, st)| Fact {
+            label: day(at),
+            value: status_label(m, st.as_str()),
+        })
+        .collect();
+    let determination = c
+        .determination
+        .as_ref()
+        .map(|d| {
+            let mut v = vec![
+                fact(
+                    m,
+                    "col_verdict",
+                    m.t(&format!("verdict_{}", enum_str(&d.verdict))).to_owned(),
+                ),
+                fact(m, "col_org", d.org.slug.clone()),
+                fact(m, "col_at", day(d.at)),
+            ];
+            if let Some(sev) = &d.severity {
+                v.push(fact(
+                    m,
+                    "col_severity",
+                    m.t(&format!("severity_{}", enum_str(sev))).to_owned(),
+                ));
+            }
+            if let Some(lv) = &d.incident_level {
+                v.push(fact(m, "col_level", enum_str(lv)));
+            }
+            v.push(fact(m, "col_rationale", d.rationale.clone()));
+            v
+        })
+        .unwrap_or_default();
+    let decision = c
+        .decision
+        .as_ref()
+        .map(|d| {
+            vec![
+                fact(
+                    m,
+                    "col_outcome",
+                    m.t(&format!("outcome_{}", enum_str(&d.outcome))).to_owned(),
+                ),
+                fact(m, "col_org", d.org.slug.clone()),
+                fact(m, "col_at", day(d.at)),
+                fact(m, "col_reasons", d.reasons.clone()),
+                fact(
+                    m,
+                    "col_notified",
+                    d.notified
+                        .iter()
+                        .map(|o| o.slug.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+            ]
+        })
+        .unwrap_or_default();
+    let notices = notice_rows(m, s.svc.now(), s.svc.case_notices(&sess.actor, id).await?);
+    let analyst = sess.actor.has_role(Role::Analyst);
+    let can_decide = sess.actor.has_role(Role::Reviewer) && c.status == CaseStatus::Determined;
+    let emergency = c
+        .determination
+        .as_ref()
+        .and_then(|d| d.incident_level)
+        .is_some_and(|l| l.is_emergency());
+    let proposals = if can_decide {
+        proposals(s, m, c, &flagged, emergency).await?
+    } else {
+        vec![]
+    };
+    let page_view = CasePage {
+        lang: l.lang,
+        m,
+        other_lang: l.other_lang,
+        other_lang_name: l.other_lang_name,
+        user: Some(user_view(sess, m)),
+        id,
+        title: c.title.clone(),
+        facts,
+        indicators,
+        timeline,
+        determination,
+        decision,
+        notice_head: notice_head(m),
+        notices,
+        can_assign: analyst && c.status == CaseStatus::Submitted,
+        can_determine: analyst && matches!(c.status, CaseStatus::Assigned | CaseStatus::MoreInfo),
+        can_decide,
+        proposals,
+        kinds: MeasureKind::ALL
+            .iter()
+            .map(|k| Choice {
+                value: k.as_str().to_owned(),
+                label: m.t(&format!("kind_{}", k.as_str())).to_owned(),
+            })
+            .collect(),
+        decision_outcomes: choices(m, "outcome_", &["approved", "dismissed", "returned"]),
+        emergency,
+        verdicts: choices(m, "verdict_", &["confirmed", "not_a_threat", "more_info"]),
+        severities: choices(m, "severity_", &["critical", "high", "medium", "low"]),
+        levels: ["I", "II", "III", "IV"]
+            .iter()
+            .map(|v| Choice {
+                value: (*v).to_owned(),
+                label: (*v).to_owned(),
+            })
+            .collect(),
+        error: error.clone(),
+        done,
+    };
+    Ok(page(form_status(&error), &page_view))
+}
+
+/// One proposed measure of the decision form: an indicator of the case, where routing would
+/// send a block on it, and the deadline the policy gives.
+pub struct Proposal {
+    pub idx: usize,
+    pub kind: String,
+    pub value: String,
+    pub routed_to: String,
+    pub unroutable: Option<String>,
+    pub flagged: bool,
+    pub blockable: bool,
+    pub deadline: String,
+}
+
+async fn proposals(
+    s: &AppState,
+    m: &Messages,
+    c: &Case,
+    flagged: &[(String, String)],
+    emergency: bool,
+) -> Result<Vec<Proposal>, ApiError> {
+    let severity = c
+        .determination
+        .as_ref()
+        .and_then(|d| d.severity)
+        .unwrap_or(Severity::Medium);
+    let rules = s.svc.policy.for_province(c.province);
+    let span = rules.deadline_span(MeasureKind::Block, severity, emergency);
+    let due = span.after(s.svc.now(), &s.svc.calendar);
+    let deadline = format!(
+        "{} → {}{}",
+        span_label(m, span),
+        day(due.value),
+        if due.provisional {
+            format!(" {}", m.t("provisional"))
+        } else {
+            String::new()
+        }
+    );
+    let mut out = vec![];
+    for (idx, i) in c.indicators.iter().enumerate() {
+        let (routed_to, unroutable) = match s
+            .svc
+            .route("measure", MeasureKind::Block, Some(i), c.province)
+            .await
+        {
+            Ok(orgs) => (
+                orgs.iter()
+                    .map(|o| o.slug.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                None,
+            ),
+            Err(e @ ApiError::Unroutable(_)) => (String::new(), Some(e.to_string())),
+            Err(e) => return Err(e),
+        };
+        out.push(Proposal {
+            idx,
+            kind: i.kind().as_str().to_owned(),
+            value: i.value().to_owned(),
+            routed_to,
+            unroutable,
+            flagged: flagged
+                .iter()
+                .any(|(k, v)| k == i.kind().as_str() && v == i.value()),
+            blockable: i.kind().blockable(),
+            deadline: deadline.clone(),
+        });
+    }
+    Ok(out)
+}
+
+fn span_label(m: &Messages, span: warden_core::policy::Span) -> String {
+    use warden_core::policy::Span;
+    match span {
+        Span::Hours(n) => format!("{n} {}", m.t("unit_hours")),
+        Span::Days(n) => format!("{n} {}", m.t("unit_days")),
+        Span::WorkingDays(n) => format!("{n} {}", m.t("unit_working_days")),
+    }
+}
+
+/// The decision form: outcome, reasons, and per indicator whether to act, how, and on whom
+/// (empty: the recipient routing finds).
+pub(super) async fn decide(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let field = |k: &str| {
+        f.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let sess = match form_session(&s, &headers, &field("csrf")).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let r = async {
+        let outcome: DecisionOutcome = enum_field("outcome", &field("outcome"))?;
+        let mut measures = vec![];
+        if outcome == DecisionOutcome::Approved {
+            for idx in 0.. {
+                let p = |k: &str| field(&format!("m{idx}_{k}"));
+                if p("value").is_empty() {
+                    break;
+                }
+                if p("use").is_empty() {
+                    continue;
+                }
+                let recipient = p("recipient");
+                let reason = p("override");
+                measures.push(MeasureInput {
+                    kind: enum_field(&format!("measures[{idx}].kind"), &p("kind"))?,
+                    target: Some(IndicatorInput {
+                        kind: p("type"),
+                        value: p("value"),
+                    }),
+                    recipient_org: Some(recipient).filter(|r| !r.is_empty()),
+                    deadline: None,
+                    scope: None,
+                    range_last: None,
+                    allowlist_override: Some(reason).filter(|r| !r.is_empty()),
+                });
+            }
+        }
+        let notify = field("notify")
+            .split([',', ' '])
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let req = DecisionRequest {
+            outcome,
+            reasons: field("reasons"),
+            measures,
+            notify,
+        };
+        s.svc.decide(&sess.actor, id, req, None).await.map(|_| ())
+    }
+    .await;
+    after_case_form(&s, &headers, &sess, id, r).await
+}
+
+/// The serde name of an enumeration value (its API spelling).
+pub(super) fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct CsrfOnly {
+    csrf: String,
+}
+
+pub(super) async fn assign(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let institution = sess.actor.org().map(|o| o.slug.clone()).unwrap_or_default();
+    let r = s
+        .svc
+        .assign(&sess.actor, id, AssignmentRequest { institution }, None)
+        .await;
+    after_case_form(&s, &headers, &sess, id, r.map(|_| ())).await
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct DetermineForm {
+    csrf: String,
+    verdict: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    incident_level: String,
+    #[serde(default)]
+    rationale: String,
+}
+
+pub(super) async fn determine(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<DetermineForm>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let r = async {
+        let req = DeterminationRequest {
+            verdict: enum_field("verdict", &f.verdict)?,
+            severity: optional("severity", &f.severity)?,
+            incident_level: optional("incident_level", &f.incident_level)?,
+            rationale: f.rationale.trim().to_owned(),
+            recommended_measures: vec![],
+        };
+        s.svc
+            .determine(&sess.actor, id, req, None)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    after_case_form(&s, &headers, &sess, id, r).await
+}
+
+/// After a case form: back to the page (POST-redirect-GET), or the page with the refusal.
+async fn after_case_form(
+    s: &AppState,
+    headers: &HeaderMap,
+    sess: &Session,
+    id: Uuid,
+    r: Result<(), ApiError>,
+) -> Result<Response, ApiError> {
+    match refused(r)? {
+        None => Ok(Redirect::to(&format!("/console/cases/{id}?done=1")).into_response()),
+        Some(why) => render_case(s, &lang(headers), sess, id, Some(why), false).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct NoticePage<'a> {
+    lang: &'a str,
+    m: &'a Messages,
+    other_lang: &'a str,
+    other_lang_name: &'a str,
+    user: Option<UserView>,
+    id: Uuid,
+    case_id: Uuid,
+    title: String,
+    facts: Vec<Fact>,
+    overdue: bool,
+    can_ack: bool,
+    can_feedback: bool,
+    can_verify: bool,
+    outcomes: Vec<Choice>,
+    results: Vec<Choice>,
+    appeal_head: Vec<String>,
+    appeals: Vec<RowView>,
+    error: Option<String>,
+    done: bool,
+}
+
+pub(super) async fn notice_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    SignedIn(sess): SignedIn,
+    Path(id): Path<Uuid>,
+    Query(q): Query<Done>,
+) -> Result<Response, ApiError> {
+    render_notice(&s, &lang(&headers), &sess, id, None, q.done.is_some()).await
+}
+
+async fn render_notice(
+    s: &AppState,
+    l: &Lang,
+    sess: &Session,
+    id: Uuid,
+    error: Option<String>,
+    done: bool,
+) -> Result<Response, ApiError> {
+    let m = l.m;
+    // The recipient's first view is its delivery receipt, as with the API.
+    let v = s.svc.notice(&sess.actor, id).await?;
+    let b = &v.notice.body;
+    let mut facts = vec![
+        fact(m, "col_notice", b.reference.clone()),
+        fact(
+            m,
+            "col_issuer",
+            format!("{} ({})", b.issuer.name, b.issuer.slug),
+        ),
+        fact(
+            m,
+            "col_recipient",
+            format!("{} ({})", b.recipient.name, b.recipient.slug),
+        ),
+        fact(m, "col_measure", b.kind_label()),
+    ];
+    if let Some(t) = &b.target {
+        facts.push(fact(
+            m,
+            "col_target",
+            format!("{} ({})", t.value(), t.kind()),
+        ));
+    }
+    facts.push(fact(m, "col_basis", b.legal_basis.clone()));
+    facts.push(fact(m, "col_decided", moment(&b.decided_at)));
+    facts.push(fact(
+        m,
+        "col_deadline",
+        if b.deadline_provisional {
+            format!("{} · {}", moment(&b.deadline), m.t("provisional"))
+        } else {
+            moment(&b.deadline)
+        },
+    ));
+    if b.emergency {
+        facts.push(fact(
+            m,
+            "col_emergency",
+            b.written_notice_due
+                .as_deref()
+                .map(moment)
+                .unwrap_or_else(|| m.t("yes").to_owned()),
+        ));
+    }
+    if let Some(e) = &b.block_expires_at {
+        facts.push(fact(m, "col_expires", moment(e)));
+    }
+    if let Some(a) = &b.appeal {
+        facts.push(fact(m, "col_appeal", format!("{} · {}", a.to, a.until)));
+    }
+    if let Some(r) = &b.reasons {
+        facts.push(fact(m, "col_reasons", r.clone()));
+    }
+    facts.push(fact(m, "col_status", status_label(m, &v.status)));
+    facts.push(fact(m, "col_key", v.notice.signature.key_id.clone()));
+    facts.push(fact(m, "col_fingerprint", fingerprint(&b.canonical())));
+    facts.push(fact(m, "col_signature", v.notice.signature.value.clone()));
+    let status: Option<NoticeStatus> =
+        serde_json::from_value(serde_json::Value::String(v.status.clone())).ok();
+    let recipient = sess.actor.org().is_some_and(|o| o.slug == b.recipient.slug)
+        && sess.actor.has_role(Role::Responder);
+    let page_view = NoticePage {
+        lang: l.lang,
+        m,
+        other_lang: l.other_lang,
+        other_lang_name: l.other_lang_name,
+        user: Some(user_view(sess, m)),
+        id,
+        case_id: b.case_id,
+        title: b.kind_label().to_owned(),
+        facts,
+        overdue: v.overdue,
+        can_ack: recipient
+            && matches!(status, Some(NoticeStatus::Issued | NoticeStatus::Delivered)),
+        can_feedback: recipient
+            && matches!(
+                status,
+                Some(NoticeStatus::Delivered | NoticeStatus::Acknowledged | NoticeStatus::Reopened)
+            ),
+        can_verify: sess.actor.has_role(Role::Verifier)
+            && status == Some(NoticeStatus::FeedbackFiled),
+        outcomes: choices(m, "outcome_", &["done", "partially_done", "unable"]),
+        results: choices(m, "result_", &["passed", "failed"]),
+        appeal_head: super::oversight::appeal_head(m),
+        appeals: super::oversight::appeal_rows(s, m, s.svc.notice_appeals(&sess.actor, id).await?),
+        error: error.clone(),
+        done,
+    };
+    Ok(page(form_status(&error), &page_view))
+}
+
+async fn after_notice_form(
+    s: &AppState,
+    headers: &HeaderMap,
+    sess: &Session,
+    id: Uuid,
+    r: Result<(), ApiError>,
+) -> Result<Response, ApiError> {
+    match refused(r)? {
+        None => Ok(Redirect::to(&format!("/console/notices/{id}?done=1")).into_response()),
+        Some(why) => render_notice(s, &lang(headers), sess, id, Some(why), false).await,
+    }
+}
+
+pub(super) async fn acknowledge(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let r = s
+        .svc
+        .notice_step(&sess.actor, id, MeasureCommand::Acknowledge, None)
+        .await
+        .map(|_| ());
+    after_notice_form(&s, &headers, &sess, id, r).await
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct FeedbackForm {
+    csrf: String,
+    outcome: String,
+    #[serde(default)]
+    actions_taken: String,
+}
+
+pub(super) async fn feedback(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<FeedbackForm>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let r = async {
+        let cmd = MeasureCommand::FileFeedback {
+            outcome: enum_field("outcome", &f.outcome)?,
+            actions_taken: f.actions_taken.trim().to_owned(),
+            completed_at: None,
+        };
+        s.svc
+            .notice_step(&sess.actor, id, cmd, None)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    after_notice_form(&s, &headers, &sess, id, r).await
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct VerifyForm {
+    csrf: String,
+    result: String,
+    #[serde(default)]
+    notes: String,
+}
+
+pub(super) async fn verify(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<VerifyForm>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let r = async {
+        let cmd = MeasureCommand::Verify {
+            result: enum_field("result", &f.result)?,
+            method: warden_core::lifecycle::VerificationMethod::Manual,
+            notes: f.notes.trim().to_owned(),
+        };
+        s.svc
+            .notice_step(&sess.actor, id, cmd, None)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    after_notice_form(&s, &headers, &sess, id, r).await
+}
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct ReportPage<'a> {
+    lang: &'a str,
+    m: &'a Messages,
+    other_lang: &'a str,
+    other_lang_name: &'a str,
+    user: Option<UserView>,
+    subtypes: Vec<Choice>,
+    form: ReportForm,
+    /// One line per pasted value: what the core parser made of it.
+    checked: Vec<RowView>,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(super) struct ReportForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pub subtype: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub province: String,
+    #[serde(default)]
+    pub indicators: String,
+    /// "check" only validates the values; anything else submits.
+    #[serde(default)]
+    action: String,
+}
+
+/// Every category's subtypes, as `category/subtype`.
+fn subtype_choices(m: &Messages) -> Vec<Choice> {
+    Category::ALL
+        .iter()
+        .flat_map(|c| {
+            c.subtypes().iter().map(move |st| Choice {
+                value: format!("{}/{}", c.as_str(), st.as_str()),
+                label: format!(
+                    "{} · {}",
+                    m.t(&format!("category_{}", c.as_str())),
+                    m.t(&format!("subtype_{}", st.as_str()))
+                ),
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn report_form(headers: HeaderMap, SignedIn(sess): SignedIn) -> Response {
+    let l = lang(&headers);
+    render_report(&l, &sess, ReportForm::default(), vec![], None)
+}
+
+fn render_report(
+    l: &Lang,
+    sess: &Session,
+    form: ReportForm,
+    checked: Vec<RowView>,
+    error: Option<String>,
+) -> Response {
+    page(
+        form_status(&error),
+        &ReportPage {
+            lang: l.lang,
+            m: l.m,
+            other_lang: l.other_lang,
+            other_lang_name: l.other_lang_name,
+            user: Some(user_view(sess, l.m)),
+            subtypes: subtype_choices(l.m),
+            form,
+            checked,
+            error,
+        },
+    )
+}
+
+/// The pasted values, one per line (commas and blanks separate too), each read by the core's
+/// indicator parser: its type is detected, its form normalised.
+fn read_values(text: &str) -> Vec<(String, Result<Indicator, String>)> {
+    text.split(|c: char| c == '\n' || c == ',' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            (
+                v.to_owned(),
+                Indicator::detect(v).map_err(|e| e.to_string()),
+            )
+        })
+        .collect()
+}
+
+pub(super) async fn submit_report(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<ReportForm>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let l = lang(&headers);
+    let m = l.m;
+    let values = read_values(&f.indicators);
+    let bad = values.iter().filter(|(_, r)| r.is_err()).count();
+    let checked = values
+        .iter()
+        .map(|(raw, r)| RowView {
+            href: None,
+            cells: match r {
+                Ok(i) => vec![
+                    raw.clone(),
+                    i.kind().as_str().to_owned(),
+                    i.value().to_owned(),
+                ],
+                Err(e) => vec![raw.clone(), m.t("invalid").to_owned(), e.clone()],
+            },
+            alert: r.is_err(),
+        })
+        .collect::<Vec<_>>();
+    if f.action == "check" {
+        return Ok(render_report(&l, &sess, f, checked, None));
+    }
+    if bad > 0 {
+        let msg = format!("{} {bad}", m.t("values_invalid"));
+        return Ok(render_report(&l, &sess, f, checked, Some(msg)));
+    }
+    let (category, subtype) = f
+        .subtype
+        .split_once('/')
+        .unwrap_or(("", f.subtype.as_str()));
+    let req = ReportRequest {
+        category: category.to_owned(),
+        subtype: subtype.to_owned(),
+        title: f.title.trim().to_owned(),
+        description: f.description.trim().to_owned(),
+        observed_at: s.svc.now(),
+        province: Some(f.province.trim().to_owned()).filter(|p| !p.is_empty()),
+        tlp: None,
+        indicators: values
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .map(|i| IndicatorInput {
+                kind: i.kind().as_str().to_owned(),
+                value: i.value().to_owned(),
+            })
+            .collect(),
+        victim: None,
+    };
+    let r = s.svc.submit_report(&sess.actor, req, None).await;
+    let case = r.as_ref().map(|c| c.case_id).ok();
+    match (refused(r.map(|_| ()))?, case) {
+        (None, Some(case)) => {
+            Ok(Redirect::to(&format!("/console/cases/{case}?done=1")).into_response())
+        }
+        (why, _) => Ok(render_report(&l, &sess, f, checked, why)),
+    }
+}
