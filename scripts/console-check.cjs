@@ -29,6 +29,10 @@ const WORK = {
     await page.fill("input[name=title]", "Browser check: phishing shop");
     await page.fill("textarea[name=description]", "Reported from the console");
     await page.fill("textarea[name=indicators]", "Browser-Check.example.cn\nhttp://browser-check.example.cn/pay\n300.1.2.3\n");
+    // Live: the values are read as they are typed (htmx), before any button.
+    await page.waitForSelector("#checked tr.alert");
+    await expectText(page, "#checked", "browser-check.example.cn");
+    // Without script the "check" button does the same.
     await page.click("button[value=check]");
     await expectText(page, "#checked", "browser-check.example.cn");
     if ((await page.locator("#checked tr.alert").count()) !== 1) fail("reporter: the bad value is not marked");
@@ -153,6 +157,16 @@ async function shot(page, name, fullPage = true) {
     await expectText(page, "#verdict", "已列入处置名单");
     await expectText(page, "table", "WD-");
     await shot(page, "lookup-zh");
+    // "How do I appeal": the form comes with the reference filled in.
+    await page.click("a.button[href^='/console/appeal']");
+    if (!(await page.inputValue("input[name=reference]")).startsWith("WD-")) fail("the appeal form lacks the reference");
+    await page.fill("input[name=name]", "网店经营者");
+    await page.fill("input[name=contact]", "owner@example.cn");
+    await page.fill("textarea[name=grounds]", "该域名已清理，请求解除屏蔽。");
+    await page.click("form.stack button");
+    await expectText(page, "#filed", "WD-");
+    await shot(page, "public-appeal-zh");
+    await page.goto(base + "/");
     await page.fill("input[name=value]", "never-blocked.example.org");
     await page.click("form.row button");
     await expectText(page, "#verdict", "未列入处置名单");

@@ -44,6 +44,8 @@ pub struct AppState {
     pub svc: Arc<service::Service>,
     /// Limits the unauthenticated public endpoints per client address.
     pub limiter: Arc<ratelimit::Limiter>,
+    /// Limits console sign-in attempts per client address (password guessing).
+    pub sign_in_limiter: Arc<ratelimit::Limiter>,
     /// STIX ids of blocks, for TAXII requests that name objects.
     pub taxii_ids: Arc<taxii::IdIndex>,
 }
@@ -69,6 +71,10 @@ impl AppState {
             }),
             limiter: Arc::new(ratelimit::Limiter::new(
                 10,
+                std::time::Duration::from_secs(60),
+            )),
+            sign_in_limiter: Arc::new(ratelimit::Limiter::new(
+                console::SIGN_IN_ATTEMPTS,
                 std::time::Duration::from_secs(60),
             )),
             taxii_ids: Arc::default(),

@@ -4187,6 +4187,87 @@ async fn the_console_guards_its_sessions(s: Server) {
         !page.contains("china-telecom"),
         "the public is not told who enforces it"
     );
+
+    // From there, the public appeal form: double-submit token, then filed by reference.
+    let (_, n) = s.get("telecom", "/api/v1/notices").await;
+    let reference = n["items"][0]["reference"].as_str().unwrap().to_owned();
+    assert!(page.contains(&format!("/console/appeal?reference={reference}")));
+    let r = http
+        .get(url(&format!("/console/appeal?reference={reference}")))
+        .send()
+        .await
+        .unwrap();
+    let appeal_cookie = set_cookie(&r, "warden_appeal").unwrap();
+    let page = r.text().await.unwrap();
+    assert!(page.contains(&format!("value=\"{reference}\"")));
+    let appeal_csrf = hidden_csrf(&page);
+    let file = |reference: &str, cookie: Option<&str>| {
+        let mut req = form(
+            http.post(url("/console/appeal")),
+            &[
+                ("csrf", appeal_csrf.as_str()),
+                ("reference", reference),
+                ("name", "Shop owner"),
+                ("contact", "owner@example.cn"),
+                ("grounds", "The shop is mine and clean"),
+            ],
+        );
+        if let Some(c) = cookie {
+            req = req.header("cookie", format!("warden_appeal={c}"));
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(file(&reference, None).await.0, StatusCode::FORBIDDEN);
+    let (st, page) = file("WD-20260928-000000000000", Some(&appeal_cookie)).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    let (st, page) = file(&reference, Some(&appeal_cookie)).await;
+    assert_eq!(st, StatusCode::CREATED, "{page}");
+    assert!(page.contains("id=\"filed\""), "{page}");
+    let filed: Vec<_> = s
+        .store
+        .open_appeals(
+            s.store
+                .organisation_by_slug("ca-guangdong")
+                .await
+                .unwrap()
+                .unwrap()
+                .value
+                .id,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(filed.len(), 1);
+    assert!(page.contains(&filed[0].value.id.to_string()));
+    assert_eq!(filed[0].value.filed_by_org, None, "filed by the public");
+
+    // Password guessing meets a limit per address, whatever the password.
+    let mut limited = None;
+    for i in 0..=warden_server::console::SIGN_IN_ATTEMPTS {
+        let login_page = http.get(url("/console/login")).send().await.unwrap();
+        let c = set_cookie(&login_page, "warden_login").unwrap();
+        let t = hidden_csrf(&login_page.text().await.unwrap());
+        let r = sign_in("guess", t, Some(c)).await;
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(r.headers().contains_key("retry-after"));
+            limited = Some(i);
+            break;
+        }
+    }
+    assert!(limited.is_some(), "no limit on sign-in attempts");
+    let login_page = http.get(url("/console/login")).send().await.unwrap();
+    let c = set_cookie(&login_page, "warden_login").unwrap();
+    let t = hidden_csrf(&login_page.text().await.unwrap());
+    let r = sign_in("correct horse", t, Some(c)).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "not even the right one"
+    );
+    assert!(set_cookie(&r, "warden_session").is_none());
 }
 
 /// A console user `ROLE@ORG` signed in: the session cookie and the session's CSRF token.
@@ -4305,6 +4386,19 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         "normalised: {page}"
     );
     assert!(page.contains("class=\"alert\""), "the bad value is marked");
+    // The same check as a fragment for the page's live validation (htmx), under the CSRF rule.
+    let (st, _, frag) = post(
+        &rep,
+        "/console/reports/check",
+        report(&rep_csrf, "", pasted),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(frag.starts_with("<section id=\"checked\""), "{frag}");
+    assert!(!frag.contains("<html"), "a fragment, not a page");
+    assert!(frag.contains("www.console-form.example.cn") && frag.contains("class=\"alert\""));
+    let (st, _, _) = post(&rep, "/console/reports/check", report("forged", "", pasted)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
     let (st, _, page) = post(
         &rep,
         "/console/reports",

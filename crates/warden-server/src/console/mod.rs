@@ -28,7 +28,11 @@ mod pages;
 
 const SESSION_COOKIE: &str = "warden_session";
 const LOGIN_COOKIE: &str = "warden_login";
+/// The double-submit token of the public appeal form (no session there).
+const APPEAL_COOKIE: &str = "warden_appeal";
 const LANG_COOKIE: &str = "warden_lang";
+/// Sign-in attempts an address may make in a minute.
+pub const SIGN_IN_ATTEMPTS: u32 = 10;
 /// How long a session lasts from sign-in.
 pub const SESSION_HOURS: i64 = 8;
 
@@ -54,10 +58,16 @@ pub fn router() -> Router<AppState> {
         .route("/console/appeals/{id}", get(oversight::appeal_page))
         .route("/console/appeals/{id}/decision", post(oversight::answer))
         .route("/console/audit", get(oversight::audit_page))
+        .route(
+            "/console/appeal",
+            get(oversight::public_appeal_form).post(oversight::public_appeal),
+        )
         .route("/console/reports/new", get(pages::report_form))
         .route("/console/reports", post(pages::submit_report))
+        .route("/console/reports/check", post(pages::check_values))
         .route("/console/lang/{lang}", get(set_lang))
         .route("/console/assets/console.css", get(css))
+        .route("/console/assets/htmx.min.js", get(htmx))
         .route("/favicon.ico", get(icon))
         .route("/console/assets/icon.svg", get(icon))
         .layer(axum::middleware::map_response(security_headers))
@@ -91,6 +101,18 @@ async fn css() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../../assets/console.css"),
+    )
+        .into_response()
+}
+
+/// htmx 2.0.11 (0BSD, `assets/htmx.LICENSE`), vendored: nothing loads from elsewhere.
+async fn htmx() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../assets/htmx.min.js"),
     )
         .into_response()
 }
@@ -336,6 +358,15 @@ async fn login(
             Some(l.m.t("csrf_failed")),
             StatusCode::FORBIDDEN,
         ));
+    }
+    if let Err(secs) = s.sign_in_limiter.check(peer.ip()) {
+        tracing::warn!(peer = %peer.ip(), "console sign-in attempts limited");
+        let msg = format!("{} {secs} s", l.m.t("too_many_attempts"));
+        let mut r = login_page(&l, f.username, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(r);
     }
     let now = s.svc.now();
     let actor = match sign_in(s.svc.store.as_ref(), &f.username, &f.password, now).await {
@@ -767,6 +798,8 @@ mod tests {
             include_str!("oversight.rs"),
             include_str!("../../templates/appeal.html"),
             include_str!("../../templates/audit.html"),
+            include_str!("../../templates/public_appeal.html"),
+            include_str!("../../templates/checked.html"),
             include_str!("../../templates/case.html"),
             include_str!("../../templates/notice.html"),
             include_str!("../../templates/report.html"),

@@ -314,3 +314,138 @@ pub(super) async fn audit_page(
         },
     ))
 }
+
+#[derive(Template)]
+#[template(path = "public_appeal.html")]
+struct PublicAppealPage<'a> {
+    lang: &'a str,
+    m: &'a Messages,
+    other_lang: &'a str,
+    other_lang_name: &'a str,
+    user: Option<UserView>,
+    csrf: String,
+    form: PublicAppealForm,
+    /// After filing: the appeal's reference and when the answer is due.
+    filed: Option<Vec<Fact>>,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(super) struct PublicAppealForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pub reference: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub contact: String,
+    #[serde(default)]
+    pub grounds: String,
+}
+
+/// The public appeal form page, with a fresh double-submit token (the public has no session).
+fn public_appeal_page(
+    l: &Lang,
+    form: PublicAppealForm,
+    filed: Option<Vec<Fact>>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let csrf = super::random_token()?;
+    let mut r = page(
+        status,
+        &PublicAppealPage {
+            lang: l.lang,
+            m: l.m,
+            other_lang: l.other_lang,
+            other_lang_name: l.other_lang_name,
+            user: None,
+            csrf: csrf.clone(),
+            form,
+            filed,
+            error,
+        },
+    );
+    let (k, v) = super::set_cookie(super::APPEAL_COOKIE, &csrf, 3600);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&v) {
+        r.headers_mut().append(k, v);
+    }
+    Ok(r)
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct ReferenceQuery {
+    #[serde(default)]
+    reference: String,
+}
+
+/// "How do I appeal": the form of Art. 10 for those the block affects, by reference number.
+pub(super) async fn public_appeal_form(
+    headers: HeaderMap,
+    Query(q): Query<ReferenceQuery>,
+) -> Result<Response, ApiError> {
+    let form = PublicAppealForm {
+        reference: q.reference,
+        ..Default::default()
+    };
+    public_appeal_page(&lang(&headers), form, None, None, StatusCode::OK)
+}
+
+/// Files the appeal as the public: rate-limited per address like the API's public form.
+pub(super) async fn public_appeal(
+    State(s): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    Form(f): Form<PublicAppealForm>,
+) -> Result<Response, ApiError> {
+    let l = lang(&headers);
+    let m = l.m;
+    if f.csrf.is_empty() || super::cookie(&headers, super::APPEAL_COOKIE) != Some(f.csrf.as_str()) {
+        let why = Some(m.t("csrf_failed").to_owned());
+        return public_appeal_page(&l, f, None, why, StatusCode::FORBIDDEN);
+    }
+    if let Err(secs) = s.limiter.check(peer.ip()) {
+        let why = Some(format!("{} {secs} s", m.t("too_many_attempts")));
+        return public_appeal_page(&l, f, None, why, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let req = crate::types::AppealRequest {
+        appellant: warden_core::lifecycle::Appellant {
+            name: f.name.trim().to_owned(),
+            contact: f.contact.trim().to_owned(),
+        },
+        grounds: f.grounds.trim().to_owned(),
+    };
+    let r = s
+        .svc
+        .file_appeal(
+            &warden_core::org::Actor::Public,
+            None,
+            Some(f.reference.trim()),
+            req,
+            None,
+        )
+        .await;
+    match r {
+        Ok(a) => {
+            let filed = vec![
+                super::pages::fact(m, "col_notice", a.reference.clone()),
+                super::pages::fact(m, "appeal_number", a.id.to_string()),
+                super::pages::fact(m, "col_reply_due", day(a.reply_due)),
+            ];
+            public_appeal_page(
+                &l,
+                PublicAppealForm::default(),
+                Some(filed),
+                None,
+                StatusCode::CREATED,
+            )
+        }
+        Err(e) => match refused(Err(e))? {
+            why @ Some(_) => public_appeal_page(&l, f, None, why, StatusCode::UNPROCESSABLE_ENTITY),
+            None => Err(ApiError::Internal(
+                "an appeal neither filed nor refused".into(),
+            )),
+        },
+    }
+}

@@ -1017,20 +1017,18 @@ fn read_values(text: &str) -> Vec<(String, Result<Indicator, String>)> {
         .collect()
 }
 
-pub(super) async fn submit_report(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<ReportForm>,
-) -> Result<Response, ApiError> {
-    let sess = match form_session(&s, &headers, &f.csrf).await? {
-        Ok(x) => x,
-        Err(r) => return Ok(r),
-    };
-    let l = lang(&headers);
-    let m = l.m;
-    let values = read_values(&f.indicators);
+#[derive(Template)]
+#[template(path = "checked.html")]
+struct CheckedFragment<'a> {
+    m: &'a Messages,
+    checked: Vec<RowView>,
+}
+
+/// The values as the core parser reads them, one row each (bad ones marked).
+fn checked_rows(m: &Messages, text: &str) -> (Vec<RowView>, usize) {
+    let values = read_values(text);
     let bad = values.iter().filter(|(_, r)| r.is_err()).count();
-    let checked = values
+    let rows = values
         .iter()
         .map(|(raw, r)| RowView {
             href: None,
@@ -1044,7 +1042,38 @@ pub(super) async fn submit_report(
             },
             alert: r.is_err(),
         })
-        .collect::<Vec<_>>();
+        .collect();
+    (rows, bad)
+}
+
+/// Live validation of the report form (htmx, as the person types): the checked values as a
+/// fragment of the page. Without JavaScript the form's "check" button does the same.
+pub(super) async fn check_values(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<ReportForm>,
+) -> Result<Response, ApiError> {
+    if let Err(r) = form_session(&s, &headers, &f.csrf).await? {
+        return Ok(r);
+    }
+    let m = lang(&headers).m;
+    let (checked, _) = checked_rows(m, &f.indicators);
+    Ok(page(StatusCode::OK, &CheckedFragment { m, checked }))
+}
+
+pub(super) async fn submit_report(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<ReportForm>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let l = lang(&headers);
+    let m = l.m;
+    let values = read_values(&f.indicators);
+    let (checked, bad) = checked_rows(m, &f.indicators);
     if f.action == "check" {
         return Ok(render_report(&l, &sess, f, checked, None));
     }
