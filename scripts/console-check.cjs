@@ -196,6 +196,10 @@ async function shot(page, name, fullPage = true) {
       await shot(page, "home-" + name.split("@")[0]);
       const work = WORK[name.split("@")[0]];
       if (work) await work(page);
+      // Every role's dashboard draws its charts (inline SVG, no script).
+      await page.click("header nav a[href='/console/dashboard']");
+      if ((await page.locator("#opened svg, #opened p.none").count()) !== 1) fail(`${name}: no opened-cases chart`);
+      if (name.startsWith("reviewer")) await shot(page, "dashboard-reviewer");
       await page.goto(base + "/console/");
       await page.click("header form button");
       await page.waitForURL(base + "/console/");

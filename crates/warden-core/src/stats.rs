@@ -146,6 +146,70 @@ pub fn timeliness(cases: &[Case], measures: &[Measure], by: GroupBy) -> Vec<Grou
         .collect()
 }
 
+/// Upper bounds (seconds) of the handling-time buckets of the dashboard: 1 h, 6 h, 1 d, 2 d,
+/// 5 d, 10 d, and beyond.
+pub const HANDLING_BUCKETS: [i64; 6] = [3_600, 21_600, 86_400, 172_800, 432_000, 864_000];
+
+/// Cases opened per day and category (in `Category::ALL` order), for the `days` days that end
+/// with `last_day` (Asia/Shanghai dates), oldest first.
+pub fn opened_per_day(
+    opened: impl IntoIterator<Item = (OffsetDateTime, crate::taxonomy::Category)>,
+    last_day: time::Date,
+    days: u16,
+) -> Vec<(time::Date, [u64; 5])> {
+    let first = last_day - time::Duration::days(i64::from(days.saturating_sub(1)));
+    let mut out: Vec<(time::Date, [u64; 5])> = (0..i64::from(days))
+        .map(|d| (first + time::Duration::days(d), [0; 5]))
+        .collect();
+    for (at, category) in opened {
+        let day = crate::calendar::shanghai_date(at);
+        if day < first || day > last_day {
+            continue;
+        }
+        let row = (day - first).whole_days() as usize;
+        let col = crate::taxonomy::Category::ALL
+            .iter()
+            .position(|c| *c == category)
+            .unwrap_or(4);
+        if let Some(r) = out.get_mut(row) {
+            r.1[col] += 1;
+        }
+    }
+    out
+}
+
+/// How many durations (seconds) fall in each of `HANDLING_BUCKETS` and beyond (7 counts), and
+/// how many are still open (None).
+pub fn handling_histogram(durations: impl IntoIterator<Item = Option<i64>>) -> ([u64; 7], u64) {
+    let mut buckets = [0u64; 7];
+    let mut open = 0;
+    for d in durations {
+        match d {
+            Some(s) => {
+                let i = HANDLING_BUCKETS
+                    .iter()
+                    .position(|b| s < *b)
+                    .unwrap_or(HANDLING_BUCKETS.len());
+                buckets[i] += 1;
+            }
+            None => open += 1,
+        }
+    }
+    (buckets, open)
+}
+
+/// The `n` most frequent keys with their counts, most first (ties by key).
+pub fn top_counts(keys: impl IntoIterator<Item = String>, n: usize) -> Vec<(String, u64)> {
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for k in keys {
+        *counts.entry(k).or_default() += 1;
+    }
+    let mut v: Vec<_> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +221,32 @@ mod tests {
         let d = summarise(vec![7.0]);
         assert_eq!((d.median_s, d.p90_s), (Some(7.0), Some(7.0)));
         assert_eq!(summarise(vec![]), Durations::default());
+    }
+
+    #[test]
+    fn dashboard_aggregates() {
+        use crate::taxonomy::Category;
+        use time::macros::{date, datetime};
+        // 23:30 UTC is the next morning in Shanghai.
+        let rows = opened_per_day(
+            [
+                (datetime!(2026-11-30 23:30 UTC), Category::Vulnerability),
+                (datetime!(2026-12-01 02:00 UTC), Category::Vulnerability),
+                (datetime!(2026-11-29 12:00 UTC), Category::MaliciousResource),
+                (datetime!(2026-11-01 12:00 UTC), Category::Other),
+            ],
+            date!(2026 - 12 - 01),
+            3,
+        );
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0], (date!(2026 - 11 - 29), [1, 0, 0, 0, 0]));
+        assert_eq!(rows[1], (date!(2026 - 11 - 30), [0; 5]));
+        assert_eq!(rows[2], (date!(2026 - 12 - 01), [0, 0, 2, 0, 0]));
+        let (b, open) = handling_histogram([Some(10), Some(3_600), Some(900_000), None]);
+        assert_eq!((b, open), ([1, 1, 0, 0, 0, 0, 1], 1));
+        assert_eq!(
+            top_counts(["b", "a", "b", "c", "a", "b"].map(String::from), 2),
+            vec![("b".to_owned(), 3), ("a".to_owned(), 2)]
+        );
     }
 }

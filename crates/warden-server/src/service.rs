@@ -1508,6 +1508,18 @@ impl Service {
     }
 }
 
+/// The figures of the console's dashboard.
+pub struct Dashboard {
+    pub cases: u64,
+    pub notices: u64,
+    pub opened: Vec<(time::Date, [u64; 5])>,
+    /// Decision → first report-back, in `warden_core::stats::HANDLING_BUCKETS` and beyond.
+    pub handling: [u64; 7],
+    pub awaiting_report: u64,
+    pub overdue_by_province: Vec<(String, u64)>,
+    pub overdue_by_org: Vec<(String, u64)>,
+}
+
 /// Query parameters of `GET /api/v1/stats/timeliness`.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -1521,6 +1533,110 @@ pub struct TimelinessQuery {
 }
 
 impl Service {
+    /// Every case that `f` selects, page by page.
+    async fn all_cases(&self, f: &CaseFilter) -> Result<Vec<Case>, ApiError> {
+        let mut out = vec![];
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.store.cases(f, 1000, cursor.as_deref()).await?;
+            out.extend(page.items.into_iter().map(|c| c.value));
+            match page.next {
+                Some(n) => cursor = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Every measure that `f` selects, page by page.
+    async fn all_measures(
+        &self,
+        f: &warden_store::MeasureFilter,
+    ) -> Result<Vec<Measure>, ApiError> {
+        let mut out = vec![];
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.store.measures(f, 1000, cursor.as_deref()).await?;
+            out.extend(page.items.into_iter().map(|m| m.value));
+            match page.next {
+                Some(n) => cursor = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// The dashboard's figures over the last `days` days, from what the caller may see: cases
+    /// opened per day and category, time from decision to report-back, and overdue notices by
+    /// province and by recipient.
+    pub async fn dashboard(&self, actor: &Actor, days: u16) -> Result<Dashboard, ApiError> {
+        let now = self.now();
+        let from = now - time::Duration::days(i64::from(days));
+        let mut cf = CaseFilter {
+            opened_from: Some(from),
+            ..CaseFilter::default()
+        };
+        let cases = match case_scope(actor) {
+            None => vec![],
+            Some(scope) => {
+                match scope {
+                    CaseScope::All => {}
+                    CaseScope::Province(p) => cf.province = Some(p.to_string()),
+                    CaseScope::AssignedTo(id) => cf.assigned_to = Some(id),
+                    CaseScope::ReportedBy(id) => cf.reporter_org = Some(id),
+                }
+                self.all_cases(&cf).await?
+            }
+        };
+        let mut mf = warden_store::MeasureFilter {
+            decided_from: Some(from),
+            ..Default::default()
+        };
+        let measures = match measure_scope(actor) {
+            None => vec![],
+            Some(scope) => {
+                match scope {
+                    MeasureScope::All => {}
+                    MeasureScope::Province(p) => mf.province = Some(p.to_string()),
+                    MeasureScope::Determiner(id) => mf.determining_org = Some(id),
+                    MeasureScope::Recipient(id) => mf.recipient_org = Some(id),
+                }
+                self.all_measures(&mf).await?
+            }
+        };
+        let today = warden_core::calendar::shanghai_date(now);
+        let opened = warden_core::stats::opened_per_day(
+            cases
+                .iter()
+                .map(|c| (c.opened_at, c.classification.category)),
+            today,
+            days,
+        );
+        let (handling, open) = warden_core::stats::handling_histogram(measures.iter().map(|m| {
+            m.feedback
+                .first()
+                .map(|f| (f.filed_at - m.decided_at).whole_seconds())
+        }));
+        let overdue = || measures.iter().filter(|m| m.overdue);
+        Ok(Dashboard {
+            cases: cases.len() as u64,
+            notices: measures.len() as u64,
+            opened,
+            handling,
+            awaiting_report: open,
+            overdue_by_province: warden_core::stats::top_counts(
+                overdue().map(|m| {
+                    m.province
+                        .map(|p| p.to_string())
+                        .unwrap_or_else(|| "—".into())
+                }),
+                10,
+            ),
+            overdue_by_org: warden_core::stats::top_counts(
+                overdue().map(|m| m.recipient.slug.clone()),
+                10,
+            ),
+        })
+    }
+
     pub async fn timeliness(
         &self,
         actor: &Actor,
@@ -1555,32 +1671,10 @@ impl Service {
                 mf.determining_org = Some(id);
             }
         }
-        let mut cases = vec![];
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self.store.cases(&cf, 1000, cursor.as_deref()).await?;
-            cases.extend(page.items.into_iter().map(|c| c.value));
-            match page.next {
-                Some(n) => cursor = Some(n),
-                None => break,
-            }
-        }
+        let cases = self.all_cases(&cf).await?;
         let ids: std::collections::HashSet<Uuid> = cases.iter().map(|c| c.id).collect();
-        let mut measures = vec![];
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self.store.measures(&mf, 1000, cursor.as_deref()).await?;
-            measures.extend(
-                page.items
-                    .into_iter()
-                    .map(|m| m.value)
-                    .filter(|m| ids.contains(&m.case_id)),
-            );
-            match page.next {
-                Some(n) => cursor = Some(n),
-                None => break,
-            }
-        }
+        let mut measures = self.all_measures(&mf).await?;
+        measures.retain(|m| ids.contains(&m.case_id));
         Ok(TimelinessReport {
             group_by: q.group_by,
             from: q.from,

@@ -4630,4 +4630,36 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     );
     let (st, _) = get(&rev, "/console/audit").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // The dashboard: SVG drawn on the server, over what the person may see.
+    let (st, page) = get(&rev, "/console/dashboard").await;
+    assert_eq!(st, StatusCode::OK);
+    for id in ["opened", "handling", "overdue-province", "overdue-org"] {
+        assert!(
+            page.contains(&format!("<section id=\"{id}\"")),
+            "{id}: {page}"
+        );
+    }
+    assert!(page.contains("<svg") && page.contains("Cases opened per day"));
+    assert!(
+        page.contains("<title>2026-09-28 malicious network resource: 1"),
+        "today's case is drawn: {page}"
+    );
+    let (st, page) = get(&other, "/console/dashboard").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("<section id=\"opened\""));
+    assert!(
+        !page.contains("<title>2026-09-28 malicious network resource: 1"),
+        "china-mobile reported no case and sees none"
+    );
+    let r = http
+        .get(format!("{}/console/dashboard", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "the public signs in first"
+    );
 }

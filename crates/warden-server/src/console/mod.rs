@@ -23,6 +23,7 @@ use warden_core::bulletin::BulletinKind;
 use warden_core::org::{Actor, Role};
 use warden_store::SessionRecord;
 
+mod charts;
 mod oversight;
 mod pages;
 
@@ -58,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/appeals/{id}", get(oversight::appeal_page))
         .route("/console/appeals/{id}/decision", post(oversight::answer))
         .route("/console/audit", get(oversight::audit_page))
+        .route("/console/dashboard", get(charts::dashboard))
         .route(
             "/console/appeal",
             get(oversight::public_appeal_form).post(oversight::public_appeal),
@@ -800,6 +802,8 @@ mod tests {
             include_str!("../../templates/audit.html"),
             include_str!("../../templates/public_appeal.html"),
             include_str!("../../templates/checked.html"),
+            include_str!("../../templates/dashboard.html"),
+            include_str!("charts.rs"),
             include_str!("../../templates/case.html"),
             include_str!("../../templates/notice.html"),
             include_str!("../../templates/report.html"),
