@@ -1406,6 +1406,19 @@ impl Service {
         Ok(EnforcementList { items })
     }
 
+    /// One enforcement record, to those who may see it or any authority (as when acting on it).
+    pub async fn enforcement(&self, actor: &Actor, id: Uuid) -> Result<EnforcementView, ApiError> {
+        let not_found = || ApiError::NotFound(format!("enforcement record {id}"));
+        let e = self.store.enforcement(id).await?.ok_or_else(not_found)?;
+        if !can_view_enforcement(actor, &e.value) {
+            return Err(not_found());
+        }
+        Ok(EnforcementView {
+            enforcement: e.value,
+            version: e.version,
+        })
+    }
+
     pub async fn record_enforcement(
         &self,
         actor: &Actor,

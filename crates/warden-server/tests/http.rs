@@ -186,6 +186,7 @@ on_both!(
     taxii_shares_threats_version_by_version,
     the_console_guards_its_sessions,
     the_console_moves_a_case_through_its_forms,
+    the_console_keeps_enforcement_records,
 );
 
 impl Server {
@@ -4662,4 +4663,88 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         StatusCode::SEE_OTHER,
         "the public signs in first"
     );
+}
+
+async fn the_console_keeps_enforcement_records(s: Server) {
+    // A notice goes overdue: the deadline job raises the record.
+    decided_block(&s, "late-console.example.cn").await;
+    s.clock
+        .as_ref()
+        .unwrap()
+        .set(NOW + time::Duration::hours(7));
+    let r = warden_server::jobs::run_due(&s.state.svc, "a")
+        .await
+        .unwrap();
+    assert_eq!(r.overdue, 1);
+    let (_, list) = s.get("gd", "/api/v1/enforcements").await;
+    let eid = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let page_path = format!("/console/enforcements/{eid}");
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |session: &str, path: &str| {
+        let req = http.get(format!("{}{path}", s.base)).header(
+            "cookie",
+            format!("warden_session={session}; warden_lang=en"),
+        );
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (rev, csrf) = console_sign_in(&s, "ca-guangdong", Role::Reviewer).await;
+    let (_, home) = get(&rev, "/console/").await;
+    assert!(
+        home.contains("id=\"enforcement\"") && home.contains(&page_path),
+        "{home}"
+    );
+    let (st, page) = get(&rev, &page_path).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("no report back by the deadline") && page.contains("id=\"act\""));
+    let act = |kind: &str, basis: &str, amount: &str| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("csrf", csrf.as_str()),
+                ("kind", kind),
+                ("basis", basis),
+                ("amount_yuan", amount),
+                ("notes", "Summoned the head of security"),
+            ])
+            .finish();
+        let req = http
+            .post(format!("{}{page_path}/actions", s.base))
+            .header("cookie", format!("warden_session={rev}; warden_lang=en"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    // The core's rules show as the page's refusal: a fine needs its amount.
+    let (st, page) = act("fine", "csl-59", "").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("class=\"error\""), "{page}");
+    let (st, _) = act("fine", "csl-59", "fifty").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(act("talk", "csl-56", "").await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        act("fine", "csl-59", "50000").await.0,
+        StatusCode::SEE_OTHER
+    );
+    let (_, page) = get(&rev, &page_path).await;
+    assert!(page.contains("Cybersecurity Law Art. 59") && page.contains("50000"));
+    assert!(
+        page.contains("1 talk · 0 warning · 1 fine (50000 ¥)"),
+        "{page}"
+    );
+    // The operator sees its own record, without the form; another authority sees nothing.
+    let (op, _) = console_sign_in(&s, "china-telecom", Role::Responder).await;
+    let (st, page) = get(&op, &page_path).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(!page.contains("id=\"act\""));
+    let (bj, _) = console_sign_in(&s, "ca-beijing", Role::Reviewer).await;
+    assert_eq!(get(&bj, &page_path).await.0, StatusCode::NOT_FOUND);
 }

@@ -61,6 +61,14 @@ pub fn router() -> Router<AppState> {
         .route("/console/audit", get(oversight::audit_page))
         .route("/console/dashboard", get(charts::dashboard))
         .route(
+            "/console/enforcements/{id}",
+            get(oversight::enforcement_page),
+        )
+        .route(
+            "/console/enforcements/{id}/actions",
+            post(oversight::record_action),
+        )
+        .route(
             "/console/appeal",
             get(oversight::public_appeal_form).post(oversight::public_appeal),
         )
@@ -632,6 +640,26 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             rows: oversight::appeal_rows(s, m, s.svc.open_appeals(actor).await?),
         });
     }
+    if actor.has_role(Role::Reviewer) && actor.org().is_some_and(|o| o.org_type.is_authority()) {
+        let list = s
+            .svc
+            .enforcements(
+                actor,
+                crate::service::EnforcementQuery {
+                    org: None,
+                    province: None,
+                    limit: Some(50),
+                },
+            )
+            .await?;
+        out.push(Section {
+            id: "enforcement",
+            title: m.t("enforcement_records").to_owned(),
+            action: None,
+            head: oversight::enforcement_head(m),
+            rows: oversight::enforcement_rows(m, list),
+        });
+    }
     let notices = |status: Option<&str>| NoticesQuery {
         status: status.map(str::to_owned),
         limit: Some(50),
@@ -803,6 +831,7 @@ mod tests {
             include_str!("../../templates/public_appeal.html"),
             include_str!("../../templates/checked.html"),
             include_str!("../../templates/dashboard.html"),
+            include_str!("../../templates/enforcement.html"),
             include_str!("charts.rs"),
             include_str!("../../templates/case.html"),
             include_str!("../../templates/notice.html"),
@@ -854,6 +883,18 @@ mod tests {
             "closed",
         ] {
             has(format!("status_{st}"));
+        }
+        for k in [
+            "action_talk",
+            "action_warning",
+            "action_fine",
+            "basis_csl-56",
+            "basis_csl-59",
+            "basis_csl-60",
+            "basis_csl-68",
+            "reason_overdue",
+        ] {
+            has(k.to_owned());
         }
         for st in ["filed", "under_review", "upheld", "revoked", "modified"] {
             has(format!("status_appeal_{st}"));

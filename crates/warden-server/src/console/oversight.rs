@@ -449,3 +449,205 @@ pub(super) async fn public_appeal(
         },
     }
 }
+
+pub(super) fn enforcement_head(m: &Messages) -> Vec<String> {
+    ["col_org", "col_reason", "col_raised", "col_actions"]
+        .iter()
+        .map(|k| m.t(k).to_owned())
+        .collect()
+}
+
+pub(super) fn enforcement_rows(m: &Messages, list: crate::types::EnforcementList) -> Vec<RowView> {
+    list.items
+        .into_iter()
+        .map(|v| {
+            let e = v.enforcement;
+            RowView {
+                href: Some(format!("/console/enforcements/{}", e.id)),
+                cells: vec![
+                    e.org.slug.clone(),
+                    m.t(&format!("reason_{}", super::pages::enum_str(&e.reason)))
+                        .to_owned(),
+                    day(e.raised_at),
+                    e.actions.len().to_string(),
+                ],
+                alert: e.actions.is_empty(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "enforcement.html")]
+struct EnforcementPage<'a> {
+    lang: &'a str,
+    m: &'a Messages,
+    other_lang: &'a str,
+    other_lang_name: &'a str,
+    user: Option<UserView>,
+    id: Uuid,
+    facts: Vec<Fact>,
+    actions: Vec<RowView>,
+    compliance: Vec<Fact>,
+    can_act: bool,
+    kinds: Vec<Choice>,
+    bases: Vec<Choice>,
+    error: Option<String>,
+    done: bool,
+}
+
+pub(super) async fn enforcement_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    SignedIn(sess): SignedIn,
+    Path(id): Path<Uuid>,
+    Query(q): Query<super::pages::Done>,
+) -> Result<Response, ApiError> {
+    render_enforcement(&s, &lang(&headers), &sess, id, None, q.is_done()).await
+}
+
+/// An enforcement record (Art. 12: talks, warnings, fines under the Cybersecurity Law), with
+/// the organisation's compliance record beside it.
+async fn render_enforcement(
+    s: &AppState,
+    l: &Lang,
+    sess: &Session,
+    id: Uuid,
+    error: Option<String>,
+    done: bool,
+) -> Result<Response, ApiError> {
+    use super::pages::{enum_str, fact};
+    let m = l.m;
+    let e = s.svc.enforcement(&sess.actor, id).await?.enforcement;
+    let reference = s
+        .svc
+        .store
+        .measure(e.measure_id)
+        .await?
+        .map(|x| warden_core::notice::reference_number(&x.value))
+        .unwrap_or_default();
+    let facts = vec![
+        fact(m, "col_org", e.org.slug.clone()),
+        fact(m, "col_notice", reference),
+        fact(
+            m,
+            "col_reason",
+            m.t(&format!("reason_{}", enum_str(&e.reason))),
+        ),
+        fact(m, "col_raised", day(e.raised_at)),
+        fact(m, "col_authority", e.authority.slug.clone()),
+    ];
+    let actions = e
+        .actions
+        .iter()
+        .map(|a| RowView {
+            href: None,
+            cells: vec![
+                day(a.at),
+                m.t(&format!("action_{}", enum_str(&a.kind))).to_owned(),
+                m.t(&format!("basis_{}", enum_str(&a.basis))).to_owned(),
+                a.amount_yuan.map(|y| y.to_string()).unwrap_or_default(),
+                a.notes.clone(),
+            ],
+            alert: false,
+        })
+        .collect();
+    let c = s
+        .svc
+        .compliance(
+            &sess.actor,
+            crate::service::EnforcementQuery {
+                org: Some(e.org.slug.clone()),
+                province: None,
+                limit: None,
+            },
+        )
+        .await?;
+    let compliance = vec![
+        fact(m, "col_notices", c.notices.to_string()),
+        fact(m, "col_overdue_count", c.overdue.to_string()),
+        fact(m, "col_records", c.enforcement_records.to_string()),
+        fact(
+            m,
+            "col_actions",
+            format!(
+                "{} {} · {} {} · {} {} ({} ¥)",
+                c.talks,
+                m.t("action_talk"),
+                c.warnings,
+                m.t("action_warning"),
+                c.fines,
+                m.t("action_fine"),
+                c.fines_total_yuan
+            ),
+        ),
+    ];
+    let view = EnforcementPage {
+        lang: l.lang,
+        m,
+        other_lang: l.other_lang,
+        other_lang_name: l.other_lang_name,
+        user: Some(user_view(sess, m)),
+        id,
+        facts,
+        actions,
+        compliance,
+        can_act: sess.actor.has_role(Role::Reviewer)
+            && sess.actor.org().is_some_and(|o| o.id == e.authority.id),
+        kinds: super::pages::choices(m, "action_", &["talk", "warning", "fine"]),
+        bases: super::pages::choices(m, "basis_", &["csl-56", "csl-59", "csl-60", "csl-68"]),
+        error: error.clone(),
+        done,
+    };
+    Ok(page(form_status(&error), &view))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct ActionForm {
+    csrf: String,
+    kind: String,
+    basis: String,
+    #[serde(default)]
+    amount_yuan: String,
+    #[serde(default)]
+    notes: String,
+}
+
+pub(super) async fn record_action(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<ActionForm>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let r = async {
+        let amount = f.amount_yuan.trim();
+        let amount_yuan = if amount.is_empty() {
+            None
+        } else {
+            Some(amount.parse::<u64>().map_err(|_| {
+                ApiError::InvalidBody(format!(
+                    "amount_yuan: {amount:?} is not a whole number of yuan"
+                ))
+            })?)
+        };
+        let req = crate::types::EnforcementActionRequest {
+            kind: enum_field("kind", &f.kind)?,
+            basis: enum_field("basis", &f.basis)?,
+            amount_yuan,
+            notes: f.notes.trim().to_owned(),
+        };
+        s.svc
+            .record_enforcement(&sess.actor, id, req, None)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    match refused(r)? {
+        None => Ok(Redirect::to(&format!("/console/enforcements/{id}?done=1")).into_response()),
+        Some(why) => render_enforcement(&s, &lang(&headers), &sess, id, Some(why), false).await,
+    }
+}
