@@ -47,6 +47,8 @@ const WORK = {
   analyst: async (page) => {
     await page.click("#triage tbody a");
     await page.waitForSelector("#determine");
+    // Attribution from the demo registry: the .cn registry at least.
+    await expectText(page, "#indicators", "cnnic");
     await shot(page, "case-analyst");
     await page.selectOption("select[name=verdict]", "confirmed");
     await page.selectOption("select[name=severity]", "high");

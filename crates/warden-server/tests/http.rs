@@ -4429,6 +4429,10 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         !page.contains("id=\"determine\""),
         "reporters do not determine"
     );
+    assert!(
+        page.contains("id=\"reports\"") && page.contains("secco-alpha"),
+        "{page}"
+    );
 
     // The analyst determines through the form; a bad choice is refused with its reason.
     let (ana, ana_csrf) = console_sign_in(&s, "cncert", Role::Analyst).await;

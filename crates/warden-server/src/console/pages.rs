@@ -231,6 +231,7 @@ struct CasePage<'a> {
     title: String,
     facts: Vec<Fact>,
     indicators: Vec<RowView>,
+    reports: Vec<RowView>,
     timeline: Vec<Fact>,
     determination: Vec<Fact>,
     decision: Vec<Fact>,
@@ -325,10 +326,15 @@ async fn render_case(
         .iter()
         .map(|f| (f.indicator.kind.clone(), f.indicator.value.clone()))
         .collect();
+    let mut attributions = Vec::with_capacity(c.indicators.len());
+    for i in &c.indicators {
+        attributions.push(attribution_line(s, sess, m, i).await);
+    }
     let indicators = c
         .indicators
         .iter()
-        .map(|i| {
+        .zip(attributions)
+        .map(|(i, attribution)| {
             let hit = flagged
                 .iter()
                 .any(|(k, v)| k == i.kind().as_str() && v == i.value());
@@ -340,12 +346,40 @@ async fn render_case(
                 cells: vec![
                     i.value().to_owned(),
                     i.kind().as_str().to_owned(),
+                    attribution,
                     if hit { m.t("allowlisted") } else { "" }.to_owned(),
                 ],
                 alert: hit,
             }
         })
         .collect();
+    // The reports that make up the case (the first and every sighting since), as far as the
+    // person may see them.
+    let mut reports = vec![];
+    for rid in c.report_ids.iter().take(100) {
+        match s.svc.report(&sess.actor, *rid).await {
+            Ok(r) => {
+                let r = r.report;
+                reports.push(RowView {
+                    href: None,
+                    cells: vec![
+                        day(r.submitted_at),
+                        r.reporter.slug.clone(),
+                        r.content.title.clone(),
+                        r.content
+                            .indicators
+                            .iter()
+                            .map(|i| i.value())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ],
+                    alert: false,
+                });
+            }
+            Err(ApiError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
     let timeline = s
         .svc
         .case_timeline(&sess.actor, id)
@@ -431,6 +465,7 @@ async fn render_case(
         title: c.title.clone(),
         facts,
         indicators,
+        reports,
         timeline,
         determination,
         decision,
@@ -462,6 +497,39 @@ async fn render_case(
         done,
     };
     Ok(page(form_status(&error), &page_view))
+}
+
+/// Who holds, registered or carries an indicator, from the resource registry (attribution).
+async fn attribution_line(s: &AppState, sess: &Session, m: &Messages, i: &Indicator) -> String {
+    let q = crate::matching::LookupQuery {
+        value: i.value().to_owned(),
+        kind: Some(i.kind().as_str().to_owned()),
+    };
+    // Those who may not look up see no attribution; the rest of the page stands.
+    let Ok(r) = s.svc.attribution(&sess.actor, &q).await else {
+        return String::new();
+    };
+    let a = r.attribution;
+    let mut parts = vec![];
+    for (key, answer) in [
+        ("attr_holder", &a.holder),
+        ("attr_registrar", &a.registrar),
+        ("attr_registry", &a.registry),
+        ("attr_carrier", &a.carrier),
+        ("attr_mail", &a.mail_provider),
+        ("attr_operator", &a.operator),
+    ] {
+        if let Some(x) = answer {
+            parts.push(format!("{} {}", m.t(key), x.org));
+        }
+    }
+    if let Some(asn) = a.asn {
+        parts.push(format!("AS{asn}"));
+    }
+    if let Some(p) = r.province {
+        parts.push(p);
+    }
+    parts.join(" · ")
 }
 
 /// One proposed measure of the decision form: an indicator of the case, where routing would
