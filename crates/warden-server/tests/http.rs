@@ -4557,6 +4557,27 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     let (ver, ver_csrf) = console_sign_in(&s, "cncert", Role::Verifier).await;
     let (_, page) = get(&ver, &notice_page).await;
     assert!(page.contains("id=\"verify\""), "{page}");
+    // A probe from the page: a bad port is refused with its reason; a DNS probe asks the
+    // recipient's declared resolvers, and this world declares none.
+    let probe = |method: &str, port: &str| {
+        vec![
+            ("csrf", ver_csrf.clone()),
+            ("method", method.to_owned()),
+            ("port", port.to_owned()),
+            ("every", "".to_owned()),
+        ]
+    };
+    let (st, _, page) = post(
+        &ver,
+        &format!("{notice_page}/probes"),
+        probe("tcp", "99999"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("is not a port number"), "{page}");
+    let (st, _, page) = post(&ver, &format!("{notice_page}/probes"), probe("dns", "")).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("has declared no resolver"), "{page}");
     let (st, _, _) = post(
         &ver,
         &format!("{notice_page}/verification"),
@@ -4751,4 +4772,50 @@ async fn the_console_keeps_enforcement_records(s: Server) {
     assert!(!page.contains("id=\"act\""));
     let (bj, _) = console_sign_in(&s, "ca-beijing", Role::Reviewer).await;
     assert_eq!(get(&bj, &page_path).await.0, StatusCode::NOT_FOUND);
+
+    // Bulletins to members and publications to the public, issued from the console.
+    let (_, page) = get(&rev, "/console/bulletins").await;
+    assert!(page.contains("id=\"issue\""));
+    let issue = |kind: &str, title: &str| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("csrf", csrf.as_str()),
+                ("kind", kind),
+                ("tlp", "amber"),
+                ("title", title),
+                ("body", "Block the listed domains."),
+            ])
+            .finish();
+        let req = http
+            .post(format!("{}/console/bulletins", s.base))
+            .header("cookie", format!("warden_session={rev}; warden_lang=en"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(issue("memo", "x").await, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        issue("bulletin", "Operators: new phishing wave").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        issue("publication", "Phishing wave closed down").await,
+        StatusCode::SEE_OTHER
+    );
+    let (_, page) = get(&op, "/console/bulletins").await;
+    assert!(!page.contains("id=\"issue\""), "operators do not issue");
+    assert!(page.contains("Operators: new phishing wave") && page.contains("TLP:AMBER"));
+    let public = http
+        .get(format!("{}/console/", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(public.contains("Phishing wave closed down"));
+    assert!(
+        !public.contains("Operators: new phishing wave"),
+        "bulletins stay with members"
+    );
 }

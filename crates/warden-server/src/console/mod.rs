@@ -56,10 +56,15 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/notices/{id}/feedback", post(pages::feedback))
         .route("/console/notices/{id}/verification", post(pages::verify))
+        .route("/console/notices/{id}/probes", post(pages::probe))
         .route("/console/appeals/{id}", get(oversight::appeal_page))
         .route("/console/appeals/{id}/decision", post(oversight::answer))
         .route("/console/audit", get(oversight::audit_page))
         .route("/console/dashboard", get(charts::dashboard))
+        .route(
+            "/console/bulletins",
+            get(oversight::bulletins_page).post(oversight::issue_bulletin),
+        )
         .route(
             "/console/enforcements/{id}",
             get(oversight::enforcement_page),
@@ -832,6 +837,7 @@ mod tests {
             include_str!("../../templates/checked.html"),
             include_str!("../../templates/dashboard.html"),
             include_str!("../../templates/enforcement.html"),
+            include_str!("../../templates/bulletins.html"),
             include_str!("charts.rs"),
             include_str!("../../templates/case.html"),
             include_str!("../../templates/notice.html"),

@@ -651,3 +651,137 @@ pub(super) async fn record_action(
         Some(why) => render_enforcement(&s, &lang(&headers), &sess, id, Some(why), false).await,
     }
 }
+
+#[derive(Template)]
+#[template(path = "bulletins.html")]
+struct BulletinsPage<'a> {
+    lang: &'a str,
+    m: &'a Messages,
+    other_lang: &'a str,
+    other_lang_name: &'a str,
+    user: Option<UserView>,
+    bulletins: Vec<super::PublicationView>,
+    publications: Vec<super::PublicationView>,
+    can_issue: bool,
+    kinds: Vec<Choice>,
+    tlps: Vec<Choice>,
+    error: Option<String>,
+    done: bool,
+}
+
+fn publication_views(list: crate::types::BulletinList) -> Vec<super::PublicationView> {
+    list.items
+        .into_iter()
+        .map(|b| super::PublicationView {
+            title: b.title,
+            body: b.body,
+            issuer: format!(
+                "{} · TLP:{}",
+                b.issuer.slug,
+                super::pages::enum_str(&b.tlp).to_uppercase()
+            ),
+            at: day(b.published_at),
+        })
+        .collect()
+}
+
+pub(super) async fn bulletins_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    SignedIn(sess): SignedIn,
+    Query(q): Query<super::pages::Done>,
+) -> Result<Response, ApiError> {
+    render_bulletins(&s, &lang(&headers), &sess, None, q.is_done()).await
+}
+
+/// Bulletins to members (通报) and publications to the public (发布): the latest of each, and
+/// for the authorities and institutions the form to issue one.
+async fn render_bulletins(
+    s: &AppState,
+    l: &Lang,
+    sess: &Session,
+    error: Option<String>,
+    done: bool,
+) -> Result<Response, ApiError> {
+    use warden_core::bulletin::BulletinKind;
+    let m = l.m;
+    let latest = || crate::service::PageQuery {
+        limit: Some(20),
+        cursor: None,
+    };
+    let bulletins = s
+        .svc
+        .bulletins(&sess.actor, BulletinKind::Bulletin, latest())
+        .await?;
+    let publications = s
+        .svc
+        .bulletins(&sess.actor, BulletinKind::Publication, latest())
+        .await?;
+    let issuer = sess.actor.org().is_some_and(|o| {
+        o.org_type.is_authority() || o.org_type == warden_core::org::OrgType::Institution
+    });
+    let view = BulletinsPage {
+        lang: l.lang,
+        m,
+        other_lang: l.other_lang,
+        other_lang_name: l.other_lang_name,
+        user: Some(user_view(sess, m)),
+        bulletins: publication_views(bulletins),
+        publications: publication_views(publications),
+        can_issue: issuer
+            && (sess.actor.has_role(Role::Reviewer) || sess.actor.has_role(Role::Analyst)),
+        kinds: super::pages::choices(m, "bulletin_kind_", &["bulletin", "publication"]),
+        tlps: super::pages::choices(m, "tlp_", &["green", "amber", "clear"]),
+        error: error.clone(),
+        done,
+    };
+    Ok(page(form_status(&error), &view))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct BulletinForm {
+    csrf: String,
+    kind: String,
+    title: String,
+    body: String,
+    #[serde(default)]
+    tlp: String,
+}
+
+pub(super) async fn issue_bulletin(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<BulletinForm>,
+) -> Result<Response, ApiError> {
+    use warden_core::bulletin::{BulletinDraft, BulletinKind};
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let r = async {
+        let kind: BulletinKind = enum_field("kind", &f.kind)?;
+        // A publication is for everyone (TLP:CLEAR); a bulletin defaults to green, as the API.
+        let tlp = match kind {
+            BulletinKind::Publication => warden_core::lifecycle::Tlp::Clear,
+            BulletinKind::Bulletin if f.tlp.is_empty() => warden_core::lifecycle::Tlp::Green,
+            BulletinKind::Bulletin => enum_field("tlp", &f.tlp)?,
+        };
+        let draft = BulletinDraft {
+            kind,
+            title: f.title.trim().to_owned(),
+            body: f.body.trim().to_owned(),
+            tlp,
+            audience: vec![],
+            case_ids: vec![],
+        };
+        s.svc
+            .issue_bulletin(&sess.actor, draft, None)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    match refused(r)? {
+        None => Ok(Redirect::to("/console/bulletins?done=1").into_response()),
+        Some(why) => render_bulletins(&s, &lang(&headers), &sess, Some(why), false).await,
+    }
+}

@@ -991,6 +991,48 @@ pub(super) async fn verify(
     after_notice_form(&s, &headers, &sess, id, r).await
 }
 
+#[derive(serde::Deserialize)]
+pub(super) struct ProbeForm {
+    csrf: String,
+    method: String,
+    #[serde(default)]
+    port: String,
+    #[serde(default)]
+    every: String,
+}
+
+/// The verifier has a probe check the notice's target (DNS through the recipient's resolvers,
+/// HTTP or TCP), once or repeatedly; its result is the verification.
+pub(super) async fn probe(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<ProbeForm>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let r = async {
+        let port =
+            match f.port.trim() {
+                "" => None,
+                p => Some(p.parse::<u16>().map_err(|_| {
+                    ApiError::InvalidBody(format!("port: {p:?} is not a port number"))
+                })?),
+            };
+        let req = crate::types::ProbeRequest {
+            method: enum_field("method", &f.method)?,
+            resolvers: vec![],
+            port,
+            every: Some(f.every.trim().to_owned()).filter(|e| !e.is_empty()),
+        };
+        s.svc.probe(&sess.actor, id, req, None).await.map(|_| ())
+    }
+    .await;
+    after_notice_form(&s, &headers, &sess, id, r).await
+}
+
 #[derive(Template)]
 #[template(path = "report.html")]
 struct ReportPage<'a> {
