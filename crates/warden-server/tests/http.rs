@@ -4434,6 +4434,23 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         "{page}"
     );
 
+    // A threat handled in the reporter's own systems goes on file (Art. 6, 11).
+    let mut own = report(&rep_csrf, "submit", "192.0.2.201");
+    own.push(("self_handled", "1".to_owned()));
+    own.push((
+        "actions_taken",
+        "Isolated the VM and restored it".to_owned(),
+    ));
+    let (st, to, _) = post(&rep, "/console/reports", own).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let to = to.unwrap();
+    let rid = to.split("filed=").nth(1).unwrap().to_owned();
+    let (_, page) = get(&rep, &to).await;
+    assert!(page.contains("id=\"filed\"") && page.contains(&rid));
+    let (st, r) = s.get("secco", &format!("/api/v1/reports/{rid}")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(r["self_handled"], "Isolated the VM and restored it");
+
     // The analyst determines through the form; a bad choice is refused with its reason.
     let (ana, ana_csrf) = console_sign_in(&s, "cncert", Role::Analyst).await;
     let (_, page) = get(&ana, &case_page).await;
@@ -4772,6 +4789,56 @@ async fn the_console_keeps_enforcement_records(s: Server) {
     assert!(!page.contains("id=\"act\""));
     let (bj, _) = console_sign_in(&s, "ca-beijing", Role::Reviewer).await;
     assert_eq!(get(&bj, &page_path).await.0, StatusCode::NOT_FOUND);
+
+    // An emergency: the deciding authority records the telephone call from the notice page.
+    let (_, created) = s
+        .post(
+            "secco",
+            "/api/v1/reports",
+            report("ransom-console.example.cn"),
+        )
+        .await;
+    let case = format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap());
+    let det = json!({"verdict": "confirmed", "severity": "critical", "incident_level": "I", "rationale": "Ransomware C2"});
+    s.post("cncert", &format!("{case}/determination"), det)
+        .await;
+    let decision = json!({"outcome": "approved", "reasons": "Emergency block", "measures": [
+        {"kind": "block", "target": {"type": "domain", "value": "ransom-console.example.cn"}, "recipient_org": "china-telecom"}]});
+    let (st, out) = s.post("gd", &format!("{case}/decision"), decision).await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    let nid = out["measures"][0]["notice_id"].as_str().unwrap().to_owned();
+    let (_, page) = get(&rev, &format!("/console/notices/{nid}")).await;
+    assert!(page.contains("id=\"phone\""), "{page}");
+    let (_, page) = get(&op, &format!("/console/notices/{nid}")).await;
+    assert!(
+        !page.contains("id=\"phone\""),
+        "the recipient does not record the call"
+    );
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([
+            ("csrf", csrf.as_str()),
+            ("called_person", "Duty officer Wang"),
+            ("called_number", "+861012345678"),
+            ("summary", "Block it now; the written notice follows"),
+        ])
+        .finish();
+    let r = http
+        .post(format!("{}/console/notices/{nid}/phone", s.base))
+        .header("cookie", format!("warden_session={rev}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let m = s
+        .store
+        .measure_by_notice(nid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(m.phone_notifications.len(), 1);
 
     // Bulletins to members and publications to the public, issued from the console.
     let (_, page) = get(&rev, "/console/bulletins").await;

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::types::{
     AssignmentRequest, DecisionRequest, DeterminationRequest, IndicatorInput, MeasureInput,
-    NoticeSummary, ReportRequest,
+    NoticeSummary, ReportRequest, SelfReportRequest,
 };
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
@@ -775,6 +775,7 @@ struct NoticePage<'a> {
     can_ack: bool,
     can_feedback: bool,
     can_verify: bool,
+    can_phone: bool,
     outcomes: Vec<Choice>,
     results: Vec<Choice>,
     appeal_head: Vec<String>,
@@ -884,6 +885,9 @@ async fn render_notice(
             ),
         can_verify: sess.actor.has_role(Role::Verifier)
             && status == Some(NoticeStatus::FeedbackFiled),
+        can_phone: b.emergency
+            && sess.actor.has_role(Role::Reviewer)
+            && sess.actor.org().is_some_and(|o| o.slug == b.issuer.slug),
         outcomes: choices(m, "outcome_", &["done", "partially_done", "unable"]),
         results: choices(m, "result_", &["passed", "failed"]),
         appeal_head: super::oversight::appeal_head(m),
@@ -992,6 +996,43 @@ pub(super) async fn verify(
 }
 
 #[derive(serde::Deserialize)]
+pub(super) struct PhoneForm {
+    csrf: String,
+    #[serde(default)]
+    called_person: String,
+    #[serde(default)]
+    called_number: String,
+    #[serde(default)]
+    summary: String,
+}
+
+/// Emergencies: the deciding authority records the telephone call that came before the
+/// written notice.
+pub(super) async fn phone(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<PhoneForm>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let cmd = MeasureCommand::RecordPhoneNotification {
+        called_person: f.called_person.trim().to_owned(),
+        called_number: f.called_number.trim().to_owned(),
+        summary: f.summary.trim().to_owned(),
+        at: None,
+    };
+    let r = s
+        .svc
+        .notice_step(&sess.actor, id, cmd, None)
+        .await
+        .map(|_| ());
+    after_notice_form(&s, &headers, &sess, id, r).await
+}
+
+#[derive(serde::Deserialize)]
 pub(super) struct ProbeForm {
     csrf: String,
     method: String,
@@ -1045,6 +1086,8 @@ struct ReportPage<'a> {
     form: ReportForm,
     /// One line per pasted value: what the core parser made of it.
     checked: Vec<RowView>,
+    /// A self-handled report just filed.
+    filed: Option<Uuid>,
     error: Option<String>,
 }
 
@@ -1062,6 +1105,11 @@ pub(super) struct ReportForm {
     pub province: String,
     #[serde(default)]
     pub indicators: String,
+    /// Set when the threat was handled in the reporter's own systems (a self-handled report).
+    #[serde(default)]
+    pub self_handled: String,
+    #[serde(default)]
+    pub actions_taken: String,
     /// "check" only validates the values; anything else submits.
     #[serde(default)]
     action: String,
@@ -1084,9 +1132,19 @@ fn subtype_choices(m: &Messages) -> Vec<Choice> {
         .collect()
 }
 
-pub(super) async fn report_form(headers: HeaderMap, SignedIn(sess): SignedIn) -> Response {
+#[derive(serde::Deserialize)]
+pub(super) struct Filed {
+    #[serde(default)]
+    filed: Option<Uuid>,
+}
+
+pub(super) async fn report_form(
+    headers: HeaderMap,
+    SignedIn(sess): SignedIn,
+    Query(q): Query<Filed>,
+) -> Response {
     let l = lang(&headers);
-    render_report(&l, &sess, ReportForm::default(), vec![], None)
+    render_report_page(&l, &sess, ReportForm::default(), vec![], q.filed, None)
 }
 
 fn render_report(
@@ -1094,6 +1152,17 @@ fn render_report(
     sess: &Session,
     form: ReportForm,
     checked: Vec<RowView>,
+    error: Option<String>,
+) -> Response {
+    render_report_page(l, sess, form, checked, None, error)
+}
+
+fn render_report_page(
+    l: &Lang,
+    sess: &Session,
+    form: ReportForm,
+    checked: Vec<RowView>,
+    filed: Option<Uuid>,
     error: Option<String>,
 ) -> Response {
     page(
@@ -1107,6 +1176,7 @@ fn render_report(
             subtypes: subtype_choices(l.m),
             form,
             checked,
+            filed,
             error,
         },
     )
@@ -1213,6 +1283,21 @@ pub(super) async fn submit_report(
             .collect(),
         victim: None,
     };
+    // Handled in the reporter's own systems (Art. 6, 11): on file, no case to follow.
+    if !f.self_handled.is_empty() {
+        let self_req = SelfReportRequest {
+            report: req,
+            actions_taken: f.actions_taken.trim().to_owned(),
+        };
+        let r = s.svc.submit_self_report(&sess.actor, self_req, None).await;
+        let id = r.as_ref().map(|c| c.id).ok();
+        return match (refused(r.map(|_| ()))?, id) {
+            (None, Some(id)) => {
+                Ok(Redirect::to(&format!("/console/reports/new?filed={id}")).into_response())
+            }
+            (why, _) => Ok(render_report(&l, &sess, f, checked, why)),
+        };
+    }
     let r = s.svc.submit_report(&sess.actor, req, None).await;
     let case = r.as_ref().map(|c| c.case_id).ok();
     match (refused(r.map(|_| ()))?, case) {
