@@ -4474,6 +4474,19 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     assert_eq!(c["status"], "determined");
     let (_, page) = get(&ana, &case_page).await;
     assert!(page.contains("awaiting decision") && page.contains("Confirmed by a test purchase"));
+    // The filtered list finds it by state and category, and not under another state.
+    let (st, page) = get(
+        &ana,
+        "/console/cases?status=determined&category=malicious_resource",
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains(&case_page), "{page}");
+    let (_, page) = get(&ana, "/console/cases?status=assigned").await;
+    assert!(!page.contains(&case_page));
+    let (st, page) = get(&ana, "/console/cases?province=999999").await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("province"), "{page}");
     // The same form again is refused by the core: the case has moved on.
     let (_, page) = get(&rep, &case_page).await;
     assert!(!page.contains("id=\"determine\""));

@@ -78,6 +78,7 @@ pub fn router() -> Router<AppState> {
             "/console/appeal",
             get(oversight::public_appeal_form).post(oversight::public_appeal),
         )
+        .route("/console/cases", get(pages::cases_page))
         .route("/console/reports/new", get(pages::report_form))
         .route("/console/reports", post(pages::submit_report))
         .route("/console/reports/check", post(pages::check_values))
@@ -453,6 +454,39 @@ async fn logout(
         .into_response())
 }
 
+fn case_head(m: &Messages) -> Vec<String> {
+    ["col_case", "col_category", "col_status", "col_opened"]
+        .iter()
+        .map(|k| m.t(k).to_owned())
+        .collect()
+}
+
+fn case_rows(m: &Messages, list: crate::types::CaseList) -> Vec<RowView> {
+    list.items
+        .into_iter()
+        .map(|c| RowView {
+            href: Some(format!("/console/cases/{}", c.case.id)),
+            cells: vec![
+                c.case.title.clone(),
+                format!(
+                    "{} / {}",
+                    m.t(&format!(
+                        "category_{}",
+                        c.case.classification.category.as_str()
+                    )),
+                    m.t(&format!(
+                        "subtype_{}",
+                        c.case.classification.subtype.as_str()
+                    ))
+                ),
+                status_label(m, c.case.status.as_str()),
+                day(c.case.opened_at),
+            ],
+            alert: false,
+        })
+        .collect()
+}
+
 /// A status code in the reader's language.
 fn status_label(m: &Messages, status: &str) -> String {
     m.t(&format!("status_{status}")).to_owned()
@@ -564,45 +598,14 @@ async fn home(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
 
 /// Each role's queue, from the same listings the API serves (so the same visibility rules).
 async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>, ApiError> {
-    let case_head = || {
-        vec![
-            m.t("col_case").to_owned(),
-            m.t("col_category").to_owned(),
-            m.t("col_status").to_owned(),
-            m.t("col_opened").to_owned(),
-        ]
-    };
+    let case_head = || case_head(m);
     let notice_head = || pages::notice_head(m);
     let cases = |status: Option<&str>| CasesQuery {
         status: status.map(str::to_owned),
         limit: Some(20),
         ..Default::default()
     };
-    let case_rows = |list: crate::types::CaseList| {
-        list.items
-            .into_iter()
-            .map(|c| RowView {
-                href: Some(format!("/console/cases/{}", c.case.id)),
-                cells: vec![
-                    c.case.title.clone(),
-                    format!(
-                        "{} / {}",
-                        m.t(&format!(
-                            "category_{}",
-                            c.case.classification.category.as_str()
-                        )),
-                        m.t(&format!(
-                            "subtype_{}",
-                            c.case.classification.subtype.as_str()
-                        ))
-                    ),
-                    status_label(m, c.case.status.as_str()),
-                    day(c.case.opened_at),
-                ],
-                alert: false,
-            })
-            .collect::<Vec<_>>()
-    };
+    let case_rows = |list: crate::types::CaseList| case_rows(m, list);
     let now = s.svc.now();
     let notice_rows = |list: crate::types::NoticeList| pages::notice_rows(m, now, list.items);
     let mut out = vec![];
@@ -622,7 +625,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
         ));
         out.push(Section {
             id: "triage",
-            action: None,
+            action: Some(("/console/cases".into(), m.t("all_cases").to_owned())),
             title: m.t("triage_queue").to_owned(),
             head: case_head(),
             rows,
@@ -839,6 +842,7 @@ mod tests {
             include_str!("../../templates/dashboard.html"),
             include_str!("../../templates/enforcement.html"),
             include_str!("../../templates/bulletins.html"),
+            include_str!("../../templates/cases.html"),
             include_str!("charts.rs"),
             include_str!("../../templates/case.html"),
             include_str!("../../templates/notice.html"),

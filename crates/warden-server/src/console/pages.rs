@@ -1307,3 +1307,110 @@ pub(super) async fn submit_report(
         (why, _) => Ok(render_report(&l, &sess, f, checked, why)),
     }
 }
+
+#[derive(Template)]
+#[template(path = "cases.html")]
+struct CasesPage<'a> {
+    lang: &'a str,
+    m: &'a Messages,
+    other_lang: &'a str,
+    other_lang_name: &'a str,
+    user: Option<UserView>,
+    q: CasesFilter,
+    statuses: Vec<Choice>,
+    categories: Vec<Choice>,
+    head: Vec<String>,
+    rows: Vec<RowView>,
+    next: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default, Clone)]
+pub(super) struct CasesFilter {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub province: String,
+    #[serde(default)]
+    pub cursor: String,
+}
+
+impl CasesFilter {
+    /// The query string of the next page: the same filters and the cursor.
+    pub fn next_query(&self, cursor: &str) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("status", self.status.as_str()),
+                ("category", self.category.as_str()),
+                ("province", self.province.as_str()),
+                ("cursor", cursor),
+            ])
+            .finish()
+    }
+}
+
+/// The cases the person may see, filtered by state, category and province, 50 a page: the
+/// triage queue beyond the home page's first rows.
+pub(super) async fn cases_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    SignedIn(sess): SignedIn,
+    Query(q): Query<CasesFilter>,
+) -> Result<Response, ApiError> {
+    let l = lang(&headers);
+    let m = l.m;
+    let opt = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    let query = crate::service::CasesQuery {
+        status: opt(&q.status),
+        category: opt(&q.category),
+        province: opt(&q.province),
+        limit: Some(50),
+        cursor: opt(&q.cursor),
+        ..Default::default()
+    };
+    let (rows, next, error) = match s.svc.cases(&sess.actor, query).await {
+        Ok(list) => {
+            let next = list.next.as_deref().map(|c| q.next_query(c));
+            (super::case_rows(m, list), next, None)
+        }
+        // A bad filter (an unknown province, say) is shown with the form, not as an error page.
+        Err(e) => (vec![], None, refused(Err(e))?),
+    };
+    Ok(page(
+        form_status(&error),
+        &CasesPage {
+            lang: l.lang,
+            m,
+            other_lang: l.other_lang,
+            other_lang_name: l.other_lang_name,
+            user: Some(user_view(&sess, m)),
+            statuses: choices(
+                m,
+                "status_",
+                &[
+                    "submitted",
+                    "assigned",
+                    "more_info",
+                    "determined",
+                    "rejected",
+                    "decided",
+                    "dismissed",
+                ],
+            ),
+            categories: Category::ALL
+                .iter()
+                .map(|c| Choice {
+                    value: c.as_str().to_owned(),
+                    label: m.t(&format!("category_{}", c.as_str())).to_owned(),
+                })
+                .collect(),
+            head: super::case_head(m),
+            rows,
+            next,
+            q,
+            error,
+        },
+    ))
+}
