@@ -1455,6 +1455,81 @@ impl Service {
         .await
     }
 
+    /// Every organisation's compliance record within an authority's jurisdiction, most overdue
+    /// first: one pass over the measures and the enforcement records.
+    pub async fn compliance_overview(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<ComplianceRecord>, ApiError> {
+        if !actor.org().is_some_and(|o| o.org_type.is_authority()) {
+            return Err(ApiError::Refused(Refusal {
+                code: RefusalCode::Organisation,
+                message: "the compliance of every organisation is for the telecom authorities"
+                    .into(),
+            }));
+        }
+        let (_, province) = self
+            .enforcement_scope(
+                actor,
+                &EnforcementQuery {
+                    org: None,
+                    province: None,
+                    limit: None,
+                },
+            )
+            .await?;
+        let mut by_org: std::collections::BTreeMap<String, ComplianceRecord> = Default::default();
+        let blank = |org: &str| ComplianceRecord {
+            org: org.to_owned(),
+            notices: 0,
+            overdue: 0,
+            enforcement_records: 0,
+            talks: 0,
+            warnings: 0,
+            fines: 0,
+            fines_total_yuan: 0,
+        };
+        let filter = warden_store::MeasureFilter {
+            province: province.clone(),
+            ..Default::default()
+        };
+        for m in self.all_measures(&filter).await? {
+            let rec = by_org
+                .entry(m.recipient.slug.clone())
+                .or_insert_with(|| blank(&m.recipient.slug));
+            rec.notices += 1;
+            rec.overdue += u64::from(m.overdue);
+        }
+        for e in self
+            .store
+            .enforcements(None, province.as_deref(), 10_000)
+            .await?
+        {
+            let rec = by_org
+                .entry(e.value.org.slug.clone())
+                .or_insert_with(|| blank(&e.value.org.slug));
+            rec.enforcement_records += 1;
+            for a in &e.value.actions {
+                match a.kind {
+                    ActionKind::Talk => rec.talks += 1,
+                    ActionKind::Warning => rec.warnings += 1,
+                    ActionKind::Fine => {
+                        rec.fines += 1;
+                        rec.fines_total_yuan += a.amount_yuan.unwrap_or(0);
+                    }
+                }
+            }
+        }
+        let mut out: Vec<_> = by_org.into_values().collect();
+        out.sort_by(|a, b| {
+            b.overdue
+                .cmp(&a.overdue)
+                .then(b.notices.cmp(&a.notices))
+                .then_with(|| a.org.cmp(&b.org))
+        });
+        Ok(out)
+    }
+
     pub async fn compliance(
         &self,
         actor: &Actor,

@@ -4795,6 +4795,19 @@ async fn the_console_keeps_enforcement_records(s: Server) {
         page.contains("1 talk · 0 warning · 1 fine (50000 ¥)"),
         "{page}"
     );
+    // Compliance of every organisation in the authority's province, most overdue first.
+    let (st, page) = get(&rev, "/console/compliance").await;
+    assert_eq!(st, StatusCode::OK);
+    let row = page
+        .split("<tr")
+        .find(|r| r.contains("china-telecom"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("class=\"alert\"")
+            && row.contains("<td>100%</td>")
+            && row.contains("1 (50000 ¥)"),
+        "{page}"
+    );
     // The operator sees its own record, without the form; another authority sees nothing.
     let (op, _) = console_sign_in(&s, "china-telecom", Role::Responder).await;
     let (st, page) = get(&op, &page_path).await;
@@ -4802,6 +4815,12 @@ async fn the_console_keeps_enforcement_records(s: Server) {
     assert!(!page.contains("id=\"act\""));
     let (bj, _) = console_sign_in(&s, "ca-beijing", Role::Reviewer).await;
     assert_eq!(get(&bj, &page_path).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&op, "/console/compliance").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, page) = get(&bj, "/console/compliance").await;
+    assert!(!page.contains("china-telecom"), "Beijing sees Beijing only");
 
     // An emergency: the deciding authority records the telephone call from the notice page.
     let (_, created) = s

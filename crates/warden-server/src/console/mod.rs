@@ -79,6 +79,7 @@ pub fn router() -> Router<AppState> {
             get(oversight::public_appeal_form).post(oversight::public_appeal),
         )
         .route("/console/cases", get(pages::cases_page))
+        .route("/console/compliance", get(oversight::compliance_page))
         .route("/console/reports/new", get(pages::report_form))
         .route("/console/reports", post(pages::submit_report))
         .route("/console/reports/check", post(pages::check_values))
@@ -664,7 +665,10 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
         out.push(Section {
             id: "enforcement",
             title: m.t("enforcement_records").to_owned(),
-            action: None,
+            action: Some((
+                "/console/compliance".into(),
+                m.t("compliance_all").to_owned(),
+            )),
             head: oversight::enforcement_head(m),
             rows: oversight::enforcement_rows(m, list),
         });
@@ -843,6 +847,7 @@ mod tests {
             include_str!("../../templates/enforcement.html"),
             include_str!("../../templates/bulletins.html"),
             include_str!("../../templates/cases.html"),
+            include_str!("../../templates/compliance.html"),
             include_str!("charts.rs"),
             include_str!("../../templates/case.html"),
             include_str!("../../templates/notice.html"),

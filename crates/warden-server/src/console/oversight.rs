@@ -785,3 +785,75 @@ pub(super) async fn issue_bulletin(
         Some(why) => render_bulletins(&s, &lang(&headers), &sess, Some(why), false).await,
     }
 }
+
+#[derive(Template)]
+#[template(path = "compliance.html")]
+struct CompliancePage<'a> {
+    lang: &'a str,
+    m: &'a Messages,
+    other_lang: &'a str,
+    other_lang_name: &'a str,
+    user: Option<UserView>,
+    head: Vec<String>,
+    rows: Vec<RowView>,
+}
+
+/// Compliance by organisation (Art. 12) for the authorities: notices, overdue, records and
+/// the actions taken, most overdue first.
+pub(super) async fn compliance_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    SignedIn(sess): SignedIn,
+) -> Result<Response, ApiError> {
+    let l = lang(&headers);
+    let m = l.m;
+    let rows = s
+        .svc
+        .compliance_overview(&sess.actor)
+        .await?
+        .into_iter()
+        .map(|c| RowView {
+            href: None,
+            alert: c.overdue > 0,
+            cells: vec![
+                c.org,
+                c.notices.to_string(),
+                c.overdue.to_string(),
+                if c.notices > 0 {
+                    format!("{:.0}%", 100.0 * c.overdue as f64 / c.notices as f64)
+                } else {
+                    String::new()
+                },
+                c.enforcement_records.to_string(),
+                c.talks.to_string(),
+                c.warnings.to_string(),
+                format!("{} ({} ¥)", c.fines, c.fines_total_yuan),
+            ],
+        })
+        .collect();
+    let head = [
+        "col_org",
+        "col_notices",
+        "col_overdue_count",
+        "col_overdue_rate",
+        "col_records",
+        "action_talk",
+        "action_warning",
+        "action_fine",
+    ]
+    .iter()
+    .map(|k| m.t(k).to_owned())
+    .collect();
+    Ok(page(
+        StatusCode::OK,
+        &CompliancePage {
+            lang: l.lang,
+            m,
+            other_lang: l.other_lang,
+            other_lang_name: l.other_lang_name,
+            user: Some(user_view(&sess, m)),
+            head,
+            rows,
+        },
+    ))
+}
