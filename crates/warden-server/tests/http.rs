@@ -4627,7 +4627,7 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         "{page}"
     );
     // An appeal reaches the deciding authority's home with the reply countdown in working
-    // days (30 from the filing); the reviewer revokes the block through the form.
+    // days (30 from the filing); the reviewer shortens the block through the form.
     let (_, n) = s.get("telecom", &format!("/api/v1/notices/{nid}")).await;
     let mid = n["measure_id"].as_str().unwrap().to_owned();
     let (st, a) = s
@@ -4666,10 +4666,24 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     };
     let (st, _, _) = post(&rev, &format!("{appeal_page}/decision"), answer("pardoned")).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
-    let (st, _, _) = post(&rev, &format!("{appeal_page}/decision"), answer("revoked")).await;
-    assert_eq!(st, StatusCode::SEE_OTHER);
+    // "Modified" needs the change; a date must be a date.
+    let mut modify = answer("modified");
+    let (st, _, page) = post(&rev, &format!("{appeal_page}/decision"), modify.clone()).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    modify.push(("new_expiry", "next week".to_owned()));
+    let (st, _, page) = post(&rev, &format!("{appeal_page}/decision"), modify).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("is not a date"), "{page}");
+    let mut modify = answer("modified");
+    modify.push(("new_expiry", "2026-10-31".to_owned()));
+    let (st, _, page) = post(&rev, &format!("{appeal_page}/decision"), modify).await;
+    assert_eq!(st, StatusCode::SEE_OTHER, "{page}");
     let (_, a) = s.get("gd", &format!("/api/v1/appeals/{appeal_id}")).await;
-    assert_eq!(a["status"], "revoked");
+    assert_eq!(a["status"], "modified");
+    assert_eq!(
+        a["decision"]["modification"]["expires_at"], "2026-11-01T00:00:00+08:00",
+        "the block ends with the chosen day, Beijing time"
+    );
     let (_, home) = get(&rev, "/console/").await;
     assert!(
         !home.contains(&appeal_page),

@@ -175,7 +175,7 @@ async fn render_appeal(
         can_answer: deciding
             && sess.actor.has_role(Role::Reviewer)
             && matches!(a.status, AppealStatus::Filed | AppealStatus::UnderReview),
-        outcomes: super::pages::choices(m, "appeal_", &["upheld", "revoked"]),
+        outcomes: super::pages::choices(m, "appeal_", &["upheld", "revoked", "modified"]),
         error: error.clone(),
         done,
     };
@@ -188,6 +188,42 @@ pub(super) struct AnswerForm {
     outcome: String,
     #[serde(default)]
     reasons: String,
+    /// "modified": a narrower target (its type detected), and/or an earlier last day.
+    #[serde(default)]
+    new_target: String,
+    #[serde(default)]
+    new_expiry: String,
+}
+
+/// The change a "modified" answer makes, read from the form.
+fn modification(f: &AnswerForm) -> Result<Option<crate::types::ModificationInput>, ApiError> {
+    let target = match f.new_target.trim() {
+        "" => None,
+        v => {
+            let i =
+                warden_core::indicator::Indicator::detect(v).map_err(|e| ApiError::Indicator {
+                    field: "new_target".into(),
+                    source: e,
+                })?;
+            Some(crate::types::IndicatorInput {
+                kind: i.kind().as_str().to_owned(),
+                value: i.value().to_owned(),
+            })
+        }
+    };
+    let expires_at = match f.new_expiry.trim() {
+        "" => None,
+        v => {
+            let fmt = time::macros::format_description!("[year]-[month]-[day]");
+            let d = time::Date::parse(v, &fmt).map_err(|_| {
+                ApiError::InvalidBody(format!("new_expiry: {v:?} is not a date (YYYY-MM-DD)"))
+            })?;
+            // The block ends with that day, Beijing time.
+            Some(warden_core::calendar::end_of_day(d))
+        }
+    };
+    Ok((target.is_some() || expires_at.is_some())
+        .then_some(crate::types::ModificationInput { target, expires_at }))
 }
 
 pub(super) async fn answer(
@@ -204,7 +240,7 @@ pub(super) async fn answer(
         let req = AppealDecisionRequest {
             outcome: enum_field("outcome", &f.outcome)?,
             reasons: f.reasons.trim().to_owned(),
-            modification: None,
+            modification: modification(&f)?,
         };
         s.svc
             .decide_appeal(&sess.actor, id, req, None)
