@@ -19,18 +19,19 @@ use warden_core::org::Role;
 
 /// Working days from today to the reply's due date (negative when late), with the due date.
 fn reply_countdown(s: &AppState, m: &Messages, due: OffsetDateTime, now: OffsetDateTime) -> String {
+    // Due dates are 24:00 of their last day, which is 00:00 of the next: count to the day itself.
+    let last_day = shanghai_date(due - time::Duration::seconds(1));
     let n = s
         .svc
         .calendar
-        .count_working_days(shanghai_date(now), shanghai_date(due));
+        .count_working_days(shanghai_date(now), last_day);
     let left = if due < now {
         m.t("overdue").to_owned()
     } else {
         format!("{} {}", n.value, m.t("unit_working_days"))
     };
     format!(
-        "{left} ({}{})",
-        day(due),
+        "{left} ({last_day} 24:00{})",
         if n.provisional {
             format!(" {}", m.t("provisional"))
         } else {
