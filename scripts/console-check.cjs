@@ -198,6 +198,11 @@ async function shot(page, name, fullPage = true) {
       await shot(page, "home-" + name.split("@")[0]);
       const work = WORK[name.split("@")[0]];
       if (work) await work(page);
+      // The header's search box answers "is this listed" for members, with who enforces it.
+      await page.fill("header form.search input", "fake-shop.example.cn");
+      await page.press("header form.search input", "Enter");
+      await expectText(page, "#verdict", "Listed for blocking");
+      await expectText(page, "main table", "china-telecom");
       // Every role's dashboard draws its charts (inline SVG, no script).
       await page.click("header nav a[href='/console/dashboard']");
       if ((await page.locator("#opened svg, #opened p.none").count()) !== 1) fail(`${name}: no opened-cases chart`);

@@ -22,24 +22,32 @@ impl Drop for Served {
 }
 
 fn serve_demo(dir: &std::path::Path, db: &str, extra: &[&str]) -> Served {
+    // The server's log goes to a file, so a start that fails can say why.
+    let log_path = dir.join("serve.log");
+    let log = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
         .current_dir(dir)
         .args(["serve", "--demo", "--db", db, "--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
-    let addr = line
+    let Some(addr) = line
         .split("http://")
         .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap();
+        .and_then(|rest| rest.split_whitespace().next())
+    else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "warden serve did not start: {line:?}\n{}",
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        );
+    };
     Served {
         base: format!("http://{addr}"),
         child,
