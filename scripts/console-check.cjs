@@ -4,11 +4,12 @@
 // refused script or style under the CSP shows as one) and on any failed expectation; saves a
 // PNG of each main page.
 //
-//   NODE_PATH=$(scripts/node-env) node scripts/console-check.cjs BASE_URL SCREENSHOT_DIR
+//   NODE_PATH=$(scripts/node-env) node scripts/console-check.cjs BASE_URL SCREENSHOT_DIR [PART]
 const { chromium } = require("playwright-core");
 const path = require("path");
 
-const [base, shots] = process.argv.slice(2);
+// PART: "public", a role (reporter, analyst, reviewer, responder, verifier, auditor) or "all".
+const [base, shots, part = "all"] = process.argv.slice(2);
 const PASSWORD = "warden-demo-2026";
 // Sign-in name → the home page section that holds that role's work.
 const ROLES = [
@@ -121,6 +122,9 @@ const WORK = {
   },
 };
 
+const roles = ROLES.filter(([name]) => part === "all" || name.split("@")[0] === part);
+if (part !== "all" && part !== "public" && roles.length === 0) throw new Error(`no part ${part}`);
+
 const errors = [];
 function fail(msg) {
   throw new Error(msg);
@@ -149,45 +153,49 @@ async function shot(page, name, fullPage = true) {
     });
     page.on("pageerror", (e) => errors.push(`${page.url()}: ${e.message}`));
 
-    // The public: Chinese by default, the lookup answers with the reference to appeal with.
-    await page.goto(base + "/");
-    await expectText(page, "h1", "公共互联网网络安全威胁监测与处置平台");
-    if ((await page.getAttribute("html", "lang")) !== "zh-CN") fail("the default language is not zh-CN");
-    await shot(page, "public-home-zh");
-    await page.fill("input[name=value]", "fake-shop.example.cn");
-    await page.click("form.row button");
-    await expectText(page, "#verdict", "已列入处置名单");
-    await expectText(page, "table", "WD-");
-    await shot(page, "lookup-zh");
-    // "How do I appeal": the form comes with the reference filled in.
-    await page.click("a.button[href^='/console/appeal']");
-    if (!(await page.inputValue("input[name=reference]")).startsWith("WD-")) fail("the appeal form lacks the reference");
-    await page.fill("input[name=name]", "网店经营者");
-    await page.fill("input[name=contact]", "owner@example.cn");
-    await page.fill("textarea[name=grounds]", "该域名已清理，请求解除屏蔽。");
-    await page.click("form.stack button");
-    await expectText(page, "#filed", "WD-");
-    await shot(page, "public-appeal-zh");
-    await page.goto(base + "/");
-    await page.fill("input[name=value]", "never-blocked.example.org");
-    await page.click("form.row button");
-    await expectText(page, "#verdict", "未列入处置名单");
-    // English by switch, kept across pages.
-    await page.click("a[hreflang=en]");
-    await expectText(page, "h1", "Public-internet cyber-threat monitoring and handling");
-    await page.goto(base + "/console/lookup?value=fake-shop.example.cn");
-    await expectText(page, "#verdict", "Listed for blocking");
-    await shot(page, "lookup-en");
+    if (part === "all" || part === "public") {
+      // The public: Chinese by default, the lookup answers with the reference to appeal with.
+      await page.goto(base + "/");
+      await expectText(page, "h1", "公共互联网网络安全威胁监测与处置平台");
+      if ((await page.getAttribute("html", "lang")) !== "zh-CN") fail("the default language is not zh-CN");
+      await shot(page, "public-home-zh");
+      await page.fill("input[name=value]", "fake-shop.example.cn");
+      await page.click("form.row button");
+      await expectText(page, "#verdict", "已列入处置名单");
+      await expectText(page, "table", "WD-");
+      await shot(page, "lookup-zh");
+      // "How do I appeal": the form comes with the reference filled in.
+      await page.click("a.button[href^='/console/appeal']");
+      if (!(await page.inputValue("input[name=reference]")).startsWith("WD-")) fail("the appeal form lacks the reference");
+      await page.fill("input[name=name]", "网店经营者");
+      await page.fill("input[name=contact]", "owner@example.cn");
+      await page.fill("textarea[name=grounds]", "该域名已清理，请求解除屏蔽。");
+      await page.click("form.stack button");
+      await expectText(page, "#filed", "WD-");
+      await shot(page, "public-appeal-zh");
+      await page.goto(base + "/");
+      await page.fill("input[name=value]", "never-blocked.example.org");
+      await page.click("form.row button");
+      await expectText(page, "#verdict", "未列入处置名单");
+      // English by switch, kept across pages.
+      await page.click("a[hreflang=en]");
+      await expectText(page, "h1", "Public-internet cyber-threat monitoring and handling");
+      await page.goto(base + "/console/lookup?value=fake-shop.example.cn");
+      await expectText(page, "#verdict", "Listed for blocking");
+      await shot(page, "lookup-en");
 
-    // A wrong password is refused without saying which part was wrong.
-    await page.goto(base + "/console/login");
-    await page.fill("input[name=username]", "reviewer@ca-guangdong");
-    await page.fill("input[name=password]", "not the password");
-    await page.click("form.stack button");
-    await expectText(page, ".error", "Wrong user name or password");
-    await shot(page, "sign-in-refused-en");
+      // A wrong password is refused without saying which part was wrong.
+      await page.goto(base + "/console/login");
+      await page.fill("input[name=username]", "reviewer@ca-guangdong");
+      await page.fill("input[name=password]", "not the password");
+      await page.click("form.stack button");
+      await expectText(page, ".error", "Wrong user name or password");
+      await shot(page, "sign-in-refused-en");
+    }
 
-    for (const [name, section] of ROLES) {
+    // The roles work in English (the Chinese catalog is checked with the responder below).
+    await page.goto(base + "/console/lang/en");
+    for (const [name, section] of roles) {
       await page.goto(base + "/console/login");
       await page.fill("input[name=username]", name);
       await page.fill("input[name=password]", PASSWORD);
@@ -214,19 +222,21 @@ async function shot(page, name, fullPage = true) {
     }
 
     // The same in Chinese for one role: every string comes from the catalog.
-    await page.click("a[hreflang=zh-CN]");
-    await page.goto(base + "/console/login");
-    await page.fill("input[name=username]", "responder@china-telecom");
-    await page.fill("input[name=password]", PASSWORD);
-    await page.click("form.stack button");
-    await page.waitForURL(base + "/console/");
-    await expectText(page, "#inbox h3", "待处理通知");
-    await shot(page, "home-responder-zh");
+    if (part === "all" || part === "responder") {
+      await page.click("a[hreflang=zh-CN]");
+      await page.goto(base + "/console/login");
+      await page.fill("input[name=username]", "responder@china-telecom");
+      await page.fill("input[name=password]", PASSWORD);
+      await page.click("form.stack button");
+      await page.waitForURL(base + "/console/");
+      await expectText(page, "#inbox h3", "待处理通知");
+      await shot(page, "home-responder-zh");
+    }
   } finally {
     await browser.close();
   }
   if (errors.length) fail("browser errors:\n" + errors.join("\n"));
-  console.log(`console-check: ${ROLES.length} roles signed in, did their work and signed out; no browser errors`);
+  console.log(`console-check ${part}: ${roles.length} roles signed in, did their work and signed out; no browser errors`);
 })().catch((e) => {
   console.error("console-check: " + e.message);
   process.exit(1);
