@@ -909,7 +909,7 @@ async fn serve(setup: Setup) -> Result<()> {
         banner.push_str(&format!(
             "Demo world in {}: the organisations of DESIGN §5.3 and cases in every state.\n\
              API: http://{addr}/api/v1/openapi.json. Tokens for every organisation and role: {}\n\
-             People sign in as ROLE@ORG (e.g. reviewer@ca-guangdong) with the password {}\n",
+             Web console: http://{addr}/ - people sign in as ROLE@ORG (e.g. reviewer@ca-guangdong) with the password {}\n",
             warden_store::redact_url(&url),
             tokens_file.display(),
             warden_server::demo::DEMO_PASSWORD
