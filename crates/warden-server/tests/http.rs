@@ -4271,6 +4271,53 @@ async fn the_console_guards_its_sessions(s: Server) {
     assert!(set_cookie(&r, "warden_session").is_none());
 }
 
+/// A console page as a signed-in person sees it (English): status and body.
+async fn console_get(s: &Server, session: &str, path: &str) -> (StatusCode, String) {
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}{path}", s.base))
+        .header(
+            "cookie",
+            format!("warden_session={session}; warden_lang=en"),
+        )
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+/// A console form sent as a browser sends it, redirects not followed: status, the redirect's
+/// target and the body.
+async fn console_post(
+    s: &Server,
+    session: &str,
+    path: &str,
+    fields: Vec<(&str, String)>,
+) -> (StatusCode, Option<String>, String) {
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = form(
+        client.post(format!("{}{path}", s.base)).header(
+            "cookie",
+            format!("warden_session={session}; warden_lang=en"),
+        ),
+        &pairs,
+    )
+    .send()
+    .await
+    .unwrap();
+    let to = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (r.status(), to, r.text().await.unwrap())
+}
+
 /// A console user `ROLE@ORG` signed in: the session cookie and the session's CSRF token.
 async fn console_sign_in(s: &Server, org: &str, role: Role) -> (String, String) {
     let name = format!("{}@{org}", role.as_str());
@@ -4329,34 +4376,6 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let get = |session: &str, path: &str| {
-        let req = http.get(format!("{}{path}", s.base)).header(
-            "cookie",
-            format!("warden_session={session}; warden_lang=en"),
-        );
-        async move {
-            let r = req.send().await.unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
-    };
-    let post = |session: &str, path: &str, fields: Vec<(&'static str, String)>| {
-        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let req = form(
-            http.post(format!("{}{path}", s.base)).header(
-                "cookie",
-                format!("warden_session={session}; warden_lang=en"),
-            ),
-            &pairs,
-        );
-        async move {
-            let r = req.send().await.unwrap();
-            let to = r
-                .headers()
-                .get("location")
-                .map(|v| v.to_str().unwrap().to_owned());
-            (r.status(), to, r.text().await.unwrap())
-        }
-    };
     let cases_of_secco = || async {
         let (_, list) = s.get("secco", "/api/v1/cases").await;
         list["items"].as_array().unwrap().len()
@@ -4364,7 +4383,7 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
 
     // The reporter pastes values; "check" reads each with the core parser and files nothing.
     let (rep, rep_csrf) = console_sign_in(&s, "secco-alpha", Role::Reporter).await;
-    let (st, page) = get(&rep, "/console/reports/new").await;
+    let (st, page) = console_get(&s, &rep, "/console/reports/new").await;
     assert_eq!(st, StatusCode::OK);
     assert!(page.contains("malicious_resource/phishing_site"), "{page}");
     let before = cases_of_secco().await;
@@ -4380,7 +4399,13 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         ]
     };
     let pasted = "WWW.Console-Form.example.cn\nhttp://console-form.example.cn/pay, 1.2.3\n";
-    let (st, _, page) = post(&rep, "/console/reports", report(&rep_csrf, "check", pasted)).await;
+    let (st, _, page) = console_post(
+        &s,
+        &rep,
+        "/console/reports",
+        report(&rep_csrf, "check", pasted),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK);
     assert!(
         page.contains("www.console-form.example.cn"),
@@ -4388,7 +4413,8 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     );
     assert!(page.contains("class=\"alert\""), "the bad value is marked");
     // The same check as a fragment for the page's live validation (htmx), under the CSRF rule.
-    let (st, _, frag) = post(
+    let (st, _, frag) = console_post(
+        &s,
         &rep,
         "/console/reports/check",
         report(&rep_csrf, "", pasted),
@@ -4398,9 +4424,16 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     assert!(frag.starts_with("<section id=\"checked\""), "{frag}");
     assert!(!frag.contains("<html"), "a fragment, not a page");
     assert!(frag.contains("www.console-form.example.cn") && frag.contains("class=\"alert\""));
-    let (st, _, _) = post(&rep, "/console/reports/check", report("forged", "", pasted)).await;
+    let (st, _, _) = console_post(
+        &s,
+        &rep,
+        "/console/reports/check",
+        report("forged", "", pasted),
+    )
+    .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    let (st, _, page) = post(
+    let (st, _, page) = console_post(
+        &s,
         &rep,
         "/console/reports",
         report(&rep_csrf, "submit", pasted),
@@ -4408,7 +4441,8 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("could not be read"), "{page}");
-    let (st, _, _) = post(
+    let (st, _, _) = console_post(
+        &s,
         &rep,
         "/console/reports",
         report("forged", "submit", "console-form.example.cn"),
@@ -4417,12 +4451,18 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert_eq!(cases_of_secco().await, before, "refused forms file nothing");
     let good = "console-form.example.cn\nhttp://console-form.example.cn/pay";
-    let (st, to, _) = post(&rep, "/console/reports", report(&rep_csrf, "submit", good)).await;
+    let (st, to, _) = console_post(
+        &s,
+        &rep,
+        "/console/reports",
+        report(&rep_csrf, "submit", good),
+    )
+    .await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     let case_page = to.unwrap().replace("?done=1", "");
     let case_id = case_page.rsplit('/').next().unwrap().to_owned();
     assert_eq!(cases_of_secco().await, before + 1);
-    let (st, page) = get(&rep, &case_page).await;
+    let (st, page) = console_get(&s, &rep, &case_page).await;
     assert_eq!(st, StatusCode::OK);
     assert!(page.contains("Console phishing") && page.contains("console-form.example.cn"));
     assert!(
@@ -4441,11 +4481,11 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         "actions_taken",
         "Isolated the VM and restored it".to_owned(),
     ));
-    let (st, to, _) = post(&rep, "/console/reports", own).await;
+    let (st, to, _) = console_post(&s, &rep, "/console/reports", own).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     let to = to.unwrap();
     let rid = to.split("filed=").nth(1).unwrap().to_owned();
-    let (_, page) = get(&rep, &to).await;
+    let (_, page) = console_get(&s, &rep, &to).await;
     assert!(page.contains("id=\"filed\"") && page.contains(&rid));
     let (st, r) = s.get("secco", &format!("/api/v1/reports/{rid}")).await;
     assert_eq!(st, StatusCode::OK);
@@ -4453,7 +4493,7 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
 
     // The analyst determines through the form; a bad choice is refused with its reason.
     let (ana, ana_csrf) = console_sign_in(&s, "cncert", Role::Analyst).await;
-    let (_, page) = get(&ana, &case_page).await;
+    let (_, page) = console_get(&s, &ana, &case_page).await;
     assert!(page.contains("id=\"determine\""), "{page}");
     let det = |verdict: &str| {
         vec![
@@ -4465,36 +4505,37 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         ]
     };
     let path = format!("{case_page}/determination");
-    let (st, _, page) = post(&ana, &path, det("guilty")).await;
+    let (st, _, page) = console_post(&s, &ana, &path, det("guilty")).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("verdict"), "{page}");
-    let (st, _, _) = post(&ana, &path, det("confirmed")).await;
+    let (st, _, _) = console_post(&s, &ana, &path, det("confirmed")).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     let (_, c) = s.get("cncert", &format!("/api/v1/cases/{case_id}")).await;
     assert_eq!(c["status"], "determined");
-    let (_, page) = get(&ana, &case_page).await;
+    let (_, page) = console_get(&s, &ana, &case_page).await;
     assert!(page.contains("awaiting decision") && page.contains("Confirmed by a test purchase"));
     // The filtered list finds it by state and category, and not under another state.
-    let (st, page) = get(
+    let (st, page) = console_get(
+        &s,
         &ana,
         "/console/cases?status=determined&category=malicious_resource",
     )
     .await;
     assert_eq!(st, StatusCode::OK);
     assert!(page.contains(&case_page), "{page}");
-    let (_, page) = get(&ana, "/console/cases?status=assigned").await;
+    let (_, page) = console_get(&s, &ana, "/console/cases?status=assigned").await;
     assert!(!page.contains(&case_page));
-    let (st, page) = get(&ana, "/console/cases?province=999999").await;
+    let (st, page) = console_get(&s, &ana, "/console/cases?province=999999").await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("province"), "{page}");
     // The same form again is refused by the core: the case has moved on.
-    let (_, page) = get(&rep, &case_page).await;
+    let (_, page) = console_get(&s, &rep, &case_page).await;
     assert!(!page.contains("id=\"determine\""));
 
     // The reviewer decides through the form: each indicator a row, with where routing sends
     // it and the policy deadline; an approval without a measure is refused.
     let (rev, rev_csrf) = console_sign_in(&s, "ca-guangdong", Role::Reviewer).await;
-    let (_, page) = get(&rev, &case_page).await;
+    let (_, page) = console_get(&s, &rev, &case_page).await;
     assert!(
         page.contains("id=\"decide\"") && page.contains(" h → "),
         "{page}"
@@ -4520,10 +4561,10 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         f
     };
     let path = format!("{case_page}/decision");
-    let (st, _, page) = post(&rev, &path, decide(false)).await;
+    let (st, _, page) = console_post(&s, &rev, &path, decide(false)).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("at least one measure"), "{page}");
-    let (st, _, _) = post(&rev, &path, decide(true)).await;
+    let (st, _, _) = console_post(&s, &rev, &path, decide(true)).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     let (_, notices) = s.get("telecom", "/api/v1/notices").await;
     let nid = notices["items"]
@@ -4538,9 +4579,9 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     let notice_page = format!("/console/notices/{nid}");
     // The responder finds the notice in the inbox, signs for it and reports back.
     let (resp, resp_csrf) = console_sign_in(&s, "china-telecom", Role::Responder).await;
-    let (_, home) = get(&resp, "/console/").await;
+    let (_, home) = console_get(&s, &resp, "/console/").await;
     assert!(home.contains(&notice_page), "the inbox links the notice");
-    let (st, page) = get(&resp, &notice_page).await;
+    let (st, page) = console_get(&s, &resp, &notice_page).await;
     assert_eq!(st, StatusCode::OK);
     let (_, n) = s.get("telecom", &format!("/api/v1/notices/{nid}")).await;
     assert_eq!(n["status"], "delivered", "the first view is the delivery");
@@ -4551,14 +4592,16 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         "{page}"
     );
     assert!(page.contains("id=\"acknowledge\"") && page.contains("id=\"feedback\""));
-    let (st, _, _) = post(
+    let (st, _, _) = console_post(
+        &s,
         &resp,
         &format!("{notice_page}/acknowledge"),
         vec![("csrf", "x".into())],
     )
     .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    let (st, _, _) = post(
+    let (st, _, _) = console_post(
+        &s,
         &resp,
         &format!("{notice_page}/acknowledge"),
         vec![("csrf", resp_csrf.clone())],
@@ -4572,20 +4615,20 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
             ("actions_taken", "Blocked at the resolvers".to_owned()),
         ]
     };
-    let (st, _, _) = post(&resp, &format!("{notice_page}/feedback"), fb("maybe")).await;
+    let (st, _, _) = console_post(&s, &resp, &format!("{notice_page}/feedback"), fb("maybe")).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
-    let (st, _, _) = post(&resp, &format!("{notice_page}/feedback"), fb("done")).await;
+    let (st, _, _) = console_post(&s, &resp, &format!("{notice_page}/feedback"), fb("done")).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     let (_, n) = s.get("telecom", &format!("/api/v1/notices/{nid}")).await;
     assert_eq!(n["status"], "feedback_filed");
     // Another operator's responder cannot see it at all.
     let (other, _) = console_sign_in(&s, "china-mobile", Role::Responder).await;
-    let (st, _) = get(&other, &notice_page).await;
+    let (st, _) = console_get(&s, &other, &notice_page).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
     // The institution's verifier records the result.
     let (ver, ver_csrf) = console_sign_in(&s, "cncert", Role::Verifier).await;
-    let (_, page) = get(&ver, &notice_page).await;
+    let (_, page) = console_get(&s, &ver, &notice_page).await;
     assert!(page.contains("id=\"verify\""), "{page}");
     // A probe from the page: a bad port is refused with its reason; a DNS probe asks the
     // recipient's declared resolvers, and this world declares none.
@@ -4597,7 +4640,8 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
             ("every", "".to_owned()),
         ]
     };
-    let (st, _, page) = post(
+    let (st, _, page) = console_post(
+        &s,
         &ver,
         &format!("{notice_page}/probes"),
         probe("tcp", "99999"),
@@ -4605,10 +4649,12 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("is not a port number"), "{page}");
-    let (st, _, page) = post(&ver, &format!("{notice_page}/probes"), probe("dns", "")).await;
+    let (st, _, page) =
+        console_post(&s, &ver, &format!("{notice_page}/probes"), probe("dns", "")).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("has declared no resolver"), "{page}");
-    let (st, _, _) = post(
+    let (st, _, _) = console_post(
+        &s,
         &ver,
         &format!("{notice_page}/verification"),
         vec![
@@ -4621,7 +4667,7 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     assert_eq!(st, StatusCode::SEE_OTHER);
     let (_, n) = s.get("telecom", &format!("/api/v1/notices/{nid}")).await;
     assert_eq!(n["status"], "verified");
-    let (_, page) = get(&ver, &case_page).await;
+    let (_, page) = console_get(&s, &ver, &case_page).await;
     assert!(
         page.contains(&notice_page) && page.contains("verified"),
         "{page}"
@@ -4640,19 +4686,19 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
     assert_eq!(st, StatusCode::CREATED, "{a}");
     let appeal_id = a["id"].as_str().unwrap().to_owned();
     let appeal_page = format!("/console/appeals/{appeal_id}");
-    let (_, home) = get(&rev, "/console/").await;
+    let (_, home) = console_get(&s, &rev, "/console/").await;
     assert!(home.contains(&appeal_page), "{home}");
     assert!(home.contains("30 working days"), "{home}");
-    let (_, page) = get(&rev, &notice_page).await;
+    let (_, page) = console_get(&s, &rev, &notice_page).await;
     assert!(page.contains(&appeal_page), "the notice lists its appeals");
-    let (_, page) = get(&resp, &notice_page).await;
+    let (_, page) = console_get(&s, &resp, &notice_page).await;
     assert!(
         !page.contains(&appeal_page),
         "the appellant's details are not the recipient's to see"
     );
-    let (_, page) = get(&rev, &appeal_page).await;
+    let (_, page) = console_get(&s, &rev, &appeal_page).await;
     assert!(page.contains("id=\"answer\"") && page.contains("The site was cleaned"));
-    let (_, page) = get(&resp, &appeal_page).await;
+    let (_, page) = console_get(&s, &resp, &appeal_page).await;
     assert!(
         !page.contains("id=\"answer\""),
         "only the deciding authority answers"
@@ -4664,19 +4710,26 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
             ("reasons", "Cleaned, checked".to_owned()),
         ]
     };
-    let (st, _, _) = post(&rev, &format!("{appeal_page}/decision"), answer("pardoned")).await;
+    let (st, _, _) = console_post(
+        &s,
+        &rev,
+        &format!("{appeal_page}/decision"),
+        answer("pardoned"),
+    )
+    .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     // "Modified" needs the change; a date must be a date.
     let mut modify = answer("modified");
-    let (st, _, page) = post(&rev, &format!("{appeal_page}/decision"), modify.clone()).await;
+    let (st, _, page) =
+        console_post(&s, &rev, &format!("{appeal_page}/decision"), modify.clone()).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     modify.push(("new_expiry", "next week".to_owned()));
-    let (st, _, page) = post(&rev, &format!("{appeal_page}/decision"), modify).await;
+    let (st, _, page) = console_post(&s, &rev, &format!("{appeal_page}/decision"), modify).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("is not a date"), "{page}");
     let mut modify = answer("modified");
     modify.push(("new_expiry", "2026-10-31".to_owned()));
-    let (st, _, page) = post(&rev, &format!("{appeal_page}/decision"), modify).await;
+    let (st, _, page) = console_post(&s, &rev, &format!("{appeal_page}/decision"), modify).await;
     assert_eq!(st, StatusCode::SEE_OTHER, "{page}");
     let (_, a) = s.get("gd", &format!("/api/v1/appeals/{appeal_id}")).await;
     assert_eq!(a["status"], "modified");
@@ -4684,7 +4737,7 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         a["decision"]["modification"]["expires_at"], "2026-11-01T00:00:00+08:00",
         "the block ends with the chosen day, Beijing time"
     );
-    let (_, home) = get(&rev, "/console/").await;
+    let (_, home) = console_get(&s, &rev, "/console/").await;
     assert!(
         !home.contains(&appeal_page),
         "an answered appeal leaves the queue"
@@ -4692,17 +4745,17 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
 
     // The auditor reads the trail, with the chain's state; nobody else can.
     let (aud, _) = console_sign_in(&s, "miit", Role::Auditor).await;
-    let (st, page) = get(&aud, "/console/audit").await;
+    let (st, page) = console_get(&s, &aud, "/console/audit").await;
     assert_eq!(st, StatusCode::OK);
     assert!(
         page.contains("intact") && page.contains("case.assigned"),
         "{page}"
     );
-    let (st, _) = get(&rev, "/console/audit").await;
+    let (st, _) = console_get(&s, &rev, "/console/audit").await;
     assert_eq!(st, StatusCode::FORBIDDEN);
 
     // The dashboard: SVG drawn on the server, over what the person may see.
-    let (st, page) = get(&rev, "/console/dashboard").await;
+    let (st, page) = console_get(&s, &rev, "/console/dashboard").await;
     assert_eq!(st, StatusCode::OK);
     for id in ["opened", "handling", "overdue-province", "overdue-org"] {
         assert!(
@@ -4715,7 +4768,7 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         page.contains("<title>2026-09-28 malicious network resource: 1"),
         "today's case is drawn: {page}"
     );
-    let (st, page) = get(&other, "/console/dashboard").await;
+    let (st, page) = console_get(&s, &other, "/console/dashboard").await;
     assert_eq!(st, StatusCode::OK);
     assert!(page.contains("<section id=\"opened\""));
     assert!(
@@ -4753,43 +4806,33 @@ async fn the_console_keeps_enforcement_records(s: Server) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let get = |session: &str, path: &str| {
-        let req = http.get(format!("{}{path}", s.base)).header(
-            "cookie",
-            format!("warden_session={session}; warden_lang=en"),
-        );
-        async move {
-            let r = req.send().await.unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
-    };
     let (rev, csrf) = console_sign_in(&s, "ca-guangdong", Role::Reviewer).await;
-    let (_, home) = get(&rev, "/console/").await;
+    let (_, home) = console_get(&s, &rev, "/console/").await;
     assert!(
         home.contains("id=\"enforcement\"") && home.contains(&page_path),
         "{home}"
     );
-    let (st, page) = get(&rev, &page_path).await;
+    let (st, page) = console_get(&s, &rev, &page_path).await;
     assert_eq!(st, StatusCode::OK);
     assert!(page.contains("no report back by the deadline") && page.contains("id=\"act\""));
-    let act = |kind: &str, basis: &str, amount: &str| {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("csrf", csrf.as_str()),
-                ("kind", kind),
-                ("basis", basis),
-                ("amount_yuan", amount),
-                ("notes", "Summoned the head of security"),
-            ])
-            .finish();
-        let req = http
-            .post(format!("{}{page_path}/actions", s.base))
-            .header("cookie", format!("warden_session={rev}; warden_lang=en"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
+    let (sr, rev_s, csrf_s, actions) = (
+        &s,
+        rev.as_str(),
+        csrf.as_str(),
+        format!("{page_path}/actions"),
+    );
+    let actions = actions.as_str();
+    let act = move |kind: &str, basis: &str, amount: &str| {
+        let fields = vec![
+            ("csrf", csrf_s.to_owned()),
+            ("kind", kind.to_owned()),
+            ("basis", basis.to_owned()),
+            ("amount_yuan", amount.to_owned()),
+            ("notes", "Summoned the head of security".to_owned()),
+        ];
         async move {
-            let r = req.send().await.unwrap();
-            (r.status(), r.text().await.unwrap())
+            let (st, _, page) = console_post(sr, rev_s, actions, fields).await;
+            (st, page)
         }
     };
     // The core's rules show as the page's refusal: a fine needs its amount.
@@ -4803,14 +4846,14 @@ async fn the_console_keeps_enforcement_records(s: Server) {
         act("fine", "csl-59", "50000").await.0,
         StatusCode::SEE_OTHER
     );
-    let (_, page) = get(&rev, &page_path).await;
+    let (_, page) = console_get(&s, &rev, &page_path).await;
     assert!(page.contains("Cybersecurity Law Art. 59") && page.contains("50000"));
     assert!(
         page.contains("1 talk · 0 warning · 1 fine (50000 ¥)"),
         "{page}"
     );
     // Compliance of every organisation in the authority's province, most overdue first.
-    let (st, page) = get(&rev, "/console/compliance").await;
+    let (st, page) = console_get(&s, &rev, "/console/compliance").await;
     assert_eq!(st, StatusCode::OK);
     let row = page
         .split("<tr")
@@ -4824,16 +4867,19 @@ async fn the_console_keeps_enforcement_records(s: Server) {
     );
     // The operator sees its own record, without the form; another authority sees nothing.
     let (op, _) = console_sign_in(&s, "china-telecom", Role::Responder).await;
-    let (st, page) = get(&op, &page_path).await;
+    let (st, page) = console_get(&s, &op, &page_path).await;
     assert_eq!(st, StatusCode::OK);
     assert!(!page.contains("id=\"act\""));
     let (bj, _) = console_sign_in(&s, "ca-beijing", Role::Reviewer).await;
-    assert_eq!(get(&bj, &page_path).await.0, StatusCode::NOT_FOUND);
     assert_eq!(
-        get(&op, "/console/compliance").await.0,
+        console_get(&s, &bj, &page_path).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        console_get(&s, &op, "/console/compliance").await.0,
         StatusCode::FORBIDDEN
     );
-    let (_, page) = get(&bj, "/console/compliance").await;
+    let (_, page) = console_get(&s, &bj, "/console/compliance").await;
     assert!(!page.contains("china-telecom"), "Beijing sees Beijing only");
 
     // An emergency: the deciding authority records the telephone call from the notice page.
@@ -4853,30 +4899,24 @@ async fn the_console_keeps_enforcement_records(s: Server) {
     let (st, out) = s.post("gd", &format!("{case}/decision"), decision).await;
     assert_eq!(st, StatusCode::CREATED, "{out}");
     let nid = out["measures"][0]["notice_id"].as_str().unwrap().to_owned();
-    let (_, page) = get(&rev, &format!("/console/notices/{nid}")).await;
+    let (_, page) = console_get(&s, &rev, &format!("/console/notices/{nid}")).await;
     assert!(page.contains("id=\"phone\""), "{page}");
-    let (_, page) = get(&op, &format!("/console/notices/{nid}")).await;
+    let (_, page) = console_get(&s, &op, &format!("/console/notices/{nid}")).await;
     assert!(
         !page.contains("id=\"phone\""),
         "the recipient does not record the call"
     );
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("csrf", csrf.as_str()),
-            ("called_person", "Duty officer Wang"),
-            ("called_number", "+861012345678"),
-            ("summary", "Block it now; the written notice follows"),
-        ])
-        .finish();
-    let r = http
-        .post(format!("{}/console/notices/{nid}/phone", s.base))
-        .header("cookie", format!("warden_session={rev}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let call = vec![
+        ("csrf", csrf.clone()),
+        ("called_person", "Duty officer Wang".to_owned()),
+        ("called_number", "+861012345678".to_owned()),
+        (
+            "summary",
+            "Block it now; the written notice follows".to_owned(),
+        ),
+    ];
+    let (st, _, _) = console_post(&s, &rev, &format!("/console/notices/{nid}/phone"), call).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
     let m = s
         .store
         .measure_by_notice(nid.parse().unwrap())
@@ -4887,24 +4927,21 @@ async fn the_console_keeps_enforcement_records(s: Server) {
     assert_eq!(m.phone_notifications.len(), 1);
 
     // Bulletins to members and publications to the public, issued from the console.
-    let (_, page) = get(&rev, "/console/bulletins").await;
+    let (_, page) = console_get(&s, &rev, "/console/bulletins").await;
     assert!(page.contains("id=\"issue\""));
-    let issue = |kind: &str, title: &str| {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("csrf", csrf.as_str()),
-                ("kind", kind),
-                ("tlp", "amber"),
-                ("title", title),
-                ("body", "Block the listed domains."),
-            ])
-            .finish();
-        let req = http
-            .post(format!("{}/console/bulletins", s.base))
-            .header("cookie", format!("warden_session={rev}; warden_lang=en"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        async move { req.send().await.unwrap().status() }
+    let issue = move |kind: &str, title: &str| {
+        let fields = vec![
+            ("csrf", csrf_s.to_owned()),
+            ("kind", kind.to_owned()),
+            ("tlp", "amber".to_owned()),
+            ("title", title.to_owned()),
+            ("body", "Block the listed domains.".to_owned()),
+        ];
+        async move {
+            console_post(sr, rev_s, "/console/bulletins", fields)
+                .await
+                .0
+        }
     };
     assert_eq!(issue("memo", "x").await, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -4915,7 +4952,7 @@ async fn the_console_keeps_enforcement_records(s: Server) {
         issue("publication", "Phishing wave closed down").await,
         StatusCode::SEE_OTHER
     );
-    let (_, page) = get(&op, "/console/bulletins").await;
+    let (_, page) = console_get(&s, &op, "/console/bulletins").await;
     assert!(!page.contains("id=\"issue\""), "operators do not issue");
     assert!(page.contains("Operators: new phishing wave") && page.contains("TLP:AMBER"));
     let public = http

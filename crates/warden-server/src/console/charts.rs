@@ -1,7 +1,7 @@
 //! The dashboard: its charts are SVG drawn on the server (no script, no inline style: colours
 //! are presentation attributes, which the CSP allows), from `Service::dashboard`.
 
-use super::{Lang, Messages, UserView, lang, page, user_view};
+use super::{Lang, Layout, Messages, lang, page, user_view};
 use crate::AppState;
 use crate::error::ApiError;
 use askama::Template;
@@ -168,15 +168,13 @@ pub struct Chart {
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
-struct DashboardPage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct DashboardPage {
+    layout: Layout,
     summary: String,
     charts: Vec<Chart>,
 }
+
+layout_page!(DashboardPage);
 
 /// The days the dashboard covers.
 pub const DASHBOARD_DAYS: u16 = 30;
@@ -237,11 +235,7 @@ pub(super) async fn dashboard(
     Ok(page(
         StatusCode::OK,
         &DashboardPage {
-            lang: l.lang,
-            m,
-            other_lang: l.other_lang,
-            other_lang_name: l.other_lang_name,
-            user: Some(user_view(&sess, m)),
+            layout: l.layout(Some(user_view(&sess, m))),
             summary: format!(
                 "{} {} · {} {} · {} {}",
                 DASHBOARD_DAYS,

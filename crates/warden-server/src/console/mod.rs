@@ -23,6 +23,18 @@ use warden_core::bulletin::BulletinKind;
 use warden_core::org::{Actor, Role};
 use warden_store::SessionRecord;
 
+/// A page's template reaches the layout's fields (`lang`, `m`, `user`, …) as its own.
+macro_rules! layout_page {
+    ($page:ty) => {
+        impl std::ops::Deref for $page {
+            type Target = $crate::console::Layout;
+            fn deref(&self) -> &Self::Target {
+                &self.layout
+            }
+        }
+    };
+}
+
 mod charts;
 mod oversight;
 mod pages;
@@ -293,6 +305,29 @@ struct Lang {
     other_lang_name: &'static str,
 }
 
+impl Lang {
+    /// What `base.html` needs of every page: the language, its catalog, the switch to the
+    /// other one, and the signed-in person.
+    fn layout(&self, user: Option<UserView>) -> Layout {
+        Layout {
+            lang: self.lang,
+            m: self.m,
+            other_lang: self.other_lang,
+            other_lang_name: self.other_lang_name,
+            user,
+        }
+    }
+}
+
+/// The fields of `base.html`, shared by every page.
+pub struct Layout {
+    pub lang: &'static str,
+    pub m: &'static Messages,
+    pub other_lang: &'static str,
+    pub other_lang_name: &'static str,
+    pub user: Option<UserView>,
+}
+
 fn lang(headers: &HeaderMap) -> Lang {
     let lang = lang_of(headers);
     let other = if lang == "en" { "zh-CN" } else { "en" };
@@ -316,15 +351,13 @@ async fn set_lang(Path(l): Path<String>) -> Response {
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+    layout: Layout,
     csrf: String,
     username: String,
     error: Option<&'a str>,
 }
+
+layout_page!(LoginPage<'_>);
 
 fn login_page(l: &Lang, username: String, error: Option<&str>, status: StatusCode) -> Response {
     let csrf = match random_token() {
@@ -334,11 +367,7 @@ fn login_page(l: &Lang, username: String, error: Option<&str>, status: StatusCod
     let mut r = page(
         status,
         &LoginPage {
-            lang: l.lang,
-            m: l.m,
-            other_lang: l.other_lang,
-            other_lang_name: l.other_lang_name,
-            user: None,
+            layout: l.layout(None),
             csrf: csrf.clone(),
             username,
             error,
@@ -519,15 +548,13 @@ pub struct PublicationView {
 
 #[derive(Template)]
 #[template(path = "home.html")]
-struct HomePage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct HomePage {
+    layout: Layout,
     sections: Vec<Section>,
     publications: Vec<PublicationView>,
 }
+
+layout_page!(HomePage);
 
 fn day(t: OffsetDateTime) -> String {
     let t = t.to_offset(warden_core::calendar::SHANGHAI);
@@ -586,11 +613,7 @@ async fn home(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
     Ok(page(
         StatusCode::OK,
         &HomePage {
-            lang: l.lang,
-            m: l.m,
-            other_lang: l.other_lang,
-            other_lang_name: l.other_lang_name,
-            user: sess.as_ref().map(|x| user_view(x, l.m)),
+            layout: l.layout(sess.as_ref().map(|x| user_view(x, l.m))),
             sections,
             publications,
         },
@@ -599,8 +622,6 @@ async fn home(State(s): State<AppState>, headers: HeaderMap) -> Result<Response,
 
 /// Each role's queue, from the same listings the API serves (so the same visibility rules).
 async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>, ApiError> {
-    let case_head = || case_head(m);
-    let notice_head = || pages::notice_head(m);
     let cases = |status: Option<&str>| CasesQuery {
         status: status.map(str::to_owned),
         limit: Some(20),
@@ -615,7 +636,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             id: "my-reports",
             title: m.t("my_reports").to_owned(),
             action: Some(("/console/reports/new".into(), m.t("new_report").to_owned())),
-            head: case_head(),
+            head: case_head(m),
             rows: case_rows(s.svc.cases(actor, cases(None)).await?),
         });
     }
@@ -628,7 +649,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             id: "triage",
             action: Some(("/console/cases".into(), m.t("all_cases").to_owned())),
             title: m.t("triage_queue").to_owned(),
-            head: case_head(),
+            head: case_head(m),
             rows,
         });
     }
@@ -637,7 +658,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             id: "decisions",
             action: None,
             title: m.t("decision_queue").to_owned(),
-            head: case_head(),
+            head: case_head(m),
             rows: case_rows(s.svc.cases(actor, cases(Some("determined"))).await?),
         });
     }
@@ -686,7 +707,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             id: "inbox",
             action: None,
             title: m.t("notice_inbox").to_owned(),
-            head: notice_head(),
+            head: pages::notice_head(m),
             rows: notice_rows(list),
         });
     }
@@ -695,7 +716,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             id: "verification",
             action: None,
             title: m.t("verification_queue").to_owned(),
-            head: notice_head(),
+            head: pages::notice_head(m),
             rows: notice_rows(
                 s.svc
                     .notices(actor, notices(Some("feedback_filed")))
@@ -751,15 +772,13 @@ pub struct LookupView {
 
 #[derive(Template)]
 #[template(path = "lookup.html")]
-struct LookupPage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct LookupPage {
+    layout: Layout,
     value: String,
     answer: Option<LookupView>,
 }
+
+layout_page!(LookupPage);
 
 /// "Is this value listed, why, since when, under which measure": members through the
 /// lookup the API serves; the public through the public lookup (no enforcing organisation).
@@ -813,11 +832,7 @@ async fn lookup(
     Ok(page(
         StatusCode::OK,
         &LookupPage {
-            lang: l.lang,
-            m: l.m,
-            other_lang: l.other_lang,
-            other_lang_name: l.other_lang_name,
-            user: sess.as_ref().map(|x| user_view(x, l.m)),
+            layout: l.layout(sess.as_ref().map(|x| user_view(x, l.m))),
             value,
             answer,
         },
@@ -882,14 +897,7 @@ mod tests {
                 has(format!("subtype_{}", st.as_str()));
             }
         }
-        for st in [
-            "submitted",
-            "assigned",
-            "more_info",
-            "determined",
-            "rejected",
-            "decided",
-            "dismissed",
+        for st in pages::CASE_STATUSES.iter().chain(&[
             "issued",
             "delivered",
             "acknowledged",
@@ -897,7 +905,7 @@ mod tests {
             "verified",
             "reopened",
             "closed",
-        ] {
+        ]) {
             has(format!("status_{st}"));
         }
         for k in [

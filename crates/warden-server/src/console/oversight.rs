@@ -2,7 +2,7 @@
 //! and the auditors' trail with the chain's state.
 
 use super::pages::{Choice, Fact, SignedIn, enum_field, form_session, form_status, refused};
-use super::{Lang, Messages, RowView, Session, UserView, day, lang, page, status_label, user_view};
+use super::{Lang, Layout, Messages, RowView, Session, day, lang, page, status_label, user_view};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::service::AuditQuery;
@@ -81,12 +81,8 @@ pub(super) fn appeal_rows(s: &AppState, m: &Messages, list: Vec<AppealView>) -> 
 
 #[derive(Template)]
 #[template(path = "appeal.html")]
-struct AppealPage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct AppealPage {
+    layout: Layout,
     id: Uuid,
     notice_id: Option<Uuid>,
     facts: Vec<Fact>,
@@ -95,6 +91,8 @@ struct AppealPage<'a> {
     error: Option<String>,
     done: bool,
 }
+
+layout_page!(AppealPage);
 
 pub(super) async fn appeal_page(
     State(s): State<AppState>,
@@ -165,11 +163,7 @@ async fn render_appeal(
     }
     let deciding = sess.actor.org().is_some_and(|o| o.id == a.deciding_org.id);
     let view = AppealPage {
-        lang: l.lang,
-        m,
-        other_lang: l.other_lang,
-        other_lang_name: l.other_lang_name,
-        user: Some(user_view(sess, m)),
+        layout: l.layout(Some(user_view(sess, m))),
         id,
         notice_id: measure.map(|x| x.value.notice_id),
         facts,
@@ -257,17 +251,15 @@ pub(super) async fn answer(
 
 #[derive(Template)]
 #[template(path = "audit.html")]
-struct AuditTrailPage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct AuditTrailPage {
+    layout: Layout,
     chain: Vec<Fact>,
     intact: bool,
     rows: Vec<RowView>,
     next: Option<i64>,
 }
+
+layout_page!(AuditTrailPage);
 
 #[derive(serde::Deserialize)]
 pub(super) struct AuditForm {
@@ -339,11 +331,7 @@ pub(super) async fn audit_page(
     Ok(page(
         StatusCode::OK,
         &AuditTrailPage {
-            lang: l.lang,
-            m,
-            other_lang: l.other_lang,
-            other_lang_name: l.other_lang_name,
-            user: Some(user_view(&sess, m)),
+            layout: l.layout(Some(user_view(&sess, m))),
             intact: check.intact,
             chain,
             rows,
@@ -354,18 +342,16 @@ pub(super) async fn audit_page(
 
 #[derive(Template)]
 #[template(path = "public_appeal.html")]
-struct PublicAppealPage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct PublicAppealPage {
+    layout: Layout,
     csrf: String,
     form: PublicAppealForm,
     /// After filing: the appeal's reference and when the answer is due.
     filed: Option<Vec<Fact>>,
     error: Option<String>,
 }
+
+layout_page!(PublicAppealPage);
 
 #[derive(serde::Deserialize, Default)]
 pub(super) struct PublicAppealForm {
@@ -393,11 +379,7 @@ fn public_appeal_page(
     let mut r = page(
         status,
         &PublicAppealPage {
-            lang: l.lang,
-            m: l.m,
-            other_lang: l.other_lang,
-            other_lang_name: l.other_lang_name,
-            user: None,
+            layout: l.layout(None),
             csrf: csrf.clone(),
             form,
             filed,
@@ -516,12 +498,8 @@ pub(super) fn enforcement_rows(m: &Messages, list: crate::types::EnforcementList
 
 #[derive(Template)]
 #[template(path = "enforcement.html")]
-struct EnforcementPage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct EnforcementPage {
+    layout: Layout,
     id: Uuid,
     facts: Vec<Fact>,
     actions: Vec<RowView>,
@@ -532,6 +510,8 @@ struct EnforcementPage<'a> {
     error: Option<String>,
     done: bool,
 }
+
+layout_page!(EnforcementPage);
 
 pub(super) async fn enforcement_page(
     State(s): State<AppState>,
@@ -620,11 +600,7 @@ async fn render_enforcement(
         ),
     ];
     let view = EnforcementPage {
-        lang: l.lang,
-        m,
-        other_lang: l.other_lang,
-        other_lang_name: l.other_lang_name,
-        user: Some(user_view(sess, m)),
+        layout: l.layout(Some(user_view(sess, m))),
         id,
         facts,
         actions,
@@ -691,12 +667,8 @@ pub(super) async fn record_action(
 
 #[derive(Template)]
 #[template(path = "bulletins.html")]
-struct BulletinsPage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct BulletinsPage {
+    layout: Layout,
     bulletins: Vec<super::PublicationView>,
     publications: Vec<super::PublicationView>,
     can_issue: bool,
@@ -705,6 +677,8 @@ struct BulletinsPage<'a> {
     error: Option<String>,
     done: bool,
 }
+
+layout_page!(BulletinsPage);
 
 fn publication_views(list: crate::types::BulletinList) -> Vec<super::PublicationView> {
     list.items
@@ -758,11 +732,7 @@ async fn render_bulletins(
         o.org_type.is_authority() || o.org_type == warden_core::org::OrgType::Institution
     });
     let view = BulletinsPage {
-        lang: l.lang,
-        m,
-        other_lang: l.other_lang,
-        other_lang_name: l.other_lang_name,
-        user: Some(user_view(sess, m)),
+        layout: l.layout(Some(user_view(sess, m))),
         bulletins: publication_views(bulletins),
         publications: publication_views(publications),
         can_issue: issuer
@@ -825,15 +795,13 @@ pub(super) async fn issue_bulletin(
 
 #[derive(Template)]
 #[template(path = "compliance.html")]
-struct CompliancePage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct CompliancePage {
+    layout: Layout,
     head: Vec<String>,
     rows: Vec<RowView>,
 }
+
+layout_page!(CompliancePage);
 
 /// Compliance by organisation (Art. 12) for the authorities: notices, overdue, records and
 /// the actions taken, most overdue first.
@@ -884,11 +852,7 @@ pub(super) async fn compliance_page(
     Ok(page(
         StatusCode::OK,
         &CompliancePage {
-            lang: l.lang,
-            m,
-            other_lang: l.other_lang,
-            other_lang_name: l.other_lang_name,
-            user: Some(user_view(&sess, m)),
+            layout: l.layout(Some(user_view(&sess, m))),
             head,
             rows,
         },

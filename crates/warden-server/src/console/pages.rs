@@ -5,7 +5,7 @@
 //! what; the page only offers the forms a role could use.
 
 use super::{
-    Lang, Messages, NoSession, RowView, Session, UserView, day, lang, page, session, status_label,
+    Lang, Layout, Messages, NoSession, RowView, Session, day, lang, page, session, status_label,
     user_view,
 };
 use crate::AppState;
@@ -41,6 +41,17 @@ pub(super) async fn signed_in(
         }
     })
 }
+
+/// Every state of a case, as the API spells them (the filter's choices).
+pub(super) const CASE_STATUSES: &[&str] = &[
+    "submitted",
+    "assigned",
+    "more_info",
+    "determined",
+    "rejected",
+    "decided",
+    "dismissed",
+];
 
 /// The signed-in person as an extractor of the pages: without a session, the sign-in page.
 pub(super) struct SignedIn(pub Session);
@@ -221,12 +232,8 @@ pub(super) fn notice_head(m: &Messages) -> Vec<String> {
 
 #[derive(Template)]
 #[template(path = "case.html")]
-struct CasePage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct CasePage {
+    layout: Layout,
     id: Uuid,
     title: String,
     facts: Vec<Fact>,
@@ -251,6 +258,8 @@ struct CasePage<'a> {
     error: Option<String>,
     done: bool,
 }
+
+layout_page!(CasePage);
 
 #[derive(serde::Deserialize, Default)]
 pub(super) struct Done {
@@ -456,11 +465,7 @@ async fn render_case(
         vec![]
     };
     let page_view = CasePage {
-        lang: l.lang,
-        m,
-        other_lang: l.other_lang,
-        other_lang_name: l.other_lang_name,
-        user: Some(user_view(sess, m)),
+        layout: l.layout(Some(user_view(sess, m))),
         id,
         title: c.title.clone(),
         facts,
@@ -761,12 +766,8 @@ async fn after_case_form(
 
 #[derive(Template)]
 #[template(path = "notice.html")]
-struct NoticePage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct NoticePage {
+    layout: Layout,
     id: Uuid,
     case_id: Uuid,
     title: String,
@@ -783,6 +784,8 @@ struct NoticePage<'a> {
     error: Option<String>,
     done: bool,
 }
+
+layout_page!(NoticePage);
 
 pub(super) async fn notice_page(
     State(s): State<AppState>,
@@ -866,11 +869,7 @@ async fn render_notice(
     let recipient = sess.actor.org().is_some_and(|o| o.slug == b.recipient.slug)
         && sess.actor.has_role(Role::Responder);
     let page_view = NoticePage {
-        lang: l.lang,
-        m,
-        other_lang: l.other_lang,
-        other_lang_name: l.other_lang_name,
-        user: Some(user_view(sess, m)),
+        layout: l.layout(Some(user_view(sess, m))),
         id,
         case_id: b.case_id,
         title: b.kind_label().to_owned(),
@@ -1076,12 +1075,8 @@ pub(super) async fn probe(
 
 #[derive(Template)]
 #[template(path = "report.html")]
-struct ReportPage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct ReportPage {
+    layout: Layout,
     subtypes: Vec<Choice>,
     form: ReportForm,
     /// One line per pasted value: what the core parser made of it.
@@ -1090,6 +1085,8 @@ struct ReportPage<'a> {
     filed: Option<Uuid>,
     error: Option<String>,
 }
+
+layout_page!(ReportPage);
 
 #[derive(serde::Deserialize, Default)]
 pub(super) struct ReportForm {
@@ -1168,11 +1165,7 @@ fn render_report_page(
     page(
         form_status(&error),
         &ReportPage {
-            lang: l.lang,
-            m: l.m,
-            other_lang: l.other_lang,
-            other_lang_name: l.other_lang_name,
-            user: Some(user_view(sess, l.m)),
+            layout: l.layout(Some(user_view(sess, l.m))),
             subtypes: subtype_choices(l.m),
             form,
             checked,
@@ -1310,12 +1303,8 @@ pub(super) async fn submit_report(
 
 #[derive(Template)]
 #[template(path = "cases.html")]
-struct CasesPage<'a> {
-    lang: &'a str,
-    m: &'a Messages,
-    other_lang: &'a str,
-    other_lang_name: &'a str,
-    user: Option<UserView>,
+struct CasesPage {
+    layout: Layout,
     q: CasesFilter,
     statuses: Vec<Choice>,
     categories: Vec<Choice>,
@@ -1324,6 +1313,8 @@ struct CasesPage<'a> {
     next: Option<String>,
     error: Option<String>,
 }
+
+layout_page!(CasesPage);
 
 #[derive(serde::Deserialize, Default, Clone)]
 pub(super) struct CasesFilter {
@@ -1381,24 +1372,8 @@ pub(super) async fn cases_page(
     Ok(page(
         form_status(&error),
         &CasesPage {
-            lang: l.lang,
-            m,
-            other_lang: l.other_lang,
-            other_lang_name: l.other_lang_name,
-            user: Some(user_view(&sess, m)),
-            statuses: choices(
-                m,
-                "status_",
-                &[
-                    "submitted",
-                    "assigned",
-                    "more_info",
-                    "determined",
-                    "rejected",
-                    "decided",
-                    "dismissed",
-                ],
-            ),
+            layout: l.layout(Some(user_view(&sess, m))),
+            statuses: choices(m, "status_", CASE_STATUSES),
             categories: Category::ALL
                 .iter()
                 .map(|c| Choice {
