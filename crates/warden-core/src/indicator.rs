@@ -337,6 +337,11 @@ impl Indicator {
         &self.value
     }
 
+    /// The normalised value, taken out (no copy).
+    pub fn into_value(self) -> String {
+        self.value
+    }
+
     /// The address of an `ipv4`/`ipv6` indicator.
     pub fn ip(&self) -> Option<IpAddr> {
         match self.kind {

@@ -9,10 +9,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::{Indicator, IndicatorType};
 use warden_interop::feed::{self, Line, Reader};
-use warden_store::{FeedRow, ImportRecord, ImportReject, Store, StoreError};
+use warden_store::{FeedRows, ImportRecord, ImportReject, Store, StoreError};
 
 /// Distinct indicators per written batch.
 const BATCH: usize = 200_000;
+const FIRST_BATCH: usize = 25_000;
 
 /// The formats `warden import` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +54,9 @@ pub enum ImportError {
 }
 
 /// One parsed batch: distinct indicators with their counts, and the lines it covered.
+#[derive(Default)]
 struct Batch {
-    rows: Vec<FeedRow>,
+    rows: FeedRows,
     lines: u64,
     accepted: u64,
     bytes: u64,
@@ -63,46 +65,53 @@ struct Batch {
     fatal: Option<String>,
 }
 
+/// The batch read so far, its indicators sorted and encoded for the store here, on the
+/// parser's thread, while the writer writes the batch before.
 fn flush(map: &mut HashMap<(IndicatorType, String), u64>, b: &mut Batch) -> Batch {
-    b.rows = map
-        .drain()
-        .map(|((k, value), count)| FeedRow {
-            kind: k.as_str().to_owned(),
-            value,
-            count,
-        })
-        .collect();
-    std::mem::replace(
-        b,
-        Batch {
-            rows: vec![],
-            lines: 0,
-            accepted: 0,
-            bytes: 0,
-            rejects: vec![],
-            fatal: None,
-        },
-    )
+    let mut full = std::mem::take(b);
+    match FeedRows::new(map.drain().map(|((k, value), n)| (k.as_str(), value, n))) {
+        Ok(rows) => full.rows = rows,
+        // Nothing of this batch is counted as read: a resumed import reads it again.
+        Err(e) => {
+            full = Batch {
+                fatal: Some(format!("a batch could not be prepared: {e}")),
+                ..Batch::default()
+            }
+        }
+    }
+    full
+}
+
+/// Where an item came from: a line of a feed, or a named part of a document. Only rejects
+/// spell it out, so an accepted line costs no string.
+enum Place {
+    Line(u64),
+    Named(String),
+}
+
+impl Place {
+    fn text(self) -> String {
+        match self {
+            Place::Line(n) => format!("line {n}"),
+            Place::Named(s) => s,
+        }
+    }
 }
 
 /// Reads `items` (where each came from, and what it says) into batches sent to `tx`. The
 /// first `skip` items were read by an earlier run of the same import (resumed): they are
 /// passed over, and rejects are numbered on from `rejected`.
 fn batches(
-    items: impl Iterator<Item = Result<(String, u64, Result<Line, String>), String>>,
+    items: impl Iterator<Item = Result<(Place, u64, Result<Line, String>), String>>,
     skip: u64,
     mut rejected: u64,
     tx: tokio::sync::mpsc::Sender<Batch>,
 ) {
     let mut map: HashMap<(IndicatorType, String), u64> = HashMap::with_capacity(BATCH);
-    let mut b = Batch {
-        rows: vec![],
-        lines: 0,
-        accepted: 0,
-        bytes: 0,
-        rejects: vec![],
-        fatal: None,
-    };
+    let mut b = Batch::default();
+    // Batches start small and double up to `BATCH`: the writer starts on the first soon
+    // instead of idling while a full one is read.
+    let mut limit = FIRST_BATCH;
     for item in items.skip(usize::try_from(skip).unwrap_or(usize::MAX)) {
         let (at, bytes, r) = match item {
             Ok(i) => i,
@@ -117,26 +126,29 @@ fn batches(
             Ok(Line::Skip) => {}
             Ok(Line::Indicator(i)) => {
                 b.accepted += 1;
-                let key = (i.kind(), i.value().to_owned());
+                let key = (i.kind(), i.into_value());
                 *map.entry(key).or_insert(0) += 1;
-                if map.len() >= BATCH {
+                if map.len() >= limit {
                     let full = flush(&mut map, &mut b);
-                    if tx.blocking_send(full).is_err() {
+                    let stop = full.fatal.is_some();
+                    if tx.blocking_send(full).is_err() || stop {
                         return;
                     }
+                    limit = (limit * 2).min(BATCH);
                 }
             }
             Err(reason) => {
                 rejected += 1;
                 b.rejects.push(ImportReject {
                     n: rejected,
-                    place: at,
+                    place: at.text(),
                     reason,
                 });
                 // A feed of garbage must not pile its rejects up in memory either.
                 if b.rejects.len() >= BATCH {
                     let part = flush(&mut map, &mut b);
-                    if tx.blocking_send(part).is_err() {
+                    let stop = part.fatal.is_some();
+                    if tx.blocking_send(part).is_err() || stop {
                         return;
                     }
                 }
@@ -145,7 +157,7 @@ fn batches(
     }
     let fatal = b.fatal.take();
     let mut last = flush(&mut map, &mut b);
-    last.fatal = fatal;
+    last.fatal = last.fatal.or(fatal);
     let _ = tx.blocking_send(last);
 }
 
@@ -154,7 +166,7 @@ fn batches(
 fn line_items<R: BufRead>(
     format: feed::Format,
     mut reader: R,
-) -> impl Iterator<Item = Result<(String, u64, Result<Line, String>), String>> {
+) -> impl Iterator<Item = Result<(Place, u64, Result<Line, String>), String>> {
     let mut r = Reader::new(format);
     let mut n = 0u64;
     let mut buf = vec![];
@@ -168,7 +180,7 @@ fn line_items<R: BufRead>(
         match reader.read_until(b'\n', &mut buf) {
             Ok(0) => None,
             Ok(len) => Some(Ok((
-                format!("line {n}"),
+                Place::Line(n),
                 len as u64,
                 match std::str::from_utf8(&buf) {
                     Ok(text) => r.line(text),
@@ -187,14 +199,14 @@ fn line_items<R: BufRead>(
 fn document_items(
     format: ImportFormat,
     docs: Vec<(String, Value)>,
-) -> Vec<(String, u64, Result<Line, String>)> {
+) -> Vec<(Place, u64, Result<Line, String>)> {
     let mut out = vec![];
     for (name, doc) in docs {
         match format {
             ImportFormat::Misp => {
                 for (k, (t, v)) in feed::misp_attributes(&doc).into_iter().enumerate() {
                     out.push((
-                        format!("{name}: attribute {}", k + 1),
+                        Place::Named(format!("{name}: attribute {}", k + 1)),
                         0,
                         feed::misp_attribute(&t, &v).map(Line::Indicator),
                     ));
@@ -213,11 +225,11 @@ fn document_items(
                         o.get("id").and_then(Value::as_str).unwrap_or("no id")
                     );
                     match warden_interop::inbound::read(o) {
-                        Err(e) => out.push((at, 0, Err(e))),
+                        Err(e) => out.push((Place::Named(at), 0, Err(e))),
                         Ok(d) => {
                             for (t, v) in d.indicators {
                                 out.push((
-                                    at.clone(),
+                                    Place::Named(at.clone()),
                                     0,
                                     Indicator::parse(t, &v)
                                         .map(Line::Indicator)

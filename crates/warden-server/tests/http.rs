@@ -3827,13 +3827,9 @@ async fn feeds_upload_over_http_and_resume(s: Server) {
     rec.status = "running".into();
     rec.lines = 2;
     rec.accepted = 1;
-    let row = warden_store::FeedRow {
-        kind: "ipv4".into(),
-        value: "203.0.113.9".into(),
-        count: 1,
-    };
+    let row = warden_store::FeedRows::new([("ipv4", "203.0.113.9", 1)]).unwrap();
     assert_eq!(
-        s.store.add_feed_rows(&rec, NOW, &[row], &[]).await.unwrap(),
+        s.store.add_feed_rows(&rec, NOW, &row, &[]).await.unwrap(),
         1
     );
     warden_server::imports::start_pending(s.state.svc.clone(), "another-server".into());

@@ -317,12 +317,66 @@ pub struct ImportReject {
 /// The rejects kept per import (all are counted).
 pub const IMPORT_REJECTS_KEPT: u64 = 100_000;
 
-/// An indicator a feed brought, `count` times in this batch.
+/// A batch of feed indicators made ready for `Store::add_feed_rows`: in key order (the
+/// writes then walk the index forwards), repeats merged, and encoded once. Making one is pure
+/// work, so an import does it on its parsing thread while the writer writes the batch before.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedRow {
-    pub kind: String,
-    pub value: String,
-    pub count: u64,
+pub struct FeedRows {
+    /// `[[kind, value, count], …]`, unpacked by the database itself: one statement per batch.
+    json: String,
+    len: usize,
+}
+
+impl FeedRows {
+    /// From (kind, value, count) triples: each indicator a feed brought, `count` times.
+    pub fn new<K: AsRef<str>, V: AsRef<str>>(
+        rows: impl IntoIterator<Item = (K, V, u64)>,
+    ) -> Result<FeedRows> {
+        let mut rows: Vec<(K, V, u64)> = rows.into_iter().collect();
+        rows.sort_unstable_by(|a, b| {
+            (a.0.as_ref(), a.1.as_ref()).cmp(&(b.0.as_ref(), b.1.as_ref()))
+        });
+        let mut merged: Vec<(&str, &str, i64)> = Vec::with_capacity(rows.len());
+        for (k, v, n) in &rows {
+            let n = i64::try_from(*n).unwrap_or(i64::MAX);
+            match merged.last_mut() {
+                // One indicator twice: one row (a database refuses to upsert a row twice in
+                // one statement).
+                Some(last) if last.0 == k.as_ref() && last.1 == v.as_ref() => {
+                    last.2 = last.2.saturating_add(n)
+                }
+                _ => merged.push((k.as_ref(), v.as_ref(), n)),
+            }
+        }
+        let json =
+            serde_json::to_string(&merged).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(FeedRows {
+            json,
+            len: merged.len(),
+        })
+    }
+
+    /// Distinct indicators in the batch.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn json(&self) -> &str {
+        &self.json
+    }
+}
+
+impl Default for FeedRows {
+    fn default() -> Self {
+        FeedRows {
+            json: "[]".into(),
+            len: 0,
+        }
+    }
 }
 
 /// What the feeds know of one indicator.
@@ -549,7 +603,7 @@ pub trait Store: Send + Sync + 'static {
     /// Creates or updates an import's record.
     async fn put_import(&self, rec: &ImportRecord) -> Result<()>;
     async fn import(&self, id: Uuid) -> Result<Option<ImportRecord>>;
-    /// Adds a batch of feed indicators (distinct within the batch) in one transaction:
+    /// Adds a batch of feed indicators in one transaction:
     /// known ones gain `count` sightings. In the same transaction the import's record takes
     /// the counts of `import` (read through this batch; `new_indicators` is increased by the
     /// batch's new ones) and the batch's rejects are kept (the first
@@ -559,7 +613,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         import: &ImportRecord,
         at: OffsetDateTime,
-        rows: &[FeedRow],
+        rows: &FeedRows,
         rejects: &[ImportReject],
     ) -> Result<u64>;
     /// The imports of an organisation, newest first.
@@ -666,7 +720,7 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 18;
+pub const SCHEMA_VERSION: i64 = 19;
 
 /// The default database: an SQLite file under `./warden-data/`.
 pub const DEFAULT_DB_URL: &str = "sqlite://warden-data/warden.db";

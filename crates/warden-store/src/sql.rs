@@ -1551,56 +1551,50 @@ impl Store for SqlStore {
         &self,
         import: &crate::ImportRecord,
         at: OffsetDateTime,
-        rows: &[crate::FeedRow],
+        rows: &crate::FeedRows,
         rejects: &[crate::ImportReject],
     ) -> Result<u64> {
-        // The whole batch travels as one JSON parameter that the database unpacks itself:
-        // one statement per batch instead of one per row.
-        let mut sorted: Vec<(&str, &str, i64)> = rows
-            .iter()
-            .map(|r| (r.kind.as_str(), r.value.as_str(), count(r.count)))
-            .collect();
-        // In key order, the inserts walk the index forwards instead of jumping about it.
-        sorted.sort_unstable();
-        let batch =
-            serde_json::to_string(&sorted).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let (new_sql, upsert_sql) = match self.db.backend() {
-            Backend::Sqlite => (
-                "SELECT COUNT(*) FROM json_each($1) j WHERE NOT EXISTS (SELECT 1 FROM feed_indicators f \
-                 WHERE f.kind = json_extract(j.value, '$[0]') AND f.value = json_extract(j.value, '$[1]'))",
-                "INSERT INTO feed_indicators (kind, value, sightings, first_seen_us, last_seen_us, first_org, first_import, last_import) \
-                 SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), $2, $2, $3, $4, $4 \
-                 FROM json_each($1) j WHERE true \
-                 ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_indicators.sightings + excluded.sightings, \
-                 last_seen_us = excluded.last_seen_us, last_import = excluded.last_import",
-            ),
-            Backend::Postgres => (
-                "SELECT COUNT(*) FROM jsonb_array_elements($1::jsonb) j WHERE NOT EXISTS (SELECT 1 FROM feed_indicators f \
-                 WHERE f.kind = j->>0 AND f.value = j->>1)",
-                "INSERT INTO feed_indicators (kind, value, sightings, first_seen_us, last_seen_us, first_org, first_import, last_import) \
-                 SELECT j->>0, j->>1, (j->>2)::bigint, $2, $2, $3, $4, $4 FROM jsonb_array_elements($1::jsonb) j \
-                 ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_indicators.sightings + excluded.sightings, \
-                 last_seen_us = excluded.last_seen_us, last_import = excluded.last_import",
-            ),
-        };
+        let batch = rows.json().to_owned();
         let mut tx = self.db.begin().await?;
+        // The batch: which import wrote these rows, and when. Rows name it by number.
+        let batch_n = tx
+            .fetch(
+                "INSERT INTO feed_batches (import_id, at_us) VALUES ($1, $2) RETURNING n",
+                &[import.id.to_string().into(), us(at).into()],
+            )
+            .await?
+            .first()
+            .map(|r| r.i64(0))
+            .transpose()?
+            .ok_or_else(|| StoreError::Corrupt("no batch number returned".into()))?;
+        let upsert = match self.db.backend() {
+            Backend::Sqlite => {
+                "INSERT INTO feed_sightings (kind, value, sightings, first_batch, last_batch) \
+                 SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), $2, $2 \
+                 FROM jsonb_each($1) j WHERE true \
+                 ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_sightings.sightings + excluded.sightings, \
+                 last_batch = excluded.last_batch"
+            }
+            Backend::Postgres => {
+                "INSERT INTO feed_sightings (kind, value, sightings, first_batch, last_batch) \
+                 SELECT j->>0, j->>1, (j->>2)::bigint, $2, $2 FROM jsonb_array_elements($1::jsonb) j \
+                 ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_sightings.sightings + excluded.sightings, \
+                 last_batch = excluded.last_batch"
+            }
+        };
+        tx.execute(upsert, &[batch.into(), batch_n.into()]).await?;
+        // The rows this batch inserted are those it brought first: counted through the index
+        // on first_batch (a row per indicator handed back by the upsert costs more).
         let new = tx
-            .fetch(new_sql, &[batch.clone().into()])
+            .fetch(
+                "SELECT COUNT(*) FROM feed_sightings WHERE first_batch = $1",
+                &[batch_n.into()],
+            )
             .await?
             .first()
             .map(|r| r.i64(0))
             .transpose()?
             .unwrap_or(0);
-        tx.execute(
-            upsert_sql,
-            &[
-                batch.into(),
-                us(at).into(),
-                import.org_id.to_string().into(),
-                import.id.to_string().into(),
-            ],
-        )
-        .await?;
         let new = new.max(0) as u64;
         tx.execute(
             "UPDATE imports SET status = $2, lines = $3, accepted = $4, rejected = $5, new_indicators = $6, bytes = $7 WHERE id = $1",
@@ -1649,8 +1643,12 @@ impl Store for SqlStore {
         let rows = self
             .db
             .fetch(
-                "SELECT kind, value, sightings, first_seen_us, last_seen_us, first_org, first_import, last_import \
-                 FROM feed_indicators WHERE kind = $1 AND value = $2",
+                "SELECT f.kind, f.value, f.sightings, a.at_us, b.at_us, i.org_id, a.import_id, b.import_id \
+                 FROM feed_sightings f \
+                 JOIN feed_batches a ON a.n = f.first_batch \
+                 JOIN feed_batches b ON b.n = f.last_batch \
+                 JOIN imports i ON i.id = a.import_id \
+                 WHERE f.kind = $1 AND f.value = $2",
                 &[kind.to_owned().into(), value.to_owned().into()],
             )
             .await?;

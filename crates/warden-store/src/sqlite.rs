@@ -38,6 +38,10 @@ pub async fn connect(url: &str) -> Result<Db> {
         // cache) rather than copied in by a read call each: bulk imports and large listings
         // walk indexes far bigger than SQLite's own cache.
         .pragma("mmap_size", "1073741824")
+        // Rows cross from SQLite's thread in runs this long before it waits for the reader:
+        // large results (exports, TAXII pages, listings) would otherwise switch threads every
+        // fifty rows.
+        .row_buffer_size(4096)
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)

@@ -1516,7 +1516,7 @@ async fn resource_claims_are_kept(f: Fixture) {
 }
 
 async fn feeds_merge_repeats_as_sightings(f: Fixture) {
-    use warden_store::{FeedRow, ImportRecord, ImportReject};
+    use warden_store::{FeedRows, ImportRecord, ImportReject};
     let store = f.store.as_ref();
     seed(store).await;
     let org = store
@@ -1528,13 +1528,9 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
         .id;
     let mut imp = ImportRecord::start(org, "plain", "feed.txt", T0);
     store.put_import(&imp).await.unwrap();
-    let row = |k: &str, v: String, n| FeedRow {
-        kind: k.into(),
-        value: v,
-        count: n,
-    };
-    // 450 rows: two full statements and a remainder.
-    let rows: Vec<FeedRow> = (0..450)
+    let row = |k: &'static str, v: String, n: u64| (k, v, n);
+    let batch = |rows: &[(&'static str, String, u64)]| FeedRows::new(rows.to_vec()).unwrap();
+    let rows: Vec<(&str, String, u64)> = (0..450)
         .map(|i| {
             row(
                 "ipv4",
@@ -1556,7 +1552,7 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
         .collect();
     assert_eq!(
         store
-            .add_feed_rows(&imp, T0, &rows, &rejects)
+            .add_feed_rows(&imp, T0, &batch(&rows), &rejects)
             .await
             .unwrap(),
         450
@@ -1578,7 +1574,7 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
     );
     assert_eq!(store.imports_pending().await.unwrap(), vec![stored]);
     // Again, with one new: the known ones gain sightings.
-    let mut again: Vec<FeedRow> = rows[..10].to_vec();
+    let mut again: Vec<(&str, String, u64)> = rows[..10].to_vec();
     again.push(row("domain", "new.example.cn".into(), 3));
     let later = T0 + time::Duration::minutes(1);
     let second = ImportRecord {
@@ -1588,7 +1584,7 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
     store.put_import(&second).await.unwrap();
     assert_eq!(
         store
-            .add_feed_rows(&second, later, &again, &[])
+            .add_feed_rows(&second, later, &batch(&again), &[])
             .await
             .unwrap(),
         1
@@ -1615,6 +1611,38 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
     assert_eq!(
         store.feed_indicator("ipv4", "192.0.2.1").await.unwrap(),
         None
+    );
+    // A later batch of the same import: what its earlier batch brought is not new again,
+    // and the last sighting moves to this batch's time.
+    let third = T0 + time::Duration::minutes(2);
+    let mut again2 = vec![row("domain", "new.example.cn".into(), 1)];
+    again2.push(row("domain", "newer.example.cn".into(), 1));
+    // The same indicator twice in one batch is one row with both counts.
+    again2.push(row("domain", "newer.example.cn".into(), 2));
+    assert_eq!(
+        store
+            .add_feed_rows(&second, third, &batch(&again2), &[])
+            .await
+            .unwrap(),
+        1
+    );
+    let f2 = store
+        .feed_indicator("domain", "new.example.cn")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (f2.sightings, f2.first_seen, f2.last_seen, f2.first_import),
+        (4, later, third, second.id)
+    );
+    assert_eq!(
+        store
+            .feed_indicator("domain", "newer.example.cn")
+            .await
+            .unwrap()
+            .unwrap()
+            .sightings,
+        3
     );
     // The import record is kept and updated.
     imp.status = "complete".into();

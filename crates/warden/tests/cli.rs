@@ -1054,6 +1054,15 @@ fn oasis_taxii_client_and_stix_validator_accept_the_taxii_service() {
 /// `warden import`: plain, CSV, NDJSON, MISP and STIX feeds; bad lines go to the reject file
 /// with their line and reason and make the exit status 1; repeats within and across feeds
 /// are counted as sightings.
+/// `warden import FILE --format F --as-org ORG --db DB`, then `extra`.
+fn import(file: &str, format: &str, org: &str, db: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "import", file, "--format", format, "--as-org", org, "--db", db,
+    ];
+    args.extend_from_slice(extra);
+    warden(&args)
+}
+
 #[test]
 fn feeds_import_with_rejects_and_sightings() {
     let dir = tempfile::tempdir().unwrap();
@@ -1068,16 +1077,7 @@ fn feeds_import_with_rejects_and_sightings() {
         "feed.txt",
         "# a feed\n  Evil.Feed-Test.CN \n198.51.100.200\nevil.feed-test.cn\nnot a value\n\n2001:DB8::77\n",
     );
-    let (code, out, err) = warden(&[
-        "import",
-        &plain,
-        "--format",
-        "plain",
-        "--as-org",
-        "secco-alpha",
-        "--db",
-        &db,
-    ]);
+    let (code, out, err) = import(&plain, "plain", "secco-alpha", &db, &[]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(
         out.contains("7 lines, 4 indicators accepted (3 new, 1 merged as sightings), 1 rejected"),
@@ -1090,16 +1090,7 @@ fn feeds_import_with_rejects_and_sightings() {
         "feed.csv",
         "first_seen,type,value\n2026-11-01,domain,EVIL.feed-test.cn\n2026-11-01,url,\"http://x.feed-test.cn/a,b\"\n",
     );
-    let (code, out, _) = warden(&[
-        "import",
-        &csv,
-        "--format",
-        "csv",
-        "--as-org",
-        "secco-alpha",
-        "--db",
-        &db,
-    ]);
+    let (code, out, _) = import(&csv, "csv", "secco-alpha", &db, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("2 indicators accepted (1 new, 1 merged as sightings), 0 rejected"),
@@ -1110,16 +1101,7 @@ fn feeds_import_with_rejects_and_sightings() {
         "feed.ndjson",
         "{\"type\":\"ipv4\",\"value\":\"198.51.100.200\"}\n{\"value\":\"203.0.113.201\"}\n",
     );
-    let (code, out, _) = warden(&[
-        "import",
-        &nd,
-        "--format",
-        "ndjson",
-        "--as-org",
-        "netco-alpha",
-        "--db",
-        &db,
-    ]);
+    let (code, out, _) = import(&nd, "ndjson", "netco-alpha", &db, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("2 indicators accepted (1 new, 1 merged"),
@@ -1142,18 +1124,14 @@ fn feeds_import_with_rejects_and_sightings() {
           "Object": [{"Attribute": [{"type": "hostname", "value": "c2.Feed-Test.cn"}]}]}}"#,
     )
     .unwrap();
-    let (code, out, _) = warden(&[
-        "import",
+    let misp_rejects = dir.path().join("misp.rejects").display().to_string();
+    let (code, out, _) = import(
         &misp.display().to_string(),
-        "--format",
         "misp",
-        "--as-org",
         "secco-alpha",
-        "--db",
         &db,
-        "--rejects",
-        &dir.path().join("misp.rejects").display().to_string(),
-    ]);
+        &["--rejects", &misp_rejects],
+    );
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("3 lines, 2 indicators accepted (2 new, 0 merged as sightings), 1 rejected"),
@@ -1173,41 +1151,60 @@ fn feeds_import_with_rejects_and_sightings() {
              "valid_from": "2026-11-01T00:00:00Z", "pattern_type": "stix",
              "pattern": "[domain-name:value = 'evil.feed-test.cn' OR url:value = 'http://y.feed-test.cn/']"}]}"#,
     );
-    let (code, out, _) = warden(&[
-        "import",
-        &stix,
-        "--format",
-        "stix",
-        "--as-org",
-        "secco-alpha",
-        "--db",
-        &db,
-    ]);
+    let (code, out, _) = import(&stix, "stix", "secco-alpha", &db, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("2 indicators accepted (1 new, 1 merged"),
         "{out}"
     );
-    let (code, _, err) = warden(&[
-        "import",
-        &stix,
-        "--format",
-        "xml",
-        "--as-org",
-        "secco-alpha",
-        "--db",
-        &db,
-    ]);
+    let (code, _, err) = import(&stix, "xml", "secco-alpha", &db, &[]);
     assert_ne!(code, 0);
     assert!(
         err.contains("expected csv, ndjson, plain, stix or misp"),
         "{err}"
     );
-    let (code, _, err) = warden(&[
-        "import", &stix, "--format", "stix", "--as-org", "nobody", "--db", &db,
-    ]);
+    let (code, _, err) = import(&stix, "stix", "nobody", &db, &[]);
     assert_ne!(code, 0);
     assert!(err.contains("--as-org nobody"), "{err}");
+}
+
+/// A feed longer than one batch: batches grow from 25,000 distinct indicators, and a repeat
+/// of what an earlier batch brought is merged, not counted new, whichever batch it falls in.
+#[test]
+fn a_feed_of_many_batches_counts_each_indicator_once() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(serve_demo(dir.path(), "sqlite://warden-data/demo.db", &[]));
+    let db = format!("sqlite://{}/warden-data/demo.db", dir.path().display());
+    let ip = |i: u32| std::net::Ipv4Addr::from(0x0A00_0000 + i).to_string();
+    let mut feed = String::new();
+    for i in 0..60_000u32 {
+        feed.push_str(&ip(i));
+        feed.push('\n');
+        // Every twelfth line repeats a value of the first batch.
+        if i % 12 == 11 {
+            feed.push_str(&format!(" {} \n", ip(i % 20_000)));
+        }
+    }
+    feed.push_str("10.0.0.300\n");
+    let path = dir.path().join("big.txt");
+    std::fs::write(&path, feed).unwrap();
+    let path = path.display().to_string();
+    let (code, out, err) = import(&path, "plain", "secco-alpha", &db, &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(
+            "65001 lines, 65000 indicators accepted (60000 new, 5000 merged as sightings), 1 rejected"
+        ),
+        "{out}"
+    );
+    let rejects = std::fs::read_to_string(format!("{path}.rejects")).unwrap();
+    assert!(rejects.starts_with("line 65001: "), "{rejects}");
+    // Again: nothing is new, everything is a sighting.
+    let (_, out, _) = import(&path, "plain", "netco-alpha", &db, &[]);
+    assert!(
+        out.contains("65000 indicators accepted (0 new, 65000 merged as sightings)"),
+        "{out}"
+    );
 }
 
 /// A MISP feed written by PyMISP (manifest.json and event files, objects included) imports
@@ -1238,18 +1235,13 @@ fn a_misp_feed_written_by_pymisp_imports_with_the_same_counts() {
     );
     let db = format!("sqlite://{}/warden-data/demo.db", dir.path().display());
     let rejects = dir.path().join("rejects.txt").display().to_string();
-    let (code, out, err) = warden(&[
-        "import",
+    let (code, out, err) = import(
         &feed.display().to_string(),
-        "--format",
         "misp",
-        "--as-org",
         "secco-alpha",
-        "--db",
         &db,
-        "--rejects",
-        &rejects,
-    ]);
+        &["--rejects", &rejects],
+    );
     assert_eq!(code, i32::from(total != mappable), "{out}{err}");
     let want = format!(
         "{total} lines, {mappable} indicators accepted (9 new, 1 merged as sightings), {} rejected",
