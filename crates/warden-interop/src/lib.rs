@@ -10,6 +10,7 @@ pub mod map;
 pub mod misp;
 pub mod pattern;
 pub mod stix;
+pub mod stream;
 pub mod taxii;
 pub mod threat;
 

@@ -98,67 +98,100 @@ impl Place {
     }
 }
 
-/// Reads `items` (where each came from, and what it says) into batches sent to `tx`. The
-/// first `skip` items were read by an earlier run of the same import (resumed): they are
+/// Turns items (where each came from, and what it says) into batches sent to the writer.
+/// The first `skip` items were read by an earlier run of the same import (resumed): they are
 /// passed over, and rejects are numbered on from `rejected`.
-fn batches(
-    items: impl Iterator<Item = Result<(Place, u64, Result<Line, String>), String>>,
+struct Batcher {
+    map: HashMap<(IndicatorType, String), u64>,
+    b: Batch,
+    /// Batches start small and double up to `BATCH`: the writer starts on the first soon
+    /// instead of idling while a full one is read.
+    limit: usize,
     skip: u64,
-    mut rejected: u64,
+    rejected: u64,
     tx: tokio::sync::mpsc::Sender<Batch>,
-) {
-    let mut map: HashMap<(IndicatorType, String), u64> = HashMap::with_capacity(BATCH);
-    let mut b = Batch::default();
-    // Batches start small and double up to `BATCH`: the writer starts on the first soon
-    // instead of idling while a full one is read.
-    let mut limit = FIRST_BATCH;
-    for item in items.skip(usize::try_from(skip).unwrap_or(usize::MAX)) {
-        let (at, bytes, r) = match item {
-            Ok(i) => i,
-            Err(e) => {
-                b.fatal = Some(e);
-                break;
-            }
-        };
-        b.lines += 1;
-        b.bytes += bytes;
+}
+
+impl Batcher {
+    fn new(skip: u64, rejected: u64, tx: tokio::sync::mpsc::Sender<Batch>) -> Batcher {
+        Batcher {
+            map: HashMap::with_capacity(BATCH),
+            b: Batch::default(),
+            limit: FIRST_BATCH,
+            skip,
+            rejected,
+            tx,
+        }
+    }
+
+    /// Takes one item; false when reading should stop (the writer has gone, or a batch could
+    /// not be prepared).
+    fn push(&mut self, at: Place, bytes: u64, r: Result<Line, String>) -> bool {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return true;
+        }
+        self.b.lines += 1;
+        self.b.bytes += bytes;
         match r {
-            Ok(Line::Skip) => {}
+            Ok(Line::Skip) => true,
             Ok(Line::Indicator(i)) => {
-                b.accepted += 1;
-                let key = (i.kind(), i.into_value());
-                *map.entry(key).or_insert(0) += 1;
-                if map.len() >= limit {
-                    let full = flush(&mut map, &mut b);
-                    let stop = full.fatal.is_some();
-                    if tx.blocking_send(full).is_err() || stop {
-                        return;
-                    }
-                    limit = (limit * 2).min(BATCH);
+                self.b.accepted += 1;
+                *self.map.entry((i.kind(), i.into_value())).or_insert(0) += 1;
+                if self.map.len() < self.limit {
+                    return true;
                 }
+                self.limit = (self.limit * 2).min(BATCH);
+                self.send()
             }
             Err(reason) => {
-                rejected += 1;
-                b.rejects.push(ImportReject {
-                    n: rejected,
+                self.rejected += 1;
+                self.b.rejects.push(ImportReject {
+                    n: self.rejected,
                     place: at.text(),
                     reason,
                 });
                 // A feed of garbage must not pile its rejects up in memory either.
-                if b.rejects.len() >= BATCH {
-                    let part = flush(&mut map, &mut b);
-                    let stop = part.fatal.is_some();
-                    if tx.blocking_send(part).is_err() || stop {
-                        return;
-                    }
-                }
+                self.b.rejects.len() < BATCH || self.send()
             }
         }
     }
-    let fatal = b.fatal.take();
-    let mut last = flush(&mut map, &mut b);
-    last.fatal = last.fatal.or(fatal);
-    let _ = tx.blocking_send(last);
+
+    fn send(&mut self) -> bool {
+        let full = flush(&mut self.map, &mut self.b);
+        let stop = full.fatal.is_some();
+        self.tx.blocking_send(full).is_ok() && !stop
+    }
+
+    /// The input could not be read on: what was read is written, and the import fails.
+    fn fail(&mut self, e: String) {
+        self.b.fatal = Some(e);
+    }
+
+    fn finish(mut self) {
+        let fatal = self.b.fatal.take();
+        let mut last = flush(&mut self.map, &mut self.b);
+        last.fatal = last.fatal.or(fatal);
+        let _ = self.tx.blocking_send(last);
+    }
+}
+
+/// Reads a line-oriented feed into `batcher`.
+fn read_lines<R: BufRead>(format: feed::Format, reader: R, mut batcher: Batcher) {
+    for item in line_items(format, reader) {
+        match item {
+            Ok((at, bytes, r)) => {
+                if !batcher.push(at, bytes, r) {
+                    return;
+                }
+            }
+            Err(e) => {
+                batcher.fail(e);
+                break;
+            }
+        }
+    }
+    batcher.finish();
 }
 
 /// Lines of a line-oriented feed, numbered from 1. A line that is not UTF-8 is a reject; a
@@ -195,87 +228,132 @@ fn line_items<R: BufRead>(
     })
 }
 
-/// The items of JSON documents: MISP events' attributes, or a STIX bundle's objects.
-fn document_items(
-    format: ImportFormat,
-    docs: Vec<(String, Value)>,
-) -> Vec<(Place, u64, Result<Line, String>)> {
-    let mut out = vec![];
-    for (name, doc) in docs {
-        match format {
-            ImportFormat::Misp => {
-                for (k, (t, v)) in feed::misp_attributes(&doc).into_iter().enumerate() {
-                    out.push((
-                        Place::Named(format!("{name}: attribute {}", k + 1)),
-                        0,
-                        feed::misp_attribute(&t, &v).map(Line::Indicator),
-                    ));
-                }
-            }
-            _ => {
-                let objects = doc
-                    .get("objects")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                for (k, o) in objects.iter().enumerate() {
-                    let at = format!(
-                        "{name}: object {} ({})",
-                        k + 1,
-                        o.get("id").and_then(Value::as_str).unwrap_or("no id")
-                    );
-                    match warden_interop::inbound::read(o) {
-                        Err(e) => out.push((Place::Named(at), 0, Err(e))),
-                        Ok(d) => {
-                            for (t, v) in d.indicators {
-                                out.push((
-                                    Place::Named(at.clone()),
-                                    0,
-                                    Indicator::parse(t, &v)
-                                        .map(Line::Indicator)
-                                        .map_err(|e| e.to_string()),
-                                ));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
+/// A reader that counts the bytes read through it (the progress of a streamed document).
+struct Counted<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
 }
 
-/// Reads MISP or STIX input: one JSON file, or (MISP) a feed directory with manifest.json.
-pub fn read_documents(path: &std::path::Path) -> Result<Vec<(String, Value)>, ImportError> {
-    let load = |p: &std::path::Path| -> Result<Value, ImportError> {
-        let text = std::fs::read_to_string(p)?;
-        serde_json::from_str(&text)
-            .map_err(|e| ImportError::Invalid(format!("{}: not JSON: {e}", p.display())))
-    };
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Reads JSON documents into `batcher`, streamed: MISP events' attributes, or a STIX
+/// bundle's objects, one at a time as each document is parsed.
+fn read_documents_into(format: ImportFormat, docs: Vec<Document>, mut batcher: Batcher) {
+    for doc in docs {
+        let file = match std::fs::File::open(&doc.path) {
+            Ok(f) => f,
+            Err(e) => {
+                batcher.fail(format!("{}: {e}", doc.name));
+                break;
+            }
+        };
+        let read = std::rc::Rc::new(std::cell::Cell::new(0u64));
+        let counted = Counted {
+            inner: file,
+            read: read.clone(),
+        };
+        let mut seen = 0u64;
+        // Bytes read since the last item, for the progress of the import.
+        let mut bytes = || {
+            let now = read.get();
+            std::mem::replace(&mut seen, now).abs_diff(now)
+        };
+        let name = &doc.name;
+        let mut k = 0usize;
+        let done = match format {
+            ImportFormat::Misp => warden_interop::stream::misp_attributes(counted, |a| {
+                k += 1;
+                let at = || Place::Named(format!("{name}: attribute {k}"));
+                let r = match (
+                    a.get("type").and_then(Value::as_str),
+                    a.get("value").and_then(Value::as_str),
+                ) {
+                    (Some(t), Some(v)) => feed::misp_attribute(t, v).map(Line::Indicator),
+                    _ => Err("an attribute needs a type and a value (strings)".to_owned()),
+                };
+                batcher.push(at(), bytes(), r)
+            }),
+            _ => warden_interop::stream::stix_objects(counted, |o| {
+                k += 1;
+                let at = format!(
+                    "{name}: object {k} ({})",
+                    o.get("id").and_then(Value::as_str).unwrap_or("no id")
+                );
+                match warden_interop::inbound::read(&o) {
+                    Err(e) => batcher.push(Place::Named(at), bytes(), Err(e)),
+                    Ok(d) => d.indicators.into_iter().all(|(t, v)| {
+                        batcher.push(
+                            Place::Named(at.clone()),
+                            bytes(),
+                            Indicator::parse(t, &v)
+                                .map(Line::Indicator)
+                                .map_err(|e| e.to_string()),
+                        )
+                    }),
+                }
+            }),
+        };
+        if let Err(e) = done {
+            batcher.fail(format!("{name}: {e}"));
+            break;
+        }
+    }
+    batcher.finish();
+}
+
+/// One JSON document of an import: its name in reject places, and its file.
+pub struct Document {
+    pub name: String,
+    pub path: std::path::PathBuf,
+}
+
+/// The documents of MISP or STIX input: one JSON file, or (MISP) a feed directory with
+/// manifest.json naming its event files. Only the manifest is read here; the documents are
+/// streamed by the import.
+pub fn read_documents(path: &std::path::Path) -> Result<Vec<Document>, ImportError> {
     if path.is_dir() {
-        let manifest = load(&path.join("manifest.json"))?;
+        let p = path.join("manifest.json");
+        let text = std::fs::read_to_string(&p)?;
+        let manifest: Value = serde_json::from_str(&text)
+            .map_err(|e| ImportError::Invalid(format!("{}: not JSON: {e}", p.display())))?;
         let events = manifest.as_object().ok_or_else(|| {
             ImportError::Invalid("manifest.json is not an object of event UUIDs".into())
         })?;
         let mut docs = vec![];
         for uuid in events.keys() {
-            let p = path.join(format!("{uuid}.json"));
-            docs.push((format!("{uuid}.json"), load(&p)?));
+            let name = format!("{uuid}.json");
+            let p = path.join(&name);
+            if !p.is_file() {
+                return Err(ImportError::Invalid(format!(
+                    "manifest.json names event {uuid}, but {} is not there",
+                    p.display()
+                )));
+            }
+            docs.push(Document { name, path: p });
         }
         return Ok(docs);
     }
-    Ok(vec![(
-        path.file_name()
+    // Opened here so a missing file is refused before the import is recorded.
+    std::fs::File::open(path)?;
+    Ok(vec![Document {
+        name: path
+            .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        load(path)?,
-    )])
+        path: path.to_owned(),
+    }])
 }
 
 /// What an import reads.
 pub enum Input<R> {
     Lines(feed::Format, R),
-    Documents(ImportFormat, Vec<(String, Value)>),
+    Documents(ImportFormat, Vec<Document>),
 }
 
 /// Runs import `rec` (new, or resumed where its record says it stopped): the record is
@@ -294,14 +372,12 @@ pub async fn run<R: BufRead + Send + 'static>(
     // Two batches in flight: parsing runs ahead while the previous one is written.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
     let (skip, rejected) = (rec.lines, rec.rejected);
-    let parser = tokio::task::spawn_blocking(move || match input {
-        Input::Lines(f, r) => batches(line_items(f, r), skip, rejected, tx),
-        Input::Documents(f, docs) => batches(
-            document_items(f, docs).into_iter().map(Ok),
-            skip,
-            rejected,
-            tx,
-        ),
+    let parser = tokio::task::spawn_blocking(move || {
+        let batcher = Batcher::new(skip, rejected, tx);
+        match input {
+            Input::Lines(f, r) => read_lines(f, r, batcher),
+            Input::Documents(f, docs) => read_documents_into(f, docs, batcher),
+        }
     });
     let mut bytes = 0;
     let mut fatal = None;

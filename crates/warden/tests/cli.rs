@@ -1163,6 +1163,17 @@ fn feeds_import_with_rejects_and_sightings() {
         err.contains("expected csv, ndjson, plain, stix or misp"),
         "{err}"
     );
+    // Documents are streamed: a bundle cut short fails where it breaks, after what came before.
+    let cut = write(
+        "cut.json",
+        "{\"type\": \"bundle\", \"objects\": [{\"type\": \"indicator\", \"spec_version\": \"2.1\", \"id\": \"indicator--6b1e2d2b-17d4-4cbf-938f-98ee46b3cd3f\", \"created\": \"2026-11-01T00:00:00.000Z\", \"modified\": \"2026-11-01T00:00:00.000Z\", \"valid_from\": \"2026-11-01T00:00:00Z\", \"pattern_type\": \"stix\", \"pattern\": \"[ipv4-addr:value = '198.51.100.251']\"},\n {\"type\": \"indic",
+    );
+    let (code, out, err) = import(&cut, "stix", "secco-alpha", &db, &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("cut.json: not a STIX bundle") && err.contains("line 2"),
+        "{err}"
+    );
     let (code, _, err) = import(&stix, "stix", "nobody", &db, &[]);
     assert_ne!(code, 0);
     assert!(err.contains("--as-org nobody"), "{err}");
