@@ -188,33 +188,6 @@ pub fn misp_attribute(t: &str, value: &str) -> Result<Indicator, String> {
     .map_err(|e| e.to_string())
 }
 
-/// Every attribute of a MISP event document (`{"Event": {...}}` or the event itself),
-/// including those inside its objects: (type, value) in order.
-pub fn misp_attributes(doc: &Value) -> Vec<(String, String)> {
-    let ev = doc.get("Event").unwrap_or(doc);
-    let mut out = vec![];
-    let mut take = |attrs: Option<&Value>| {
-        for a in attrs.and_then(Value::as_array).into_iter().flatten() {
-            if let (Some(t), Some(v)) = (
-                a.get("type").and_then(Value::as_str),
-                a.get("value").and_then(Value::as_str),
-            ) {
-                out.push((t.to_owned(), v.to_owned()));
-            }
-        }
-    };
-    take(ev.get("Attribute"));
-    for o in ev
-        .get("Object")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        take(o.get("Attribute"));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,7 +267,7 @@ mod tests {
             {"type": "filename|sha256", "value": "a.exe|" .to_owned() + &"ab".repeat(32)},
             {"type": "comment", "value": "hello"}
         ], "Object": [{"Attribute": [{"type": "domain", "value": "Bad.Example.CN"}]}]}});
-        let attrs = misp_attributes(&ev);
+        let attrs = crate::stream::misp_pairs(&ev);
         assert_eq!(attrs.len(), 4);
         let got: Vec<Result<String, String>> = attrs
             .iter()

@@ -173,7 +173,7 @@ mod tests {
                 ),
             ],
         );
-        let attrs = crate::feed::misp_attributes(&ev);
+        let attrs = crate::stream::misp_pairs(&ev);
         assert_eq!(attrs[0], ("domain".into(), "evil.example.cn".into()));
         assert_eq!(attrs[1], ("ip-dst".into(), "198.51.100.0/24".into()));
         assert_eq!(attrs[2], ("domain".into(), "mail.example.cn".into()));

@@ -261,15 +261,15 @@ fn read_documents_into(format: ImportFormat, docs: Vec<Document>, mut batcher: B
         let mut seen = 0u64;
         // Bytes read since the last item, for the progress of the import.
         let mut bytes = || {
-            let now = read.get();
-            std::mem::replace(&mut seen, now).abs_diff(now)
+            let since = read.get() - seen;
+            seen += since;
+            since
         };
         let name = &doc.name;
         let mut k = 0usize;
         let done = match format {
             ImportFormat::Misp => warden_interop::stream::misp_attributes(counted, |a| {
                 k += 1;
-                let at = || Place::Named(format!("{name}: attribute {k}"));
                 let r = match (
                     a.get("type").and_then(Value::as_str),
                     a.get("value").and_then(Value::as_str),
@@ -277,7 +277,7 @@ fn read_documents_into(format: ImportFormat, docs: Vec<Document>, mut batcher: B
                     (Some(t), Some(v)) => feed::misp_attribute(t, v).map(Line::Indicator),
                     _ => Err("an attribute needs a type and a value (strings)".to_owned()),
                 };
-                batcher.push(at(), bytes(), r)
+                batcher.push(Place::Named(format!("{name}: attribute {k}")), bytes(), r)
             }),
             _ => warden_interop::stream::stix_objects(counted, |o| {
                 k += 1;
@@ -385,9 +385,7 @@ pub async fn run<R: BufRead + Send + 'static>(
         rec.lines += b.lines;
         rec.accepted += b.accepted;
         rec.rejected += b.rejects.len() as u64;
-        rec.new_indicators += store
-            .add_feed_rows(&rec, now(), &b.rows, &b.rejects)
-            .await?;
+        rec.new_indicators += store.add_feed_rows(&rec, now(), b.rows, &b.rejects).await?;
         for r in &b.rejects {
             on_reject(r);
         }

@@ -3828,10 +3828,7 @@ async fn feeds_upload_over_http_and_resume(s: Server) {
     rec.lines = 2;
     rec.accepted = 1;
     let row = warden_store::FeedRows::new([("ipv4", "203.0.113.9", 1)]).unwrap();
-    assert_eq!(
-        s.store.add_feed_rows(&rec, NOW, &row, &[]).await.unwrap(),
-        1
-    );
+    assert_eq!(s.store.add_feed_rows(&rec, NOW, row, &[]).await.unwrap(), 1);
     warden_server::imports::start_pending(s.state.svc.clone(), "another-server".into());
     let done = finished_import(&s, "secco", &rec.id.to_string()).await;
     assert_eq!(

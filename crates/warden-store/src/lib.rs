@@ -324,7 +324,6 @@ pub const IMPORT_REJECTS_KEPT: u64 = 100_000;
 pub struct FeedRows {
     /// `[[kind, value, count], …]`, unpacked by the database itself: one statement per batch.
     json: String,
-    len: usize,
 }
 
 impl FeedRows {
@@ -350,32 +349,17 @@ impl FeedRows {
         }
         let json =
             serde_json::to_string(&merged).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok(FeedRows {
-            json,
-            len: merged.len(),
-        })
+        Ok(FeedRows { json })
     }
 
-    /// Distinct indicators in the batch.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub(crate) fn json(&self) -> &str {
-        &self.json
+    pub(crate) fn into_json(self) -> String {
+        self.json
     }
 }
 
 impl Default for FeedRows {
     fn default() -> Self {
-        FeedRows {
-            json: "[]".into(),
-            len: 0,
-        }
+        FeedRows { json: "[]".into() }
     }
 }
 
@@ -613,7 +597,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         import: &ImportRecord,
         at: OffsetDateTime,
-        rows: &FeedRows,
+        rows: FeedRows,
         rejects: &[ImportReject],
     ) -> Result<u64>;
     /// The imports of an organisation, newest first.

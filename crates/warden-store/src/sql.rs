@@ -1551,10 +1551,10 @@ impl Store for SqlStore {
         &self,
         import: &crate::ImportRecord,
         at: OffsetDateTime,
-        rows: &crate::FeedRows,
+        rows: crate::FeedRows,
         rejects: &[crate::ImportReject],
     ) -> Result<u64> {
-        let batch = rows.json().to_owned();
+        let batch = rows.into_json();
         let mut tx = self.db.begin().await?;
         // The batch: which import wrote these rows, and when. Rows name it by number.
         let batch_n = tx

@@ -1552,7 +1552,7 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
         .collect();
     assert_eq!(
         store
-            .add_feed_rows(&imp, T0, &batch(&rows), &rejects)
+            .add_feed_rows(&imp, T0, batch(&rows), &rejects)
             .await
             .unwrap(),
         450
@@ -1584,30 +1584,22 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
     store.put_import(&second).await.unwrap();
     assert_eq!(
         store
-            .add_feed_rows(&second, later, &batch(&again), &[])
+            .add_feed_rows(&second, later, batch(&again), &[])
             .await
             .unwrap(),
         1
     );
-    let f1 = store
-        .feed_indicator("ipv4", "198.51.0.1")
-        .await
-        .unwrap()
-        .unwrap();
+    // What the feed store knows of an indicator it holds.
+    async fn known(store: &dyn Store, kind: &str, value: &str) -> warden_store::FeedIndicator {
+        store.feed_indicator(kind, value).await.unwrap().unwrap()
+    }
+    let f1 = known(store, "ipv4", "198.51.0.1").await;
     assert_eq!((f1.sightings, f1.first_seen, f1.last_seen), (4, T0, later));
     assert_eq!(
         (f1.first_import, f1.last_import, f1.first_org),
         (imp.id, second.id, org)
     );
-    assert_eq!(
-        store
-            .feed_indicator("domain", "new.example.cn")
-            .await
-            .unwrap()
-            .unwrap()
-            .sightings,
-        3
-    );
+    assert_eq!(known(store, "domain", "new.example.cn").await.sightings, 3);
     assert_eq!(
         store.feed_indicator("ipv4", "192.0.2.1").await.unwrap(),
         None
@@ -1621,27 +1613,18 @@ async fn feeds_merge_repeats_as_sightings(f: Fixture) {
     again2.push(row("domain", "newer.example.cn".into(), 2));
     assert_eq!(
         store
-            .add_feed_rows(&second, third, &batch(&again2), &[])
+            .add_feed_rows(&second, third, batch(&again2), &[])
             .await
             .unwrap(),
         1
     );
-    let f2 = store
-        .feed_indicator("domain", "new.example.cn")
-        .await
-        .unwrap()
-        .unwrap();
+    let f2 = known(store, "domain", "new.example.cn").await;
     assert_eq!(
         (f2.sightings, f2.first_seen, f2.last_seen, f2.first_import),
         (4, later, third, second.id)
     );
     assert_eq!(
-        store
-            .feed_indicator("domain", "newer.example.cn")
-            .await
-            .unwrap()
-            .unwrap()
-            .sightings,
+        known(store, "domain", "newer.example.cn").await.sightings,
         3
     );
     // The import record is kept and updated.
