@@ -143,24 +143,4 @@ fn build(c: &mut Criterion) {
 }
 
 criterion_group!(benches, ipv4, ipv6, domains, exact, urls, build);
-criterion_main!(benches, decode);
-
-fn decode_only(c: &mut Criterion) {
-    let mut rng = Rng::new(4);
-    let vals = synth::exact_values(IndicatorType::Sha256, 1 << 16, &mut rng);
-    let mut g = c.benchmark_group("match");
-    g.throughput(Throughput::Elements(1 << 16));
-    g.bench_function("decode_sha256", |b| {
-        b.iter(|| {
-            let mut n = 0u32;
-            for v in &vals {
-                if let Some((d, _)) = warden_match::strmap::decode_digest(v) {
-                    n = n.wrapping_add(u32::from(d[0]));
-                }
-            }
-            black_box(n)
-        })
-    });
-    g.finish();
-}
-criterion_group!(decode, decode_only);
+criterion_main!(benches);

@@ -1,8 +1,9 @@
 //! One immutable index over a set of entries (active block targets). Built once, read by any
 //! number of threads without locks; changes make a new index (see `live`).
 
+use crate::digests::DigestMap;
 use crate::sets::{Matches, Sets, SetsBuilder};
-use crate::strmap::{DigestMap, StrMap};
+use crate::strmap::StrMap;
 use crate::table::IntervalTable;
 use hashbrown::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

@@ -6,6 +6,7 @@
 pub mod allow;
 pub mod attribution;
 pub mod delta;
+pub mod digests;
 pub mod index;
 pub mod live;
 pub mod render;
