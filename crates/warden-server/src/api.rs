@@ -30,12 +30,18 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let Ok(crate::Peer(peer)) = crate::Peer::from_request_parts(parts, s).await;
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let actor =
-            crate::auth::authenticate(s.svc.store.as_ref(), header, s.svc.clock.now()).await?;
+        let actor = crate::auth::authenticate(
+            s.svc.store.as_ref(),
+            header,
+            s.svc.clock.now(),
+            s.origin(peer),
+        )
+        .await?;
         Ok(Caller(actor))
     }
 }

@@ -63,6 +63,9 @@ impl ApiError {
                 "unauthenticated",
                 "Authentication required",
             ),
+            ApiError::Auth(AuthError::Limited(_)) => {
+                (S::TOO_MANY_REQUESTS, "rate-limited", "Too many requests")
+            }
             ApiError::Auth(AuthError::Unusable(_)) => (
                 S::UNAUTHORIZED,
                 "credentials-unusable",
@@ -178,6 +181,14 @@ impl ApiError {
         }
     }
 
+    /// Seconds to wait before asking again, for a refusal that has them.
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited(secs) | ApiError::Auth(AuthError::Limited(secs)) => Some(*secs),
+            _ => None,
+        }
+    }
+
     /// Status, stable code, title and the detail a caller may see (TAXII errors use the same).
     pub(crate) fn describe(&self) -> (StatusCode, &'static str, &'static str, String) {
         let (status, code, title) = self.parts();
@@ -195,11 +206,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, title, detail) = self.describe();
-        let retry = if let ApiError::RateLimited(secs) = &self {
-            Some(*secs)
-        } else {
-            None
-        };
+        let retry = self.retry_after();
         let mut resp = Problem::new(status, code, title, detail).into_response();
         if let Some(secs) = retry
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())

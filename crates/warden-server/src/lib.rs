@@ -38,6 +38,26 @@ use warden_core::clock::Clock;
 use warden_core::policy::Policy;
 use warden_store::{Backend, Store};
 
+/// The client's address, when the connection gives one (it does as `serve` runs the app).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -48,6 +68,8 @@ pub struct AppState {
     pub sign_in_limiter: Arc<ratelimit::Limiter>,
     /// STIX ids of blocks, for TAXII requests that name objects.
     pub taxii_ids: Arc<taxii::IdIndex>,
+    /// HTTP Basic passwords verified lately, and the limit on verifying more.
+    pub basic_passwords: Arc<auth::BasicPasswords>,
 }
 
 impl AppState {
@@ -58,6 +80,12 @@ impl AppState {
         policy: Policy,
         keys: keys::KeyRing,
     ) -> Self {
+        // Console sign-ins and HTTP Basic passwords share one limit per address: both are
+        // ways to guess the same passwords.
+        let sign_in_limiter = Arc::new(ratelimit::Limiter::new(
+            console::SIGN_IN_ATTEMPTS,
+            std::time::Duration::from_secs(60),
+        ));
         AppState {
             svc: Arc::new(service::Service {
                 store,
@@ -73,11 +101,17 @@ impl AppState {
                 10,
                 std::time::Duration::from_secs(60),
             )),
-            sign_in_limiter: Arc::new(ratelimit::Limiter::new(
-                console::SIGN_IN_ATTEMPTS,
-                std::time::Duration::from_secs(60),
-            )),
+            basic_passwords: Arc::new(auth::BasicPasswords::new(sign_in_limiter.clone())),
+            sign_in_limiter,
             taxii_ids: Arc::default(),
+        }
+    }
+
+    /// What authenticating a request from `peer` may use.
+    pub fn origin(&self, peer: Option<std::net::IpAddr>) -> auth::Origin<'_> {
+        auth::Origin {
+            passwords: &self.basic_passwords,
+            peer,
         }
     }
 

@@ -3,6 +3,7 @@
 //! an organisation's inbound collection, with a status resource. The content is STIX 2.1 from
 //! `warden-interop`; who may read or write what is decided by the core, as for the REST API.
 
+use crate::Peer;
 use crate::error::ApiError;
 use crate::service::{Idem, Service};
 use crate::types::{IndicatorInput, ReportRequest};
@@ -86,6 +87,11 @@ impl IntoResponse for TaxiiError {
             http_status: status.as_u16().to_string(),
         };
         let mut resp = taxii_json(status, &body, None);
+        if let Some(secs) = self.0.retry_after()
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -154,18 +160,24 @@ fn negotiate(headers: &HeaderMap) -> Result<()> {
     .into())
 }
 
-async fn caller(s: &AppState, headers: &HeaderMap) -> Result<Actor> {
+async fn caller(s: &AppState, peer: Peer, headers: &HeaderMap) -> Result<Actor> {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    Ok(crate::auth::authenticate(s.svc.store.as_ref(), header, s.svc.clock.now()).await?)
+    Ok(crate::auth::authenticate(
+        s.svc.store.as_ref(),
+        header,
+        s.svc.clock.now(),
+        s.origin(peer.0),
+    )
+    .await?)
 }
 
 /// The caller of an API root: members must authenticate; the public root is open.
-async fn root_caller(s: &AppState, root: &str, headers: &HeaderMap) -> Result<Actor> {
+async fn root_caller(s: &AppState, peer: Peer, root: &str, headers: &HeaderMap) -> Result<Actor> {
     negotiate(headers)?;
     match root {
-        MEMBERS => caller(s, headers).await,
+        MEMBERS => caller(s, peer, headers).await,
         PUBLIC => Ok(Actor::Public),
         other => Err(ApiError::NotFound(format!(
             "API root {other:?}: this server has {MEMBERS} and {PUBLIC}"
@@ -207,9 +219,10 @@ async fn discovery(headers: HeaderMap) -> Result<Response> {
 async fn api_root(
     State(s): State<AppState>,
     Path(root): Path<String>,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response> {
-    root_caller(&s, &root, &headers).await?;
+    root_caller(&s, peer, &root, &headers).await?;
     let (title, description) = if root == MEMBERS {
         (
             "Members",
@@ -336,9 +349,10 @@ fn forbid(what: &str) -> TaxiiError {
 async fn collections(
     State(s): State<AppState>,
     Path(root): Path<String>,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let actor = root_caller(&s, &root, &headers).await?;
+    let actor = root_caller(&s, peer, &root, &headers).await?;
     let collections = visible(&root, &actor).into_iter().map(|c| c.meta).collect();
     Ok(taxii_json(
         StatusCode::OK,
@@ -350,9 +364,10 @@ async fn collections(
 async fn collection(
     State(s): State<AppState>,
     Path((root, id)): Path<(String, String)>,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let actor = root_caller(&s, &root, &headers).await?;
+    let actor = root_caller(&s, peer, &root, &headers).await?;
     Ok(taxii_json(
         StatusCode::OK,
         &find(&root, &actor, &id)?.meta,
@@ -919,9 +934,10 @@ async fn request(
     root: &str,
     id: &str,
     q: Option<&str>,
+    peer: Peer,
     headers: &HeaderMap,
 ) -> Result<(Actor, Coll, Filter)> {
-    let actor = root_caller(s, root, headers).await?;
+    let actor = root_caller(s, peer, root, headers).await?;
     let c = find(root, &actor, id)?;
     let f = filter(q)?;
     Ok((actor, c, f))
@@ -945,9 +961,10 @@ async fn objects(
     State(s): State<AppState>,
     Path((root, id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let (actor, c, f) = request(&s, &root, &id, q.as_deref(), &headers).await?;
+    let (actor, c, f) = request(&s, &root, &id, q.as_deref(), peer, &headers).await?;
     let p = page(&s, &actor, &c, &f, None).await?;
     Ok(envelope(&p, added_headers(&p.items)))
 }
@@ -956,9 +973,10 @@ async fn object(
     State(s): State<AppState>,
     Path((root, id, object_id)): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let req = request(&s, &root, &id, q.as_deref(), &headers).await?;
+    let req = request(&s, &root, &id, q.as_deref(), peer, &headers).await?;
     let p = object_page(&s, &req, &id, &object_id).await?;
     Ok(envelope(&p, added_headers(&p.items)))
 }
@@ -967,9 +985,10 @@ async fn versions(
     State(s): State<AppState>,
     Path((root, id, object_id)): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let (actor, c, mut f) = request(&s, &root, &id, q.as_deref(), &headers).await?;
+    let (actor, c, mut f) = request(&s, &root, &id, q.as_deref(), peer, &headers).await?;
     if !f.ids.is_empty() || !matches!(f.version, VersionFilter::Last) {
         return Err(ApiError::InvalidQuery(
             "the versions endpoint takes limit, added_after, next and match[spec_version] only"
@@ -991,9 +1010,10 @@ async fn manifest(
     State(s): State<AppState>,
     Path((root, id)): Path<(String, String)>,
     RawQuery(q): RawQuery,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let (actor, c, f) = request(&s, &root, &id, q.as_deref(), &headers).await?;
+    let (actor, c, f) = request(&s, &root, &id, q.as_deref(), peer, &headers).await?;
     let p = page(&s, &actor, &c, &f, None).await?;
     let body = Manifest {
         more: p.more,
@@ -1015,9 +1035,10 @@ async fn manifest(
 async fn delete_object(
     State(s): State<AppState>,
     Path((root, id, _object_id)): Path<(String, String, String)>,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let actor = root_caller(&s, &root, &headers).await?;
+    let actor = root_caller(&s, peer, &root, &headers).await?;
     find(&root, &actor, &id)?;
     Err(forbid(
         "objects are never deleted: a block leaves the collection as a revoked version when it expires or is revoked (by appeal or by the authority)",
@@ -1029,10 +1050,11 @@ async fn delete_object(
 async fn add_objects(
     State(s): State<AppState>,
     Path((root, id)): Path<(String, String)>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let actor = root_caller(&s, &root, &headers).await?;
+    let actor = root_caller(&s, peer, &root, &headers).await?;
     let c = find(&root, &actor, &id)?;
     let Source::Inbound(org_id) = c.source else {
         return Err(forbid(
@@ -1175,9 +1197,10 @@ impl Service {
 async fn status(
     State(s): State<AppState>,
     Path((root, status_id)): Path<(String, String)>,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let actor = root_caller(&s, &root, &headers).await?;
+    let actor = root_caller(&s, peer, &root, &headers).await?;
     let not_found = || TaxiiError(ApiError::NotFound(format!("status {status_id}")));
     let sid = Uuid::parse_str(&status_id).map_err(|_| not_found())?;
     let (org, body) = s.svc.store.taxii_status(sid).await?.ok_or_else(not_found)?;

@@ -185,6 +185,7 @@ on_both!(
     feeds_upload_over_http_and_resume,
     taxii_shares_threats_version_by_version,
     the_console_guards_its_sessions,
+    basic_passwords_are_remembered_and_guessing_is_limited,
     the_console_moves_a_case_through_its_forms,
     the_console_keeps_enforcement_records,
 );
@@ -4031,6 +4032,128 @@ fn hidden_csrf(html: &str) -> String {
         .next()
         .unwrap()
         .to_owned()
+}
+
+async fn basic_passwords_are_remembered_and_guessing_is_limited(s: Server) {
+    for (name, password) in [
+        ("reviewer@ca-guangdong", "correct horse"),
+        ("second@ca-guangdong", "battery staple"),
+    ] {
+        admin::create_user(
+            s.store.as_ref(),
+            &Actor::system("test"),
+            NOW,
+            admin::NewUser {
+                org: "ca-guangdong".into(),
+                name: name.into(),
+                display_name: None,
+                roles: [Role::Reviewer].into_iter().collect(),
+                password: password.into(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    use base64::Engine as _;
+    let basic = |u: &str, p: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        )
+    };
+    let right = basic("reviewer@ca-guangdong", "correct horse");
+    let get = |path: &str, auth: String| {
+        s.http
+            .get(format!("{}{path}", s.base))
+            .header("accept", TAXII)
+            .header("authorization", auth)
+            .send()
+    };
+    let collections = "/taxii2/members/collections/";
+    // A client polling with a verified password is not held to the guessing limit: only
+    // checks that run argon2 count, and a verified pair is remembered.
+    for _ in 0..warden_server::console::SIGN_IN_ATTEMPTS + 5 {
+        let r = get(collections, right.clone()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    // Guesses count, whatever the password, until the address is held back.
+    let mut limited = None;
+    for i in 0..=warden_server::console::SIGN_IN_ATTEMPTS {
+        let r = get(
+            collections,
+            basic("reviewer@ca-guangdong", &format!("guess {i}")),
+        )
+        .await
+        .unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(r.headers().contains_key("retry-after"));
+            let e: Value = r.json().await.unwrap();
+            assert_eq!(e["error_code"], "rate-limited");
+            assert!(
+                e["description"].as_str().unwrap().contains("API token"),
+                "{e}"
+            );
+            limited = Some(i);
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    // One check was spent on the first right password, so the limit comes one guess early.
+    assert_eq!(
+        limited,
+        Some(warden_server::console::SIGN_IN_ATTEMPTS - 1),
+        "guesses not limited"
+    );
+    // The REST API answers the same, as problem+json.
+    let r = s
+        .http
+        .get(format!("{}/api/v1/cases", s.base))
+        .header(
+            "authorization",
+            basic("second@ca-guangdong", "battery staple"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "not even a right one"
+    );
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(kind(&r.json().await.unwrap()), "rate-limited");
+    // The verified client goes on working; an API token is never limited.
+    let r = get(collections, right.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = get(collections, basic("feed", &s.tokens["cncert"]))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // The console's sign-in shares the limit: the same passwords, another door.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{}/console/login", s.base))
+        .send()
+        .await
+        .unwrap();
+    let c = set_cookie(&page, "warden_login").unwrap();
+    let t = hidden_csrf(&page.text().await.unwrap());
+    let r = form(
+        http.post(format!("{}/console/login", s.base)),
+        &[
+            ("username", "second@ca-guangdong"),
+            ("password", "battery staple"),
+            ("csrf", &t),
+        ],
+    )
+    .header("cookie", format!("warden_login={c}"))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 async fn the_console_guards_its_sessions(s: Server) {
