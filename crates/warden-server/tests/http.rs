@@ -4130,29 +4130,7 @@ async fn basic_passwords_are_remembered_and_guessing_is_limited(s: Server) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     // The console's sign-in shares the limit: the same passwords, another door.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = http
-        .get(format!("{}/console/login", s.base))
-        .send()
-        .await
-        .unwrap();
-    let c = set_cookie(&page, "warden_login").unwrap();
-    let t = hidden_csrf(&page.text().await.unwrap());
-    let r = form(
-        http.post(format!("{}/console/login", s.base)),
-        &[
-            ("username", "second@ca-guangdong"),
-            ("password", "battery staple"),
-            ("csrf", &t),
-        ],
-    )
-    .header("cookie", format!("warden_login={c}"))
-    .send()
-    .await
-    .unwrap();
+    let r = post_console_login(&s, "second@ca-guangdong", "battery staple").await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -4434,6 +4412,29 @@ async fn console_post(
     (r.status(), to, r.text().await.unwrap())
 }
 
+/// The console's sign-in form posted as `name`, with the form's cookie and token.
+async fn post_console_login(s: &Server, name: &str, password: &str) -> reqwest::Response {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http
+        .get(format!("{}/console/login", s.base))
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookie(&login, "warden_login").unwrap();
+    let csrf = hidden_csrf(&login.text().await.unwrap());
+    form(
+        http.post(format!("{}/console/login", s.base))
+            .header("cookie", format!("warden_login={cookie}")),
+        &[("username", name), ("password", password), ("csrf", &csrf)],
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
 /// A console user `ROLE@ORG` signed in: the session cookie and the session's CSRF token.
 async fn console_sign_in(s: &Server, org: &str, role: Role) -> (String, String) {
     let name = format!("{}@{org}", role.as_str());
@@ -4451,31 +4452,10 @@ async fn console_sign_in(s: &Server, org: &str, role: Role) -> (String, String) 
     )
     .await
     .unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let login = http
-        .get(format!("{}/console/login", s.base))
-        .send()
-        .await
-        .unwrap();
-    let cookie = set_cookie(&login, "warden_login").unwrap();
-    let csrf = hidden_csrf(&login.text().await.unwrap());
-    let r = form(
-        http.post(format!("{}/console/login", s.base))
-            .header("cookie", format!("warden_login={cookie}")),
-        &[
-            ("username", name.as_str()),
-            ("password", "correct horse"),
-            ("csrf", &csrf),
-        ],
-    )
-    .send()
-    .await
-    .unwrap();
+    let r = post_console_login(s, &name, "correct horse").await;
     let session = set_cookie(&r, "warden_session").unwrap();
-    let home = http
+    let home = s
+        .http
         .get(format!("{}/console/", s.base))
         .header("cookie", format!("warden_session={session}"))
         .send()
