@@ -68,6 +68,8 @@ pub struct AppState {
     pub sign_in_limiter: Arc<ratelimit::Limiter>,
     /// STIX ids of blocks, for TAXII requests that name objects.
     pub taxii_ids: Arc<taxii::IdIndex>,
+    /// Cases of threat objects, for TAXII requests that name objects.
+    pub taxii_threats: Arc<taxii::ThreatIndex>,
     /// HTTP Basic passwords verified lately, and the limit on verifying more.
     pub basic_passwords: Arc<auth::BasicPasswords>,
 }
@@ -104,6 +106,7 @@ impl AppState {
             basic_passwords: Arc::new(auth::BasicPasswords::new(sign_in_limiter.clone())),
             sign_in_limiter,
             taxii_ids: Arc::default(),
+            taxii_threats: Arc::default(),
         }
     }
 

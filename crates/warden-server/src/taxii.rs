@@ -447,6 +447,84 @@ fn block_item(c: &BlockChange) -> Option<Item> {
     })
 }
 
+/// Maps the STIX ids of threat objects back to the cases they appear in. Ids are UUIDv5 and
+/// cannot be inverted, and searching every case for one id on each request would cost
+/// database round trips per case. So the first request that names an object reads the
+/// latest version of every case once, later ones only the versions written since; each id is
+/// kept by a keyed 64-bit hash (a collision only adds a candidate, which the reader's own
+/// share then rules out) with the cases it appeared in.
+pub struct ThreatIndex {
+    hasher: std::hash::RandomState,
+    inner: tokio::sync::Mutex<ThreatIds>,
+}
+
+#[derive(Default)]
+struct ThreatIds {
+    /// The position of the last case version read.
+    after: i64,
+    cases: HashMap<u64, Vec<Uuid>>,
+}
+
+impl Default for ThreatIndex {
+    fn default() -> Self {
+        ThreatIndex {
+            hasher: std::hash::RandomState::new(),
+            inner: tokio::sync::Mutex::default(),
+        }
+    }
+}
+
+impl ThreatIndex {
+    /// The cases an object with this id may belong to, most recently seen first, each once.
+    async fn cases(&self, svc: &Service, stix_id: &str) -> Result<Vec<Uuid>> {
+        use std::hash::BuildHasher;
+        // One reader at a time: the first read of every case is not worth doing twice.
+        let mut ids = self.inner.lock().await;
+        // A case's latest version holds every object its earlier ones did.
+        let versions = if ids.after == 0 {
+            VersionSelect::Last
+        } else {
+            VersionSelect::All
+        };
+        loop {
+            let rows = svc
+                .store
+                .case_versions(&CaseVersionQuery {
+                    after: ids.after,
+                    added_after: None,
+                    case: None,
+                    versions,
+                    limit: 500,
+                })
+                .await?;
+            for v in &rows {
+                for id in svc.threat_object_ids(v).await? {
+                    let cases = ids.cases.entry(self.hasher.hash_one(&id)).or_default();
+                    if cases.last() != Some(&v.case.id) {
+                        cases.push(v.case.id);
+                    }
+                }
+                ids.after = ids.after.max(v.position);
+            }
+            if rows.len() < 500 {
+                break;
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        Ok(ids
+            .cases
+            .get(&self.hasher.hash_one(stix_id))
+            .map(|c| {
+                c.iter()
+                    .rev()
+                    .filter(|c| seen.insert(**c))
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
 /// Maps STIX indicator ids back to block measures. Ids are UUIDv5 and cannot be inverted,
 /// so this remembers every block the change sequence has named, reading only new changes.
 #[derive(Default)]
@@ -595,6 +673,33 @@ impl Service {
         }
     }
 
+    /// The reports and measures of a case as they stood at one of its versions.
+    async fn version_parts(
+        &self,
+        v: &warden_store::CaseVersion,
+    ) -> Result<(
+        Vec<warden_core::lifecycle::Report>,
+        Vec<warden_core::lifecycle::Measure>,
+    )> {
+        let reports = self
+            .store
+            .reports_of_case(v.case.id)
+            .await?
+            .into_iter()
+            .map(|r| r.value)
+            .filter(|r| written_by(r.submitted_at, v.at))
+            .collect();
+        let measures = self
+            .store
+            .measures_of_case(v.case.id)
+            .await?
+            .into_iter()
+            .map(|m| m.value)
+            .filter(|m| written_by(m.decided_at, v.at))
+            .collect();
+        Ok((reports, measures))
+    }
+
     /// The objects one case version shares with `actor` (none if it shares nothing).
     async fn threat_objects(
         &self,
@@ -609,14 +714,7 @@ impl Service {
         {
             return Ok(vec![]);
         }
-        let reports: Vec<_> = self
-            .store
-            .reports_of_case(v.case.id)
-            .await?
-            .into_iter()
-            .map(|r| r.value)
-            .filter(|r| written_by(r.submitted_at, v.at))
-            .collect();
+        let (reports, measures) = self.version_parts(v).await?;
         let own: Vec<&warden_core::lifecycle::Report> = reports
             .iter()
             .filter(|r| actor.org().is_some_and(|o| o.id == r.reporter.id))
@@ -624,14 +722,6 @@ impl Service {
         let Some(case) = shared_threat(actor, &v.case, &own) else {
             return Ok(vec![]);
         };
-        let measures: Vec<_> = self
-            .store
-            .measures_of_case(v.case.id)
-            .await?
-            .into_iter()
-            .map(|m| m.value)
-            .filter(|m| written_by(m.decided_at, v.at) && can_view_measure(actor, m))
-            .collect();
         let threat = warden_interop::threat::ThreatVersion {
             case: &case,
             at: v.at,
@@ -641,6 +731,7 @@ impl Service {
                 .collect(),
             measures: measures
                 .iter()
+                .filter(|m| can_view_measure(actor, m))
                 .map(|m| (m, warden_core::notice::reference_number(m)))
                 .collect(),
             insider: case_insider(actor, &v.case),
@@ -648,36 +739,21 @@ impl Service {
         Ok(threat.objects())
     }
 
-    /// The case a threat object belongs to: STIX ids are UUIDv5 and cannot be inverted, so
-    /// the latest version of each case the actor may see is searched.
-    async fn threat_case(&self, actor: &Actor, stix_id: &str) -> Result<Option<Uuid>> {
-        let mut after = 0;
-        loop {
-            let rows = self
-                .store
-                .case_versions(&CaseVersionQuery {
-                    after,
-                    added_after: None,
-                    case: None,
-                    versions: VersionSelect::Last,
-                    limit: 500,
-                })
-                .await?;
-            for v in &rows {
-                after = v.position;
-                if self
-                    .threat_objects(actor, v)
-                    .await?
-                    .iter()
-                    .any(|o| o.id == stix_id)
-                {
-                    return Ok(Some(v.case.id));
-                }
-            }
-            if rows.len() < 500 {
-                return Ok(None);
-            }
-        }
+    /// The ids of every object a case version can share with anyone: what any reader's
+    /// share is drawn from (a reader sees fewer objects, never others).
+    async fn threat_object_ids(&self, v: &warden_store::CaseVersion) -> Result<Vec<String>> {
+        let (reports, measures) = self.version_parts(v).await?;
+        let threat = warden_interop::threat::ThreatVersion {
+            case: &v.case,
+            at: v.at,
+            reports: reports.iter().collect(),
+            measures: measures
+                .iter()
+                .map(|m| (m, warden_core::notice::reference_number(m)))
+                .collect(),
+            insider: true,
+        };
+        Ok(threat.objects().into_iter().map(|o| o.id).collect())
     }
 
     /// Every publication as STIX: a report, plus the identity of each issuer it refers to.
@@ -851,13 +927,19 @@ async fn page(
         Source::Publications => Ok(static_page(s.svc.publication_items().await?, f, object)),
         Source::Threats => match object {
             None => s.svc.threat_page(actor, f, None, None).await,
-            Some(o) => match s.svc.threat_case(actor, o).await? {
-                Some(case) => s.svc.threat_page(actor, f, Some(case), Some(o)).await,
-                None => Ok(Page {
+            Some(o) => {
+                // The first case that shares the object with this reader answers.
+                for case in s.taxii_threats.cases(&s.svc, o).await? {
+                    let p = s.svc.threat_page(actor, f, Some(case), Some(o)).await?;
+                    if !p.items.is_empty() {
+                        return Ok(p);
+                    }
+                }
+                Ok(Page {
                     items: vec![],
                     more: false,
-                }),
-            },
+                })
+            }
         },
         Source::Definitions => Ok(static_page(definition_items(), f, object)),
         Source::Blocks => {

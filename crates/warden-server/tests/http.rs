@@ -3996,6 +3996,52 @@ async fn taxii_shares_threats_version_by_version(s: Server) {
             .any(|o| o["type"] == "indicator" && o["name"] == "domain green.example.cn"),
         "{others:#?}"
     );
+    // Every object a reader is shared can be asked for by its id, those of the green case
+    // too (written after the first such request); one the reader is not shared is not found.
+    let by_id = |who: &'static str, id: String| {
+        let s = &s;
+        async move {
+            taxii(
+                s,
+                Some(who),
+                M::GET,
+                &format!("/taxii2/members/collections/threats/objects/{id}/"),
+                None,
+            )
+            .await
+        }
+    };
+    for who in ["cncert", "secco", "mobile"] {
+        let (listed, _) = taxii_all(&s, who, "threats", "").await;
+        assert!(!listed.is_empty());
+        for o in &listed {
+            let id = o["id"].as_str().unwrap().to_owned();
+            let (st, _, got) = by_id(who, id.clone()).await;
+            assert_eq!(st, StatusCode::OK, "{who} {id}");
+            let got = got["objects"].as_array().unwrap();
+            assert!(
+                !got.is_empty() && got.iter().all(|g| g["id"] == o["id"]),
+                "{who} {id}"
+            );
+            // An organisation's identity appears in every case it reported in, each with
+            // that case's times; any of them will do.
+            if o["type"] != "identity" {
+                assert!(got.contains(o), "{who} {id}: the listed version");
+            }
+        }
+    }
+    let (st, _, _) = by_id("mobile", infra["id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        st,
+        StatusCode::NOT_FOUND,
+        "an amber threat mobile does not handle"
+    );
+    let (st, _, _) = by_id(
+        "cncert",
+        format!("infrastructure--{}", uuid::Uuid::new_v4()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
 fn stix_tlp(level: &str) -> &'static str {
