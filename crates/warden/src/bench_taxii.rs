@@ -281,3 +281,102 @@ pub async fn run(b: TaxiiBench) -> Result<()> {
     let _ = std::fs::remove_dir_all(&server.dir);
     Ok(())
 }
+
+/// `warden bench taxii-ids`: objects of the threats collection asked for by id, over N
+/// confirmed cases: the first request (which reads every case once) and the ones after it.
+pub async fn by_id(cases: usize, lookups: usize) -> Result<()> {
+    let server = crate::bench::start_server(None, "cncert", Role::Analyst).await?;
+    let base = format!("http://{}", server.addr);
+    let now = time::OffsetDateTime::now_utc();
+    let reporter = crate::bench::token(
+        server.svc.store.as_ref(),
+        "china-telecom",
+        Role::Reporter,
+        now,
+    )
+    .await?;
+    let http = reqwest::Client::new();
+    let t = Instant::now();
+    for n in 0..cases {
+        let rep = post(
+            &http,
+            &format!("{base}/api/v1/reports"),
+            &reporter,
+            json!({"category": "malicious_resource", "subtype": "c2", "title": "Bot C2",
+                   "description": "Seen in sinkhole data", "observed_at": "2026-11-01T00:00:00Z",
+                   "province": "44", "tlp": "green",
+                   "indicators": [{"type": "domain", "value": format!("c2-{n}.bench-ids.example.cn")}]}),
+        )
+        .await?;
+        let case = rep["case_id"].as_str().unwrap_or_default();
+        post(
+            &http,
+            &format!("{base}/api/v1/cases/{case}/determination"),
+            &server.token,
+            json!({"verdict": "confirmed", "severity": "high", "rationale": "Confirmed C2"}),
+        )
+        .await?;
+    }
+    let made = t.elapsed();
+    // The ids, from the collection itself.
+    let coll = format!("{base}/taxii2/members/collections/threats/objects/");
+    let get = |url: String| {
+        http.get(url)
+            .bearer_auth(&reporter)
+            .header("accept", "application/taxii+json;version=2.1")
+            .send()
+    };
+    let mut ids: Vec<String> = vec![];
+    let mut next: Option<String> = None;
+    loop {
+        let url = match &next {
+            Some(n) => format!("{coll}?limit=1000&next={n}"),
+            None => format!("{coll}?limit=1000"),
+        };
+        let page: Value = get(url).await?.json().await?;
+        for o in page["objects"].as_array().into_iter().flatten() {
+            if o["type"] != "identity" {
+                ids.extend(o["id"].as_str().map(str::to_owned));
+            }
+        }
+        match page["next"].as_str() {
+            Some(n) if page["more"] == true => next = Some(n.to_owned()),
+            _ => break,
+        }
+    }
+    if ids.is_empty() {
+        bail!("the threats collection is empty");
+    }
+    println!(
+        "warden bench taxii-ids: {cases} confirmed cases made in {:.1} s, {} objects; each asked for by id",
+        made.as_secs_f64(),
+        ids.len()
+    );
+    let mut took = Vec::with_capacity(lookups);
+    for i in 0..lookups.max(1) {
+        // Spread over the collection, old cases and new.
+        let id = &ids[(i * 7919) % ids.len()];
+        let t = Instant::now();
+        let r = get(format!("{coll}{id}/")).await?;
+        let st = r.status();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        took.push(t.elapsed());
+        if !st.is_success() || body["objects"][0]["id"] != json!(id) {
+            bail!("GET {id}: {st} {body}");
+        }
+    }
+    let first = took.remove(0);
+    took.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let total: Duration = took.iter().sum();
+    println!(
+        "first request {:.1} ms; then {} requests: p50 {:.2} ms, p99 {:.2} ms, {:.0} requests/s",
+        ms(first),
+        took.len(),
+        took.get(took.len() / 2).map_or(0.0, |d| ms(*d)),
+        took.get(took.len() * 99 / 100).map_or(0.0, |d| ms(*d)),
+        took.len() as f64 / total.as_secs_f64().max(1e-9)
+    );
+    let _ = std::fs::remove_dir_all(&server.dir);
+    Ok(())
+}

@@ -233,6 +233,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 120)]
         budget: u64,
     },
+    /// TAXII 2.1 threat objects asked for by id, over N confirmed cases: the first request,
+    /// then the rest
+    TaxiiIds {
+        /// Confirmed cases (each one report, green, so every member is shared them)
+        #[arg(long, default_value_t = 2000)]
+        cases: usize,
+        /// Objects asked for
+        #[arg(long, default_value_t = 200)]
+        lookups: usize,
+    },
     /// Durable report submissions over HTTP against a server started in-process on a fresh
     /// database: the highest rate with N clients, then latency at a fixed offered rate
     Api {
@@ -505,6 +515,9 @@ fn run(cli: Cli) -> Result<()> {
             python,
             budget,
         })),
+        Command::Bench {
+            command: BenchCommand::TaxiiIds { cases, lookups },
+        } => runtime()?.block_on(bench_taxii::by_id(cases, lookups)),
         Command::Bench {
             command:
                 BenchCommand::Api {
