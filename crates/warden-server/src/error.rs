@@ -43,6 +43,8 @@ pub enum ApiError {
     #[error("too many requests from this address: retry in {0} seconds")]
     RateLimited(u64),
     #[error("{0}")]
+    AddressNotAllowed(String),
+    #[error("{0}")]
     UnknownFormat(String),
     #[error("{0}")]
     BatchTooLarge(String),
@@ -161,6 +163,11 @@ impl ApiError {
             ),
             ApiError::Keys(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
             ApiError::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
+            ApiError::AddressNotAllowed(_) => (
+                S::FORBIDDEN,
+                "forbidden-address",
+                "Not served to this address",
+            ),
             ApiError::UnknownFormat(_) => (S::NOT_FOUND, "unknown-format", "Unknown export format"),
             ApiError::BatchTooLarge(_) => (
                 S::PAYLOAD_TOO_LARGE,

@@ -70,6 +70,8 @@ pub struct AppState {
     pub taxii_ids: Arc<taxii::IdIndex>,
     /// Cases of threat objects, for TAXII requests that name objects.
     pub taxii_threats: Arc<taxii::ThreatIndex>,
+    /// Networks whose clients may read `/metrics` (default: loopback only).
+    pub metrics_from: Arc<Vec<ipnet::IpNet>>,
     /// HTTP Basic passwords verified lately, and the limit on verifying more.
     pub basic_passwords: Arc<auth::BasicPasswords>,
 }
@@ -107,6 +109,7 @@ impl AppState {
             sign_in_limiter,
             taxii_ids: Arc::default(),
             taxii_threats: Arc::default(),
+            metrics_from: Arc::new(metrics::loopback()),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Prometheus metrics at `GET /metrics`: requests by route and status, their latency, and
-//! what the background jobs did.
+//! what the background jobs did. They describe the service's use, so they are served only to
+//! the networks the operator names (loopback by default), not to the world.
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
@@ -39,20 +40,76 @@ pub async fn track(req: Request, next: Next) -> Response {
     resp
 }
 
-pub async fn render() -> Response {
-    (
+/// Loopback, IPv4 and IPv6.
+pub fn loopback() -> Vec<ipnet::IpNet> {
+    vec![
+        ipnet::IpNet::V4(ipnet::Ipv4Net::new_assert(std::net::Ipv4Addr::LOCALHOST, 8)),
+        ipnet::IpNet::V6(ipnet::Ipv6Net::new_assert(
+            std::net::Ipv6Addr::LOCALHOST,
+            128,
+        )),
+    ]
+}
+
+/// Whether a client at `peer` may read the metrics.
+pub fn allowed(from: &[ipnet::IpNet], peer: Option<std::net::IpAddr>) -> bool {
+    // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d.
+    peer.is_some_and(|ip| {
+        let ip = ip.to_canonical();
+        from.iter().any(|n| n.contains(&ip))
+    })
+}
+
+pub async fn render(
+    axum::extract::State(s): axum::extract::State<crate::AppState>,
+    crate::Peer(peer): crate::Peer,
+) -> Result<Response, crate::error::ApiError> {
+    if !allowed(&s.metrics_from, peer) {
+        let nets: Vec<String> = s.metrics_from.iter().map(ToString::to_string).collect();
+        return Err(crate::error::ApiError::AddressNotAllowed(format!(
+            "metrics are served to {} only; {} is not among them (start the server with --metrics-from to add its network)",
+            if nets.is_empty() {
+                "no network".to_owned()
+            } else {
+                nets.join(", ")
+            },
+            peer.map_or_else(|| "this client".to_owned(), |p| p.to_string())
+        )));
+    }
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         handle().render(),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Counts what a job run did.
 pub fn job_items(kind: &'static str, n: usize) {
     if n > 0 {
         metrics::counter!("warden_job_items_total", "kind" => kind).increment(n as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_go_only_to_the_named_networks() {
+        let lo = loopback();
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+        assert!(allowed(&lo, ip("127.0.0.1")));
+        assert!(allowed(&lo, ip("::1")));
+        assert!(allowed(&lo, ip("::ffff:127.0.0.1")));
+        assert!(!allowed(&lo, ip("10.1.2.3")));
+        assert!(!allowed(&lo, ip("::ffff:10.1.2.3")));
+        assert!(!allowed(&lo, None));
+        let ops: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        assert!(allowed(&ops, ip("10.1.2.3")));
+        assert!(!allowed(&ops, ip("127.0.0.1")));
+        assert!(!allowed(&[], ip("127.0.0.1")));
     }
 }

@@ -317,6 +317,37 @@ async fn health_and_problems(s: Server) {
     assert!(text.contains("route=\"/api/v1/cases\""), "{text}");
     assert!(text.contains("warden_http_request_duration_seconds"));
     assert!(p["detail"].as_str().unwrap().contains("revoked"));
+    // Metrics go only to the networks named: a server serving them to 10.0.0.0/8 refuses
+    // this (loopback) client, and says how to allow it.
+    let keydir = tempfile::tempdir().unwrap();
+    let mut other = AppState::new(
+        s.store.clone(),
+        Arc::new(FixedClock::new(NOW)),
+        warden_core::calendar::Calendar::builtin().unwrap(),
+        warden_core::policy::Policy::builtin().unwrap(),
+        keys::KeyRing::new(
+            keys::MasterKey::load_or_create(&keydir.path().join("master.key")).unwrap(),
+        ),
+    );
+    other.metrics_from = Arc::new(vec!["10.0.0.0/8".parse().unwrap()]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(warden_server::serve(listener, other, async move {
+        let _ = rx.await;
+    }));
+    let r = s.http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(kind(&p), "forbidden-address");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("10.0.0.0/8")
+            && detail.contains("127.0.0.1")
+            && detail.contains("--metrics-from"),
+        "{detail}"
+    );
 }
 
 async fn reports_are_validated_and_correlated(s: Server) {

@@ -76,6 +76,15 @@ enum Command {
         master_key_file: PathBuf,
         #[command(flatten)]
         calendar: CalendarArg,
+        /// Networks whose clients may read /metrics, comma-separated (behind a proxy, the
+        /// proxy's address is the client's)
+        #[arg(
+            long,
+            env = "WARDEN_METRICS_FROM",
+            value_delimiter = ',',
+            default_value = "127.0.0.0/8,::1/128"
+        )]
+        metrics_from: Vec<String>,
     },
     /// Create or upgrade the database schema, then exit
     Migrate {
@@ -433,7 +442,19 @@ fn run(cli: Cli) -> Result<()> {
             policy_dir,
             master_key_file,
             calendar,
+            metrics_from,
         } => {
+            let metrics_from = metrics_from
+                .iter()
+                .map(|n| {
+                    let n = n.trim();
+                    n.parse::<ipnet::IpNet>()
+                        .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| {
+                            anyhow!("--metrics-from {n:?} is not a network like 10.0.0.0/8 or an address like 192.0.2.7")
+                        })
+                })
+                .collect::<Result<Vec<_>>>()?;
             let master = warden_server::keys::MasterKey::load_or_create(&master_key_file)?;
             let calendar = load_calendar(calendar.calendar.as_deref())?;
             let policy = load_policy(policy_dir.as_deref())?;
@@ -457,6 +478,7 @@ fn run(cli: Cli) -> Result<()> {
                 .map(|d| d.join("demo-tokens.txt"))
                 .unwrap_or_else(|| PathBuf::from("demo-tokens.txt"));
             let setup = Setup {
+                metrics_from,
                 tokens_file,
                 url,
                 listen,
@@ -857,6 +879,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 struct Setup {
+    metrics_from: Vec<ipnet::IpNet>,
     /// Where the demo writes its API tokens.
     tokens_file: PathBuf,
     url: String,
@@ -870,6 +893,7 @@ struct Setup {
 
 async fn serve(setup: Setup) -> Result<()> {
     let Setup {
+        metrics_from,
         tokens_file,
         url,
         listen,
@@ -905,12 +929,13 @@ async fn serve(setup: Setup) -> Result<()> {
         policy = %policy.national().version,
         "warden serving"
     );
-    let state = match simulated {
+    let mut state = match simulated {
         Some(sim) => {
             warden_server::AppState::with_simulated_clock(store, sim, calendar, policy, keys)
         }
         None => warden_server::AppState::new(store, clock, calendar, policy, keys),
     };
+    state.metrics_from = Arc::new(metrics_from);
     // The banner is for people and scripts; a closed stdout must not stop the server.
     let mut banner =
         format!("Warden is serving on http://{addr} (health: http://{addr}/healthz)\n");

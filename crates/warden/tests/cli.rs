@@ -127,6 +127,21 @@ fn bad_input_is_a_message_and_a_failure() {
     let (code, _, err) = warden(&["migrate", "--db", "mysql://x"]);
     assert_eq!(code, 1);
     assert!(err.contains("invalid database URL"), "{err}");
+    // Refused before anything is created.
+    let key = dir.path().join("master.key");
+    let (code, _, err) = warden(&[
+        "serve",
+        "--metrics-from",
+        "10.0.0.0/8,intranet",
+        "--master-key-file",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("--metrics-from \"intranet\" is not a network like 10.0.0.0/8"),
+        "{err}"
+    );
+    assert!(!key.exists());
 }
 
 #[test]
