@@ -479,11 +479,13 @@ async fn file_appeal(
 /// Unauthenticated and rate-limited: the affected party usually has no account.
 async fn public_appeal(
     State(s): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    peer: crate::Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<AppealCreated>), ApiError> {
-    s.limiter.check(peer.ip()).map_err(ApiError::RateLimited)?;
+    s.limiter
+        .check(peer.addr())
+        .map_err(ApiError::RateLimited)?;
     let idem = idem(&Actor::Public, &headers, "POST /public/appeals", &body)?;
     let req: PublicAppealRequest = parse_body(&body)?;
     let inner = AppealRequest {

@@ -318,7 +318,62 @@ async fn health_and_problems(s: Server) {
     assert!(text.contains("warden_http_request_duration_seconds"));
     assert!(p["detail"].as_str().unwrap().contains("revoked"));
     // Metrics go only to the networks named: a server serving them to 10.0.0.0/8 refuses
-    // this (loopback) client, and says how to allow it.
+    // this (loopback) client, and says how to allow it; what the client claims in
+    // X-Forwarded-For counts for nothing unless the server trusts the proxy it came through.
+    let metrics = |base: String, forwarded: Option<&'static str>| {
+        let mut rb = s.http.get(format!("{base}/metrics"));
+        if let Some(f) = forwarded {
+            rb = rb.header("x-forwarded-for", f);
+        }
+        async move {
+            let r = rb.send().await.unwrap();
+            let st = r.status();
+            (st, r.text().await.unwrap())
+        }
+    };
+    let (direct, _stop1) = second_server(&s, "10.0.0.0/8", &[]).await;
+    let (st, body) = metrics(direct.clone(), Some("10.1.2.3")).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let p: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(kind(&p), "forbidden-address");
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("10.0.0.0/8")
+            && detail.contains("127.0.0.1")
+            && detail.contains("--metrics-from"),
+        "{detail}"
+    );
+    // Behind a trusted proxy (loopback here), the client is the nearest untrusted hop.
+    let (proxied, _stop2) = second_server(&s, "203.0.113.0/24", &["127.0.0.0/8"]).await;
+    assert_eq!(
+        metrics(proxied.clone(), Some("203.0.113.9")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        metrics(proxied.clone(), Some("203.0.113.9, 127.0.0.5"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (st, body) = metrics(proxied.clone(), Some("203.0.113.9, 198.51.100.1")).await;
+    assert_eq!(
+        st,
+        StatusCode::FORBIDDEN,
+        "the hop the proxy saw counts, not the claim"
+    );
+    assert!(body.contains("198.51.100.1"), "{body}");
+    let (st, body) = metrics(proxied, None).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(body.contains("127.0.0.1"), "{body}");
+}
+
+/// Another server on the same database, serving metrics to `metrics_from` and trusting the
+/// proxies named: its base URL, and what stops it when dropped.
+async fn second_server(
+    s: &Server,
+    metrics_from: &str,
+    proxies: &[&str],
+) -> (String, tokio::sync::oneshot::Sender<()>) {
     let keydir = tempfile::tempdir().unwrap();
     let mut other = AppState::new(
         s.store.clone(),
@@ -329,25 +384,15 @@ async fn health_and_problems(s: Server) {
             keys::MasterKey::load_or_create(&keydir.path().join("master.key")).unwrap(),
         ),
     );
-    other.metrics_from = Arc::new(vec!["10.0.0.0/8".parse().unwrap()]);
+    other.metrics_from = Arc::new(vec![metrics_from.parse().unwrap()]);
+    other.trusted_proxies = Arc::new(proxies.iter().map(|p| p.parse().unwrap()).collect());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(warden_server::serve(listener, other, async move {
         let _ = rx.await;
     }));
-    let r = s.http.get(format!("{base}/metrics")).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
-    let p: Value = r.json().await.unwrap();
-    assert_eq!(kind(&p), "forbidden-address");
-    let detail = p["detail"].as_str().unwrap();
-    assert!(
-        detail.contains("10.0.0.0/8")
-            && detail.contains("127.0.0.1")
-            && detail.contains("--metrics-from"),
-        "{detail}"
-    );
+    (base, stop)
 }
 
 async fn reports_are_validated_and_correlated(s: Server) {

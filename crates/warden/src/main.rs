@@ -85,6 +85,11 @@ enum Command {
             default_value = "127.0.0.0/8,::1/128"
         )]
         metrics_from: Vec<String>,
+        /// Proxies (load balancers) in front of the server, comma-separated networks: from
+        /// them, the client is read from X-Forwarded-For (for per-address limits and the
+        /// metrics networks); from anyone else, the header is ignored
+        #[arg(long, env = "WARDEN_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<String>,
     },
     /// Create or upgrade the database schema, then exit
     Migrate {
@@ -443,18 +448,10 @@ fn run(cli: Cli) -> Result<()> {
             master_key_file,
             calendar,
             metrics_from,
+            trusted_proxies,
         } => {
-            let metrics_from = metrics_from
-                .iter()
-                .map(|n| {
-                    let n = n.trim();
-                    n.parse::<ipnet::IpNet>()
-                        .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                        .map_err(|_| {
-                            anyhow!("--metrics-from {n:?} is not a network like 10.0.0.0/8 or an address like 192.0.2.7")
-                        })
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let metrics_from = networks("--metrics-from", &metrics_from)?;
+            let trusted_proxies = networks("--trusted-proxies", &trusted_proxies)?;
             let master = warden_server::keys::MasterKey::load_or_create(&master_key_file)?;
             let calendar = load_calendar(calendar.calendar.as_deref())?;
             let policy = load_policy(policy_dir.as_deref())?;
@@ -479,6 +476,7 @@ fn run(cli: Cli) -> Result<()> {
                 .unwrap_or_else(|| PathBuf::from("demo-tokens.txt"));
             let setup = Setup {
                 metrics_from,
+                trusted_proxies,
                 tokens_file,
                 url,
                 listen,
@@ -878,8 +876,27 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// Networks from a comma-separated flag: CIDRs or single addresses.
+fn networks(flag: &str, values: &[String]) -> Result<Vec<ipnet::IpNet>> {
+    values
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            n.parse::<ipnet::IpNet>()
+                .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    anyhow!(
+                        "{flag} {n:?} is not a network like 10.0.0.0/8 or an address like 192.0.2.7"
+                    )
+                })
+        })
+        .collect()
+}
+
 struct Setup {
     metrics_from: Vec<ipnet::IpNet>,
+    trusted_proxies: Vec<ipnet::IpNet>,
     /// Where the demo writes its API tokens.
     tokens_file: PathBuf,
     url: String,
@@ -894,6 +911,7 @@ struct Setup {
 async fn serve(setup: Setup) -> Result<()> {
     let Setup {
         metrics_from,
+        trusted_proxies,
         tokens_file,
         url,
         listen,
@@ -936,6 +954,7 @@ async fn serve(setup: Setup) -> Result<()> {
         None => warden_server::AppState::new(store, clock, calendar, policy, keys),
     };
     state.metrics_from = Arc::new(metrics_from);
+    state.trusted_proxies = Arc::new(trusted_proxies);
     // The banner is for people and scripts; a closed stdout must not stop the server.
     let mut banner =
         format!("Warden is serving on http://{addr} (health: http://{addr}/healthz)\n");

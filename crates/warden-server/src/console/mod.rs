@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::service::{CasesQuery, NoticesQuery, PageQuery};
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -393,7 +393,7 @@ struct LoginForm {
 
 async fn login(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    peer: crate::Peer,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
@@ -406,8 +406,8 @@ async fn login(
             StatusCode::FORBIDDEN,
         ));
     }
-    if let Err(secs) = s.sign_in_limiter.check(peer.ip()) {
-        tracing::warn!(peer = %peer.ip(), "console sign-in attempts limited");
+    if let Err(secs) = s.sign_in_limiter.check(peer.addr()) {
+        tracing::warn!(peer = %peer.addr(), "console sign-in attempts limited");
         let msg = format!("{} {secs} s", l.m.t("too_many_attempts"));
         let mut r = login_page(&l, f.username, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
         if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -419,7 +419,7 @@ async fn login(
     let actor = match sign_in(s.svc.store.as_ref(), &f.username, &f.password, now).await {
         Ok(a) => a,
         Err(_) => {
-            tracing::info!(user = %f.username, peer = %peer.ip(), "console sign-in refused");
+            tracing::info!(user = %f.username, peer = %peer.addr(), "console sign-in refused");
             return Ok(login_page(
                 &l,
                 f.username,

@@ -414,7 +414,7 @@ pub(super) async fn public_appeal_form(
 /// Files the appeal as the public: rate-limited per address like the API's public form.
 pub(super) async fn public_appeal(
     State(s): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    peer: crate::Peer,
     headers: HeaderMap,
     Form(f): Form<PublicAppealForm>,
 ) -> Result<Response, ApiError> {
@@ -424,7 +424,7 @@ pub(super) async fn public_appeal(
         let why = Some(m.t("csrf_failed").to_owned());
         return public_appeal_page(&l, f, None, why, StatusCode::FORBIDDEN);
     }
-    if let Err(secs) = s.limiter.check(peer.ip()) {
+    if let Err(secs) = s.limiter.check(peer.addr()) {
         let why = Some(format!("{} {secs} s", m.t("too_many_attempts")));
         return public_appeal_page(&l, f, None, why, StatusCode::TOO_MANY_REQUESTS);
     }
