@@ -4161,20 +4161,7 @@ async fn basic_passwords_are_remembered_and_guessing_is_limited(s: Server) {
         ("reviewer@ca-guangdong", "correct horse"),
         ("second@ca-guangdong", "battery staple"),
     ] {
-        admin::create_user(
-            s.store.as_ref(),
-            &Actor::system("test"),
-            NOW,
-            admin::NewUser {
-                org: "ca-guangdong".into(),
-                name: name.into(),
-                display_name: None,
-                roles: [Role::Reviewer].into_iter().collect(),
-                password: password.into(),
-            },
-        )
-        .await
-        .unwrap();
+        add_person(&s, "ca-guangdong", name, Role::Reviewer, password).await;
     }
     use base64::Engine as _;
     let basic = |u: &str, p: &str| {
@@ -4257,20 +4244,14 @@ async fn basic_passwords_are_remembered_and_guessing_is_limited(s: Server) {
 }
 
 async fn the_console_guards_its_sessions(s: Server) {
-    admin::create_user(
-        s.store.as_ref(),
-        &Actor::system("test"),
-        NOW,
-        admin::NewUser {
-            org: "ca-guangdong".into(),
-            name: "reviewer@ca-guangdong".into(),
-            display_name: None,
-            roles: [Role::Reviewer].into_iter().collect(),
-            password: "correct horse".into(),
-        },
+    add_person(
+        &s,
+        "ca-guangdong",
+        "reviewer@ca-guangdong",
+        Role::Reviewer,
+        "correct horse",
     )
-    .await
-    .unwrap();
+    .await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -4534,6 +4515,24 @@ async fn console_post(
     (r.status(), to, r.text().await.unwrap())
 }
 
+/// A person of `org` who signs in as `name` with `password`.
+async fn add_person(s: &Server, org: &str, name: &str, role: Role, password: &str) {
+    admin::create_user(
+        s.store.as_ref(),
+        &Actor::system("test"),
+        NOW,
+        admin::NewUser {
+            org: org.into(),
+            name: name.into(),
+            display_name: None,
+            roles: [role].into_iter().collect(),
+            password: password.into(),
+        },
+    )
+    .await
+    .unwrap();
+}
+
 /// The console's sign-in form posted as `name`, with the form's cookie and token.
 async fn post_console_login(s: &Server, name: &str, password: &str) -> reqwest::Response {
     let http = reqwest::Client::builder()
@@ -4560,20 +4559,7 @@ async fn post_console_login(s: &Server, name: &str, password: &str) -> reqwest::
 /// A console user `ROLE@ORG` signed in: the session cookie and the session's CSRF token.
 async fn console_sign_in(s: &Server, org: &str, role: Role) -> (String, String) {
     let name = format!("{}@{org}", role.as_str());
-    admin::create_user(
-        s.store.as_ref(),
-        &Actor::system("test"),
-        NOW,
-        admin::NewUser {
-            org: org.into(),
-            name: name.clone(),
-            display_name: None,
-            roles: [role].into_iter().collect(),
-            password: "correct horse".into(),
-        },
-    )
-    .await
-    .unwrap();
+    add_person(s, org, &name, role, "correct horse").await;
     let r = post_console_login(s, &name, "correct horse").await;
     let session = set_cookie(&r, "warden_session").unwrap();
     let home = s
