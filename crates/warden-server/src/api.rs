@@ -1,49 +1,34 @@
-//! `/api/v1`: thin handlers. Each extracts the caller and the body, calls the service, and
-//! answers; errors become problems in `error.rs`.
+//! `/api/v1`: thin handlers. Each extracts the caller, the parameters and the body, calls
+//! the service, and answers; query strings become the service's typed filters here, and
+//! errors become problems in `error.rs`.
 
-use crate::AppState;
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::service::{
-    AuditQuery, CasesQuery, EnforcementQuery, Idem, NoticesQuery, PageQuery, TimelinessQuery,
-};
-use crate::types::*;
+use crate::extract::{Idempotent, Params, id, json};
+use crate::state::{AppState, Peer};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse as _;
-use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 use warden_core::bulletin::{BulletinDraft, BulletinKind};
 use warden_core::lifecycle::MeasureCommand;
 use warden_core::notice::KeySet;
 use warden_core::org::Actor;
+use warden_service::ServiceError;
+use warden_service::filters::{Lookup, PageRequest};
+use warden_service::proto::*;
 
-/// The authenticated caller.
-pub struct Caller(pub Actor);
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
-        let Ok(crate::Peer(peer)) = crate::Peer::from_request_parts(parts, s).await;
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let actor = crate::auth::authenticate(
-            s.svc.store.as_ref(),
-            header,
-            s.svc.clock.now(),
-            s.origin(peer),
-        )
-        .await?;
-        Ok(Caller(actor))
-    }
+/// The `Idempotency-Key` header of a write.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct IdempotencyKey {
+    /// Makes a retried write apply once: the same key and body return the first response.
+    #[param(rename = "Idempotency-Key")]
+    key: Option<String>,
 }
 
 /// The API, each route registered with its OpenAPI description.
@@ -94,67 +79,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(attribution, attribution_batch))
 }
 
-fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::InvalidBody(format!("JSON body: {e}")))
-}
-
-/// The `Idempotency-Key` header, bound to the caller and to this exact request.
-fn idem(
-    caller: &Actor,
-    headers: &HeaderMap,
-    route: &str,
-    body: &Bytes,
-) -> Result<Option<Idem>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = v
-        .to_str()
-        .ok()
-        .filter(|k| (1..=255).contains(&k.len()))
-        .ok_or_else(|| {
-            ApiError::InvalidBody("Idempotency-Key must be 1–255 visible ASCII characters".into())
-        })?;
-    let mut h = Sha256::new();
-    h.update(route.as_bytes());
-    h.update([0]);
-    h.update(body);
-    let request_hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Some(Idem {
-        // Without an account, keys share one public scope; the request hash still binds each
-        // key to its own body.
-        scope: caller
-            .principal_id()
-            .map(|p| p.to_string())
-            .unwrap_or_else(|| "public".to_owned()),
-        key: key.to_owned(),
-        request_hash,
-    }))
-}
-
-fn id(s: &str) -> Result<Uuid, ApiError> {
-    s.parse()
-        .map_err(|_| ApiError::NotFound(format!("{s:?} (not a valid id)")))
-}
-
 #[utoipa::path(
     post,
     path = "/reports",
     tag = "reports",
     summary = "Submit a threat report (Art. 6); correlated into an open case when it shares an indicator",
     request_body = ReportRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 201, description = "Created", body = ReportCreated), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(IdempotencyKey),
+    responses((status = 201, description = "Created", body = ReportCreated)),
     security(("bearer" = []))
 )]
 async fn submit_report(
     State(s): State<AppState>,
     Caller(c): Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<(StatusCode, Json<ReportCreated>), ApiError> {
-    let idem = idem(&c, &headers, "POST /reports", &body)?;
-    let created = s.svc.submit_report(&c, parse_body(&body)?, idem).await?;
+    let idem = w.idem(&c);
+    let created = s.svc.submit_report(&c, w.json()?, idem).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -164,7 +105,7 @@ async fn submit_report(
     tag = "reports",
     summary = "A report",
     params(("id" = Uuid, Path, description = "The report id")),
-    responses((status = 200, description = "OK", body = ReportView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = ReportView)),
     security(("bearer" = []))
 )]
 async fn get_report(
@@ -181,16 +122,15 @@ async fn get_report(
     tag = "cases",
     summary = "Cases the caller may see, newest first",
     params(CasesQuery),
-    responses((status = 200, description = "OK", body = CaseList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = CaseList)),
     security(("bearer" = []))
 )]
 async fn list_cases(
     State(s): State<AppState>,
     Caller(c): Caller,
-    q: Result<Query<CasesQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<CasesQuery>,
 ) -> Result<Json<CaseList>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
-    Ok(Json(s.svc.cases(&c, q).await?))
+    Ok(Json(s.svc.cases(&c, q.try_into()?).await?))
 }
 
 #[utoipa::path(
@@ -199,7 +139,7 @@ async fn list_cases(
     tag = "cases",
     summary = "A case",
     params(("id" = Uuid, Path, description = "The case id")),
-    responses((status = 200, description = "OK", body = CaseView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = CaseView)),
     security(("bearer" = []))
 )]
 async fn get_case(
@@ -216,28 +156,18 @@ async fn get_case(
     tag = "cases",
     summary = "Assign or reassign a case to an institution (telecom authorities)",
     request_body = AssignmentRequest,
-    params(("id" = Uuid, Path, description = "The case id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 200, description = "OK", body = CaseStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The case id"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = CaseStatusResponse)),
     security(("bearer" = []))
 )]
 async fn assign(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<Json<CaseStatusResponse>, ApiError> {
-    let idem = idem(
-        &c,
-        &headers,
-        &format!("POST /cases/{cid}/assignment"),
-        &body,
-    )?;
-    Ok(Json(
-        s.svc
-            .assign(&c, id(&cid)?, parse_body(&body)?, idem)
-            .await?,
-    ))
+    let idem = w.idem(&c);
+    Ok(Json(s.svc.assign(&c, id(&cid)?, w.json()?, idem).await?))
 }
 
 #[utoipa::path(
@@ -246,28 +176,18 @@ async fn assign(
     tag = "cases",
     summary = "Record the determination (Art. 7) by an analyst of the assigned institution",
     request_body = DeterminationRequest,
-    params(("id" = Uuid, Path, description = "The case id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 200, description = "OK", body = CaseStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The case id"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = CaseStatusResponse)),
     security(("bearer" = []))
 )]
 async fn determine(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<Json<CaseStatusResponse>, ApiError> {
-    let idem = idem(
-        &c,
-        &headers,
-        &format!("POST /cases/{cid}/determination"),
-        &body,
-    )?;
-    Ok(Json(
-        s.svc
-            .determine(&c, id(&cid)?, parse_body(&body)?, idem)
-            .await?,
-    ))
+    let idem = w.idem(&c);
+    Ok(Json(s.svc.determine(&c, id(&cid)?, w.json()?, idem).await?))
 }
 
 #[utoipa::path(
@@ -276,22 +196,18 @@ async fn determine(
     tag = "cases",
     summary = "Decide measures (Art. 8) as a reviewer of the competent authority; signed notices are issued",
     request_body = DecisionRequest,
-    params(("id" = Uuid, Path, description = "The case id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 201, description = "Created", body = DecisionResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The case id"), IdempotencyKey),
+    responses((status = 201, description = "Created", body = DecisionResponse)),
     security(("bearer" = []))
 )]
 async fn decide(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<(StatusCode, Json<DecisionResponse>), ApiError> {
-    let idem = idem(&c, &headers, &format!("POST /cases/{cid}/decision"), &body)?;
-    let d = s
-        .svc
-        .decide(&c, id(&cid)?, parse_body(&body)?, idem)
-        .await?;
+    let idem = w.idem(&c);
+    let d = s.svc.decide(&c, id(&cid)?, w.json()?, idem).await?;
     Ok((StatusCode::CREATED, Json(d)))
 }
 
@@ -300,13 +216,11 @@ async fn decide(
     path = "/keys",
     tag = "notices",
     summary = "Public keys that verify notice signatures (retired ones included)",
-    responses((status = 200, description = "OK", body = warden_core::notice::KeySet), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "OK", body = warden_core::notice::KeySet))
 )]
 /// Public: anyone verifying a notice needs the keys.
 async fn keys(State(s): State<AppState>) -> Result<Json<KeySet>, ApiError> {
-    Ok(Json(
-        crate::keys::published(s.svc.store.as_ref(), &s.svc.keys).await?,
-    ))
+    Ok(Json(s.svc.published_keys().await?))
 }
 
 #[utoipa::path(
@@ -315,16 +229,15 @@ async fn keys(State(s): State<AppState>) -> Result<Json<KeySet>, ApiError> {
     tag = "notices",
     summary = "Notices the caller may see",
     params(NoticesQuery),
-    responses((status = 200, description = "OK", body = NoticeList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = NoticeList)),
     security(("bearer" = []))
 )]
 async fn list_notices(
     State(s): State<AppState>,
     Caller(c): Caller,
-    q: Result<Query<NoticesQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<NoticesQuery>,
 ) -> Result<Json<NoticeList>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
-    Ok(Json(s.svc.notices(&c, q).await?))
+    Ok(Json(s.svc.notices(&c, q.try_into()?).await?))
 }
 
 #[utoipa::path(
@@ -333,7 +246,7 @@ async fn list_notices(
     tag = "notices",
     summary = "A signed notice; the recipient's first fetch records delivery",
     params(("id" = Uuid, Path, description = "The notice id")),
-    responses((status = 200, description = "OK", body = NoticeView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = NoticeView)),
     security(("bearer" = []))
 )]
 async fn get_notice(
@@ -350,20 +263,19 @@ async fn get_notice(
     tag = "notices",
     summary = "Acknowledge a notice (recipient)",
     request_body = AckRequest,
-    params(("id" = Uuid, Path, description = "The notice id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 200, description = "OK", body = NoticeStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The notice id"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = NoticeStatusResponse)),
     security(("bearer" = []))
 )]
 async fn ack(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(nid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<Json<NoticeStatusResponse>, ApiError> {
-    let idem = idem(&c, &headers, &format!("POST /notices/{nid}/ack"), &body)?;
-    if !body.is_empty() {
-        let _: AckRequest = parse_body(&body)?;
+    let idem = w.idem(&c);
+    if !w.is_empty() {
+        let _: AckRequest = w.json()?;
     }
     let r = s
         .svc
@@ -378,24 +290,18 @@ async fn ack(
     tag = "notices",
     summary = "Report the handling result (Art. 9)",
     request_body = FeedbackRequest,
-    params(("id" = Uuid, Path, description = "The notice id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 200, description = "OK", body = NoticeStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The notice id"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = NoticeStatusResponse)),
     security(("bearer" = []))
 )]
 async fn feedback(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(nid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<Json<NoticeStatusResponse>, ApiError> {
-    let idem = idem(
-        &c,
-        &headers,
-        &format!("POST /notices/{nid}/feedback"),
-        &body,
-    )?;
-    let req: FeedbackRequest = parse_body(&body)?;
+    let idem = w.idem(&c);
+    let req: FeedbackRequest = w.json()?;
     let cmd = MeasureCommand::FileFeedback {
         outcome: req.outcome,
         actions_taken: req.actions_taken,
@@ -410,24 +316,18 @@ async fn feedback(
     tag = "notices",
     summary = "Record the verification by the determining institution (Art. 9)",
     request_body = VerificationRequest,
-    params(("id" = Uuid, Path, description = "The notice id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 200, description = "OK", body = NoticeStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The notice id"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = NoticeStatusResponse)),
     security(("bearer" = []))
 )]
 async fn verification(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(nid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<Json<NoticeStatusResponse>, ApiError> {
-    let idem = idem(
-        &c,
-        &headers,
-        &format!("POST /notices/{nid}/verification"),
-        &body,
-    )?;
-    let req: VerificationRequest = parse_body(&body)?;
+    let idem = w.idem(&c);
+    let req: VerificationRequest = w.json()?;
     let cmd = MeasureCommand::Verify {
         result: req.result,
         method: req.method,
@@ -442,24 +342,18 @@ async fn verification(
     tag = "appeals",
     summary = "Appeal a block measure on behalf of the affected party (Art. 10)",
     request_body = AppealRequest,
-    params(("id" = Uuid, Path, description = "The measure id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 201, description = "Created", body = AppealCreated), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The measure id"), IdempotencyKey),
+    responses((status = 201, description = "Created", body = AppealCreated)),
     security(("bearer" = []))
 )]
 async fn file_appeal(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(mid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<(StatusCode, Json<AppealCreated>), ApiError> {
-    let idem = idem(
-        &c,
-        &headers,
-        &format!("POST /measures/{mid}/appeals"),
-        &body,
-    )?;
-    let req = parse_body(&body)?;
+    let idem = w.idem(&c);
+    let req = w.json()?;
     let a = s
         .svc
         .file_appeal(&c, Some(id(&mid)?), None, req, idem)
@@ -473,21 +367,20 @@ async fn file_appeal(
     tag = "appeals",
     summary = "Appeal without an account, by the measure's reference number (rate-limited)",
     request_body = PublicAppealRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 201, description = "Created", body = AppealCreated), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json"))
+    params(IdempotencyKey),
+    responses((status = 201, description = "Created", body = AppealCreated))
 )]
 /// Unauthenticated and rate-limited: the affected party usually has no account.
 async fn public_appeal(
     State(s): State<AppState>,
-    peer: crate::Peer,
-    headers: HeaderMap,
-    body: Bytes,
+    peer: Peer,
+    w: Idempotent,
 ) -> Result<(StatusCode, Json<AppealCreated>), ApiError> {
     s.limiter
         .check(peer.addr())
         .map_err(ApiError::RateLimited)?;
-    let idem = idem(&Actor::Public, &headers, "POST /public/appeals", &body)?;
-    let req: PublicAppealRequest = parse_body(&body)?;
+    let idem = w.idem(&Actor::Public);
+    let req: PublicAppealRequest = w.json()?;
     let inner = AppealRequest {
         appellant: req.appellant,
         grounds: req.grounds,
@@ -505,7 +398,7 @@ async fn public_appeal(
     tag = "appeals",
     summary = "An appeal",
     params(("id" = Uuid, Path, description = "The appeal id")),
-    responses((status = 200, description = "OK", body = AppealView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = AppealView)),
     security(("bearer" = []))
 )]
 async fn get_appeal(
@@ -522,24 +415,18 @@ async fn get_appeal(
     tag = "appeals",
     summary = "Answer an appeal (the deciding authority); revocation and modification take effect at once",
     request_body = AppealDecisionRequest,
-    params(("id" = Uuid, Path, description = "The appeal id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 200, description = "OK", body = AppealDecisionResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The appeal id"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = AppealDecisionResponse)),
     security(("bearer" = []))
 )]
 async fn decide_appeal(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(aid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<Json<AppealDecisionResponse>, ApiError> {
-    let idem = idem(
-        &c,
-        &headers,
-        &format!("POST /appeals/{aid}/decision"),
-        &body,
-    )?;
-    let req = parse_body(&body)?;
+    let idem = w.idem(&c);
+    let req = w.json()?;
     Ok(Json(s.svc.decide_appeal(&c, id(&aid)?, req, idem).await?))
 }
 
@@ -549,7 +436,7 @@ async fn decide_appeal(
     tag = "admin",
     summary = "Move a simulated clock forward (ministry admins; 404 on the system clock)",
     request_body = ClockAdvanceRequest,
-    responses((status = 200, description = "OK", body = ClockResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = ClockResponse)),
     security(("bearer" = []))
 )]
 async fn advance_clock(
@@ -558,13 +445,14 @@ async fn advance_clock(
     body: Bytes,
 ) -> Result<Json<ClockResponse>, ApiError> {
     // On the system clock the endpoint does not exist, whoever asks (DESIGN §5.2).
-    if s.svc.simulated.is_none() {
-        return Err(ApiError::NotFound(
+    if !s.svc.simulated() {
+        return Err(ServiceError::NotFound(
             "the clock (this server runs on the system clock)".into(),
-        ));
+        )
+        .into());
     }
     let Caller(c) = caller?;
-    let req: ClockAdvanceRequest = parse_body(&body)?;
+    let req: ClockAdvanceRequest = json(&body)?;
     Ok(Json(s.svc.advance_clock(&c, req.seconds)?))
 }
 
@@ -574,16 +462,15 @@ async fn advance_clock(
     tag = "audit",
     summary = "The hash-chained audit trail (auditors)",
     params(AuditQuery),
-    responses((status = 200, description = "OK", body = AuditPage), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = AuditPage)),
     security(("bearer" = []))
 )]
 async fn audit(
     State(s): State<AppState>,
     Caller(c): Caller,
-    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
-    Ok(Json(s.svc.audit(&c, q).await?))
+    Ok(Json(s.svc.audit(&c, q.try_into()?).await?))
 }
 
 #[utoipa::path(
@@ -592,16 +479,15 @@ async fn audit(
     tag = "enforcement",
     summary = "Enforcement records (Art. 12)",
     params(EnforcementQuery),
-    responses((status = 200, description = "OK", body = EnforcementList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = EnforcementList)),
     security(("bearer" = []))
 )]
 async fn list_enforcements(
     State(s): State<AppState>,
     Caller(c): Caller,
-    q: Result<Query<EnforcementQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<EnforcementQuery>,
 ) -> Result<Json<EnforcementList>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
-    Ok(Json(s.svc.enforcements(&c, q).await?))
+    Ok(Json(s.svc.enforcements(&c, q.try_into()?).await?))
 }
 
 #[utoipa::path(
@@ -610,24 +496,18 @@ async fn list_enforcements(
     tag = "enforcement",
     summary = "Record a talk, warning or fine",
     request_body = EnforcementActionRequest,
-    params(("id" = Uuid, Path, description = "The enforcement record id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 200, description = "OK", body = EnforcementView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The enforcement record id"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = EnforcementView)),
     security(("bearer" = []))
 )]
 async fn record_enforcement(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(eid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<Json<EnforcementView>, ApiError> {
-    let idem = idem(
-        &c,
-        &headers,
-        &format!("POST /enforcements/{eid}/actions"),
-        &body,
-    )?;
-    let req = parse_body(&body)?;
+    let idem = w.idem(&c);
+    let req = w.json()?;
     Ok(Json(
         s.svc.record_enforcement(&c, id(&eid)?, req, idem).await?,
     ))
@@ -639,16 +519,15 @@ async fn record_enforcement(
     tag = "enforcement",
     summary = "An organisation's compliance record",
     params(EnforcementQuery),
-    responses((status = 200, description = "OK", body = ComplianceRecord), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = ComplianceRecord)),
     security(("bearer" = []))
 )]
 async fn compliance(
     State(s): State<AppState>,
     Caller(c): Caller,
-    q: Result<Query<EnforcementQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<EnforcementQuery>,
 ) -> Result<Json<ComplianceRecord>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
-    Ok(Json(s.svc.compliance(&c, q).await?))
+    Ok(Json(s.svc.compliance(&c, q.try_into()?).await?))
 }
 
 #[utoipa::path(
@@ -657,21 +536,17 @@ async fn compliance(
     tag = "reports",
     summary = "File a threat handled in the reporter's own systems (Art. 6, 11); opens no case",
     request_body = SelfReportRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 201, description = "Created", body = SelfReportCreated), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(IdempotencyKey),
+    responses((status = 201, description = "Created", body = SelfReportCreated)),
     security(("bearer" = []))
 )]
 async fn submit_self_report(
     State(s): State<AppState>,
     Caller(c): Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<(StatusCode, Json<SelfReportCreated>), ApiError> {
-    let idem = idem(&c, &headers, "POST /self-reports", &body)?;
-    let created = s
-        .svc
-        .submit_self_report(&c, parse_body(&body)?, idem)
-        .await?;
+    let idem = w.idem(&c);
+    let created = s.svc.submit_self_report(&c, w.json()?, idem).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -681,7 +556,7 @@ async fn submit_self_report(
     tag = "notices",
     summary = "The printable notice (HTML): reference, deadline, signature fingerprint, how to verify",
     params(("id" = Uuid, Path, description = "The notice id")),
-    responses((status = 200, description = "OK", content_type = "text/html"), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", content_type = "text/html")),
     security(("bearer" = []))
 )]
 async fn print_notice(
@@ -701,16 +576,15 @@ async fn print_notice(
     tag = "statistics",
     summary = "Time to determine, decide, acknowledge, report back and verify, and overdue rates (Art. 4)",
     params(TimelinessQuery),
-    responses((status = 200, description = "OK", body = TimelinessReport), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = TimelinessReport)),
     security(("bearer" = []))
 )]
 async fn timeliness(
     State(s): State<AppState>,
     Caller(c): Caller,
-    q: Result<Query<TimelinessQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<TimelinessQuery>,
 ) -> Result<Json<TimelinessReport>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
-    Ok(Json(s.svc.timeliness(&c, q).await?))
+    Ok(Json(s.svc.timeliness(&c, q.try_into()?).await?))
 }
 
 #[utoipa::path(
@@ -719,24 +593,18 @@ async fn timeliness(
     tag = "notices",
     summary = "Record the telephone call that precedes the written notice on the emergency path (Art. 8, 13)",
     request_body = PhoneNotificationRequest,
-    params(("id" = Uuid, Path, description = "The notice id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 200, description = "OK", body = NoticeStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The notice id"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = NoticeStatusResponse)),
     security(("bearer" = []))
 )]
 async fn phone_notification(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(nid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<Json<NoticeStatusResponse>, ApiError> {
-    let idem = idem(
-        &c,
-        &headers,
-        &format!("POST /notices/{nid}/phone-notification"),
-        &body,
-    )?;
-    let req: PhoneNotificationRequest = parse_body(&body)?;
+    let idem = w.idem(&c);
+    let req: PhoneNotificationRequest = w.json()?;
     let cmd = MeasureCommand::RecordPhoneNotification {
         called_person: req.called_person,
         called_number: req.called_number,
@@ -752,18 +620,17 @@ async fn phone_notification(
     tag = "sharing",
     summary = "Notify members (通报, Art. 6): reviewers of the authorities and institutions",
     request_body = BulletinRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 201, description = "Created", body = warden_core::bulletin::Bulletin), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(IdempotencyKey),
+    responses((status = 201, description = "Created", body = warden_core::bulletin::Bulletin)),
     security(("bearer" = []))
 )]
 async fn issue_bulletin(
     State(s): State<AppState>,
     Caller(c): Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<(StatusCode, Json<warden_core::bulletin::Bulletin>), ApiError> {
-    let idem = idem(&c, &headers, "POST /bulletins", &body)?;
-    let req: BulletinRequest = parse_body(&body)?;
+    let idem = w.idem(&c);
+    let req: BulletinRequest = w.json()?;
     let draft = BulletinDraft {
         kind: BulletinKind::Bulletin,
         title: req.title,
@@ -784,16 +651,19 @@ async fn issue_bulletin(
     tag = "sharing",
     summary = "Bulletins addressed to the caller's organisation, newest first",
     params(PageQuery),
-    responses((status = 200, description = "OK", body = BulletinList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = BulletinList)),
     security(("bearer" = []))
 )]
 async fn list_bulletins(
     State(s): State<AppState>,
     Caller(c): Caller,
-    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<PageQuery>,
 ) -> Result<Json<BulletinList>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
-    Ok(Json(s.svc.bulletins(&c, BulletinKind::Bulletin, q).await?))
+    Ok(Json(
+        s.svc
+            .bulletins(&c, BulletinKind::Bulletin, q.try_into()?)
+            .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -802,18 +672,17 @@ async fn list_bulletins(
     tag = "sharing",
     summary = "Publish to the public (发布, Art. 6); always TLP:CLEAR",
     request_body = PublicationRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 201, description = "Created", body = warden_core::bulletin::Bulletin), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(IdempotencyKey),
+    responses((status = 201, description = "Created", body = warden_core::bulletin::Bulletin)),
     security(("bearer" = []))
 )]
 async fn issue_publication(
     State(s): State<AppState>,
     Caller(c): Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<(StatusCode, Json<warden_core::bulletin::Bulletin>), ApiError> {
-    let idem = idem(&c, &headers, "POST /publications", &body)?;
-    let req: PublicationRequest = parse_body(&body)?;
+    let idem = w.idem(&c);
+    let req: PublicationRequest = w.json()?;
     let draft = BulletinDraft {
         kind: BulletinKind::Publication,
         title: req.title,
@@ -835,16 +704,15 @@ async fn issue_publication(
     tag = "sharing",
     summary = "Public publications, newest first",
     params(PageQuery),
-    responses((status = 200, description = "OK", body = BulletinList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "OK", body = BulletinList))
 )]
 async fn list_publications(
     State(s): State<AppState>,
-    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<PageQuery>,
 ) -> Result<Json<BulletinList>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
     Ok(Json(
         s.svc
-            .bulletins(&Actor::Public, BulletinKind::Publication, q)
+            .bulletins(&Actor::Public, BulletinKind::Publication, q.try_into()?)
             .await?,
     ))
 }
@@ -856,7 +724,7 @@ async fn list_publications(
     tag = "blocklists",
     summary = "Blocks in force as a MISP feed: manifest.json, then one EVENT-UUID.json per recipient organisation (subscribe MISP to /api/v1/misp/ with an Authorization header)",
     params(("file" = String, Path, description = "manifest.json or EVENT-UUID.json")),
-    responses((status = 200, description = "OK", content_type = "application/json"), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", content_type = "application/json")),
     security(("bearer" = []))
 )]
 async fn misp_feed(
@@ -873,7 +741,7 @@ async fn misp_feed(
     path = "/publications.atom",
     tag = "sharing",
     summary = "Atom feed (RFC 4287) of the latest publications",
-    responses((status = 200, description = "OK", content_type = "application/atom+xml"), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "OK", content_type = "application/atom+xml"))
 )]
 async fn publications_atom(
     State(s): State<AppState>,
@@ -884,10 +752,7 @@ async fn publications_atom(
         .bulletins(
             &Actor::Public,
             BulletinKind::Publication,
-            PageQuery {
-                limit: Some(50),
-                cursor: None,
-            },
+            PageRequest::first(50),
         )
         .await?;
     let host = headers
@@ -914,7 +779,7 @@ async fn publications_atom(
     path = "/audit/verify",
     tag = "audit",
     summary = "Re-walk the hash chain and check the signed checkpoints (auditors)",
-    responses((status = 200, description = "OK", body = AuditVerification), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = AuditVerification)),
     security(("bearer" = []))
 )]
 async fn verify_audit(
@@ -929,17 +794,16 @@ async fn verify_audit(
     path = "/lookup",
     tag = "blocklists",
     summary = "Is this value listed, under which measures, since when (the reference number is what an appeal quotes)",
-    params(crate::matching::LookupQuery),
-    responses((status = 200, description = "OK", body = LookupResult), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(LookupQuery),
+    responses((status = 200, description = "OK", body = LookupResult)),
     security(("bearer" = []))
 )]
 async fn lookup(
     State(s): State<AppState>,
     Caller(c): Caller,
-    q: Result<Query<crate::matching::LookupQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<LookupQuery>,
 ) -> Result<Json<LookupResult>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
-    Ok(Json(s.svc.lookup(&c, &q)?))
+    Ok(Json(s.svc.lookup(&c, &Lookup::try_from(q)?)?))
 }
 
 #[utoipa::path(
@@ -948,7 +812,7 @@ async fn lookup(
     tag = "blocklists",
     summary = "Look up to 10,000 values at once: one result per value, in order; a malformed value gets its own error",
     request_body = LookupBatchRequest,
-    responses((status = 200, description = "OK", body = LookupBatchResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = LookupBatchResponse)),
     security(("bearer" = []))
 )]
 async fn lookup_batch(
@@ -956,7 +820,7 @@ async fn lookup_batch(
     Caller(c): Caller,
     body: Bytes,
 ) -> Result<Json<LookupBatchResponse>, ApiError> {
-    let req: LookupBatchRequest = parse_body(&body)?;
+    let req: LookupBatchRequest = json(&body)?;
     Ok(Json(s.svc.lookup_batch(&c, &req)?))
 }
 
@@ -967,11 +831,10 @@ async fn lookup_batch(
     summary = "The blocklist to enforce, streamed: rpz, nftables, suricata, plain or csv; with since=SERIAL only the changes after that serial",
     params(
         ("format" = String, Path, description = "rpz | nftables | suricata | plain | csv"),
-        crate::matching::ExportQuery
+        ExportQuery
     ),
     responses(
-        (status = 200, description = "The list; X-Warden-Serial names its serial", content_type = "text/plain"),
-        (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")
+        (status = 200, description = "The list; X-Warden-Serial names its serial", content_type = "text/plain")
     ),
     security(("bearer" = []))
 )]
@@ -979,10 +842,9 @@ async fn blocklist(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(format): Path<String>,
-    q: Result<Query<crate::matching::ExportQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<ExportQuery>,
 ) -> Result<axum::response::Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
-    let export = s.svc.export(&c, &format, &q).await?;
+    let export = s.svc.export(&c, &format, &q.try_into()?).await?;
     let mut headers = HeaderMap::new();
     let ct = export.format.content_type();
     headers.insert(
@@ -992,12 +854,12 @@ async fn blocklist(
     if let Ok(v) = axum::http::HeaderValue::from_str(&export.serial.to_string()) {
         headers.insert("x-warden-serial", v);
     }
-    if let crate::matching::ExportBody::Delta { from, .. } = &export.body
+    if let warden_service::exports::ExportBody::Delta { from, .. } = &export.body
         && let Ok(v) = axum::http::HeaderValue::from_str(&from.to_string())
     {
         headers.insert("x-warden-delta-from", v);
     }
-    Ok((headers, crate::matching::stream(export)).into_response())
+    Ok((headers, crate::stream::body(export)).into_response())
 }
 
 #[utoipa::path(
@@ -1005,7 +867,7 @@ async fn blocklist(
     path = "/allowlist",
     tag = "blocklists",
     summary = "The false-positive guards: shipped lists with their sources, and the entries organisations maintain",
-    responses((status = 200, description = "OK", body = AllowlistList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = AllowlistList)),
     security(("bearer" = []))
 )]
 async fn list_allowlist(
@@ -1021,21 +883,17 @@ async fn list_allowlist(
     tag = "blocklists",
     summary = "Add an entry to your organisation's allow-list (administrators)",
     request_body = AllowlistRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 201, description = "Created", body = AllowlistItem), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(IdempotencyKey),
+    responses((status = 201, description = "Created", body = AllowlistItem)),
     security(("bearer" = []))
 )]
 async fn add_allowlist(
     State(s): State<AppState>,
     Caller(c): Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<(StatusCode, Json<AllowlistItem>), ApiError> {
-    let idem = idem(&c, &headers, "POST /allowlist", &body)?;
-    let item = s
-        .svc
-        .add_allowlist_entry(&c, parse_body(&body)?, idem)
-        .await?;
+    let idem = w.idem(&c);
+    let item = s.svc.add_allowlist_entry(&c, w.json()?, idem).await?;
     Ok((StatusCode::CREATED, Json(item)))
 }
 
@@ -1045,7 +903,7 @@ async fn add_allowlist(
     tag = "blocklists",
     summary = "Remove an allow-list entry (its organisation's administrators, or the authorities' and institutions')",
     params(("id" = Uuid, Path, description = "The entry id")),
-    responses((status = 204, description = "Removed"), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 204, description = "Removed")),
     security(("bearer" = []))
 )]
 async fn remove_allowlist(
@@ -1062,7 +920,7 @@ async fn remove_allowlist(
     path = "/resources",
     tag = "registry",
     summary = "The resource registry: what each organisation declared it holds or sponsors, and the authorities' decisions",
-    responses((status = 200, description = "OK", body = ResourceList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = ResourceList)),
     security(("bearer" = []))
 )]
 async fn list_resources(
@@ -1078,18 +936,17 @@ async fn list_resources(
     tag = "registry",
     summary = "Declare a resource your organisation holds (administrators); an authority approves it",
     request_body = ResourceRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 201, description = "Declared, pending approval; overlaps with other organisations' claims listed", body = ResourceView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(IdempotencyKey),
+    responses((status = 201, description = "Declared, pending approval; overlaps with other organisations' claims listed", body = ResourceView)),
     security(("bearer" = []))
 )]
 async fn declare_resource(
     State(s): State<AppState>,
     Caller(c): Caller,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<(StatusCode, Json<ResourceView>), ApiError> {
-    let idem = idem(&c, &headers, "POST /resources", &body)?;
-    let v = s.svc.declare_resource(&c, parse_body(&body)?, idem).await?;
+    let idem = w.idem(&c);
+    let v = s.svc.declare_resource(&c, w.json()?, idem).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -1099,26 +956,20 @@ async fn declare_resource(
     tag = "registry",
     summary = "Approve or reject a resource claim (telecom authorities' reviewers)",
     request_body = ClaimDecisionRequest,
-    params(("id" = Uuid, Path, description = "The claim id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 200, description = "OK", body = ResourceView), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The claim id"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = ResourceView)),
     security(("bearer" = []))
 )]
 async fn decide_resource(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<Json<ResourceView>, ApiError> {
-    let idem = idem(
-        &c,
-        &headers,
-        &format!("POST /resources/{cid}/decision"),
-        &body,
-    )?;
+    let idem = w.idem(&c);
     Ok(Json(
         s.svc
-            .decide_resource(&c, id(&cid)?, parse_body(&body)?, idem)
+            .decide_resource(&c, id(&cid)?, w.json()?, idem)
             .await?,
     ))
 }
@@ -1128,17 +979,16 @@ async fn decide_resource(
     path = "/attribution",
     tag = "registry",
     summary = "Who holds this value (prefix holder and AS, registrar and registry, carrier, mail provider, operator), with the evidence each answer came from",
-    params(crate::matching::LookupQuery),
-    responses((status = 200, description = "OK", body = AttributionResult), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(LookupQuery),
+    responses((status = 200, description = "OK", body = AttributionResult)),
     security(("bearer" = []))
 )]
 async fn attribution(
     State(s): State<AppState>,
     Caller(c): Caller,
-    q: Result<Query<crate::matching::LookupQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<LookupQuery>,
 ) -> Result<Json<AttributionResult>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
-    Ok(Json(s.svc.attribution(&c, &q).await?))
+    Ok(Json(s.svc.attribution(&c, &Lookup::try_from(q)?).await?))
 }
 
 #[utoipa::path(
@@ -1147,7 +997,7 @@ async fn attribution(
     tag = "registry",
     summary = "Attribute up to 10,000 values at once, one result per value in order",
     request_body = LookupBatchRequest,
-    responses((status = 200, description = "OK", body = AttributionBatchResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = AttributionBatchResponse)),
     security(("bearer" = []))
 )]
 async fn attribution_batch(
@@ -1155,7 +1005,7 @@ async fn attribution_batch(
     Caller(c): Caller,
     body: Bytes,
 ) -> Result<Json<AttributionBatchResponse>, ApiError> {
-    let req: LookupBatchRequest = parse_body(&body)?;
+    let req: LookupBatchRequest = json(&body)?;
     Ok(Json(s.svc.attribution_batch(&c, &req).await?))
 }
 
@@ -1165,21 +1015,18 @@ async fn attribution_batch(
     tag = "cases",
     summary = "Refer an undecided case up to MIIT or across to another province's authority (telecom authorities' reviewers)",
     request_body = ReferralRequest,
-    params(("id" = Uuid, Path, description = "The case id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 200, description = "OK", body = CaseStatusResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The case id"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = CaseStatusResponse)),
     security(("bearer" = []))
 )]
 async fn refer(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(cid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<Json<CaseStatusResponse>, ApiError> {
-    let idem = idem(&c, &headers, &format!("POST /cases/{cid}/referral"), &body)?;
-    Ok(Json(
-        s.svc.refer(&c, id(&cid)?, parse_body(&body)?, idem).await?,
-    ))
+    let idem = w.idem(&c);
+    Ok(Json(s.svc.refer(&c, id(&cid)?, w.json()?, idem).await?))
 }
 
 #[utoipa::path(
@@ -1188,21 +1035,18 @@ async fn refer(
     tag = "notices",
     summary = "Run a verification probe (DNS through the recipient's resolvers, HTTP, TCP) and record its result with the raw answer (the determining institution's verifiers)",
     request_body = ProbeRequest,
-    params(("id" = Uuid, Path, description = "The notice id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried write apply once: the same key and body return the first response.")),
-    responses((status = 200, description = "Probed and recorded", body = ProbeResponse), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    params(("id" = Uuid, Path, description = "The notice id"), IdempotencyKey),
+    responses((status = 200, description = "Probed and recorded", body = ProbeResponse)),
     security(("bearer" = []))
 )]
 async fn probe(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(nid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    w: Idempotent,
 ) -> Result<Json<ProbeResponse>, ApiError> {
-    let idem = idem(&c, &headers, &format!("POST /notices/{nid}/probes"), &body)?;
-    Ok(Json(
-        s.svc.probe(&c, id(&nid)?, parse_body(&body)?, idem).await?,
-    ))
+    let idem = w.idem(&c);
+    Ok(Json(s.svc.probe(&c, id(&nid)?, w.json()?, idem).await?))
 }
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
@@ -1224,28 +1068,27 @@ pub struct UploadQuery {
     summary = "Send a bulk feed (NDJSON, CSV or one value per line), streamed; answers 202 with the import job to poll (Location). Each indicator is kept once; repeats within and across feeds count as sightings",
     params(UploadQuery),
     request_body(content = String, content_type = "application/x-ndjson", description = "The feed: NDJSON ({\"type\", \"value\"} or {\"value\"} per line), CSV (a header with a `value` column, optionally `type`) or one value per line (text/plain)"),
-    responses((status = 202, description = "Accepted: the feed is stored and queued", body = ImportJob), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 202, description = "Accepted: the feed is stored and queued", body = ImportJob)),
     security(("bearer" = []))
 )]
 async fn upload_import(
     State(s): State<AppState>,
     Caller(c): Caller,
-    q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<UploadQuery>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<axum::response::Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
     // Checked before the body is read, so a refused sender does not upload for nothing.
     warden_core::lifecycle::may_import(&c)?;
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let format = crate::imports::upload_format(q.format.as_deref(), content_type)?;
+    let format = upload_format(q.format.as_deref(), content_type)?;
     let job = s
         .svc
         .receive_import(&c, format, q.source.as_deref(), body.into_data_stream())
         .await?;
-    crate::imports::start_pending(s.svc.clone(), crate::jobs::owner().to_owned());
+    warden_service::imports::start_pending(s.svc.clone(), warden_service::jobs::owner().to_owned());
     let location = format!("/api/v1/imports/{}", job.id);
     Ok((
         StatusCode::ACCEPTED,
@@ -1255,29 +1098,20 @@ async fn upload_import(
         .into_response())
 }
 
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ImportsQuery {
-    /// At most this many (default 50, at most 1000).
-    pub limit: Option<u32>,
-}
-
 #[utoipa::path(
     get,
     path = "/imports",
     tag = "reports",
     summary = "The caller organisation's feed imports, newest first",
     params(ImportsQuery),
-    responses((status = 200, description = "OK", body = ImportList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = ImportList)),
     security(("bearer" = []))
 )]
 async fn list_imports(
     State(s): State<AppState>,
     Caller(c): Caller,
-    q: Result<Query<ImportsQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<ImportsQuery>,
 ) -> Result<Json<ImportList>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
     Ok(Json(s.svc.import_jobs(&c, q.limit.unwrap_or(50)).await?))
 }
 
@@ -1287,7 +1121,7 @@ async fn list_imports(
     tag = "reports",
     summary = "A feed import: its status (receiving, queued, running, complete, failed) and counts so far",
     params(("id" = Uuid, Path, description = "The import id")),
-    responses((status = 200, description = "OK", body = ImportJob), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = ImportJob)),
     security(("bearer" = []))
 )]
 async fn get_import(
@@ -1298,35 +1132,61 @@ async fn get_import(
     Ok(Json(s.svc.import_job(&c, id(&i)?).await?))
 }
 
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct RejectsQuery {
-    /// Rejects after this number (the last `n` of the previous page).
-    pub after: Option<u64>,
-    /// At most this many (default 1000, at most 10000).
-    pub limit: Option<u32>,
-}
-
 #[utoipa::path(
     get,
     path = "/imports/{id}/rejects",
     tag = "reports",
     summary = "The lines a feed import refused, each with its place and reason, in order",
     params(("id" = Uuid, Path, description = "The import id"), RejectsQuery),
-    responses((status = 200, description = "OK", body = ImportRejectList), (status = "4XX", description = "Problem details (RFC 9457)", body = crate::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "OK", body = ImportRejectList)),
     security(("bearer" = []))
 )]
 async fn import_rejects(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(i): Path<String>,
-    q: Result<Query<RejectsQuery>, axum::extract::rejection::QueryRejection>,
+    Params(q): Params<RejectsQuery>,
 ) -> Result<Json<ImportRejectList>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::InvalidQuery(e.body_text()))?;
     Ok(Json(
         s.svc
             .import_rejects(&c, id(&i)?, q.after.unwrap_or(0), q.limit.unwrap_or(1000))
             .await?,
     ))
+}
+
+/// The line format of an upload: `format=` if given, else from its Content-Type.
+fn upload_format(
+    param: Option<&str>,
+    content_type: Option<&str>,
+) -> Result<warden_interop::feed::Format, ApiError> {
+    let from_type = || {
+        let essence = content_type?.split(';').next()?.trim().to_ascii_lowercase();
+        match essence.as_str() {
+            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
+                Some(warden_interop::feed::Format::Ndjson)
+            }
+            "text/csv" => Some(warden_interop::feed::Format::Csv),
+            "text/plain" => Some(warden_interop::feed::Format::Plain),
+            _ => None,
+        }
+    };
+    match param {
+        Some("stix") => Err(ServiceError::InvalidQuery(
+            "format=stix: send STIX objects to your TAXII inbound collection (/taxii2/members/collections/inbound-<slug>/objects/)".into(),
+        )
+        .into()),
+        Some("misp") => Err(ServiceError::InvalidQuery(
+            "format=misp: MISP events and feeds are imported with `warden import --format misp`".into(),
+        )
+        .into()),
+        Some(p) => warden_interop::feed::Format::parse(p).ok_or_else(|| {
+            ApiError::from(ServiceError::InvalidQuery(format!("format={p}: expected ndjson, csv or plain")))
+        }),
+        None => from_type().ok_or_else(|| {
+            ApiError::UnsupportedMediaType(format!(
+                "no format: give format=ndjson|csv|plain, or Content-Type application/x-ndjson, text/csv or text/plain (got {})",
+                content_type.unwrap_or("none")
+            ))
+        }),
+    }
 }

@@ -1,210 +1,210 @@
-//! Every error of the service, turned into an RFC 9457 problem in this one place. The `type`
-//! of each is stable: clients branch on it.
+//! Every error of the HTTP service, turned into an RFC 9457 problem in this one place. The
+//! `type` of each is the stable code of the service (`ServiceError::code`, which takes the
+//! core's and the store's), or one of the few only HTTP has; [`PROBLEMS`] gives each its
+//! status and title, and the OpenAPI document lists them all.
 
-use crate::auth::AuthError;
 use crate::problem::Problem;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use warden_core::indicator::IndicatorError;
-use warden_core::lifecycle::{Refusal, RefusalCode};
-use warden_core::org::ProvinceError;
-use warden_core::taxonomy::TaxonomyError;
-use warden_store::StoreError;
+use warden_service::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error(transparent)]
-    Auth(#[from] AuthError),
-    #[error(transparent)]
-    Refused(#[from] Refusal),
-    #[error("{field}: {source}")]
-    Indicator {
-        field: String,
-        source: IndicatorError,
-    },
-    #[error(transparent)]
-    Taxonomy(#[from] TaxonomyError),
-    #[error("province: {0}")]
-    Province(#[from] ProvinceError),
-    #[error("{0}")]
-    InvalidBody(String),
-    #[error("{field}: no organisation with slug {slug:?}")]
-    UnknownOrganisation { field: String, slug: String },
-    #[error("{0} not found")]
-    NotFound(String),
-    #[error("{0}")]
-    Unroutable(String),
-    #[error("{0}")]
-    InvalidQuery(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Keys(#[from] crate::keys::KeyError),
+    Service(ServiceError),
+    /// An unauthenticated endpoint's per-address limit.
     #[error("too many requests from this address: retry in {0} seconds")]
     RateLimited(u64),
     #[error("{0}")]
     AddressNotAllowed(String),
     #[error("{0}")]
-    UnknownFormat(String),
-    #[error("{0}")]
-    BatchTooLarge(String),
-    #[error("{0}")]
     NotAcceptable(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("{0}")]
-    Internal(String),
+}
+
+impl<E: Into<ServiceError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError::Service(e.into())
+    }
+}
+
+/// Every problem `type` the API answers with (after [`crate::problem::TYPE_PREFIX`]), its
+/// status and its title.
+pub const PROBLEMS: &[(&str, StatusCode, &str)] = &[
+    (
+        "unauthenticated",
+        StatusCode::UNAUTHORIZED,
+        "Authentication required",
+    ),
+    (
+        "credentials-unusable",
+        StatusCode::UNAUTHORIZED,
+        "Credentials cannot be used",
+    ),
+    (
+        "rate-limited",
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests",
+    ),
+    (
+        "forbidden-role",
+        StatusCode::FORBIDDEN,
+        "Role not permitted",
+    ),
+    (
+        "forbidden-organisation",
+        StatusCode::FORBIDDEN,
+        "Organisation not permitted",
+    ),
+    (
+        "forbidden-jurisdiction",
+        StatusCode::FORBIDDEN,
+        "Outside the jurisdiction",
+    ),
+    (
+        "separation-of-duties",
+        StatusCode::FORBIDDEN,
+        "Separation of duties",
+    ),
+    (
+        "forbidden-address",
+        StatusCode::FORBIDDEN,
+        "Not served to this address",
+    ),
+    ("not-found", StatusCode::NOT_FOUND, "Not found"),
+    (
+        "unknown-format",
+        StatusCode::NOT_FOUND,
+        "Unknown export format",
+    ),
+    (
+        "not-acceptable",
+        StatusCode::NOT_ACCEPTABLE,
+        "No acceptable media type",
+    ),
+    (
+        "invalid-state",
+        StatusCode::CONFLICT,
+        "Not possible in this state",
+    ),
+    (
+        "conflict",
+        StatusCode::CONFLICT,
+        "Changed by someone else: reload and retry",
+    ),
+    ("duplicate", StatusCode::CONFLICT, "Already exists"),
+    (
+        "batch-too-large",
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Too many values in one batch",
+    ),
+    (
+        "unsupported-media-type",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "Unsupported media type",
+    ),
+    (
+        "invalid-body",
+        StatusCode::BAD_REQUEST,
+        "Malformed request body",
+    ),
+    ("invalid-query", StatusCode::BAD_REQUEST, "Invalid query"),
+    (
+        "window-closed",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Outside the permitted time",
+    ),
+    (
+        "invalid-command",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "The request cannot be carried out",
+    ),
+    (
+        "allowlisted-target",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "The target is on an allow-list",
+    ),
+    (
+        "invalid-indicator",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Invalid indicator",
+    ),
+    (
+        "invalid-classification",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Invalid category or subtype",
+    ),
+    (
+        "invalid-province",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Invalid province",
+    ),
+    (
+        "unknown-organisation",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Unknown organisation",
+    ),
+    (
+        "unroutable",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "No recipient for the measure",
+    ),
+    (
+        "idempotency-key-reused",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Idempotency key reused for another request",
+    ),
+    (
+        "internal",
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal error",
+    ),
+    (
+        "database-unavailable",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The database is unavailable",
+    ),
+];
+
+/// The status and title of a problem `type`.
+pub fn problem(code: &str) -> (StatusCode, &'static str) {
+    PROBLEMS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|(_, s, t)| (*s, *t))
+        .unwrap_or((StatusCode::INTERNAL_SERVER_ERROR, "Internal error"))
 }
 
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
-        use StatusCode as S;
+    /// The stable code: the problem's `type`, TAXII's `error_code`.
+    pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Auth(AuthError::Missing | AuthError::Invalid) => (
-                S::UNAUTHORIZED,
-                "unauthenticated",
-                "Authentication required",
-            ),
-            ApiError::Auth(AuthError::Limited(_)) => {
-                (S::TOO_MANY_REQUESTS, "rate-limited", "Too many requests")
-            }
-            ApiError::Auth(AuthError::Unusable(_)) => (
-                S::UNAUTHORIZED,
-                "credentials-unusable",
-                "Credentials cannot be used",
-            ),
-            ApiError::Auth(AuthError::Store(e)) | ApiError::Store(e) => match e {
-                StoreError::NotFound { .. } => (S::NOT_FOUND, "not-found", "Not found"),
-                StoreError::Conflict { .. } => (
-                    S::CONFLICT,
-                    "conflict",
-                    "Changed by someone else: reload and retry",
-                ),
-                StoreError::Duplicate { .. } => (S::CONFLICT, "duplicate", "Already exists"),
-                StoreError::IdempotencyKeyReused { .. } => (
-                    S::UNPROCESSABLE_ENTITY,
-                    "idempotency-key-reused",
-                    "Idempotency key reused for another request",
-                ),
-                StoreError::Unavailable(_) => (
-                    S::SERVICE_UNAVAILABLE,
-                    "database-unavailable",
-                    "The database is unavailable",
-                ),
-                _ => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
-            },
-            ApiError::Auth(AuthError::Internal(_)) => {
-                (S::INTERNAL_SERVER_ERROR, "internal", "Internal error")
-            }
-            ApiError::Refused(r) => match r.code {
-                RefusalCode::Role => (S::FORBIDDEN, "forbidden-role", "Role not permitted"),
-                RefusalCode::Organisation => (
-                    S::FORBIDDEN,
-                    "forbidden-organisation",
-                    "Organisation not permitted",
-                ),
-                RefusalCode::Jurisdiction => (
-                    S::FORBIDDEN,
-                    "forbidden-jurisdiction",
-                    "Outside the jurisdiction",
-                ),
-                RefusalCode::SeparationOfDuties => {
-                    (S::FORBIDDEN, "separation-of-duties", "Separation of duties")
-                }
-                RefusalCode::State => (S::CONFLICT, "invalid-state", "Not possible in this state"),
-                RefusalCode::Window => (
-                    S::UNPROCESSABLE_ENTITY,
-                    "window-closed",
-                    "Outside the permitted time",
-                ),
-                RefusalCode::Invalid => (
-                    S::UNPROCESSABLE_ENTITY,
-                    "invalid-command",
-                    "The request cannot be carried out",
-                ),
-                RefusalCode::Allowlisted => (
-                    S::UNPROCESSABLE_ENTITY,
-                    "allowlisted-target",
-                    "The target is on an allow-list",
-                ),
-            },
-            ApiError::Indicator { .. } => (
-                S::UNPROCESSABLE_ENTITY,
-                "invalid-indicator",
-                "Invalid indicator",
-            ),
-            ApiError::Taxonomy(_) => (
-                S::UNPROCESSABLE_ENTITY,
-                "invalid-classification",
-                "Invalid category or subtype",
-            ),
-            ApiError::Province(_) => (
-                S::UNPROCESSABLE_ENTITY,
-                "invalid-province",
-                "Invalid province",
-            ),
-            ApiError::InvalidBody(_) => (S::BAD_REQUEST, "invalid-body", "Malformed request body"),
-            ApiError::UnknownOrganisation { .. } => (
-                S::UNPROCESSABLE_ENTITY,
-                "unknown-organisation",
-                "Unknown organisation",
-            ),
-            ApiError::NotFound(_) => (S::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Unroutable(_) => (
-                S::UNPROCESSABLE_ENTITY,
-                "unroutable",
-                "No recipient for the measure",
-            ),
-            ApiError::InvalidQuery(_) => (S::BAD_REQUEST, "invalid-query", "Invalid query"),
-            ApiError::Keys(crate::keys::KeyError::Store(StoreError::Unavailable(_))) => (
-                S::SERVICE_UNAVAILABLE,
-                "database-unavailable",
-                "The database is unavailable",
-            ),
-            ApiError::Keys(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
-            ApiError::RateLimited(_) => (S::TOO_MANY_REQUESTS, "rate-limited", "Too many requests"),
-            ApiError::AddressNotAllowed(_) => (
-                S::FORBIDDEN,
-                "forbidden-address",
-                "Not served to this address",
-            ),
-            ApiError::UnknownFormat(_) => (S::NOT_FOUND, "unknown-format", "Unknown export format"),
-            ApiError::BatchTooLarge(_) => (
-                S::PAYLOAD_TOO_LARGE,
-                "batch-too-large",
-                "Too many values in one batch",
-            ),
-            ApiError::NotAcceptable(_) => (
-                S::NOT_ACCEPTABLE,
-                "not-acceptable",
-                "No acceptable media type",
-            ),
-            ApiError::UnsupportedMediaType(_) => (
-                S::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
-            ),
-            ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
+            ApiError::Service(e) => e.code(),
+            ApiError::RateLimited(_) => "rate-limited",
+            ApiError::AddressNotAllowed(_) => "forbidden-address",
+            ApiError::NotAcceptable(_) => "not-acceptable",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
         }
     }
 
     /// Seconds to wait before asking again, for a refusal that has them.
     pub(crate) fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::RateLimited(secs) | ApiError::Auth(AuthError::Limited(secs)) => Some(*secs),
+            ApiError::Service(e) => e.retry_after(),
+            ApiError::RateLimited(secs) => Some(*secs),
             _ => None,
         }
     }
 
     /// Status, stable code, title and the detail a caller may see (TAXII errors use the same).
     pub(crate) fn describe(&self) -> (StatusCode, &'static str, &'static str, String) {
-        let (status, code, title) = self.parts();
-        let detail = if status.is_server_error() {
-            // Details of internal failures go to the log, not to the caller.
-            tracing::error!(error = %self, "request failed");
-            "see the server log".to_owned()
-        } else {
-            self.to_string()
+        let code = self.code();
+        let (status, title) = problem(code);
+        let detail = match self {
+            // Details of the platform's own failures go to the log, not to the caller.
+            ApiError::Service(e) => e.detail(),
+            other => other.to_string(),
         };
         (status, code, title, detail)
     }
@@ -227,5 +227,40 @@ impl IntoResponse for ApiError {
             );
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_one_status_and_title() {
+        let mut codes = ServiceError::codes();
+        codes.extend([
+            "rate-limited",
+            "forbidden-address",
+            "not-acceptable",
+            "unsupported-media-type",
+        ]);
+        for c in &codes {
+            assert!(
+                PROBLEMS.iter().any(|(p, _, _)| p == c),
+                "{c} has no status and title"
+            );
+        }
+        for (i, (c, status, _)) in PROBLEMS.iter().enumerate() {
+            assert!(codes.contains(c), "{c} is listed but nothing gives it");
+            assert!(status.is_client_error() || status.is_server_error());
+            assert!(
+                PROBLEMS[i + 1..].iter().all(|(d, _, _)| d != c),
+                "{c} twice"
+            );
+        }
+        // The platform's failures, and only they, are 5xx: their details stay in the log.
+        for c in &codes {
+            let fault = matches!(*c, "internal" | "database-unavailable");
+            assert_eq!(problem(c).0.is_server_error(), fault, "{c}");
+        }
     }
 }

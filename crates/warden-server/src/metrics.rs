@@ -40,17 +40,6 @@ pub async fn track(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Loopback, IPv4 and IPv6.
-pub fn loopback() -> Vec<ipnet::IpNet> {
-    vec![
-        ipnet::IpNet::V4(ipnet::Ipv4Net::new_assert(std::net::Ipv4Addr::LOCALHOST, 8)),
-        ipnet::IpNet::V6(ipnet::Ipv6Net::new_assert(
-            std::net::Ipv6Addr::LOCALHOST,
-            128,
-        )),
-    ]
-}
-
 /// Whether a client at `peer` may read the metrics.
 pub fn allowed(from: &[ipnet::IpNet], peer: Option<std::net::IpAddr>) -> bool {
     // An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d.
@@ -61,8 +50,8 @@ pub fn allowed(from: &[ipnet::IpNet], peer: Option<std::net::IpAddr>) -> bool {
 }
 
 pub async fn render(
-    axum::extract::State(s): axum::extract::State<crate::AppState>,
-    crate::Peer(peer): crate::Peer,
+    axum::extract::State(s): axum::extract::State<crate::state::AppState>,
+    crate::state::Peer(peer): crate::state::Peer,
 ) -> Result<Response, crate::error::ApiError> {
     if !allowed(&s.metrics_from, peer) {
         let nets: Vec<String> = s.metrics_from.iter().map(ToString::to_string).collect();
@@ -86,20 +75,13 @@ pub async fn render(
         .into_response())
 }
 
-/// Counts what a job run did.
-pub fn job_items(kind: &'static str, n: usize) {
-    if n > 0 {
-        metrics::counter!("warden_job_items_total", "kind" => kind).increment(n as u64);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn metrics_go_only_to_the_named_networks() {
-        let lo = loopback();
+        let lo = crate::state::loopback();
         let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
         assert!(allowed(&lo, ip("127.0.0.1")));
         assert!(allowed(&lo, ip("::1")));

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use time::macros::datetime;
 use warden_core::clock::FixedClock;
 use warden_core::org::{Actor, Role};
-use warden_server::{AppState, HealthResponse, Problem, admin, keys};
+use warden_server::{AppState, HealthResponse, Problem};
+use warden_service::{Service, admin, keys};
 use warden_store::Store;
 
 struct Server {
@@ -76,7 +77,7 @@ async fn start_full(
     simulated: bool,
     pol: warden_core::policy::Policy,
 ) -> Server {
-    warden_server::demo::load(store.as_ref(), NOW)
+    warden_service::demo::load(store.as_ref(), NOW)
         .await
         .unwrap();
     let mut tokens = HashMap::new();
@@ -104,12 +105,13 @@ async fn start_full(
     );
     let cal = warden_core::calendar::Calendar::builtin().unwrap();
     let fixed = Arc::new(FixedClock::new(NOW));
-    let state = if simulated {
+    let builder = Service::builder(store.clone(), cal, pol, ring);
+    let state = AppState::new(Arc::new(if simulated {
         let clock = Arc::new(warden_core::clock::SimulatedClock::new(NOW));
-        AppState::with_simulated_clock(store.clone(), clock, cal, pol, ring)
+        builder.simulated_clock(clock).build()
     } else {
-        AppState::new(store.clone(), fixed.clone(), cal, pol, ring)
-    };
+        builder.clock(fixed.clone()).build()
+    }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -126,6 +128,19 @@ async fn start_full(
         _stop: tx,
         _dir: dir,
     }
+}
+
+/// Another server's state on `store`, with its own clock and keys.
+fn app(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn warden_core::clock::Clock>,
+    pol: warden_core::policy::Policy,
+    ring: keys::KeyRing,
+) -> AppState {
+    let cal = warden_core::calendar::Calendar::builtin().unwrap();
+    AppState::new(Arc::new(
+        Service::builder(store, cal, pol, ring).clock(clock).build(),
+    ))
 }
 
 async fn on_sqlite() -> Server {
@@ -375,10 +390,9 @@ async fn second_server(
     proxies: &[&str],
 ) -> (String, tokio::sync::oneshot::Sender<()>) {
     let keydir = tempfile::tempdir().unwrap();
-    let mut other = AppState::new(
+    let mut other = app(
         s.store.clone(),
         Arc::new(FixedClock::new(NOW)),
-        warden_core::calendar::Calendar::builtin().unwrap(),
         warden_core::policy::Policy::builtin().unwrap(),
         keys::KeyRing::new(
             keys::MasterKey::load_or_create(&keydir.path().join("master.key")).unwrap(),
@@ -1152,7 +1166,7 @@ async fn audit_is_for_auditors(s: Server) {
 }
 
 async fn overdue_notices_raise_enforcement(s: Server) {
-    use warden_server::jobs;
+    use warden_service::jobs;
     let m = decided_block(&s, "late-operator.example.cn").await;
     let clock = s.clock.clone().unwrap();
     let svc = s.state.svc.clone();
@@ -1402,7 +1416,7 @@ async fn the_openapi_document_covers_every_route() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_world_has_cases_in_every_state() {
     let s = on_sqlite().await;
-    let world = warden_server::demo::populate(&s.state.svc, true)
+    let world = warden_service::demo::populate(&s.state.svc, true)
         .await
         .unwrap();
     assert!(world.users.contains(&"reviewer@ca-guangdong".to_owned()));
@@ -1414,8 +1428,8 @@ async fn the_demo_world_has_cases_in_every_state() {
         .unwrap()
         .value;
     let hash = s.store.password_hash(p.id).await.unwrap().unwrap();
-    assert!(warden_server::auth::verify_password(
-        warden_server::demo::DEMO_PASSWORD,
+    assert!(warden_service::credentials::verify_password(
+        warden_service::demo::DEMO_PASSWORD,
         &hash
     ));
     assert_eq!(world.cases, 8);
@@ -1465,7 +1479,7 @@ async fn the_demo_world_has_cases_in_every_state() {
         ]
     );
     // A second start adds nothing.
-    let again = warden_server::demo::populate(&s.state.svc, true)
+    let again = warden_service::demo::populate(&s.state.svc, true)
         .await
         .unwrap();
     assert_eq!((again.cases, again.tokens.len()), (0, 0));
@@ -1543,7 +1557,7 @@ async fn authorization_matrix(s: Server) {
         .as_ref()
         .unwrap()
         .set(NOW + time::Duration::hours(7));
-    let jobs = warden_server::jobs::run_due(&s.state.svc, "matrix")
+    let jobs = warden_service::jobs::run_due(&s.state.svc, "matrix")
         .await
         .unwrap();
     assert_eq!(jobs.overdue, 1);
@@ -1849,7 +1863,7 @@ async fn emergencies_phone_first_and_write_after(s: Server) {
     // Nobody fetched the written notice within 24 hours: flagged for the authority.
     let clock = s.clock.clone().unwrap();
     clock.set(NOW + time::Duration::hours(25));
-    let r = warden_server::jobs::run_due(&s.state.svc, "w")
+    let r = warden_service::jobs::run_due(&s.state.svc, "w")
         .await
         .unwrap();
     assert_eq!((r.written_overdue, r.overdue), (1, 1));
@@ -2066,7 +2080,7 @@ async fn party_government_victims_bring_art_8_3_notifications(s: Server) {
 async fn a_tampered_audit_row_is_detected_over_http() {
     let s = on_sqlite().await;
     decided_block(&s, "tamper.example.cn").await;
-    warden_server::jobs::run_due(&s.state.svc, "t")
+    warden_service::jobs::run_due(&s.state.svc, "t")
         .await
         .unwrap();
     let (st, v) = s.get("miit-auditor", "/api/v1/audit/verify").await;
@@ -2320,13 +2334,13 @@ async fn blocklists_answer_lookups_and_export(s: Server) {
     if let Some(clock) = &s.clock {
         // Guangdong's policy keeps address blocks 90 days, re-reviewed 14 days before.
         clock.set(NOW + time::Duration::days(80));
-        let jobs = warden_server::jobs::run_due(&s.state.svc, "t")
+        let jobs = warden_service::jobs::run_due(&s.state.svc, "t")
             .await
             .unwrap();
         assert_eq!(jobs.reviews, 1, "the network's block is up for review");
         assert_eq!(jobs.expired, 0);
         clock.set(NOW + time::Duration::days(91));
-        let jobs = warden_server::jobs::run_due(&s.state.svc, "t")
+        let jobs = warden_service::jobs::run_due(&s.state.svc, "t")
             .await
             .unwrap();
         assert_eq!(jobs.expired, 1);
@@ -2484,10 +2498,9 @@ async fn a_second_server_follows_the_blocklist(s: Server) {
     let ring = keys::KeyRing::new(
         keys::MasterKey::load_or_create(&keydir.path().join("master.key")).unwrap(),
     );
-    let other = AppState::new(
+    let other = app(
         s.store.clone(),
         Arc::new(FixedClock::new(NOW)),
-        warden_core::calendar::Calendar::builtin().unwrap(),
         warden_core::policy::Policy::builtin().unwrap(),
         ring,
     );
@@ -2861,13 +2874,7 @@ async fn probes_check_http_and_tcp_and_refuse_special_addresses(s: Server) {
         keys::MasterKey::load_or_create(&keydir.path().join("master.key")).unwrap(),
     );
     let other_clock = Arc::new(FixedClock::new(NOW));
-    let other = AppState::new(
-        s.store.clone(),
-        other_clock.clone(),
-        warden_core::calendar::Calendar::builtin().unwrap(),
-        pol,
-        ring,
-    );
+    let other = app(s.store.clone(), other_clock.clone(), pol, ring);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
@@ -2986,7 +2993,7 @@ async fn probes_check_http_and_tcp_and_refuse_special_addresses(s: Server) {
 /// Attribution and routing over the demo world's registry, table by table: nested prefixes
 /// (the more specific holder wins), missing data, and reports across provinces.
 async fn the_demo_registry_answers_and_routes(s: Server) {
-    warden_server::demo::populate(&s.state.svc, false)
+    warden_service::demo::populate(&s.state.svc, false)
         .await
         .unwrap();
     // (value, holder, province, registrar, registry, carrier)
@@ -3906,7 +3913,7 @@ async fn feeds_upload_over_http_and_resume(s: Server) {
     rec.accepted = 1;
     let row = warden_store::FeedRows::new([("ipv4", "203.0.113.9", 1)]).unwrap();
     assert_eq!(s.store.add_feed_rows(&rec, NOW, row, &[]).await.unwrap(), 1);
-    warden_server::imports::start_pending(s.state.svc.clone(), "another-server".into());
+    warden_service::imports::start_pending(s.state.svc.clone(), "another-server".into());
     let done = finished_import(&s, "secco", &rec.id.to_string()).await;
     assert_eq!(
         (
@@ -4181,13 +4188,13 @@ async fn basic_passwords_are_remembered_and_guessing_is_limited(s: Server) {
     let collections = "/taxii2/members/collections/";
     // A client polling with a verified password is not held to the guessing limit: only
     // checks that run argon2 count, and a verified pair is remembered.
-    for _ in 0..warden_server::console::SIGN_IN_ATTEMPTS + 5 {
+    for _ in 0..warden_server::SIGN_IN_ATTEMPTS + 5 {
         let r = get(collections, right.clone()).await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     }
     // Guesses count, whatever the password, until the address is held back.
     let mut limited = None;
-    for i in 0..=warden_server::console::SIGN_IN_ATTEMPTS {
+    for i in 0..=warden_server::SIGN_IN_ATTEMPTS {
         let r = get(
             collections,
             basic("reviewer@ca-guangdong", &format!("guess {i}")),
@@ -4210,7 +4217,7 @@ async fn basic_passwords_are_remembered_and_guessing_is_limited(s: Server) {
     // One check was spent on the first right password, so the limit comes one guess early.
     assert_eq!(
         limited,
-        Some(warden_server::console::SIGN_IN_ATTEMPTS - 1),
+        Some(warden_server::SIGN_IN_ATTEMPTS - 1),
         "guesses not limited"
     );
     // The REST API answers the same, as problem+json.
@@ -4303,7 +4310,7 @@ async fn the_console_guards_its_sessions(s: Server) {
         "{sc}"
     );
     // Only the secret's hash is stored.
-    let hash = warden_server::auth::hash_token(&session);
+    let hash = warden_service::credentials::hash_token(&session);
     assert!(s.store.session(&session).await.unwrap().is_none());
     let stored = s.store.session(&hash).await.unwrap().unwrap();
 
@@ -4365,7 +4372,7 @@ async fn the_console_guards_its_sessions(s: Server) {
             .contains("id=\"decisions\"")
     );
     s.clock.as_ref().unwrap().set(
-        NOW + time::Duration::hours(warden_server::console::SESSION_HOURS)
+        NOW + time::Duration::hours(warden_service::authentication::SESSION_HOURS)
             + time::Duration::seconds(1),
     );
     assert_eq!(home(again).await.status(), StatusCode::UNAUTHORIZED);
@@ -4444,7 +4451,7 @@ async fn the_console_guards_its_sessions(s: Server) {
 
     // Password guessing meets a limit per address, whatever the password.
     let mut limited = None;
-    for i in 0..=warden_server::console::SIGN_IN_ATTEMPTS {
+    for i in 0..=warden_server::SIGN_IN_ATTEMPTS {
         let login_page = http.get(url("/console/login")).send().await.unwrap();
         let c = set_cookie(&login_page, "warden_login").unwrap();
         let t = hidden_csrf(&login_page.text().await.unwrap());
@@ -4998,7 +5005,7 @@ async fn the_console_keeps_enforcement_records(s: Server) {
         .as_ref()
         .unwrap()
         .set(NOW + time::Duration::hours(7));
-    let r = warden_server::jobs::run_due(&s.state.svc, "a")
+    let r = warden_service::jobs::run_due(&s.state.svc, "a")
         .await
         .unwrap();
     assert_eq!(r.overdue, 1);

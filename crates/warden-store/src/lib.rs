@@ -53,6 +53,32 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// One error of each kind, for listing their codes.
+    pub const EXAMPLES: [StoreError; 9] = [
+        StoreError::NotFound {
+            kind: "",
+            id: String::new(),
+        },
+        StoreError::Conflict {
+            kind: "",
+            id: String::new(),
+            expected: 0,
+        },
+        StoreError::Duplicate {
+            kind: "",
+            id: String::new(),
+        },
+        StoreError::IdempotencyKeyReused { key: String::new() },
+        StoreError::SchemaTooNew(String::new()),
+        StoreError::Migration(String::new()),
+        StoreError::BadUrl {
+            url: String::new(),
+            problem: String::new(),
+        },
+        StoreError::Unavailable(String::new()),
+        StoreError::Corrupt(String::new()),
+    ];
+
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::NotFound { .. } => "not-found",

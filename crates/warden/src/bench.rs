@@ -37,7 +37,8 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// A server started in this process for a benchmark.
 pub struct BenchServer {
     pub addr: std::net::SocketAddr,
-    pub svc: Arc<warden_server::service::Service>,
+    pub svc: Arc<warden_service::Service>,
+    pub store: Arc<dyn warden_store::Store>,
     /// A token of `org` with `role`.
     pub token: String,
     /// Temporary files (the SQLite database, the master key): removed by the caller.
@@ -52,19 +53,22 @@ pub async fn start_server(db: Option<String>, org: &str, role: Role) -> Result<B
     let url = db.unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));
     let store = warden_store::open(&url).await?;
     let now = OffsetDateTime::now_utc();
-    warden_server::demo::load(store.as_ref(), now).await?;
-    let master = warden_server::keys::MasterKey::load_or_create(&dir.join("master.key"))?;
-    let keys = warden_server::keys::KeyRing::new(master);
+    warden_service::demo::load(store.as_ref(), now).await?;
+    let master = warden_service::keys::MasterKey::load_or_create(&dir.join("master.key"))?;
+    let keys = warden_service::keys::KeyRing::new(master);
     keys.ensure_keys(store.as_ref(), now).await?;
     let token = token(store.as_ref(), org, role, now).await?;
-    let state = warden_server::AppState::new(
-        store,
-        Arc::new(SystemClock),
-        Calendar::builtin()?,
-        Policy::builtin()?,
-        keys,
+    let svc = Arc::new(
+        warden_service::Service::builder(
+            store.clone(),
+            Calendar::builtin()?,
+            Policy::builtin()?,
+            keys,
+        )
+        .clock(Arc::new(SystemClock))
+        .build(),
     );
-    let svc = state.svc.clone();
+    let state = warden_server::AppState::new(svc.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(warden_server::serve(
@@ -81,6 +85,7 @@ pub async fn start_server(db: Option<String>, org: &str, role: Role) -> Result<B
     Ok(BenchServer {
         addr,
         svc,
+        store,
         token,
         dir,
         url,
@@ -94,7 +99,7 @@ pub async fn token(
     role: Role,
     now: OffsetDateTime,
 ) -> Result<String> {
-    Ok(warden_server::admin::create_token(
+    Ok(warden_service::admin::create_token(
         store,
         &Actor::system("bench"),
         now,

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::time::Instant;
 use time::OffsetDateTime;
 use warden_match::synth::Rng;
-use warden_server::imports::{self, Input};
+use warden_service::imports::{self, Input};
 use warden_store::ImportRecord;
 
 fn value(i: u64) -> String {
@@ -51,7 +51,7 @@ pub async fn run(lines: u64, db: Option<String>) -> Result<()> {
     let size = std::fs::metadata(&path)?.len();
     let url = db.unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));
     let store = warden_store::open(&url).await?;
-    warden_server::demo::load(store.as_ref(), OffsetDateTime::now_utc()).await?;
+    warden_service::demo::load(store.as_ref(), OffsetDateTime::now_utc()).await?;
     let org = store
         .organisation_by_slug("secco-alpha")
         .await?

@@ -349,8 +349,7 @@ pub async fn lookup(b: LookupBench) -> Result<()> {
     );
     server
         .svc
-        .blocklist
-        .install(Snapshot::build(entries, 0))
+        .install_blocklist(Snapshot::build(entries, 0))
         .await;
     let (token, dir) = (server.token.clone(), server.dir.clone());
     let client = reqwest::Client::builder()

@@ -89,7 +89,7 @@ fn free_port() -> Result<u16> {
 pub async fn run(b: TaxiiBench) -> Result<()> {
     let server = crate::bench::start_server(None, "cncert", Role::Analyst).await?;
     let base = format!("http://{}", server.addr);
-    let store = server.svc.store.clone();
+    let store = server.store.clone();
     let now = time::OffsetDateTime::now_utc();
     let mut tok = std::collections::HashMap::new();
     for (org, role) in [
@@ -288,13 +288,8 @@ pub async fn by_id(cases: usize, lookups: usize) -> Result<()> {
     let server = crate::bench::start_server(None, "cncert", Role::Analyst).await?;
     let base = format!("http://{}", server.addr);
     let now = time::OffsetDateTime::now_utc();
-    let reporter = crate::bench::token(
-        server.svc.store.as_ref(),
-        "china-telecom",
-        Role::Reporter,
-        now,
-    )
-    .await?;
+    let reporter =
+        crate::bench::token(server.store.as_ref(), "china-telecom", Role::Reporter, now).await?;
     let http = reqwest::Client::new();
     let t = Instant::now();
     for n in 0..cases {

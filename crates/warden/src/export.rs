@@ -7,9 +7,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use warden_core::org::Actor;
 use warden_core::policy::Policy;
-use warden_server::blocklist::Blocklist;
-use warden_server::matching::{ExportQuery, prepare_export, rpz_options};
-use warden_server::types::{LookupBatchRequest, LookupValue};
+use warden_service::blocklist::Blocklist;
+use warden_service::exports::{prepare_export, rpz_options};
+use warden_service::filters::ExportFilter;
+use warden_service::proto::{ExportQuery, LookupBatchRequest, LookupValue};
 
 pub struct ExportArgs {
     pub url: String,
@@ -27,11 +28,12 @@ pub async fn export(a: ExportArgs, policy: &Policy) -> Result<()> {
         .load(store.as_ref())
         .await
         .map_err(|e| anyhow::anyhow!("loading the blocklist: {e}"))?;
-    let q = ExportQuery {
+    let q = ExportFilter::try_from(ExportQuery {
         recipient: a.recipient,
         since: a.since,
         kind: a.kind,
-    };
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let export = prepare_export(
         store.as_ref(),
         &blocklist,
@@ -99,7 +101,7 @@ pub async fn lookup(url: &str, values: Vec<String>) -> Result<()> {
     let req = LookupBatchRequest {
         values: values.into_iter().map(LookupValue::Text).collect(),
     };
-    let out = warden_server::matching::lookup_in(&snap, &req);
+    let out = warden_service::lookups::lookup_in(&snap, &req);
     let mut bad = 0;
     for r in &out.results {
         println!("{}", serde_json::to_string(r)?);

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::Instant;
 use time::OffsetDateTime;
-use warden_server::imports::{self, ImportFormat, Input};
+use warden_service::imports::{self, ImportFormat, Input};
 use warden_store::ImportRecord;
 
 pub struct ImportArgs<'a> {

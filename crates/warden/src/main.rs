@@ -20,7 +20,7 @@ use warden_core::calendar::Calendar;
 use warden_core::clock::{Clock, SimulatedClock, SystemClock};
 use warden_core::org::{Actor, Role};
 use warden_core::policy::{Policy, Span};
-use warden_server::admin;
+use warden_service::admin;
 use warden_store::DEFAULT_DB_URL;
 
 #[derive(Parser)]
@@ -452,7 +452,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let metrics_from = networks("--metrics-from", &metrics_from)?;
             let trusted_proxies = networks("--trusted-proxies", &trusted_proxies)?;
-            let master = warden_server::keys::MasterKey::load_or_create(&master_key_file)?;
+            let master = warden_service::keys::MasterKey::load_or_create(&master_key_file)?;
             let calendar = load_calendar(calendar.calendar.as_deref())?;
             let policy = load_policy(policy_dir.as_deref())?;
             let simulated = match clock_start {
@@ -469,7 +469,7 @@ fn run(cli: Cli) -> Result<()> {
                 (None, true) => "sqlite://warden-data/demo.db".to_owned(),
                 (None, false) => DEFAULT_DB_URL.to_owned(),
             };
-            let keys = warden_server::keys::KeyRing::new(master);
+            let keys = warden_service::keys::KeyRing::new(master);
             let tokens_file = master_key_file
                 .parent()
                 .map(|d| d.join("demo-tokens.txt"))
@@ -642,10 +642,10 @@ fn run(cli: Cli) -> Result<()> {
                 if check.intact {
                     let signed = if master_key_file.exists() {
                         let master =
-                            warden_server::keys::MasterKey::load_or_create(&master_key_file)?;
+                            warden_service::keys::MasterKey::load_or_create(&master_key_file)?;
                         let key = master.platform_key().verifying_key();
                         for cp in store.checkpoints().await? {
-                            if !warden_server::keys::checkpoint_signed_by(&cp, &key) {
+                            if !warden_service::keys::checkpoint_signed_by(&cp, &key) {
                                 bail!(
                                     "BROKEN at checkpoint {}: its signature is not the platform's",
                                     cp.seq
@@ -814,8 +814,8 @@ async fn admin_command(url: &str, cmd: AdminCommand) -> Result<()> {
                     master_key_file,
                 },
         } => {
-            let master = warden_server::keys::MasterKey::load_or_create(&master_key_file)?;
-            let ring = warden_server::keys::KeyRing::new(master);
+            let master = warden_service::keys::MasterKey::load_or_create(&master_key_file)?;
+            let ring = warden_service::keys::KeyRing::new(master);
             let o = store
                 .organisation_by_slug(&org)
                 .await?
@@ -833,7 +833,7 @@ async fn admin_command(url: &str, cmd: AdminCommand) -> Result<()> {
         AdminCommand::Key {
             command: KeyCommand::List,
         } => {
-            for k in warden_server::keys::authority_keys(store).await? {
+            for k in warden_service::keys::authority_keys(store).await? {
                 let state = k
                     .retired_at
                     .map(|t| format!("retired {t}"))
@@ -905,7 +905,7 @@ struct Setup {
     simulated: Option<Arc<SimulatedClock>>,
     calendar: Calendar,
     policy: Policy,
-    keys: warden_server::keys::KeyRing,
+    keys: warden_service::keys::KeyRing,
 }
 
 async fn serve(setup: Setup) -> Result<()> {
@@ -928,7 +928,7 @@ async fn serve(setup: Setup) -> Result<()> {
     let store = warden_store::open(&url).await?;
     let health = store.health().await?;
     if demo {
-        let added = warden_server::demo::load(store.as_ref(), clock.now()).await?;
+        let added = warden_service::demo::load(store.as_ref(), clock.now()).await?;
         tracing::info!(added, "demo world loaded");
     }
     let created = keys.ensure_keys(store.as_ref(), clock.now()).await?;
@@ -947,19 +947,20 @@ async fn serve(setup: Setup) -> Result<()> {
         policy = %policy.national().version,
         "warden serving"
     );
-    let mut state = match simulated {
-        Some(sim) => {
-            warden_server::AppState::with_simulated_clock(store, sim, calendar, policy, keys)
-        }
-        None => warden_server::AppState::new(store, clock, calendar, policy, keys),
-    };
+    let builder = warden_service::Service::builder(store, calendar, policy, keys);
+    let svc = match simulated {
+        Some(sim) => builder.simulated_clock(sim),
+        None => builder.clock(clock),
+    }
+    .build();
+    let mut state = warden_server::AppState::new(Arc::new(svc));
     state.metrics_from = Arc::new(metrics_from);
     state.trusted_proxies = Arc::new(trusted_proxies);
     // The banner is for people and scripts; a closed stdout must not stop the server.
     let mut banner =
         format!("Warden is serving on http://{addr} (health: http://{addr}/healthz)\n");
     if demo {
-        let world = warden_server::demo::populate(&state.svc, true).await?;
+        let world = warden_service::demo::populate(&state.svc, true).await?;
         if !world.tokens.is_empty() {
             write_tokens(&tokens_file, &world.tokens)?;
         }
@@ -969,7 +970,7 @@ async fn serve(setup: Setup) -> Result<()> {
              Web console: http://{addr}/ - people sign in as ROLE@ORG (e.g. reviewer@ca-guangdong) with the password {}\n",
             warden_store::redact_url(&url),
             tokens_file.display(),
-            warden_server::demo::DEMO_PASSWORD
+            warden_service::demo::DEMO_PASSWORD
         ));
         if let Some((_, _, t)) = world
             .tokens
@@ -987,7 +988,7 @@ async fn serve(setup: Setup) -> Result<()> {
         let _ = out.write_all(banner.as_bytes());
         let _ = out.flush();
     }
-    warden_server::jobs::spawn(state.svc.clone(), std::time::Duration::from_secs(15));
+    warden_service::jobs::spawn(state.svc.clone(), std::time::Duration::from_secs(15));
     warden_server::serve(listener, state, shutdown_signal())
         .await
         .context("serving HTTP")?;

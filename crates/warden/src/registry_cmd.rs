@@ -215,7 +215,7 @@ async fn flush(
 /// One JSON line per value: who holds it and from what.
 pub async fn attribute(url: &str, values: Vec<String>) -> Result<()> {
     let store = warden_store::open(url).await?;
-    let registry = warden_server::registry::Registry::new();
+    let registry = warden_service::attribution::Registry::new();
     registry
         .reload(store.as_ref())
         .await

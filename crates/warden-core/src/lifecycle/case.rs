@@ -89,6 +89,21 @@ pub enum CaseStatus {
 }
 
 impl CaseStatus {
+    pub const ALL: [CaseStatus; 7] = [
+        CaseStatus::Submitted,
+        CaseStatus::Assigned,
+        CaseStatus::MoreInfo,
+        CaseStatus::Determined,
+        CaseStatus::Rejected,
+        CaseStatus::Decided,
+        CaseStatus::Dismissed,
+    ];
+
+    /// The status named `s` (as `as_str` writes it).
+    pub fn parse(s: &str) -> Option<CaseStatus> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CaseStatus::Submitted => "submitted",

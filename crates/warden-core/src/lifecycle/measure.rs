@@ -21,6 +21,21 @@ pub enum NoticeStatus {
 }
 
 impl NoticeStatus {
+    pub const ALL: [NoticeStatus; 7] = [
+        NoticeStatus::Issued,
+        NoticeStatus::Delivered,
+        NoticeStatus::Acknowledged,
+        NoticeStatus::FeedbackFiled,
+        NoticeStatus::Verified,
+        NoticeStatus::Reopened,
+        NoticeStatus::Closed,
+    ];
+
+    /// The status named `s` (as `as_str` writes it).
+    pub fn parse(s: &str) -> Option<NoticeStatus> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             NoticeStatus::Issued => "issued",

@@ -156,6 +156,17 @@ pub enum RefusalCode {
 }
 
 impl RefusalCode {
+    pub const ALL: [RefusalCode; 8] = [
+        RefusalCode::Role,
+        RefusalCode::Organisation,
+        RefusalCode::Jurisdiction,
+        RefusalCode::SeparationOfDuties,
+        RefusalCode::State,
+        RefusalCode::Window,
+        RefusalCode::Invalid,
+        RefusalCode::Allowlisted,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RefusalCode::Role => "forbidden-role",

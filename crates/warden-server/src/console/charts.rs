@@ -1,9 +1,9 @@
 //! The dashboard: its charts are SVG drawn on the server (no script, no inline style: colours
 //! are presentation attributes, which the CSP allows), from `Service::dashboard`.
 
-use super::{Lang, Layout, Messages, lang, page, user_view};
-use crate::AppState;
+use super::frame::{Lang, Layout, Messages, lang, page, user_view};
 use crate::error::ApiError;
+use crate::state::AppState;
 use askama::Template;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -182,7 +182,7 @@ pub const DASHBOARD_DAYS: u16 = 30;
 pub(super) async fn dashboard(
     axum::extract::State(s): axum::extract::State<AppState>,
     headers: HeaderMap,
-    super::pages::SignedIn(sess): super::pages::SignedIn,
+    super::forms::SignedIn(sess): super::forms::SignedIn,
 ) -> Result<Response, ApiError> {
     let l: Lang = lang(&headers);
     let m = l.m;

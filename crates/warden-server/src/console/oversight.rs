@@ -1,83 +1,22 @@
 //! The authorities' appeals (Art. 10: the reply countdown in working days, the answer form)
 //! and the auditors' trail with the chain's state.
 
-use super::pages::{Choice, Fact, SignedIn, enum_field, form_session, form_status, refused};
-use super::{Lang, Layout, Messages, RowView, Session, day, lang, page, status_label, user_view};
-use crate::AppState;
+use super::forms::{Choice, Fact, SignedIn, enum_field, form_session, form_status, refused};
+use super::frame::{Lang, Layout, RowView, day, lang, page, status_label, user_view};
+use super::tables::reply_countdown;
 use crate::error::ApiError;
-use crate::service::AuditQuery;
-use crate::types::{AppealDecisionRequest, AppealView};
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use time::OffsetDateTime;
 use uuid::Uuid;
-use warden_core::calendar::shanghai_date;
 use warden_core::lifecycle::AppealStatus;
 use warden_core::org::Role;
-
-/// Working days from today to the reply's due date (negative when late), with the due date.
-fn reply_countdown(s: &AppState, m: &Messages, due: OffsetDateTime, now: OffsetDateTime) -> String {
-    // Due dates are 24:00 of their last day, which is 00:00 of the next: count to the day itself.
-    let last_day = shanghai_date(due - time::Duration::seconds(1));
-    let n = s
-        .svc
-        .calendar
-        .count_working_days(shanghai_date(now), last_day);
-    let left = if due < now {
-        m.t("overdue").to_owned()
-    } else {
-        format!("{} {}", n.value, m.t("unit_working_days"))
-    };
-    format!(
-        "{left} ({last_day} 24:00{})",
-        if n.provisional {
-            format!(" {}", m.t("provisional"))
-        } else {
-            String::new()
-        }
-    )
-}
-
-pub(super) fn appeal_head(m: &Messages) -> Vec<String> {
-    [
-        "col_appellant",
-        "col_grounds",
-        "col_status",
-        "col_filed",
-        "col_reply_due",
-    ]
-    .iter()
-    .map(|k| m.t(k).to_owned())
-    .collect()
-}
-
-pub(super) fn appeal_rows(s: &AppState, m: &Messages, list: Vec<AppealView>) -> Vec<RowView> {
-    let now = s.svc.now();
-    list.into_iter()
-        .map(|v| {
-            let a = v.appeal;
-            let open = !a.status.is_final();
-            let grounds: String = a.grounds.chars().take(80).collect();
-            RowView {
-                href: Some(format!("/console/appeals/{}", a.id)),
-                cells: vec![
-                    a.appellant.name.clone(),
-                    grounds,
-                    status_label(m, &format!("appeal_{}", a.status.as_str())),
-                    day(a.filed_at),
-                    if open {
-                        reply_countdown(s, m, a.reply_due, now)
-                    } else {
-                        day(a.reply_due)
-                    },
-                ],
-                alert: open && a.reply_due < now,
-            }
-        })
-        .collect()
-}
+use warden_service::ServiceError;
+use warden_service::authentication::Session;
+use warden_service::filters::{AuditFilter, EnforcementFilter, PageRequest};
+use warden_service::proto::AppealDecisionRequest;
 
 #[derive(Template)]
 #[template(path = "appeal.html")]
@@ -99,7 +38,7 @@ pub(super) async fn appeal_page(
     headers: HeaderMap,
     SignedIn(sess): SignedIn,
     Path(id): Path<Uuid>,
-    Query(q): Query<super::pages::Done>,
+    Query(q): Query<super::forms::Done>,
 ) -> Result<Response, ApiError> {
     render_appeal(&s, &lang(&headers), &sess, id, None, q.is_done()).await
 }
@@ -115,34 +54,30 @@ async fn render_appeal(
     let m = l.m;
     let v = s.svc.appeal(&sess.actor, id).await?;
     let a = &v.appeal;
-    let measure = s.svc.store.measure(a.measure_id).await?;
-    let reference = measure
-        .as_ref()
-        .map(|x| warden_core::notice::reference_number(&x.value))
-        .unwrap_or_default();
+    let (reference, notice_id) = s.svc.appeal_notice(&sess.actor, id).await?;
     let mut facts = vec![
-        super::pages::fact(m, "col_notice", reference),
-        super::pages::fact(
+        super::forms::fact(m, "col_notice", reference),
+        super::forms::fact(
             m,
             "col_status",
             status_label(m, &format!("appeal_{}", a.status.as_str())),
         ),
-        super::pages::fact(
+        super::forms::fact(
             m,
             "col_appellant",
             format!("{} · {}", a.appellant.name, a.appellant.contact),
         ),
-        super::pages::fact(m, "col_grounds", a.grounds.clone()),
-        super::pages::fact(m, "col_filed", day(a.filed_at)),
-        super::pages::fact(
+        super::forms::fact(m, "col_grounds", a.grounds.clone()),
+        super::forms::fact(m, "col_filed", day(a.filed_at)),
+        super::forms::fact(
             m,
             "col_filed_by",
             a.filed_by_org
                 .clone()
                 .unwrap_or_else(|| m.t("public_form").to_owned()),
         ),
-        super::pages::fact(m, "col_org", a.deciding_org.slug.clone()),
-        super::pages::fact(
+        super::forms::fact(m, "col_org", a.deciding_org.slug.clone()),
+        super::forms::fact(
             m,
             "col_reply_due",
             if a.status.is_final() {
@@ -153,24 +88,24 @@ async fn render_appeal(
         ),
     ];
     if let Some(d) = &a.decision {
-        facts.push(super::pages::fact(
+        facts.push(super::forms::fact(
             m,
             "col_outcome",
-            status_label(m, &format!("appeal_{}", super::pages::enum_str(&d.outcome))),
+            status_label(m, &format!("appeal_{}", super::forms::enum_str(&d.outcome))),
         ));
-        facts.push(super::pages::fact(m, "col_reasons", d.reasons.clone()));
-        facts.push(super::pages::fact(m, "col_at", day(d.at)));
+        facts.push(super::forms::fact(m, "col_reasons", d.reasons.clone()));
+        facts.push(super::forms::fact(m, "col_at", day(d.at)));
     }
     let deciding = sess.actor.org().is_some_and(|o| o.id == a.deciding_org.id);
     let view = AppealPage {
         layout: l.layout(Some(user_view(sess, m))),
         id,
-        notice_id: measure.map(|x| x.value.notice_id),
+        notice_id: Some(notice_id),
         facts,
         can_answer: deciding
             && sess.actor.has_role(Role::Reviewer)
             && matches!(a.status, AppealStatus::Filed | AppealStatus::UnderReview),
-        outcomes: super::pages::choices(m, "appeal_", &["upheld", "revoked", "modified"]),
+        outcomes: super::forms::choices(m, "appeal_", &["upheld", "revoked", "modified"]),
         error: error.clone(),
         done,
     };
@@ -191,16 +126,19 @@ pub(super) struct AnswerForm {
 }
 
 /// The change a "modified" answer makes, read from the form.
-fn modification(f: &AnswerForm) -> Result<Option<crate::types::ModificationInput>, ApiError> {
+fn modification(
+    f: &AnswerForm,
+) -> Result<Option<warden_service::proto::ModificationInput>, ServiceError> {
     let target = match f.new_target.trim() {
         "" => None,
         v => {
-            let i =
-                warden_core::indicator::Indicator::detect(v).map_err(|e| ApiError::Indicator {
+            let i = warden_core::indicator::Indicator::detect(v).map_err(|e| {
+                ServiceError::Indicator {
                     field: "new_target".into(),
                     source: e,
-                })?;
-            Some(crate::types::IndicatorInput {
+                }
+            })?;
+            Some(warden_service::proto::IndicatorInput {
                 kind: i.kind().as_str().to_owned(),
                 value: i.value().to_owned(),
             })
@@ -211,14 +149,14 @@ fn modification(f: &AnswerForm) -> Result<Option<crate::types::ModificationInput
         v => {
             let fmt = time::macros::format_description!("[year]-[month]-[day]");
             let d = time::Date::parse(v, &fmt).map_err(|_| {
-                ApiError::InvalidBody(format!("new_expiry: {v:?} is not a date (YYYY-MM-DD)"))
+                ServiceError::InvalidBody(format!("new_expiry: {v:?} is not a date (YYYY-MM-DD)"))
             })?;
             // The block ends with that day, Beijing time.
             Some(warden_core::calendar::end_of_day(d))
         }
     };
     Ok((target.is_some() || expires_at.is_some())
-        .then_some(crate::types::ModificationInput { target, expires_at }))
+        .then_some(warden_service::proto::ModificationInput { target, expires_at }))
 }
 
 pub(super) async fn answer(
@@ -280,16 +218,16 @@ pub(super) async fn audit_page(
         .svc
         .audit(
             &sess.actor,
-            AuditQuery {
-                after: q.after,
-                limit: Some(100),
+            AuditFilter {
+                after: q.after.unwrap_or(0).max(0),
+                limit: 100,
             },
         )
         .await?;
     let check = s.svc.verify_audit(&sess.actor).await?;
     let chain = vec![
-        super::pages::fact(m, "col_entries", check.entries.to_string()),
-        super::pages::fact(
+        super::forms::fact(m, "col_entries", check.entries.to_string()),
+        super::forms::fact(
             m,
             "col_status",
             if check.intact {
@@ -298,8 +236,8 @@ pub(super) async fn audit_page(
                 m.t("audit_broken")
             },
         ),
-        super::pages::fact(m, "col_head", check.head_hash.clone()),
-        super::pages::fact(m, "col_checkpoints", check.checkpoints.to_string()),
+        super::forms::fact(m, "col_head", check.head_hash.clone()),
+        super::forms::fact(m, "col_checkpoints", check.checkpoints.to_string()),
     ];
     let rows = list
         .items
@@ -375,7 +313,7 @@ fn public_appeal_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let csrf = super::random_token()?;
+    let csrf = super::frame::random_token()?;
     let mut r = page(
         status,
         &PublicAppealPage {
@@ -386,7 +324,7 @@ fn public_appeal_page(
             error,
         },
     );
-    let (k, v) = super::set_cookie(super::APPEAL_COOKIE, &csrf, 3600);
+    let (k, v) = super::frame::set_cookie(super::frame::APPEAL_COOKIE, &csrf, 3600);
     if let Ok(v) = axum::http::HeaderValue::from_str(&v) {
         r.headers_mut().append(k, v);
     }
@@ -414,13 +352,15 @@ pub(super) async fn public_appeal_form(
 /// Files the appeal as the public: rate-limited per address like the API's public form.
 pub(super) async fn public_appeal(
     State(s): State<AppState>,
-    peer: crate::Peer,
+    peer: crate::state::Peer,
     headers: HeaderMap,
     Form(f): Form<PublicAppealForm>,
 ) -> Result<Response, ApiError> {
     let l = lang(&headers);
     let m = l.m;
-    if f.csrf.is_empty() || super::cookie(&headers, super::APPEAL_COOKIE) != Some(f.csrf.as_str()) {
+    if f.csrf.is_empty()
+        || super::frame::cookie(&headers, super::frame::APPEAL_COOKIE) != Some(f.csrf.as_str())
+    {
         let why = Some(m.t("csrf_failed").to_owned());
         return public_appeal_page(&l, f, None, why, StatusCode::FORBIDDEN);
     }
@@ -428,7 +368,7 @@ pub(super) async fn public_appeal(
         let why = Some(format!("{} {secs} s", m.t("too_many_attempts")));
         return public_appeal_page(&l, f, None, why, StatusCode::TOO_MANY_REQUESTS);
     }
-    let req = crate::types::AppealRequest {
+    let req = warden_service::proto::AppealRequest {
         appellant: warden_core::lifecycle::Appellant {
             name: f.name.trim().to_owned(),
             contact: f.contact.trim().to_owned(),
@@ -448,9 +388,9 @@ pub(super) async fn public_appeal(
     match r {
         Ok(a) => {
             let filed = vec![
-                super::pages::fact(m, "col_notice", a.reference.clone()),
-                super::pages::fact(m, "appeal_number", a.id.to_string()),
-                super::pages::fact(m, "col_reply_due", day(a.reply_due)),
+                super::forms::fact(m, "col_notice", a.reference.clone()),
+                super::forms::fact(m, "appeal_number", a.id.to_string()),
+                super::forms::fact(m, "col_reply_due", day(a.reply_due)),
             ];
             public_appeal_page(
                 &l,
@@ -462,38 +402,11 @@ pub(super) async fn public_appeal(
         }
         Err(e) => match refused(Err(e))? {
             why @ Some(_) => public_appeal_page(&l, f, None, why, StatusCode::UNPROCESSABLE_ENTITY),
-            None => Err(ApiError::Internal(
-                "an appeal neither filed nor refused".into(),
-            )),
+            None => {
+                Err(ServiceError::Internal("an appeal neither filed nor refused".into()).into())
+            }
         },
     }
-}
-
-pub(super) fn enforcement_head(m: &Messages) -> Vec<String> {
-    ["col_org", "col_reason", "col_raised", "col_actions"]
-        .iter()
-        .map(|k| m.t(k).to_owned())
-        .collect()
-}
-
-pub(super) fn enforcement_rows(m: &Messages, list: crate::types::EnforcementList) -> Vec<RowView> {
-    list.items
-        .into_iter()
-        .map(|v| {
-            let e = v.enforcement;
-            RowView {
-                href: Some(format!("/console/enforcements/{}", e.id)),
-                cells: vec![
-                    e.org.slug.clone(),
-                    m.t(&format!("reason_{}", super::pages::enum_str(&e.reason)))
-                        .to_owned(),
-                    day(e.raised_at),
-                    e.actions.len().to_string(),
-                ],
-                alert: e.actions.is_empty(),
-            }
-        })
-        .collect()
 }
 
 #[derive(Template)]
@@ -518,7 +431,7 @@ pub(super) async fn enforcement_page(
     headers: HeaderMap,
     SignedIn(sess): SignedIn,
     Path(id): Path<Uuid>,
-    Query(q): Query<super::pages::Done>,
+    Query(q): Query<super::forms::Done>,
 ) -> Result<Response, ApiError> {
     render_enforcement(&s, &lang(&headers), &sess, id, None, q.is_done()).await
 }
@@ -533,16 +446,10 @@ async fn render_enforcement(
     error: Option<String>,
     done: bool,
 ) -> Result<Response, ApiError> {
-    use super::pages::{enum_str, fact};
+    use super::forms::{enum_str, fact};
     let m = l.m;
     let e = s.svc.enforcement(&sess.actor, id).await?.enforcement;
-    let reference = s
-        .svc
-        .store
-        .measure(e.measure_id)
-        .await?
-        .map(|x| warden_core::notice::reference_number(&x.value))
-        .unwrap_or_default();
+    let reference = s.svc.enforcement_reference(&sess.actor, id).await?;
     let facts = vec![
         fact(m, "col_org", e.org.slug.clone()),
         fact(m, "col_notice", reference),
@@ -573,10 +480,9 @@ async fn render_enforcement(
         .svc
         .compliance(
             &sess.actor,
-            crate::service::EnforcementQuery {
+            EnforcementFilter {
                 org: Some(e.org.slug.clone()),
-                province: None,
-                limit: None,
+                ..Default::default()
             },
         )
         .await?;
@@ -607,8 +513,8 @@ async fn render_enforcement(
         compliance,
         can_act: sess.actor.has_role(Role::Reviewer)
             && sess.actor.org().is_some_and(|o| o.id == e.authority.id),
-        kinds: super::pages::choices(m, "action_", &["talk", "warning", "fine"]),
-        bases: super::pages::choices(m, "basis_", &["csl-56", "csl-59", "csl-60", "csl-68"]),
+        kinds: super::forms::choices(m, "action_", &["talk", "warning", "fine"]),
+        bases: super::forms::choices(m, "basis_", &["csl-56", "csl-59", "csl-60", "csl-68"]),
         error: error.clone(),
         done,
     };
@@ -642,12 +548,12 @@ pub(super) async fn record_action(
             None
         } else {
             Some(amount.parse::<u64>().map_err(|_| {
-                ApiError::InvalidBody(format!(
+                ServiceError::InvalidBody(format!(
                     "amount_yuan: {amount:?} is not a whole number of yuan"
                 ))
             })?)
         };
-        let req = crate::types::EnforcementActionRequest {
+        let req = warden_service::proto::EnforcementActionRequest {
             kind: enum_field("kind", &f.kind)?,
             basis: enum_field("basis", &f.basis)?,
             amount_yuan,
@@ -669,8 +575,8 @@ pub(super) async fn record_action(
 #[template(path = "bulletins.html")]
 struct BulletinsPage {
     layout: Layout,
-    bulletins: Vec<super::PublicationView>,
-    publications: Vec<super::PublicationView>,
+    bulletins: Vec<super::frame::PublicationView>,
+    publications: Vec<super::frame::PublicationView>,
     can_issue: bool,
     kinds: Vec<Choice>,
     tlps: Vec<Choice>,
@@ -680,16 +586,18 @@ struct BulletinsPage {
 
 layout_page!(BulletinsPage);
 
-fn publication_views(list: crate::types::BulletinList) -> Vec<super::PublicationView> {
+fn publication_views(
+    list: warden_service::proto::BulletinList,
+) -> Vec<super::frame::PublicationView> {
     list.items
         .into_iter()
-        .map(|b| super::PublicationView {
+        .map(|b| super::frame::PublicationView {
             title: b.title,
             body: b.body,
             issuer: format!(
                 "{} · TLP:{}",
                 b.issuer.slug,
-                super::pages::enum_str(&b.tlp).to_uppercase()
+                super::forms::enum_str(&b.tlp).to_uppercase()
             ),
             at: day(b.published_at),
         })
@@ -700,7 +608,7 @@ pub(super) async fn bulletins_page(
     State(s): State<AppState>,
     headers: HeaderMap,
     SignedIn(sess): SignedIn,
-    Query(q): Query<super::pages::Done>,
+    Query(q): Query<super::forms::Done>,
 ) -> Result<Response, ApiError> {
     render_bulletins(&s, &lang(&headers), &sess, None, q.is_done()).await
 }
@@ -716,10 +624,7 @@ async fn render_bulletins(
 ) -> Result<Response, ApiError> {
     use warden_core::bulletin::BulletinKind;
     let m = l.m;
-    let latest = || crate::service::PageQuery {
-        limit: Some(20),
-        cursor: None,
-    };
+    let latest = || PageRequest::first(20);
     let bulletins = s
         .svc
         .bulletins(&sess.actor, BulletinKind::Bulletin, latest())
@@ -737,8 +642,8 @@ async fn render_bulletins(
         publications: publication_views(publications),
         can_issue: issuer
             && (sess.actor.has_role(Role::Reviewer) || sess.actor.has_role(Role::Analyst)),
-        kinds: super::pages::choices(m, "bulletin_kind_", &["bulletin", "publication"]),
-        tlps: super::pages::choices(m, "tlp_", &["green", "amber", "clear"]),
+        kinds: super::forms::choices(m, "bulletin_kind_", &["bulletin", "publication"]),
+        tlps: super::forms::choices(m, "tlp_", &["green", "amber", "clear"]),
         error: error.clone(),
         done,
     };

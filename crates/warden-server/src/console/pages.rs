@@ -4,21 +4,18 @@
 //! Every form goes through the same service calls as the API, so the core decides who may do
 //! what; the page only offers the forms a role could use.
 
-use super::{
-    Lang, Layout, Messages, NoSession, RowView, Session, day, lang, page, session, status_label,
-    user_view,
+use super::forms::{
+    Choice, Done, Fact, SignedIn, choices, enum_field, enum_str, fact, form_session, form_status,
+    optional, refused,
 };
-use crate::AppState;
+use super::frame::{Lang, Layout, Messages, RowView, day, lang, page, status_label, user_view};
+use super::tables::{notice_head, notice_rows};
 use crate::error::ApiError;
-use crate::types::{
-    AssignmentRequest, DecisionRequest, DeterminationRequest, IndicatorInput, MeasureInput,
-    NoticeSummary, ReportRequest, SelfReportRequest,
-};
+use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::Indicator;
@@ -28,176 +25,14 @@ use warden_core::lifecycle::{
 use warden_core::notice::fingerprint;
 use warden_core::org::Role;
 use warden_core::taxonomy::Category;
-
-/// The signed-in person, or the response that sends them to sign in.
-pub(super) async fn signed_in(
-    s: &AppState,
-    headers: &HeaderMap,
-) -> Result<Result<Session, Response>, ApiError> {
-    Ok(match session(s, headers).await? {
-        Ok(x) => Ok(x),
-        Err(NoSession::None | NoSession::Expired) => {
-            Err(Redirect::to("/console/login").into_response())
-        }
-    })
-}
-
-/// Every state of a case, as the API spells them (the filter's choices).
-pub(super) const CASE_STATUSES: &[&str] = &[
-    "submitted",
-    "assigned",
-    "more_info",
-    "determined",
-    "rejected",
-    "decided",
-    "dismissed",
-];
-
-/// The signed-in person as an extractor of the pages: without a session, the sign-in page.
-pub(super) struct SignedIn(pub Session);
-
-impl axum::extract::FromRequestParts<AppState> for SignedIn {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        s: &AppState,
-    ) -> Result<Self, Response> {
-        match signed_in(s, &parts.headers).await {
-            Ok(Ok(x)) => Ok(SignedIn(x)),
-            Ok(Err(r)) => Err(r),
-            Err(e) => Err(e.into_response()),
-        }
-    }
-}
-
-/// A form's session check: the person, with the form's token matching the session's.
-pub(super) async fn form_session(
-    s: &AppState,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<Result<Session, Response>, ApiError> {
-    let l = lang(headers);
-    Ok(match signed_in(s, headers).await? {
-        Ok(x) if !csrf.is_empty() && x.record.csrf == csrf => Ok(x),
-        Ok(_) => Err((StatusCode::FORBIDDEN, l.m.t("csrf_failed").to_owned()).into_response()),
-        Err(r) => Err(r),
-    })
-}
-
-/// A value of one of the API's enumerations, read from a form field with the API's parser.
-pub(super) fn enum_field<T: DeserializeOwned>(field: &str, value: &str) -> Result<T, ApiError> {
-    serde_json::from_value(serde_json::Value::String(value.to_owned()))
-        .map_err(|_| ApiError::InvalidBody(format!("{field}: {value:?} is not one of the choices")))
-}
-
-fn optional<T: DeserializeOwned>(field: &str, value: &str) -> Result<Option<T>, ApiError> {
-    if value.is_empty() {
-        Ok(None)
-    } else {
-        enum_field(field, value).map(Some)
-    }
-}
-
-/// What a refused form shows: the same detail the API gives. Failures of the server itself
-/// stay errors (a problem response, and the log).
-pub(super) fn refused(r: Result<(), ApiError>) -> Result<Option<String>, ApiError> {
-    match r {
-        Ok(()) => Ok(None),
-        Err(e @ (ApiError::Store(_) | ApiError::Internal(_) | ApiError::Keys(_))) => Err(e),
-        Err(e) => Ok(Some(e.describe().3)),
-    }
-}
-
-/// A page shown again with a refusal answers 422.
-pub(super) fn form_status(error: &Option<String>) -> StatusCode {
-    if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    }
-}
-
-/// A label and a value, for the pages' fact tables.
-pub struct Fact {
-    pub label: String,
-    pub value: String,
-}
-
-pub(super) fn fact(m: &Messages, key: &str, value: impl Into<String>) -> Fact {
-    Fact {
-        label: m.t(key).to_owned(),
-        value: value.into(),
-    }
-}
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-}
-
-pub(super) fn choices(m: &Messages, prefix: &str, values: &[&'static str]) -> Vec<Choice> {
-    values
-        .iter()
-        .map(|v| Choice {
-            value: (*v).to_owned(),
-            label: m.t(&format!("{prefix}{v}")).to_owned(),
-        })
-        .collect()
-}
-
-pub(super) fn notice_rows(
-    m: &Messages,
-    now: OffsetDateTime,
-    items: Vec<NoticeSummary>,
-) -> Vec<RowView> {
-    let mut items = items;
-    items.sort_by_key(|n| (!n.overdue, n.deadline));
-    items
-        .into_iter()
-        .map(|n| {
-            let open = !matches!(n.status.as_str(), "feedback_filed" | "verified" | "closed");
-            RowView {
-                href: Some(format!("/console/notices/{}", n.id)),
-                cells: vec![
-                    n.reference.clone(),
-                    n.target
-                        .as_ref()
-                        .map(|t| format!("{} {}", t.kind().as_str(), t.value()))
-                        .unwrap_or_else(|| m.t(&format!("kind_{}", n.kind.as_str())).to_owned()),
-                    n.recipient_org.clone(),
-                    status_label(m, &n.status),
-                    day(n.deadline),
-                    if n.overdue {
-                        m.t("overdue").to_owned()
-                    } else if open {
-                        time_left(m, n.deadline - now)
-                    } else {
-                        "—".to_owned()
-                    },
-                ],
-                alert: n.overdue,
-            }
-        })
-        .collect()
-}
-
-/// A countdown: days and hours, or hours and minutes in the last day.
-fn time_left(m: &Messages, d: time::Duration) -> String {
-    if d.is_negative() {
-        return m.t("overdue").to_owned();
-    }
-    let (days, hours, minutes) = (d.whole_days(), d.whole_hours() % 24, d.whole_minutes() % 60);
-    if days > 0 {
-        format!("{days} {} {hours} {}", m.t("unit_days"), m.t("unit_hours"))
-    } else {
-        format!(
-            "{hours} {} {minutes} {}",
-            m.t("unit_hours"),
-            m.t("unit_minutes")
-        )
-    }
-}
+use warden_service::ServiceError;
+use warden_service::authentication::Session;
+use warden_service::filters::{CasesFilter, Lookup};
+use warden_service::proto::CasesQuery;
+use warden_service::proto::{
+    AssignmentRequest, DecisionRequest, DeterminationRequest, IndicatorInput, MeasureInput,
+    ReportRequest, SelfReportRequest,
+};
 
 /// A notice's RFC 3339 time, shown to the second in Beijing time.
 fn moment(s: &str) -> String {
@@ -214,20 +49,6 @@ fn moment(s: &str) -> String {
         }
         Err(_) => s.to_owned(),
     }
-}
-
-pub(super) fn notice_head(m: &Messages) -> Vec<String> {
-    [
-        "col_notice",
-        "col_target",
-        "col_recipient",
-        "col_status",
-        "col_deadline",
-        "col_time_left",
-    ]
-    .iter()
-    .map(|k| m.t(k).to_owned())
-    .collect()
 }
 
 #[derive(Template)]
@@ -260,18 +81,6 @@ struct CasePage {
 }
 
 layout_page!(CasePage);
-
-#[derive(serde::Deserialize, Default)]
-pub(super) struct Done {
-    #[serde(default)]
-    done: Option<String>,
-}
-
-impl Done {
-    pub(super) fn is_done(&self) -> bool {
-        self.done.is_some()
-    }
-}
 
 pub(super) async fn case_page(
     State(s): State<AppState>,
@@ -385,8 +194,8 @@ async fn render_case(
                     alert: false,
                 });
             }
-            Err(ApiError::NotFound(_)) => {}
-            Err(e) => return Err(e),
+            Err(ServiceError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     let timeline = s
@@ -506,9 +315,9 @@ async fn render_case(
 
 /// Who holds, registered or carries an indicator, from the resource registry (attribution).
 async fn attribution_line(s: &AppState, sess: &Session, m: &Messages, i: &Indicator) -> String {
-    let q = crate::matching::LookupQuery {
-        value: i.value().to_owned(),
-        kind: Some(i.kind().as_str().to_owned()),
+    let q = Lookup {
+        sent: i.value().to_owned(),
+        indicator: i.clone(),
     };
     // Those who may not look up see no attribution; the rest of the page stands.
     let Ok(r) = s.svc.attribution(&sess.actor, &q).await else {
@@ -562,9 +371,9 @@ async fn proposals(
         .as_ref()
         .and_then(|d| d.severity)
         .unwrap_or(Severity::Medium);
-    let rules = s.svc.policy.for_province(c.province);
-    let span = rules.deadline_span(MeasureKind::Block, severity, emergency);
-    let due = span.after(s.svc.now(), &s.svc.calendar);
+    let (span, due) = s
+        .svc
+        .policy_deadline(c.province, MeasureKind::Block, severity, emergency);
     let deadline = format!(
         "{} → {}{}",
         span_label(m, span),
@@ -589,8 +398,8 @@ async fn proposals(
                     .join(", "),
                 None,
             ),
-            Err(e @ ApiError::Unroutable(_)) => (String::new(), Some(e.to_string())),
-            Err(e) => return Err(e),
+            Err(e @ ServiceError::Unroutable(_)) => (String::new(), Some(e.to_string())),
+            Err(e) => return Err(e.into()),
         };
         out.push(Proposal {
             idx,
@@ -680,14 +489,6 @@ pub(super) async fn decide(
     after_case_form(&s, &headers, &sess, id, r).await
 }
 
-/// The serde name of an enumeration value (its API spelling).
-pub(super) fn enum_str<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
 #[derive(serde::Deserialize)]
 pub(super) struct CsrfOnly {
     csrf: String,
@@ -756,7 +557,7 @@ async fn after_case_form(
     headers: &HeaderMap,
     sess: &Session,
     id: Uuid,
-    r: Result<(), ApiError>,
+    r: Result<(), ServiceError>,
 ) -> Result<Response, ApiError> {
     match refused(r)? {
         None => Ok(Redirect::to(&format!("/console/cases/{id}?done=1")).into_response()),
@@ -889,8 +690,8 @@ async fn render_notice(
             && sess.actor.org().is_some_and(|o| o.slug == b.issuer.slug),
         outcomes: choices(m, "outcome_", &["done", "partially_done", "unable"]),
         results: choices(m, "result_", &["passed", "failed"]),
-        appeal_head: super::oversight::appeal_head(m),
-        appeals: super::oversight::appeal_rows(s, m, s.svc.notice_appeals(&sess.actor, id).await?),
+        appeal_head: super::tables::appeal_head(m),
+        appeals: super::tables::appeal_rows(s, m, s.svc.notice_appeals(&sess.actor, id).await?),
         error: error.clone(),
         done,
     };
@@ -902,7 +703,7 @@ async fn after_notice_form(
     headers: &HeaderMap,
     sess: &Session,
     id: Uuid,
-    r: Result<(), ApiError>,
+    r: Result<(), ServiceError>,
 ) -> Result<Response, ApiError> {
     match refused(r)? {
         None => Ok(Redirect::to(&format!("/console/notices/{id}?done=1")).into_response()),
@@ -1054,14 +855,13 @@ pub(super) async fn probe(
         Err(r) => return Ok(r),
     };
     let r = async {
-        let port =
-            match f.port.trim() {
-                "" => None,
-                p => Some(p.parse::<u16>().map_err(|_| {
-                    ApiError::InvalidBody(format!("port: {p:?} is not a port number"))
-                })?),
-            };
-        let req = crate::types::ProbeRequest {
+        let port = match f.port.trim() {
+            "" => None,
+            p => Some(p.parse::<u16>().map_err(|_| {
+                ServiceError::InvalidBody(format!("port: {p:?} is not a port number"))
+            })?),
+        };
+        let req = warden_service::proto::ProbeRequest {
             method: enum_field("method", &f.method)?,
             resolvers: vec![],
             port,
@@ -1305,7 +1105,7 @@ pub(super) async fn submit_report(
 #[template(path = "cases.html")]
 struct CasesPage {
     layout: Layout,
-    q: CasesFilter,
+    q: CasesForm,
     statuses: Vec<Choice>,
     categories: Vec<Choice>,
     head: Vec<String>,
@@ -1317,7 +1117,7 @@ struct CasesPage {
 layout_page!(CasesPage);
 
 #[derive(serde::Deserialize, Default, Clone)]
-pub(super) struct CasesFilter {
+pub(super) struct CasesForm {
     #[serde(default)]
     pub status: String,
     #[serde(default)]
@@ -1328,7 +1128,7 @@ pub(super) struct CasesFilter {
     pub cursor: String,
 }
 
-impl CasesFilter {
+impl CasesForm {
     /// The query string of the next page: the same filters and the cursor.
     pub fn next_query(&self, cursor: &str) -> String {
         url::form_urlencoded::Serializer::new(String::new())
@@ -1348,12 +1148,12 @@ pub(super) async fn cases_page(
     State(s): State<AppState>,
     headers: HeaderMap,
     SignedIn(sess): SignedIn,
-    Query(q): Query<CasesFilter>,
+    Query(q): Query<CasesForm>,
 ) -> Result<Response, ApiError> {
     let l = lang(&headers);
     let m = l.m;
     let opt = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-    let query = crate::service::CasesQuery {
+    let query = CasesQuery {
         status: opt(&q.status),
         category: opt(&q.category),
         province: opt(&q.province),
@@ -1361,10 +1161,14 @@ pub(super) async fn cases_page(
         cursor: opt(&q.cursor),
         ..Default::default()
     };
-    let (rows, next, error) = match s.svc.cases(&sess.actor, query).await {
+    let listed = match CasesFilter::try_from(query) {
+        Ok(f) => s.svc.cases(&sess.actor, f).await,
+        Err(e) => Err(e),
+    };
+    let (rows, next, error) = match listed.map_err(ApiError::from) {
         Ok(list) => {
             let next = list.next.as_deref().map(|c| q.next_query(c));
-            (super::case_rows(m, list), next, None)
+            (super::tables::case_rows(m, list), next, None)
         }
         // A bad filter (an unknown province, say) is shown with the form, not as an error page.
         Err(e) => (vec![], None, refused(Err(e))?),
@@ -1373,7 +1177,7 @@ pub(super) async fn cases_page(
         form_status(&error),
         &CasesPage {
             layout: l.layout(Some(user_view(&sess, m))),
-            statuses: choices(m, "status_", CASE_STATUSES),
+            statuses: case_statuses(m),
             categories: Category::ALL
                 .iter()
                 .map(|c| Choice {
@@ -1381,11 +1185,23 @@ pub(super) async fn cases_page(
                     label: m.t(&format!("category_{}", c.as_str())).to_owned(),
                 })
                 .collect(),
-            head: super::case_head(m),
+            head: super::tables::case_head(m),
             rows,
             next,
             q,
             error,
         },
     ))
+}
+
+/// Every state of a case, as the API spells them, in the reader's language (the filter's
+/// choices).
+fn case_statuses(m: &Messages) -> Vec<Choice> {
+    CaseStatus::ALL
+        .iter()
+        .map(|st| Choice {
+            value: st.as_str().to_owned(),
+            label: m.t(&format!("status_{}", st.as_str())).to_owned(),
+        })
+        .collect()
 }

@@ -3,9 +3,9 @@
 //! with a timeout and a limit on how many run at once. The answer, raw, becomes the
 //! verification's evidence.
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
+use crate::proto::*;
 use crate::service::{Idem, Service};
-use crate::types::*;
 use ipnet::IpNet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
@@ -393,8 +393,8 @@ fn url_port(url: &str) -> Option<u16> {
     after_host.rsplit_once(':')?.1.parse().ok()
 }
 
-fn refused(m: String) -> ApiError {
-    ApiError::Refused(warden_core::lifecycle::Refusal {
+fn refused(m: String) -> ServiceError {
+    ServiceError::Refused(warden_core::lifecycle::Refusal {
         code: warden_core::lifecycle::RefusalCode::Invalid,
         message: m,
     })
@@ -409,12 +409,12 @@ impl Service {
         notice_id: Uuid,
         req: ProbeRequest,
         idem: Option<Idem>,
-    ) -> Result<ProbeResponse, ApiError> {
+    ) -> Result<ProbeResponse, ServiceError> {
         let m = self
             .store
             .measure_by_notice(notice_id)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("notice {notice_id}")))?;
+            .ok_or_else(|| ServiceError::NotFound(format!("notice {notice_id}")))?;
         let now = self.now();
         // Permission first: nobody may make the platform send traffic by asking.
         let dry = MeasureCommand::Verify {
@@ -448,7 +448,7 @@ impl Service {
 
     /// Runs `spec` on the measure's target; Err when the probe may not run or could not
     /// tell (no answer): nothing is recorded then.
-    pub async fn run_probe(&self, m: &Measure, spec: &ProbeSpec) -> Result<Outcome, ApiError> {
+    pub async fn run_probe(&self, m: &Measure, spec: &ProbeSpec) -> Result<Outcome, ServiceError> {
         let req = spec;
         let target = m
             .target
@@ -459,7 +459,7 @@ impl Service {
         let _permit = permits()
             .acquire()
             .await
-            .map_err(|e| ApiError::Internal(format!("probe limiter: {e}")))?;
+            .map_err(|e| ServiceError::Internal(format!("probe limiter: {e}")))?;
         // The name to resolve (domains, URLs with a name), or the address in a URL.
         let url_host = (target.kind() == IndicatorType::Url)
             .then(|| warden_match::index::url_parts(target.value()).map(|(h, _)| h.to_owned()))
@@ -602,7 +602,7 @@ impl Service {
     }
 
     /// The probe job: runs every repeating probe that is due and records what it saw.
-    pub async fn run_due_probes(&self) -> Result<usize, ApiError> {
+    pub async fn run_due_probes(&self) -> Result<usize, ServiceError> {
         let actor = Actor::system("probes");
         let mut done = 0;
         loop {
@@ -662,7 +662,7 @@ impl Service {
         method: VerificationMethod,
         o: Outcome,
         idem: Option<Idem>,
-    ) -> Result<ProbeResponse, ApiError> {
+    ) -> Result<ProbeResponse, ServiceError> {
         let result = if o.passed {
             VerificationResult::Passed
         } else {

@@ -2,12 +2,17 @@
 //! another, each indicator kept once with its repeats (within and across feeds) counted as
 //! sightings. Memory stays bounded: a batch at a time, whatever the feed's length.
 
+use crate::error::ServiceError;
+use crate::proto::{ImportJob, ImportList, ImportRejectItem, ImportRejectList};
+use crate::service::Service;
 use hashbrown::HashMap;
 use serde_json::Value;
 use std::io::BufRead;
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::{Indicator, IndicatorType};
+use warden_core::lifecycle::{can_view_import, may_import};
+use warden_core::org::Actor;
 use warden_interop::feed::{self, Line, Reader};
 use warden_store::{FeedRows, ImportRecord, ImportReject, Store, StoreError};
 
@@ -434,42 +439,6 @@ pub const UPLOAD_LIMIT: u64 = 16 << 30;
 const LEASE: time::Duration = time::Duration::minutes(5);
 const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// The line format of an upload: `format=` if given, else from its Content-Type.
-pub fn upload_format(
-    param: Option<&str>,
-    content_type: Option<&str>,
-) -> Result<feed::Format, crate::error::ApiError> {
-    use crate::error::ApiError;
-    let from_type = || {
-        let essence = content_type?.split(';').next()?.trim().to_ascii_lowercase();
-        match essence.as_str() {
-            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
-                Some(feed::Format::Ndjson)
-            }
-            "text/csv" => Some(feed::Format::Csv),
-            "text/plain" => Some(feed::Format::Plain),
-            _ => None,
-        }
-    };
-    match param {
-        Some("stix") => Err(ApiError::InvalidQuery(
-            "format=stix: send STIX objects to your TAXII inbound collection (/taxii2/members/collections/inbound-<slug>/objects/)".into(),
-        )),
-        Some("misp") => Err(ApiError::InvalidQuery(
-            "format=misp: MISP events and feeds are imported with `warden import --format misp`".into(),
-        )),
-        Some(p) => feed::Format::parse(p).ok_or_else(|| {
-            ApiError::InvalidQuery(format!("format={p}: expected ndjson, csv or plain"))
-        }),
-        None => from_type().ok_or_else(|| {
-            ApiError::UnsupportedMediaType(format!(
-                "no format: give format=ndjson|csv|plain, or Content-Type application/x-ndjson, text/csv or text/plain (got {})",
-                content_type.unwrap_or("none")
-            ))
-        }),
-    }
-}
-
 /// An upload's chunks, in order, as one byte stream for the parser thread.
 struct ChunkReader {
     rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>,
@@ -496,12 +465,6 @@ impl std::io::Read for ChunkReader {
     }
 }
 
-use crate::error::ApiError;
-use crate::service::Service;
-use crate::types::{ImportJob, ImportList, ImportRejectItem, ImportRejectList};
-use warden_core::lifecycle::{can_view_import, may_import};
-use warden_core::org::Actor;
-
 impl Service {
     /// Receives an uploaded feed into the database, chunk by chunk as it arrives, and queues
     /// its import: when this returns, the whole feed is durable and any server may run it.
@@ -511,7 +474,7 @@ impl Service {
         format: feed::Format,
         source: Option<&str>,
         mut body: S,
-    ) -> Result<ImportJob, ApiError>
+    ) -> Result<ImportJob, ServiceError>
     where
         S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
         E: std::fmt::Display,
@@ -520,11 +483,11 @@ impl Service {
         may_import(actor)?;
         let org = actor
             .org()
-            .ok_or_else(|| ApiError::InvalidBody("a feed is sent by an organisation".into()))?;
+            .ok_or_else(|| ServiceError::InvalidBody("a feed is sent by an organisation".into()))?;
         let source = source.unwrap_or("http");
         if source.is_empty() || source.chars().count() > 200 || source.chars().any(char::is_control)
         {
-            return Err(ApiError::InvalidQuery(
+            return Err(ServiceError::InvalidQuery(
                 "source: 1–200 characters without control characters".into(),
             ));
         }
@@ -538,7 +501,7 @@ impl Service {
                 Some(Ok(b)) => {
                     rec.bytes += b.len() as u64;
                     if rec.bytes > UPLOAD_LIMIT {
-                        break ApiError::BatchTooLarge(format!(
+                        break ServiceError::BatchTooLarge(format!(
                             "a feed upload may carry at most {UPLOAD_LIMIT} bytes; split the feed"
                         ));
                     }
@@ -551,7 +514,7 @@ impl Service {
                     }
                 }
                 Some(Err(e)) => {
-                    break ApiError::InvalidBody(format!(
+                    break ServiceError::InvalidBody(format!(
                         "the upload broke off after {} bytes: {e}",
                         rec.bytes
                     ));
@@ -574,23 +537,23 @@ impl Service {
         Err(failure)
     }
 
-    pub async fn import_job(&self, actor: &Actor, id: Uuid) -> Result<ImportJob, ApiError> {
+    pub async fn import_job(&self, actor: &Actor, id: Uuid) -> Result<ImportJob, ServiceError> {
         Ok(ImportJob::from(&self.visible_import(actor, id).await?))
     }
 
-    async fn visible_import(&self, actor: &Actor, id: Uuid) -> Result<ImportRecord, ApiError> {
+    async fn visible_import(&self, actor: &Actor, id: Uuid) -> Result<ImportRecord, ServiceError> {
         self.store
             .import(id)
             .await?
             .filter(|r| can_view_import(actor, r.org_id))
-            .ok_or_else(|| ApiError::NotFound(format!("import {id}")))
+            .ok_or_else(|| ServiceError::NotFound(format!("import {id}")))
     }
 
     /// The caller organisation's imports, newest first.
-    pub async fn import_jobs(&self, actor: &Actor, limit: u32) -> Result<ImportList, ApiError> {
+    pub async fn import_jobs(&self, actor: &Actor, limit: u32) -> Result<ImportList, ServiceError> {
         let org = actor
             .org()
-            .ok_or_else(|| ApiError::NotFound("imports".into()))?;
+            .ok_or_else(|| ServiceError::NotFound("imports".into()))?;
         let items = self
             .store
             .imports_of_org(org.id, limit.clamp(1, 1000))
@@ -606,7 +569,7 @@ impl Service {
         id: Uuid,
         after: u64,
         limit: u32,
-    ) -> Result<ImportRejectList, ApiError> {
+    ) -> Result<ImportRejectList, ServiceError> {
         let rec = self.visible_import(actor, id).await?;
         let items = self
             .store
@@ -626,14 +589,14 @@ impl Service {
     }
 
     /// Runs (or resumes) one queued upload if no other server holds it.
-    async fn run_upload(&self, rec: ImportRecord, owner: &str) -> Result<(), ApiError> {
+    async fn run_upload(&self, rec: ImportRecord, owner: &str) -> Result<(), ServiceError> {
         let job = format!("import:{}", rec.id);
         let now = self.now();
         if !self.store.claim_job(&job, owner, now, now + LEASE).await? {
             return Ok(());
         }
         let Some(format) = feed::Format::parse(&rec.format) else {
-            return Err(ApiError::Internal(format!(
+            return Err(ServiceError::Internal(format!(
                 "import {} has format {} that uploads cannot have",
                 rec.id, rec.format
             )));
@@ -680,7 +643,7 @@ impl Service {
                 _ = renew.tick() => {
                     if !self.store.renew_job(&job, owner, self.now() + LEASE).await? {
                         fetch.abort();
-                        return Err(ApiError::Internal(format!(
+                        return Err(ServiceError::Internal(format!(
                             "import {id}: another server took it over"
                         )));
                     }
@@ -693,7 +656,7 @@ impl Service {
                 self.store.drop_import_chunks(id).await?;
                 Ok(())
             }
-            Err(ImportError::Store(e)) => Err(ApiError::Store(e)),
+            Err(ImportError::Store(e)) => Err(ServiceError::Store(e)),
             Err(e) => {
                 // Unreadable input: the import ends here, with what it had read.
                 let mut failed = self.store.import(id).await?.unwrap_or(rec);

@@ -2,7 +2,7 @@
 //! start, follows the blocklist change sequence (at once after this server's own writes,
 //! and by polling for other servers' writes), and keeps the allow-lists current.
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
 use arc_swap::ArcSwap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,7 +81,7 @@ impl Blocklist {
 
     /// Rebuilds everything from the database: the listed blocks, then the changes made while
     /// they were read (replaying a change is harmless).
-    pub async fn load(&self, store: &dyn Store) -> Result<(), ApiError> {
+    pub async fn load(&self, store: &dyn Store) -> Result<(), ServiceError> {
         let _g = self.apply.lock().await;
         let serial = store.block_serial().await?;
         let mut entries = vec![];
@@ -97,7 +97,7 @@ impl Blocklist {
         let n = entries.len();
         let snap = tokio::task::spawn_blocking(move || Snapshot::build(entries, serial))
             .await
-            .map_err(|e| ApiError::Internal(format!("matcher build: {e}")))?;
+            .map_err(|e| ServiceError::Internal(format!("matcher build: {e}")))?;
         let snap = catch_up(store, snap).await?;
         tracing::info!(listed = n, serial = snap.serial, "blocklist loaded");
         self.live.store(snap);
@@ -106,7 +106,7 @@ impl Blocklist {
     }
 
     /// Applies the changes made since the current snapshot. Cheap when there are none.
-    pub async fn sync(self: &Arc<Self>, store: &Arc<dyn Store>) -> Result<(), ApiError> {
+    pub async fn sync(self: &Arc<Self>, store: &Arc<dyn Store>) -> Result<(), ServiceError> {
         let _g = self.apply.lock().await;
         let cur = self.live.load();
         let next = catch_up(store.as_ref(), (*cur).clone()).await?;
@@ -128,11 +128,11 @@ impl Blocklist {
     }
 
     /// Rebuilds the base index off the request path, then replays what changed meanwhile.
-    async fn compact(&self, store: &Arc<dyn Store>) -> Result<(), ApiError> {
+    async fn compact(&self, store: &Arc<dyn Store>) -> Result<(), ServiceError> {
         let snap = self.live.load();
         let built = tokio::task::spawn_blocking(move || snap.compacted())
             .await
-            .map_err(|e| ApiError::Internal(format!("matcher build: {e}")))?;
+            .map_err(|e| ServiceError::Internal(format!("matcher build: {e}")))?;
         let _g = self.apply.lock().await;
         let done = catch_up(store.as_ref(), built).await?;
         tracing::info!(
@@ -152,7 +152,7 @@ impl Blocklist {
     }
 
     /// Re-reads the operator-managed allow-list entries.
-    pub async fn reload_allowlist(&self, store: &dyn Store) -> Result<(), ApiError> {
+    pub async fn reload_allowlist(&self, store: &dyn Store) -> Result<(), ServiceError> {
         let extra: Vec<AllowEntry> = store
             .allowlist_entries()
             .await?
@@ -199,7 +199,7 @@ impl Default for Blocklist {
     }
 }
 
-async fn catch_up(store: &dyn Store, mut snap: Snapshot) -> Result<Snapshot, ApiError> {
+async fn catch_up(store: &dyn Store, mut snap: Snapshot) -> Result<Snapshot, ServiceError> {
     loop {
         let page = store.block_changes(snap.serial, PAGE).await?;
         let Some(last) = page.last().map(|c| c.serial) else {

@@ -1,9 +1,9 @@
 //! The demo world of DESIGN §5.3: the organisations, an API client per role, and cases in
 //! every state, made through the same store commits and service calls as real data.
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
+use crate::proto::*;
 use crate::service::Service;
-use crate::types::*;
 use serde::Deserialize;
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -127,7 +127,7 @@ async fn reported(
     report: ReportRequest,
     analyst: &Actor,
     determination: DeterminationRequest,
-) -> Result<uuid::Uuid, ApiError> {
+) -> Result<uuid::Uuid, ServiceError> {
     let created = svc.submit_report(reporter, report, None).await?;
     svc.determine(analyst, created.case_id, determination, None)
         .await?;
@@ -166,7 +166,7 @@ async fn reported_back(
     recipient: &Actor,
     notice_id: Uuid,
     actions_taken: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     svc.notice_step(recipient, notice_id, MeasureCommand::Acknowledge, None)
         .await?;
     let fb = MeasureCommand::FileFeedback {
@@ -289,7 +289,7 @@ async fn registry(svc: &Service, now: time::OffsetDateTime) -> Result<(), DemoEr
 }
 
 pub async fn populate(svc: &Service, with_users: bool) -> Result<DemoWorld, DemoError> {
-    let fail = |e: ApiError| DemoError::Data(format!("demo walk: {e}"));
+    let fail = |e: ServiceError| DemoError::Data(format!("demo walk: {e}"));
     let store = svc.store.as_ref();
     let mut world = DemoWorld::default();
     let existing = store

@@ -3,7 +3,7 @@
 //! with a crashed server is taken over when its lease expires. Deadlines live in the
 //! database, so nothing is lost on restart.
 
-use crate::error::ApiError;
+use crate::error::ServiceError;
 use crate::service::Service;
 use std::sync::Arc;
 use time::Duration;
@@ -46,7 +46,7 @@ pub struct JobReport {
 }
 
 /// Runs every job that is due and not held elsewhere.
-pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ApiError> {
+pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ServiceError> {
     let mut report = JobReport::default();
     let now = svc.now();
     if svc
@@ -101,15 +101,15 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ApiError> 
             .finish_job(CHECKPOINT, owner, svc.now(), now + CHECKPOINT_INTERVAL)
             .await?;
     }
-    crate::metrics::job_items("overdue", report.overdue);
-    crate::metrics::job_items("written_overdue", report.written_overdue);
-    crate::metrics::job_items("reminded", report.reminded);
-    crate::metrics::job_items("expired", report.expired);
-    crate::metrics::job_items("checkpoints", report.checkpoints);
+    job_items("overdue", report.overdue);
+    job_items("written_overdue", report.written_overdue);
+    job_items("reminded", report.reminded);
+    job_items("expired", report.expired);
+    job_items("checkpoints", report.checkpoints);
     Ok(report)
 }
 
-async fn mark_overdue(svc: &Service) -> Result<usize, ApiError> {
+async fn mark_overdue(svc: &Service) -> Result<usize, ServiceError> {
     let actor = Actor::system(DEADLINES);
     let mut done = 0;
     loop {
@@ -161,7 +161,7 @@ async fn mark_overdue(svc: &Service) -> Result<usize, ApiError> {
 
 /// Art. 8: the written notice that follows a telephone call is due by a set time; a notice
 /// still undelivered then is flagged for the deciding authority.
-async fn mark_written_overdue(svc: &Service) -> Result<usize, ApiError> {
+async fn mark_written_overdue(svc: &Service) -> Result<usize, ServiceError> {
     step_each(
         svc,
         DEADLINES,
@@ -172,7 +172,7 @@ async fn mark_written_overdue(svc: &Service) -> Result<usize, ApiError> {
 }
 
 /// Reminds recipients once a quarter of their time is left.
-async fn remind(svc: &Service) -> Result<usize, ApiError> {
+async fn remind(svc: &Service) -> Result<usize, ServiceError> {
     step_each(svc, DEADLINES, MeasureCommand::Remind, |now| {
         svc.store.reminders_due(now, BATCH)
     })
@@ -198,7 +198,7 @@ async fn step_each<'a>(
     job: &str,
     cmd: MeasureCommand,
     due: impl Fn(time::OffsetDateTime) -> Due<'a>,
-) -> Result<usize, ApiError> {
+) -> Result<usize, ServiceError> {
     let actor = Actor::system(job);
     let mut done = 0;
     loop {
@@ -239,7 +239,7 @@ async fn step_each<'a>(
 }
 
 /// Blocks near their expiry go back to the deciding authority for re-review.
-async fn request_reviews(svc: &Service) -> Result<usize, ApiError> {
+async fn request_reviews(svc: &Service) -> Result<usize, ServiceError> {
     let days = svc.policy.national().blocklists.review_before_days;
     let lead = time::Duration::days(i64::from(days));
     step_each(svc, EXPIRY, MeasureCommand::RequestReview { lead }, |now| {
@@ -248,7 +248,7 @@ async fn request_reviews(svc: &Service) -> Result<usize, ApiError> {
     .await
 }
 
-async fn expire_blocks(svc: &Service) -> Result<usize, ApiError> {
+async fn expire_blocks(svc: &Service) -> Result<usize, ServiceError> {
     step_each(svc, EXPIRY, MeasureCommand::Expire, |now| {
         svc.store.blocks_expiring(now, BATCH)
     })
@@ -280,4 +280,11 @@ pub fn spawn(svc: Arc<Service>, tick: std::time::Duration) -> tokio::task::JoinH
             }
         }
     })
+}
+
+/// Counts what a job run did.
+fn job_items(kind: &'static str, n: usize) {
+    if n > 0 {
+        metrics::counter!("warden_job_items_total", "kind" => kind).increment(n as u64);
+    }
 }

@@ -1,7 +1,7 @@
 //! Administration of principals and their credentials, shared by the CLI and (later) the
 //! admin API. Every change is committed with its audit record.
 
-use crate::auth::{self, AuthError};
+use crate::credentials::{self as auth, AuthError};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use time::{Duration, OffsetDateTime};

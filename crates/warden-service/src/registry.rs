@@ -1,89 +1,19 @@
-//! The resource registry in the server: claims declared and decided through the API, the
-//! attribution index rebuilt from the approved ones, and the routing of measures that name
+//! The resource registry (Art. 5, 9): claims declared by organisations and decided by the
+//! authorities, attribution of a value to its holder, and the routing of measures that name
 //! no recipient.
 
-use crate::error::ApiError;
-use crate::service::{Idem, Service};
-use crate::types::*;
-use arc_swap::ArcSwap;
-use std::sync::Arc;
+use crate::error::ServiceError;
+use crate::filters::{Lookup, parse_value};
+use crate::proto::*;
+use crate::service::{Idem, Result, Service};
 use uuid::Uuid;
 use warden_core::indicator::{Indicator, IndicatorType};
 use warden_core::lifecycle::{MeasureKind, may_lookup};
 use warden_core::org::{Actor, OrgRef};
 use warden_core::policy::RouteTo;
 use warden_core::resources::{ClaimStatus, ResourceClaim, ResourceKind};
-use warden_match::attribution::{Attribution, Attributor, Holding, mobile_segments};
-use warden_store::{Changeset, Store, Write};
-
-pub struct Registry {
-    current: ArcSwap<Attributor>,
-    reference: Vec<Holding>,
-}
-
-impl Default for Registry {
-    fn default() -> Self {
-        Registry::new()
-    }
-}
-
-impl Registry {
-    pub fn new() -> Registry {
-        let reference = mobile_segments().unwrap_or_else(|e| {
-            tracing::error!(error = %e, "reference data unreadable: carriers of mobile numbers unknown");
-            vec![]
-        });
-        Registry {
-            current: ArcSwap::from_pointee(Attributor::build(reference.clone())),
-            reference,
-        }
-    }
-
-    pub fn get(&self) -> Arc<Attributor> {
-        self.current.load_full()
-    }
-
-    /// Rebuilds the index from the approved claims and the reference data.
-    pub async fn reload(&self, store: &dyn Store) -> Result<(), ApiError> {
-        let mut holdings = self.reference.clone();
-        for c in store.resource_claims().await? {
-            let c = c.value;
-            if c.status != ClaimStatus::Approved {
-                continue;
-            }
-            holdings.push(Holding {
-                kind: c.kind,
-                value: c.value,
-                range_last: c.range_last,
-                asn: c.asn,
-                province: c.province.map(|p| p.to_string()),
-                org_slug: c.org.slug,
-                claim_id: Some(c.id),
-                source: c.source,
-                at: c.decided_at,
-            });
-        }
-        let built = tokio::task::spawn_blocking(move || Attributor::build(holdings))
-            .await
-            .map_err(|e| ApiError::Internal(format!("attribution build: {e}")))?;
-        self.current.store(Arc::new(built));
-        Ok(())
-    }
-
-    /// Re-reads the registry every few seconds for other servers' decisions.
-    pub fn follow(self: Arc<Self>, store: Arc<dyn Store>) {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = self.reload(store.as_ref()).await {
-                    tracing::warn!(error = %e, "registry reload failed; retrying");
-                }
-            }
-        });
-    }
-}
+use warden_match::attribution::{Attribution, Attributor};
+use warden_store::{Changeset, Write};
 
 impl Service {
     /// The province a report concerns when it names none: the one where every indicator's
@@ -101,7 +31,7 @@ impl Service {
         found?.parse().ok()
     }
 
-    pub async fn resources(&self, actor: &Actor) -> Result<ResourceList, ApiError> {
+    pub async fn resources(&self, actor: &Actor) -> Result<ResourceList, ServiceError> {
         may_lookup(actor)?;
         Ok(ResourceList {
             items: self
@@ -122,7 +52,7 @@ impl Service {
         actor: &Actor,
         req: ResourceRequest,
         idem: Option<Idem>,
-    ) -> Result<ResourceView, ApiError> {
+    ) -> Result<ResourceView, ServiceError> {
         let now = self.now();
         // Normalise first so that overlaps compare like with like.
         let (value, last) = warden_core::resources::normalize_claim(
@@ -131,7 +61,7 @@ impl Service {
             req.range_last.as_deref(),
         )
         .map_err(|m| {
-            ApiError::Refused(warden_core::lifecycle::Refusal {
+            ServiceError::Refused(warden_core::lifecycle::Refusal {
                 code: warden_core::lifecycle::RefusalCode::Invalid,
                 message: m,
             })
@@ -185,9 +115,9 @@ impl Service {
         id: Uuid,
         req: ClaimDecisionRequest,
         idem: Option<Idem>,
-    ) -> Result<ResourceView, ApiError> {
+    ) -> Result<ResourceView, ServiceError> {
         let Some(cur) = self.store.resource_claim(id).await? else {
-            return Err(ApiError::NotFound(format!("resource claim {id}")));
+            return Err(ServiceError::NotFound(format!("resource claim {id}")));
         };
         let now = self.now();
         let (next, ev) = cur.value.decide(
@@ -215,22 +145,24 @@ impl Service {
         .await
     }
 
+    fn attribute_indicator(a: &Attributor, value: &str, ind: &Indicator) -> AttributionResult {
+        let attribution = a.attribute(ind);
+        // Where the resource is used, as its claim says; an organisation's seat says nothing
+        // about where a prefix or number is used.
+        let province = attribution.holder.as_ref().and_then(|h| h.province.clone());
+        AttributionResult {
+            value: value.to_owned(),
+            kind: Some(ind.kind().as_str().into()),
+            normalized: Some(ind.value().to_owned()),
+            attribution,
+            province,
+            error: None,
+        }
+    }
+
     fn attribute_one(a: &Attributor, value: &str, kind: Option<&str>) -> AttributionResult {
-        match crate::matching::parse_value(kind, value) {
-            Ok(ind) => {
-                let attribution = a.attribute(&ind);
-                // Where the resource is used, as its claim says; an organisation's seat says
-                // nothing about where a prefix or number is used.
-                let province = attribution.holder.as_ref().and_then(|h| h.province.clone());
-                AttributionResult {
-                    value: value.to_owned(),
-                    kind: Some(ind.kind().as_str().into()),
-                    normalized: Some(ind.value().to_owned()),
-                    attribution,
-                    province,
-                    error: None,
-                }
-            }
+        match parse_value(kind, value) {
+            Ok(ind) => Self::attribute_indicator(a, value, &ind),
             Err(e) => AttributionResult {
                 value: value.to_owned(),
                 kind: None,
@@ -245,34 +177,23 @@ impl Service {
         }
     }
 
-    pub async fn attribution(
-        &self,
-        actor: &Actor,
-        q: &crate::matching::LookupQuery,
-    ) -> Result<AttributionResult, ApiError> {
+    pub async fn attribution(&self, actor: &Actor, q: &Lookup) -> Result<AttributionResult> {
         may_lookup(actor)?;
-        let r = Self::attribute_one(&self.registry.get(), &q.value, q.kind.as_deref());
-        if let Some(e) = &r.error {
-            return Err(ApiError::Indicator {
-                field: "value".into(),
-                source: warden_core::indicator::IndicatorError {
-                    kind: None,
-                    input: q.value.clone(),
-                    reason: e.detail.clone(),
-                },
-            });
-        }
-        Ok(r)
+        Ok(Self::attribute_indicator(
+            &self.registry.get(),
+            &q.sent,
+            &q.indicator,
+        ))
     }
 
     pub async fn attribution_batch(
         &self,
         actor: &Actor,
         req: &LookupBatchRequest,
-    ) -> Result<AttributionBatchResponse, ApiError> {
+    ) -> Result<AttributionBatchResponse, ServiceError> {
         may_lookup(actor)?;
         if req.values.len() > LOOKUP_BATCH_MAX {
-            return Err(ApiError::BatchTooLarge(format!(
+            return Err(ServiceError::BatchTooLarge(format!(
                 "{} values: at most {LOOKUP_BATCH_MAX} per request; split the batch",
                 req.values.len()
             )));
@@ -293,7 +214,7 @@ impl Service {
     async fn url_filtering(
         &self,
         province: Option<warden_core::org::Province>,
-    ) -> Result<Vec<OrgRef>, ApiError> {
+    ) -> Result<Vec<OrgRef>, ServiceError> {
         let Some(p) = province else {
             return Ok(vec![]);
         };
@@ -318,15 +239,15 @@ impl Service {
         kind: MeasureKind,
         target: Option<&Indicator>,
         province: Option<warden_core::org::Province>,
-    ) -> Result<Vec<OrgRef>, ApiError> {
+    ) -> Result<Vec<OrgRef>, ServiceError> {
         let Some(t) = target else {
-            return Err(ApiError::Unroutable(format!(
+            return Err(ServiceError::Unroutable(format!(
                 "{field}: a measure without a target names its recipient_org"
             )));
         };
         let order = self.policy.for_province(province).route(kind, t.kind());
         if order.is_empty() {
-            return Err(ApiError::Unroutable(format!(
+            return Err(ServiceError::Unroutable(format!(
                 "{field}: policy routes no {} measure on a {} by itself: name recipient_org",
                 kind.as_str(),
                 t.kind()
@@ -381,14 +302,14 @@ impl Service {
                 ),
                 _ => format!("nothing in the registry holds {t}: name recipient_org"),
             };
-            return Err(ApiError::Unroutable(format!("{field}: {missing}")));
+            return Err(ServiceError::Unroutable(format!("{field}: {missing}")));
         };
         let org = self
             .store
             .organisation_by_slug(&answer.org)
             .await?
             .ok_or_else(|| {
-                ApiError::Unroutable(format!(
+                ServiceError::Unroutable(format!(
                     "{field}: {why} of {} is {}, which is not a member organisation: name recipient_org",
                     t.value(),
                     answer.org

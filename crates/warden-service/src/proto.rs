@@ -1,5 +1,7 @@
-//! Request and response bodies of the API (DESIGN §5.1), shared by the server, the CLI and the
-//! tests. Requests refuse unknown fields.
+//! The vocabulary of the API (DESIGN §5.1): request and response bodies and the query
+//! parameters of the listings, shared by the server, the CLI and the tests. Requests refuse
+//! unknown fields. Query parameters arrive as text and are parsed into the typed filters of
+//! `filters` at the edge.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -742,4 +744,129 @@ pub struct ImportRejectList {
     pub items: Vec<ImportRejectItem>,
     /// Of every reject, counted; the first 100,000 are kept.
     pub total: u64,
+}
+
+/// Query parameters of `GET /api/v1/cases`.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CasesQuery {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub province: Option<String>,
+    /// Slug of a reporting organisation.
+    pub org: Option<String>,
+    /// Slug of the institution the case is assigned to.
+    pub assigned_to: Option<String>,
+    /// Opened at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Opened before (RFC 3339).
+    pub to: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Query parameters of `GET /api/v1/notices`.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NoticesQuery {
+    pub status: Option<String>,
+    pub overdue: Option<bool>,
+    pub province: Option<String>,
+    /// The category of the case.
+    pub category: Option<String>,
+    /// Decided at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Decided before (RFC 3339).
+    pub to: Option<String>,
+    /// Slug of the recipient organisation.
+    pub recipient: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Query parameters of `GET /api/v1/audit`.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Entries after this sequence number.
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+/// Query parameters of `GET /api/v1/enforcements` and `GET /api/v1/compliance`.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EnforcementQuery {
+    pub org: Option<String>,
+    pub province: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Query parameters of `GET /api/v1/stats/timeliness`.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TimelinessQuery {
+    pub group_by: warden_core::stats::GroupBy,
+    /// Cases opened at or after (RFC 3339).
+    pub from: Option<String>,
+    /// Cases opened before (RFC 3339).
+    pub to: Option<String>,
+}
+
+/// Query parameters of the bulletin and publication lists.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Query parameters of `GET /api/v1/blocklists/{format}`.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// Slug of the organisation whose blocks to export (yours by default unless you oversee).
+    pub recipient: Option<String>,
+    /// Only the changes after this serial (a delta).
+    pub since: Option<i64>,
+    /// Only targets of this indicator type (`plain` and `csv`).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// Query parameters of `GET /api/v1/lookup`.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LookupQuery {
+    /// The value: an address, network, domain, URL, e-mail address, phone number, hash…
+    pub value: String,
+    /// Its indicator type, when it should not be recognised from its shape.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportsQuery {
+    /// At most this many (default 50, at most 1000).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RejectsQuery {
+    /// Rejects after this number (the last `n` of the previous page).
+    pub after: Option<u64>,
+    /// At most this many (default 1000, at most 10000).
+    pub limit: Option<u32>,
 }

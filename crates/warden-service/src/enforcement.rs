@@ -1,0 +1,254 @@
+//! Enforcement (Art. 12): the records overdue and failed notices raise, the talks, warnings
+//! and fines the authorities record on them, and each organisation's compliance.
+
+use crate::error::ServiceError;
+use crate::filters::EnforcementFilter;
+use crate::proto::*;
+use crate::service::{Idem, Result, Service};
+use uuid::Uuid;
+use warden_core::lifecycle::*;
+use warden_core::org::Actor;
+use warden_store::{Changeset, Write};
+
+impl Service {
+    /// The organisation and province an enforcement listing is limited to for this caller.
+    pub(crate) async fn enforcement_scope(
+        &self,
+        actor: &Actor,
+        q: &EnforcementFilter,
+    ) -> Result<(Option<Uuid>, Option<String>), ServiceError> {
+        let wanted = match &q.org {
+            Some(s) => Some(self.org("org", s).await?.id),
+            None => None,
+        };
+        let Some(org) = actor.org() else {
+            return Err(ServiceError::NotFound("enforcement records".into()));
+        };
+        Ok(match (org.org_type.is_authority(), org.jurisdiction) {
+            (true, Some(warden_core::org::Jurisdiction::National)) => {
+                (wanted, q.province.map(|p| p.to_string()))
+            }
+            (true, Some(warden_core::org::Jurisdiction::Province(p))) => {
+                if q.province.is_some_and(|x| x != p) {
+                    return Err(ServiceError::Refused(Refusal {
+                        code: RefusalCode::Jurisdiction,
+                        message: format!("{} sees records of province {p} only", org.slug),
+                    }));
+                }
+                (wanted, Some(p.to_string()))
+            }
+            // Everyone else sees its own record only.
+            _ => {
+                if wanted.is_some_and(|w| w != org.id) {
+                    return Err(ServiceError::Refused(Refusal {
+                        code: RefusalCode::Organisation,
+                        message: "an organisation sees its own compliance record only".into(),
+                    }));
+                }
+                (Some(org.id), None)
+            }
+        })
+    }
+
+    pub async fn enforcements(
+        &self,
+        actor: &Actor,
+        q: EnforcementFilter,
+    ) -> Result<EnforcementList> {
+        let (org, province) = self.enforcement_scope(actor, &q).await?;
+        let limit = q.limit;
+        let items = self
+            .store
+            .enforcements(org, province.as_deref(), limit)
+            .await?
+            .into_iter()
+            .filter(|e| can_view_enforcement(actor, &e.value))
+            .map(|e| EnforcementView {
+                enforcement: e.value,
+                version: e.version,
+            })
+            .collect();
+        Ok(EnforcementList { items })
+    }
+
+    /// One enforcement record, to those who may see it or any authority (as when acting on it).
+    pub async fn enforcement(&self, actor: &Actor, id: Uuid) -> Result<EnforcementView> {
+        let not_found = || ServiceError::NotFound(format!("enforcement record {id}"));
+        let e = self.store.enforcement(id).await?.ok_or_else(not_found)?;
+        if !can_view_enforcement(actor, &e.value) {
+            return Err(not_found());
+        }
+        Ok(EnforcementView {
+            enforcement: e.value,
+            version: e.version,
+        })
+    }
+
+    /// The reference number of the notice an enforcement record is about (to those who may
+    /// see the record).
+    pub async fn enforcement_reference(&self, actor: &Actor, id: Uuid) -> Result<String> {
+        let e = self.enforcement(actor, id).await?.enforcement;
+        Ok(self
+            .store
+            .measure(e.measure_id)
+            .await?
+            .map(|m| warden_core::notice::reference_number(&m.value))
+            .unwrap_or_default())
+    }
+
+    pub async fn record_enforcement(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        req: EnforcementActionRequest,
+        idem: Option<Idem>,
+    ) -> Result<EnforcementView> {
+        self.once(idem, || async {
+            let now = self.now();
+            let not_found = || ServiceError::NotFound(format!("enforcement record {id}"));
+            let e = self.store.enforcement(id).await?.ok_or_else(not_found)?;
+            let authority = actor.org().is_some_and(|o| o.org_type.is_authority());
+            if !can_view_enforcement(actor, &e.value) && !authority {
+                return Err(not_found());
+            }
+            let out =
+                e.value
+                    .record(actor, req.kind, req.basis, req.amount_yuan, req.notes, now)?;
+            let view = EnforcementView {
+                enforcement: out.next.clone(),
+                version: e.version + 1,
+            };
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![Write::Enforcement {
+                    enforcement: out.next,
+                    expected: Some(e.version),
+                }],
+                out.events,
+            );
+            Ok((view, changes))
+        })
+        .await
+    }
+
+    /// Every organisation's compliance record within an authority's jurisdiction, most overdue
+    /// first: one pass over the measures and the enforcement records.
+    pub async fn compliance_overview(&self, actor: &Actor) -> Result<Vec<ComplianceRecord>> {
+        if !actor.org().is_some_and(|o| o.org_type.is_authority()) {
+            return Err(ServiceError::Refused(Refusal {
+                code: RefusalCode::Organisation,
+                message: "the compliance of every organisation is for the telecom authorities"
+                    .into(),
+            }));
+        }
+        let (_, province) = self
+            .enforcement_scope(actor, &EnforcementFilter::default())
+            .await?;
+        let mut by_org: std::collections::BTreeMap<String, ComplianceRecord> = Default::default();
+        let filter = warden_store::MeasureFilter {
+            province: province.clone(),
+            ..Default::default()
+        };
+        for m in self.all_measures(&filter).await? {
+            let rec = by_org
+                .entry(m.recipient.slug.clone())
+                .or_insert_with(|| blank(&m.recipient.slug));
+            rec.notices += 1;
+            rec.overdue += u64::from(m.overdue);
+        }
+        for e in self
+            .store
+            .enforcements(None, province.as_deref(), 10_000)
+            .await?
+        {
+            let rec = by_org
+                .entry(e.value.org.slug.clone())
+                .or_insert_with(|| blank(&e.value.org.slug));
+            count_record(rec, &e.value);
+        }
+        let mut out: Vec<_> = by_org.into_values().collect();
+        out.sort_by(|a, b| {
+            b.overdue
+                .cmp(&a.overdue)
+                .then(b.notices.cmp(&a.notices))
+                .then_with(|| a.org.cmp(&b.org))
+        });
+        Ok(out)
+    }
+
+    pub async fn compliance(
+        &self,
+        actor: &Actor,
+        q: EnforcementFilter,
+    ) -> Result<ComplianceRecord> {
+        let slug = match (&q.org, actor.org()) {
+            (Some(s), _) => s.clone(),
+            (None, Some(o)) => o.slug.clone(),
+            (None, None) => return Err(ServiceError::InvalidQuery("org: required".into())),
+        };
+        let q = EnforcementFilter {
+            org: Some(slug.clone()),
+            ..q
+        };
+        let (org, province) = self.enforcement_scope(actor, &q).await?;
+        let mut rec = blank(&slug);
+        let filter = warden_store::MeasureFilter {
+            recipient_org: org,
+            province,
+            ..Default::default()
+        };
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .measures(&filter, 1000, cursor.as_deref())
+                .await?;
+            for m in &page.items {
+                rec.notices += 1;
+                rec.overdue += u64::from(m.value.overdue);
+            }
+            match page.next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        for e in self
+            .store
+            .enforcements(org, filter.province.as_deref(), 1000)
+            .await?
+        {
+            count_record(&mut rec, &e.value);
+        }
+        Ok(rec)
+    }
+}
+
+/// An organisation's record before anything is counted.
+fn blank(org: &str) -> ComplianceRecord {
+    ComplianceRecord {
+        org: org.to_owned(),
+        notices: 0,
+        overdue: 0,
+        enforcement_records: 0,
+        talks: 0,
+        warnings: 0,
+        fines: 0,
+        fines_total_yuan: 0,
+    }
+}
+
+/// Counts an enforcement record and the talks, warnings and fines recorded on it.
+fn count_record(rec: &mut ComplianceRecord, e: &Enforcement) {
+    rec.enforcement_records += 1;
+    for a in &e.actions {
+        match a.kind {
+            ActionKind::Talk => rec.talks += 1,
+            ActionKind::Warning => rec.warnings += 1,
+            ActionKind::Fine => {
+                rec.fines += 1;
+                rec.fines_total_yuan += a.amount_yuan.unwrap_or(0);
+            }
+        }
+    }
+}
