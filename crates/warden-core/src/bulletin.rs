@@ -62,6 +62,33 @@ fn refuse<T>(code: RefusalCode, message: impl Into<String>) -> Result<T, Refusal
     })
 }
 
+/// Reviewers of the telecom authorities and the institutions issue bulletins and
+/// publications.
+pub(crate) fn may_issue(actor: &Actor) -> Result<&OrgRef, Refusal> {
+    let Some(org) = actor.org() else {
+        return refuse(
+            RefusalCode::Role,
+            "bulletins are issued by members' reviewers",
+        );
+    };
+    if !actor.has_role(Role::Reviewer) {
+        return refuse(
+            RefusalCode::Role,
+            "issuing bulletins and publications needs the reviewer role",
+        );
+    }
+    if !(org.org_type.is_authority() || org.org_type == OrgType::Institution) {
+        return refuse(
+            RefusalCode::Organisation,
+            format!(
+                "a {} does not issue bulletins or publications",
+                org.org_type
+            ),
+        );
+    }
+    Ok(org)
+}
+
 impl Bulletin {
     /// Telecom authorities and the institutions (CNCERT operates the platform) issue them,
     /// through a reviewer.
@@ -71,27 +98,7 @@ impl Bulletin {
         d: BulletinDraft,
         now: OffsetDateTime,
     ) -> Result<Outcome<Bulletin>, Refusal> {
-        let Some(org) = actor.org() else {
-            return refuse(
-                RefusalCode::Role,
-                "bulletins are issued by members' reviewers",
-            );
-        };
-        if !actor.has_role(Role::Reviewer) {
-            return refuse(
-                RefusalCode::Role,
-                "issuing bulletins and publications needs the reviewer role",
-            );
-        }
-        if !(org.org_type.is_authority() || org.org_type == OrgType::Institution) {
-            return refuse(
-                RefusalCode::Organisation,
-                format!(
-                    "a {} does not issue bulletins or publications",
-                    org.org_type
-                ),
-            );
-        }
+        let org = may_issue(actor)?;
         for (field, v, max) in [("title", &d.title, 300), ("body", &d.body, 50_000)] {
             if v.trim().is_empty() {
                 return refuse(RefusalCode::Invalid, format!("{field} is required"));

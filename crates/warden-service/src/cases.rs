@@ -468,4 +468,16 @@ impl Service {
             .deadline_span(kind, severity, emergency);
         (span, span.after(self.now(), &self.calendar))
     }
+
+    /// The institutions a case can be assigned to (Art. 7).
+    pub async fn institutions(&self) -> Result<Vec<Organisation>> {
+        Ok(self
+            .store
+            .organisations()
+            .await?
+            .into_iter()
+            .map(|o| o.value)
+            .filter(|o| o.org_type == warden_core::org::OrgType::Institution)
+            .collect())
+    }
 }

@@ -236,11 +236,32 @@ impl Service {
         .await
     }
 
+    /// What the caller may do now with the measure of a notice (the forms a page offers).
+    pub async fn notice_offers(&self, actor: &Actor, id: Uuid) -> Result<NoticeOffers> {
+        let (_, m) = self.notice_and_measure(actor, id).await?;
+        let m = &m.value;
+        Ok(NoticeOffers {
+            acknowledge: can_acknowledge(actor, m),
+            feedback: can_file_feedback(actor, m),
+            verify: can_verify(actor, m),
+            phone: can_record_phone_call(actor, m),
+        })
+    }
+
     /// The published keys: every authority's, retired ones included, and the platform's
     /// (`GET /api/v1/keys`).
     pub async fn published_keys(&self) -> Result<warden_core::notice::KeySet> {
         Ok(crate::keys::published(self.store.as_ref(), &self.keys).await?)
     }
+}
+
+/// The steps open to a caller on a notice's measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoticeOffers {
+    pub acknowledge: bool,
+    pub feedback: bool,
+    pub verify: bool,
+    pub phone: bool,
 }
 
 fn notice_summary(m: Measure) -> NoticeSummary {

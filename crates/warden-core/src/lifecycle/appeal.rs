@@ -190,6 +190,13 @@ impl Appeal {
         })
     }
 
+    /// A reviewer of the deciding authority.
+    pub(crate) fn may_answer<'a>(&self, actor: &'a Actor) -> Result<&'a OrgRef, Refusal> {
+        let org = require_role(actor, Role::Reviewer)?;
+        require_org(org, &self.deciding_org, "answer this appeal")?;
+        Ok(org)
+    }
+
     pub fn apply(
         &self,
         actor: &Actor,
@@ -200,8 +207,7 @@ impl Appeal {
         if measure.id != self.measure_id {
             return refuse(RefusalCode::Invalid, "the measure is not the one appealed");
         }
-        let org = require_role(actor, Role::Reviewer)?;
-        require_org(org, &self.deciding_org, "answer this appeal")?;
+        self.may_answer(actor)?;
         let mut next = self.clone();
         let ev =
             |name: &str, data: serde_json::Value| event(name, SubjectKind::Appeal, self.id, data);

@@ -433,6 +433,90 @@ impl Case {
         })
     }
 
+    /// A reviewer or admin of a telecom authority over the case's province, while the case
+    /// awaits determination.
+    pub(crate) fn may_assign(&self, actor: &Actor) -> Result<(), Refusal> {
+        let org = member_org(actor)?;
+        if !(actor.has_role(Role::Reviewer) || actor.has_role(Role::Admin)) {
+            return refuse(
+                RefusalCode::Role,
+                "assigning a case needs the reviewer or admin role of a telecom authority",
+            );
+        }
+        require_authority_over(org, self.province)?;
+        if !matches!(
+            self.status,
+            CaseStatus::Submitted | CaseStatus::Assigned | CaseStatus::MoreInfo
+        ) {
+            return refuse(
+                RefusalCode::State,
+                format!("a {} case cannot be reassigned", self.status.as_str()),
+            );
+        }
+        Ok(())
+    }
+
+    /// An analyst of the assigned institution, which did not report the threat, while the
+    /// case is assigned.
+    pub(crate) fn may_determine<'a>(&self, actor: &'a Actor) -> Result<&'a OrgRef, Refusal> {
+        let org = require_role(actor, Role::Analyst)?;
+        let Some(assigned) = &self.assigned_to else {
+            return refuse(
+                RefusalCode::State,
+                "the case is not assigned to an institution",
+            );
+        };
+        require_org(org, assigned, "determine this case")?;
+        if self.reporter_orgs.contains(&org.id) {
+            return refuse(
+                RefusalCode::SeparationOfDuties,
+                format!("{} reported this threat and cannot determine it", org.slug),
+            );
+        }
+        if self.status != CaseStatus::Assigned {
+            return refuse(
+                RefusalCode::State,
+                format!("a {} case cannot be determined", self.status.as_str()),
+            );
+        }
+        Ok(org)
+    }
+
+    /// A reviewer of the competent authority, neither the determining organisation nor its
+    /// analyst, once the threat is confirmed.
+    pub(crate) fn may_decide<'a>(
+        &self,
+        actor: &'a Actor,
+    ) -> Result<(&'a OrgRef, &Determination), Refusal> {
+        let org = require_role(actor, Role::Reviewer)?;
+        require_authority_over(org, self.province)?;
+        if self.status != CaseStatus::Determined {
+            return refuse(
+                RefusalCode::State,
+                format!(
+                    "a {} case cannot be decided: it needs a confirmed determination",
+                    self.status.as_str()
+                ),
+            );
+        }
+        let Some(det) = &self.determination else {
+            return refuse(RefusalCode::State, "the case has no determination");
+        };
+        if det.org.id == org.id {
+            return refuse(
+                RefusalCode::SeparationOfDuties,
+                "the organisation that determined a case cannot decide it",
+            );
+        }
+        if actor.principal_id() == Some(det.analyst_id) {
+            return refuse(
+                RefusalCode::SeparationOfDuties,
+                "the analyst who determined a case cannot decide it",
+            );
+        }
+        Ok((org, det))
+    }
+
     pub fn apply(
         &self,
         actor: &Actor,
@@ -486,28 +570,12 @@ impl Case {
                 ]
             }
             CaseCommand::Assign { institution } => {
-                let org = member_org(actor)?;
-                if !(actor.has_role(Role::Reviewer) || actor.has_role(Role::Admin)) {
-                    return refuse(
-                        RefusalCode::Role,
-                        "assigning a case needs the reviewer or admin role of a telecom authority",
-                    );
-                }
-                require_authority_over(org, self.province)?;
+                self.may_assign(actor)?;
                 require_type(
                     &institution,
                     OrgType::Institution,
                     "the assigned organisation",
                 )?;
-                if !matches!(
-                    self.status,
-                    CaseStatus::Submitted | CaseStatus::Assigned | CaseStatus::MoreInfo
-                ) {
-                    return refuse(
-                        RefusalCode::State,
-                        format!("a {} case cannot be reassigned", self.status.as_str()),
-                    );
-                }
                 if self.reporter_orgs.contains(&institution.id) {
                     return refuse(
                         RefusalCode::SeparationOfDuties,
@@ -560,26 +628,7 @@ impl Case {
                 rationale,
                 recommended_measures,
             } => {
-                let org = require_role(actor, Role::Analyst)?;
-                let Some(assigned) = &self.assigned_to else {
-                    return refuse(
-                        RefusalCode::State,
-                        "the case is not assigned to an institution",
-                    );
-                };
-                require_org(org, assigned, "determine this case")?;
-                if self.reporter_orgs.contains(&org.id) {
-                    return refuse(
-                        RefusalCode::SeparationOfDuties,
-                        format!("{} reported this threat and cannot determine it", org.slug),
-                    );
-                }
-                if self.status != CaseStatus::Assigned {
-                    return refuse(
-                        RefusalCode::State,
-                        format!("a {} case cannot be determined", self.status.as_str()),
-                    );
-                }
+                let org = self.may_determine(actor)?;
                 require_text("rationale", &rationale, 20_000)?;
                 if verdict == Verdict::Confirmed && severity.is_none() {
                     return refuse(RefusalCode::Invalid, "a confirmed threat needs a severity");
@@ -633,32 +682,7 @@ impl Case {
                 measures: specs,
                 notify,
             } => {
-                let org = require_role(actor, Role::Reviewer)?;
-                require_authority_over(org, self.province)?;
-                if self.status != CaseStatus::Determined {
-                    return refuse(
-                        RefusalCode::State,
-                        format!(
-                            "a {} case cannot be decided: it needs a confirmed determination",
-                            self.status.as_str()
-                        ),
-                    );
-                }
-                let Some(det) = &self.determination else {
-                    return refuse(RefusalCode::State, "the case has no determination");
-                };
-                if det.org.id == org.id {
-                    return refuse(
-                        RefusalCode::SeparationOfDuties,
-                        "the organisation that determined a case cannot decide it",
-                    );
-                }
-                if actor.principal_id() == Some(det.analyst_id) {
-                    return refuse(
-                        RefusalCode::SeparationOfDuties,
-                        "the analyst who determined a case cannot decide it",
-                    );
-                }
+                let (org, det) = self.may_decide(actor)?;
                 require_text("reasons", &reasons, 20_000)?;
                 let mut notified = vec![];
                 match outcome {

@@ -108,16 +108,8 @@ impl Enforcement {
         Ok(Outcome { next: e, events })
     }
 
-    /// The deciding authority (or MIIT) records a talk, a warning or a fine.
-    pub fn record(
-        &self,
-        actor: &Actor,
-        kind: ActionKind,
-        basis: LegalBasis,
-        amount_yuan: Option<u64>,
-        notes: String,
-        now: OffsetDateTime,
-    ) -> Result<Outcome<Enforcement>, Refusal> {
+    /// A reviewer of the deciding authority, or of the ministry.
+    pub(crate) fn may_record<'a>(&self, actor: &'a Actor) -> Result<&'a OrgRef, Refusal> {
         let org = require_role(actor, Role::Reviewer)?;
         let national = org.jurisdiction == Some(crate::org::Jurisdiction::National);
         if org.id != self.authority.id && !national {
@@ -129,6 +121,20 @@ impl Enforcement {
                 ),
             );
         }
+        Ok(org)
+    }
+
+    /// The deciding authority (or MIIT) records a talk, a warning or a fine.
+    pub fn record(
+        &self,
+        actor: &Actor,
+        kind: ActionKind,
+        basis: LegalBasis,
+        amount_yuan: Option<u64>,
+        notes: String,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<Enforcement>, Refusal> {
+        self.may_record(actor)?;
         require_text("notes", &notes, 20_000)?;
         match (kind, amount_yuan) {
             (ActionKind::Fine, None | Some(0)) => {

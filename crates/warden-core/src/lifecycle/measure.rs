@@ -492,6 +492,49 @@ impl Measure {
         }
     }
 
+    /// The recipient's responder, while the notice awaits acknowledgement.
+    pub(crate) fn may_acknowledge(&self, actor: &Actor) -> Result<(), Refusal> {
+        let org = require_role(actor, Role::Responder)?;
+        require_org(org, &self.recipient, "acknowledge this notice")?;
+        self.require_status(
+            &[NoticeStatus::Issued, NoticeStatus::Delivered],
+            "acknowledge",
+        )
+    }
+
+    /// The recipient's responder, once the notice is acknowledged (or reopened).
+    pub(crate) fn may_file_feedback(&self, actor: &Actor) -> Result<(), Refusal> {
+        let org = require_role(actor, Role::Responder)?;
+        require_org(org, &self.recipient, "report on this notice")?;
+        self.require_status(
+            &[NoticeStatus::Acknowledged, NoticeStatus::Reopened],
+            "file feedback (acknowledge the notice first)",
+        )
+    }
+
+    /// The determining institution's verifier, once feedback is filed.
+    pub(crate) fn may_verify(&self, actor: &Actor) -> Result<(), Refusal> {
+        let org = require_role(actor, Role::Verifier)?;
+        require_org(org, &self.determining_org, "verify this measure")?;
+        self.require_status(
+            &[NoticeStatus::FeedbackFiled],
+            "verify (no feedback to verify)",
+        )
+    }
+
+    /// The deciding authority's reviewer, on the emergency path.
+    pub(crate) fn may_record_phone_call(&self, actor: &Actor) -> Result<(), Refusal> {
+        let org = require_role(actor, Role::Reviewer)?;
+        require_org(org, &self.deciding_org, "record calls about this measure")?;
+        if !self.emergency {
+            return refuse(
+                RefusalCode::Invalid,
+                "telephone notification precedes the written notice only on the emergency path (Art. 8, 13)",
+            );
+        }
+        Ok(())
+    }
+
     pub fn apply(
         &self,
         actor: &Actor,
@@ -516,9 +559,7 @@ impl Measure {
                 vec![ev("notice.delivered", json!({"by": actor.label()}))]
             }
             MeasureCommand::Acknowledge => {
-                let org = require_role(actor, Role::Responder)?;
-                require_org(org, &self.recipient, "acknowledge this notice")?;
-                self.require_status(&[Issued, Delivered], "acknowledge")?;
+                self.may_acknowledge(actor)?;
                 next.status = Acknowledged;
                 next.acknowledged_at = Some(now);
                 vec![ev("notice.acknowledged", json!({}))]
@@ -528,12 +569,7 @@ impl Measure {
                 actions_taken,
                 completed_at,
             } => {
-                let org = require_role(actor, Role::Responder)?;
-                require_org(org, &self.recipient, "report on this notice")?;
-                self.require_status(
-                    &[Acknowledged, Reopened],
-                    "file feedback (acknowledge the notice first)",
-                )?;
+                self.may_file_feedback(actor)?;
                 require_text("actions_taken", &actions_taken, 20_000)?;
                 let completed_at = completed_at.unwrap_or(now);
                 if completed_at > now + Duration::minutes(5) {
@@ -562,9 +598,7 @@ impl Measure {
                 method,
                 notes,
             } => {
-                let org = require_role(actor, Role::Verifier)?;
-                require_org(org, &self.determining_org, "verify this measure")?;
-                self.require_status(&[FeedbackFiled], "verify (no feedback to verify)")?;
+                self.may_verify(actor)?;
                 next.verifications.push(Verification {
                     result,
                     method,
@@ -604,14 +638,7 @@ impl Measure {
                 summary,
                 at,
             } => {
-                let org = require_role(actor, Role::Reviewer)?;
-                require_org(org, &self.deciding_org, "record calls about this measure")?;
-                if !self.emergency {
-                    return refuse(
-                        RefusalCode::Invalid,
-                        "telephone notification precedes the written notice only on the emergency path (Art. 8, 13)",
-                    );
-                }
+                self.may_record_phone_call(actor)?;
                 require_text("called_person", &called_person, 200)?;
                 require_text("called_number", &called_number, 50)?;
                 require_text("summary", &summary, 5_000)?;

@@ -7,12 +7,14 @@ mod appeal;
 mod case;
 mod enforcement;
 mod measure;
+mod offers;
 mod visibility;
 
 pub use appeal::*;
 pub use case::*;
 pub use enforcement::*;
 pub use measure::*;
+pub use offers::*;
 pub use visibility::*;
 
 use crate::org::{Actor, OrgRef, OrgType, Province, Role};

@@ -1116,3 +1116,162 @@ fn authorities_refer_cases_up_and_across() {
             .is_ok()
     );
 }
+
+/// Every organisation with every single role, the platform and the public.
+fn everyone() -> Vec<Actor> {
+    let mut all = vec![Actor::Public, Actor::system("test")];
+    for o in ORGS {
+        for r in crate::org::Role::ALL {
+            all.push(actor(o, &format!("{}-{}", r.as_str(), o), &[r]));
+        }
+    }
+    all
+}
+
+/// A step the content of which the actor got wrong was still the actor's to take.
+fn taken(r: &Result<impl Sized, Refusal>) -> bool {
+    match r {
+        Ok(_) => true,
+        Err(e) => e.code == RefusalCode::Invalid,
+    }
+}
+
+#[test]
+fn what_a_page_offers_is_what_the_core_would_take() {
+    // A case awaiting determination, one awaiting decision, and a notice in each state the
+    // forms care about.
+    let assigned = opened(Some("44"));
+    let mut determined = opened(Some("44"));
+    determine(&mut determined, Some(IncidentLevel::Ii));
+    let (_, issued) = {
+        let mut f = opened(Some("44"));
+        determine(&mut f, Some(IncidentLevel::Ii));
+        let out = decide(&mut f, &reviewer_gd()).unwrap();
+        (f, out.measures.into_iter().next().unwrap())
+    };
+    let acknowledged = issued
+        .apply(&responder(), MeasureCommand::Acknowledge, T0)
+        .unwrap()
+        .next;
+    let filed = acknowledged
+        .apply(
+            &responder(),
+            MeasureCommand::FileFeedback {
+                outcome: FeedbackOutcome::Done,
+                actions_taken: "Blocked".into(),
+                completed_at: None,
+            },
+            T0,
+        )
+        .unwrap()
+        .next;
+    let mut checked = 0;
+    for a in everyone() {
+        for case in [&assigned.case, &determined.case] {
+            let ctx = assigned.w.ctx(T0, case.province);
+            let det = case.apply(
+                &a,
+                CaseCommand::Determine {
+                    verdict: Verdict::Confirmed,
+                    severity: Some(Severity::High),
+                    incident_level: None,
+                    rationale: "Seen".into(),
+                    recommended_measures: vec![],
+                },
+                ctx,
+            );
+            assert_eq!(
+                can_determine(&a, case),
+                taken(&det),
+                "{a:?} {:?}",
+                case.status
+            );
+            let ctx = assigned.w.ctx(T0, case.province);
+            let dec = case.apply(
+                &a,
+                CaseCommand::Decide {
+                    outcome: DecisionOutcome::Approved,
+                    reasons: "Confirmed".into(),
+                    measures: vec![block_spec("china-telecom", "evil-bank.example.cn", 9)],
+                    notify: vec![],
+                },
+                ctx,
+            );
+            assert_eq!(can_decide(&a, case), taken(&dec), "{a:?} {:?}", case.status);
+            let ctx = assigned.w.ctx(T0, case.province);
+            let asg = case.apply(
+                &a,
+                CaseCommand::Assign {
+                    institution: org("caict"),
+                },
+                ctx,
+            );
+            assert_eq!(can_assign(&a, case), taken(&asg), "{a:?} {:?}", case.status);
+            checked += 3;
+        }
+        for m in [&issued, &acknowledged, &filed] {
+            let ack = m.apply(&a, MeasureCommand::Acknowledge, T0);
+            assert_eq!(can_acknowledge(&a, m), taken(&ack), "{a:?} {:?}", m.status);
+            let fb = m.apply(
+                &a,
+                MeasureCommand::FileFeedback {
+                    outcome: FeedbackOutcome::Done,
+                    actions_taken: "Blocked".into(),
+                    completed_at: None,
+                },
+                T0,
+            );
+            assert_eq!(can_file_feedback(&a, m), taken(&fb), "{a:?} {:?}", m.status);
+            let v = m.apply(
+                &a,
+                MeasureCommand::Verify {
+                    result: VerificationResult::Passed,
+                    method: VerificationMethod::Manual,
+                    notes: String::new(),
+                },
+                T0,
+            );
+            assert_eq!(can_verify(&a, m), taken(&v), "{a:?} {:?}", m.status);
+            let call = m.apply(
+                &a,
+                MeasureCommand::RecordPhoneNotification {
+                    called_person: "Duty officer".into(),
+                    called_number: "+861012345678".into(),
+                    summary: "Block at once".into(),
+                    at: None,
+                },
+                T0,
+            );
+            assert_eq!(can_record_phone_call(&a, m), taken(&call), "{a:?}");
+            checked += 4;
+        }
+        let bulletin = crate::bulletin::Bulletin::issue(
+            &a,
+            Uuid::from_u128(77),
+            crate::bulletin::BulletinDraft {
+                kind: crate::bulletin::BulletinKind::Bulletin,
+                title: "Campaign".into(),
+                body: "Details".into(),
+                tlp: Tlp::Green,
+                audience: vec![],
+                case_ids: vec![],
+            },
+            T0,
+        );
+        assert_eq!(can_issue_bulletins(&a), taken(&bulletin), "{a:?}");
+        // Queues are offered to those who could take some case's step.
+        if can_determine(&a, &assigned.case) {
+            assert!(can_determine_cases(&a));
+        }
+        if can_decide(&a, &determined.case) {
+            assert!(can_decide_cases(&a));
+        }
+        if can_acknowledge(&a, &issued) {
+            assert!(can_handle_notices(&a));
+        }
+        if can_verify(&a, &filed) {
+            assert!(can_verify_notices(&a));
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+}

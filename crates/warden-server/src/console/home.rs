@@ -14,8 +14,12 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use warden_core::bulletin::BulletinKind;
-use warden_core::lifecycle::{CaseStatus, NoticeStatus};
-use warden_core::org::{Actor, Role};
+use warden_core::lifecycle::{
+    CaseStatus, NoticeStatus, can_act_on_enforcement, can_answer_appeals, can_decide_cases,
+    can_determine_cases, can_handle_notices, can_read_audit, can_submit_reports,
+    can_verify_notices,
+};
+use warden_core::org::Actor;
 use warden_service::authentication::SESSION_HOURS;
 use warden_service::filters::{CasesFilter, EnforcementFilter, Lookup, NoticesFilter, PageRequest};
 
@@ -263,7 +267,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
     let notice_rows =
         |list: warden_service::proto::NoticeList| tables::notice_rows(m, now, list.items);
     let mut out = vec![];
-    if actor.has_role(Role::Reporter) {
+    if can_submit_reports(actor) {
         out.push(Section {
             id: "my-reports",
             title: m.t("my_reports").to_owned(),
@@ -272,7 +276,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             rows: case_rows(s.svc.cases(actor, cases(None)).await?),
         });
     }
-    if actor.has_role(Role::Analyst) {
+    if can_determine_cases(actor) {
         let mut rows = case_rows(
             s.svc
                 .cases(actor, cases(Some(CaseStatus::Assigned)))
@@ -291,7 +295,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             rows,
         });
     }
-    if actor.has_role(Role::Reviewer) {
+    if can_decide_cases(actor) {
         out.push(Section {
             id: "decisions",
             action: None,
@@ -304,7 +308,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             ),
         });
     }
-    if actor.has_role(Role::Reviewer) && actor.org().is_some_and(|o| o.org_type.is_authority()) {
+    if can_answer_appeals(actor) {
         out.push(Section {
             id: "appeals",
             title: m.t("appeals_open").to_owned(),
@@ -313,7 +317,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             rows: tables::appeal_rows(s, m, s.svc.open_appeals(actor).await?),
         });
     }
-    if actor.has_role(Role::Reviewer) && actor.org().is_some_and(|o| o.org_type.is_authority()) {
+    if can_act_on_enforcement(actor) {
         let list = s
             .svc
             .enforcements(
@@ -336,7 +340,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
         });
     }
     let notices = |status: Option<NoticeStatus>| NoticesFilter::in_state(status, 50);
-    if actor.has_role(Role::Responder) {
+    if can_handle_notices(actor) {
         let mut list = s.svc.notices(actor, notices(None)).await?;
         list.items
             .retain(|n| !matches!(n.status.as_str(), "verified" | "closed"));
@@ -348,7 +352,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             rows: notice_rows(list),
         });
     }
-    if actor.has_role(Role::Verifier) {
+    if can_verify_notices(actor) {
         out.push(Section {
             id: "verification",
             action: None,
@@ -361,7 +365,7 @@ async fn work(s: &AppState, actor: &Actor, m: &Messages) -> Result<Vec<Section>,
             ),
         });
     }
-    if actor.has_role(Role::Auditor) && warden_core::lifecycle::can_read_audit(actor) {
+    if can_read_audit(actor) {
         let intact = s.svc.audit_intact(actor).await?;
         out.push(Section {
             id: "audit",

@@ -11,8 +11,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use uuid::Uuid;
-use warden_core::lifecycle::AppealStatus;
-use warden_core::org::Role;
+use warden_core::lifecycle::{can_answer_appeal, can_issue_bulletins, can_record_action};
 use warden_service::ServiceError;
 use warden_service::authentication::Session;
 use warden_service::filters::{AuditFilter, EnforcementFilter, PageRequest};
@@ -96,15 +95,12 @@ async fn render_appeal(
         facts.push(super::forms::fact(m, "col_reasons", d.reasons.clone()));
         facts.push(super::forms::fact(m, "col_at", day(d.at)));
     }
-    let deciding = sess.actor.org().is_some_and(|o| o.id == a.deciding_org.id);
     let view = AppealPage {
         layout: l.layout(Some(user_view(sess, m))),
         id,
         notice_id: Some(notice_id),
         facts,
-        can_answer: deciding
-            && sess.actor.has_role(Role::Reviewer)
-            && matches!(a.status, AppealStatus::Filed | AppealStatus::UnderReview),
+        can_answer: can_answer_appeal(&sess.actor, a),
         outcomes: super::forms::choices(m, "appeal_", &["upheld", "revoked", "modified"]),
         error: error.clone(),
         done,
@@ -511,8 +507,7 @@ async fn render_enforcement(
         facts,
         actions,
         compliance,
-        can_act: sess.actor.has_role(Role::Reviewer)
-            && sess.actor.org().is_some_and(|o| o.id == e.authority.id),
+        can_act: can_record_action(&sess.actor, &e),
         kinds: super::forms::choices(m, "action_", &["talk", "warning", "fine"]),
         bases: super::forms::choices(m, "basis_", &["csl-56", "csl-59", "csl-60", "csl-68"]),
         error: error.clone(),
@@ -633,15 +628,11 @@ async fn render_bulletins(
         .svc
         .bulletins(&sess.actor, BulletinKind::Publication, latest())
         .await?;
-    let issuer = sess.actor.org().is_some_and(|o| {
-        o.org_type.is_authority() || o.org_type == warden_core::org::OrgType::Institution
-    });
     let view = BulletinsPage {
         layout: l.layout(Some(user_view(sess, m))),
         bulletins: publication_views(bulletins),
         publications: publication_views(publications),
-        can_issue: issuer
-            && (sess.actor.has_role(Role::Reviewer) || sess.actor.has_role(Role::Analyst)),
+        can_issue: can_issue_bulletins(&sess.actor),
         kinds: super::forms::choices(m, "bulletin_kind_", &["bulletin", "publication"]),
         tlps: super::forms::choices(m, "tlp_", &["green", "amber", "clear"]),
         error: error.clone(),

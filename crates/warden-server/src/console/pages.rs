@@ -20,10 +20,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::Indicator;
 use warden_core::lifecycle::{
-    Case, CaseStatus, DecisionOutcome, MeasureCommand, MeasureKind, NoticeStatus, Severity,
+    Case, CaseStatus, DecisionOutcome, MeasureCommand, MeasureKind, Severity, can_assign,
+    can_decide, can_determine,
 };
 use warden_core::notice::fingerprint;
-use warden_core::org::Role;
+
 use warden_core::taxonomy::Category;
 use warden_service::ServiceError;
 use warden_service::authentication::Session;
@@ -66,6 +67,8 @@ struct CasePage {
     notice_head: Vec<String>,
     notices: Vec<RowView>,
     can_assign: bool,
+    /// Where the case can be assigned.
+    institutions: Vec<Choice>,
     can_determine: bool,
     can_decide: bool,
     proposals: Vec<Proposal>,
@@ -261,8 +264,21 @@ async fn render_case(
         })
         .unwrap_or_default();
     let notices = notice_rows(m, s.svc.now(), s.svc.case_notices(&sess.actor, id).await?);
-    let analyst = sess.actor.has_role(Role::Analyst);
-    let can_decide = sess.actor.has_role(Role::Reviewer) && c.status == CaseStatus::Determined;
+    let can_decide = can_decide(&sess.actor, c);
+    let can_assign = can_assign(&sess.actor, c);
+    let institutions = if can_assign {
+        s.svc
+            .institutions()
+            .await?
+            .into_iter()
+            .map(|o| Choice {
+                label: format!("{} ({})", o.name, o.slug),
+                value: o.slug,
+            })
+            .collect()
+    } else {
+        vec![]
+    };
     let emergency = c
         .determination
         .as_ref()
@@ -285,8 +301,9 @@ async fn render_case(
         decision,
         notice_head: notice_head(m),
         notices,
-        can_assign: analyst && c.status == CaseStatus::Submitted,
-        can_determine: analyst && matches!(c.status, CaseStatus::Assigned | CaseStatus::MoreInfo),
+        can_assign,
+        institutions,
+        can_determine: can_determine(&sess.actor, c),
         can_decide,
         proposals,
         kinds: MeasureKind::ALL
@@ -494,20 +511,32 @@ pub(super) struct CsrfOnly {
     csrf: String,
 }
 
+#[derive(serde::Deserialize)]
+pub(super) struct AssignForm {
+    csrf: String,
+    institution: String,
+}
+
 pub(super) async fn assign(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<AssignForm>,
 ) -> Result<Response, ApiError> {
     let sess = match form_session(&s, &headers, &f.csrf).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let institution = sess.actor.org().map(|o| o.slug.clone()).unwrap_or_default();
     let r = s
         .svc
-        .assign(&sess.actor, id, AssignmentRequest { institution }, None)
+        .assign(
+            &sess.actor,
+            id,
+            AssignmentRequest {
+                institution: f.institution,
+            },
+            None,
+        )
         .await;
     after_case_form(&s, &headers, &sess, id, r.map(|_| ())).await
 }
@@ -665,10 +694,7 @@ async fn render_notice(
     facts.push(fact(m, "col_key", v.notice.signature.key_id.clone()));
     facts.push(fact(m, "col_fingerprint", fingerprint(&b.canonical())));
     facts.push(fact(m, "col_signature", v.notice.signature.value.clone()));
-    let status: Option<NoticeStatus> =
-        serde_json::from_value(serde_json::Value::String(v.status.clone())).ok();
-    let recipient = sess.actor.org().is_some_and(|o| o.slug == b.recipient.slug)
-        && sess.actor.has_role(Role::Responder);
+    let offers = s.svc.notice_offers(&sess.actor, id).await?;
     let page_view = NoticePage {
         layout: l.layout(Some(user_view(sess, m))),
         id,
@@ -676,18 +702,11 @@ async fn render_notice(
         title: b.kind_label().to_owned(),
         facts,
         overdue: v.overdue,
-        can_ack: recipient
-            && matches!(status, Some(NoticeStatus::Issued | NoticeStatus::Delivered)),
-        can_feedback: recipient
-            && matches!(
-                status,
-                Some(NoticeStatus::Delivered | NoticeStatus::Acknowledged | NoticeStatus::Reopened)
-            ),
-        can_verify: sess.actor.has_role(Role::Verifier)
-            && status == Some(NoticeStatus::FeedbackFiled),
-        can_phone: b.emergency
-            && sess.actor.has_role(Role::Reviewer)
-            && sess.actor.org().is_some_and(|o| o.slug == b.issuer.slug),
+        can_ack: offers.acknowledge,
+        // The report-back form is shown with the acknowledgement, which comes first.
+        can_feedback: offers.feedback || offers.acknowledge,
+        can_verify: offers.verify,
+        can_phone: offers.phone,
         outcomes: choices(m, "outcome_", &["done", "partially_done", "unable"]),
         results: choices(m, "result_", &["passed", "failed"]),
         appeal_head: super::tables::appeal_head(m),
