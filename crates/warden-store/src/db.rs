@@ -2,7 +2,8 @@
 //! transactions, argument binding and row decoding. The SQL itself is shared (`$N`
 //! placeholders, which both accept).
 
-use crate::{Backend, Result, StoreError};
+use crate::error::{Result, StoreError};
+use crate::model::Backend;
 use sqlx::postgres::{PgArguments, PgPool, PgRow, Postgres};
 use sqlx::query::Query;
 use sqlx::sqlite::{Sqlite, SqliteArguments, SqlitePool, SqliteRow};
@@ -65,44 +66,39 @@ pub enum Row {
 }
 
 impl Row {
-    pub fn i64(&self, i: usize) -> Result<i64> {
+    /// The value of `column`, by its name in the query.
+    fn get<T>(&self, column: &str) -> Result<T>
+    where
+        T: for<'r> sqlx::Decode<'r, Sqlite>
+            + sqlx::Type<Sqlite>
+            + for<'r> sqlx::Decode<'r, Postgres>
+            + sqlx::Type<Postgres>,
+    {
         match self {
-            Row::Sqlite(r) => r.try_get(i),
-            Row::Postgres(r) => r.try_get(i),
+            Row::Sqlite(r) => r.try_get(column),
+            Row::Postgres(r) => r.try_get(column),
         }
         .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
-    pub fn text(&self, i: usize) -> Result<String> {
-        match self {
-            Row::Sqlite(r) => r.try_get(i),
-            Row::Postgres(r) => r.try_get(i),
-        }
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    pub fn i64(&self, column: &str) -> Result<i64> {
+        self.get(column)
     }
 
-    pub fn opt_i64(&self, i: usize) -> Result<Option<i64>> {
-        match self {
-            Row::Sqlite(r) => r.try_get(i),
-            Row::Postgres(r) => r.try_get(i),
-        }
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    pub fn text(&self, column: &str) -> Result<String> {
+        self.get(column)
     }
 
-    pub fn bytes(&self, i: usize) -> Result<Vec<u8>> {
-        match self {
-            Row::Sqlite(r) => r.try_get(i),
-            Row::Postgres(r) => r.try_get(i),
-        }
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    pub fn opt_i64(&self, column: &str) -> Result<Option<i64>> {
+        self.get(column)
     }
 
-    pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
-        match self {
-            Row::Sqlite(r) => r.try_get(i),
-            Row::Postgres(r) => r.try_get(i),
-        }
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+    pub fn bytes(&self, column: &str) -> Result<Vec<u8>> {
+        self.get(column)
+    }
+
+    pub fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        self.get(column)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The production backend: several server processes share one PostgreSQL database.
 
 use crate::db::Db;
-use crate::{Result, StoreError};
+use crate::error::{Result, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,7 +26,7 @@ async fn pool(opts: PgConnectOptions, url: &str) -> Result<sqlx::PgPool> {
 
 pub async fn connect(url: &str) -> Result<Db> {
     let db = Db::Postgres(pool(options(url)?, url).await?);
-    crate::sql::migrate(&MIGRATOR, &db).await?;
+    crate::migrate::migrate(&MIGRATOR, &db).await?;
     Ok(db)
 }
 
@@ -41,7 +41,7 @@ pub async fn connect_isolated(url: &str) -> Result<Db> {
     admin.close().await;
     let opts = options(url)?.options([("search_path", schema.as_str())]);
     let db = Db::Postgres(pool(opts, url).await?);
-    crate::sql::migrate(&MIGRATOR, &db).await?;
+    crate::migrate::migrate(&MIGRATOR, &db).await?;
     Ok(db)
 }
 

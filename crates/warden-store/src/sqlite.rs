@@ -1,7 +1,7 @@
 //! The embedded backend: one SQLite file, WAL, foreign keys on, full fsync on commit.
 
 use crate::db::Db;
-use crate::{Result, StoreError};
+use crate::error::{Result, StoreError};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
@@ -48,6 +48,6 @@ pub async fn connect(url: &str) -> Result<Db> {
         .connect_with(opts)
         .await
         .map_err(|e| StoreError::Unavailable(format!("{url}: {e}")))?;
-    crate::sql::migrate(&MIGRATOR, &Db::Sqlite(pool.clone())).await?;
+    crate::migrate::migrate(&MIGRATOR, &Db::Sqlite(pool.clone())).await?;
     Ok(Db::Sqlite(pool))
 }

@@ -1,0 +1,612 @@
+//! The commit path: every write goes through one committer task per process, which
+//! applies the waiting changesets under savepoints in one transaction (one fsync for the
+//! group), each with its version checks, object versions, block changes, idempotency claim
+//! and audit entries.
+
+use super::codec::*;
+use crate::audit::{self, Fields};
+use crate::db::{Arg, Db, Tx};
+use crate::error::{Result, StoreError};
+use crate::model::*;
+use tokio::sync::{mpsc, oneshot};
+
+pub(super) type Pending = (Changeset, oneshot::Sender<Result<CommitOutcome>>);
+
+/// At most this many commits share one transaction.
+pub(super) const GROUP: usize = 256;
+
+/// The claim, the writes and the audit records of one changeset, inside a transaction.
+pub(super) async fn apply_changeset(tx: &mut Tx, cs: &Changeset) -> Result<CommitOutcome> {
+    let at_us = us(cs.at);
+    if let Some(c) = &cs.idempotency
+        && let Some(response) = claim(tx, c, at_us).await?
+    {
+        return Ok(CommitOutcome::Replayed { response });
+    }
+    let mut states = std::collections::HashMap::new();
+    for w in &cs.writes {
+        if let Some((id, hash)) = apply_write(tx, w, at_us).await? {
+            states.insert(id, hash);
+        }
+    }
+    let seq = append_audit(tx, cs, at_us, &states).await?;
+    Ok(CommitOutcome::Applied { audit_seq: seq })
+}
+
+/// Takes whatever commits are waiting, applies each under its own savepoint in one
+/// transaction, commits once, then answers each. A failed changeset is rolled back to its
+/// savepoint and leaves the others alone; if the final commit fails, all of them fail.
+pub(super) async fn group_committer(db: Db, mut rx: mpsc::Receiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < GROUP {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let results = commit_group(&db, &batch).await;
+        for ((_, reply), result) in batch.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+async fn commit_group(db: &Db, batch: &[Pending]) -> Vec<Result<CommitOutcome>> {
+    let failed_all = |e: &StoreError| -> Vec<Result<CommitOutcome>> {
+        batch
+            .iter()
+            .map(|_| Err(StoreError::Unavailable(e.to_string())))
+            .collect()
+    };
+    let mut tx = match db.begin().await {
+        Ok(t) => t,
+        Err(e) => return failed_all(&e),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for (cs, _) in batch {
+        if let Err(e) = tx.execute("SAVEPOINT one_commit", &[]).await {
+            let _ = tx.rollback().await;
+            return failed_all(&e);
+        }
+        let outcome = apply_changeset(&mut tx, cs).await;
+        let undo = !matches!(outcome, Ok(CommitOutcome::Applied { .. }));
+        let step = if undo {
+            match tx.execute("ROLLBACK TO SAVEPOINT one_commit", &[]).await {
+                Ok(_) => tx.execute("RELEASE SAVEPOINT one_commit", &[]).await,
+                Err(e) => Err(e),
+            }
+        } else {
+            tx.execute("RELEASE SAVEPOINT one_commit", &[]).await
+        };
+        if let Err(e) = step {
+            let _ = tx.rollback().await;
+            return failed_all(&e);
+        }
+        results.push(outcome);
+    }
+    match tx.commit().await {
+        Ok(()) => results,
+        Err(e) => failed_all(&e),
+    }
+}
+
+/// What a write puts in its table: the SQL for insert and versioned update, and the columns.
+/// Both statements take `$1` = id, then the table's columns in order, and the update takes the
+/// expected version last.
+struct Shape {
+    kind: &'static str,
+    id: String,
+    insert: &'static str,
+    update: &'static str,
+    columns: Vec<Arg>,
+    body: String,
+}
+
+fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
+    Ok(match w {
+        Write::Token {
+            token,
+            hash,
+            expected,
+        } => (
+            Shape {
+                kind: "token",
+                id: token.id.to_string(),
+                insert: "INSERT INTO api_tokens (id, principal_id, prefix, hash, expires_us, revoked_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+                update: "UPDATE api_tokens SET principal_id = $2, prefix = $3, hash = COALESCE($4, hash), expires_us = $5, revoked_us = $6, body = $7, version = version + 1, updated_us = $8 WHERE id = $1 AND version = $9",
+                columns: vec![
+                    token.principal_id.to_string().into(),
+                    token.prefix.clone().into(),
+                    hash.clone().into(),
+                    token.expires_at.map(us).into(),
+                    token.revoked_at.map(us).into(),
+                ],
+                body: to_json(token)?,
+            },
+            *expected,
+        ),
+        Write::SigningKey { key, expected } => (
+            Shape {
+                kind: "signing_key",
+                id: key.key_id.clone(),
+                insert: "INSERT INTO signing_keys (id, org_id, retired_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, 1, $5, $5)",
+                update: "UPDATE signing_keys SET org_id = $2, retired_us = $3, body = $4, version = version + 1, updated_us = $5 WHERE id = $1 AND version = $6",
+                columns: vec![key.org_id.to_string().into(), key.retired_at.map(us).into()],
+                body: to_json(key)?,
+            },
+            *expected,
+        ),
+        Write::Enforcement {
+            enforcement: e,
+            expected,
+        } => (
+            Shape {
+                kind: "enforcement",
+                id: e.id.to_string(),
+                insert: "INSERT INTO enforcements (id, measure_id, org_id, authority_id, province, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+                update: "UPDATE enforcements SET measure_id = $2, org_id = $3, authority_id = $4, province = $5, body = $6, version = version + 1, updated_us = $7 WHERE id = $1 AND version = $8",
+                columns: vec![
+                    e.measure_id.to_string().into(),
+                    e.org.id.to_string().into(),
+                    e.authority.id.to_string().into(),
+                    e.province.map(|p| p.to_string()).into(),
+                ],
+                body: to_json(e)?,
+            },
+            *expected,
+        ),
+        Write::Bulletin {
+            bulletin: b,
+            expected,
+        } => (
+            Shape {
+                kind: "bulletin",
+                id: b.id.to_string(),
+                insert: "INSERT INTO bulletins (id, kind, issuer_org, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, 1, $5, $5)",
+                update: "UPDATE bulletins SET kind = $2, issuer_org = $3, body = $4, version = version + 1, updated_us = $5 WHERE id = $1 AND version = $6",
+                columns: vec![b.kind.as_str().into(), b.issuer.id.to_string().into()],
+                body: to_json(b)?,
+            },
+            *expected,
+        ),
+        Write::AllowlistEntry { entry, expected } => (
+            Shape {
+                kind: "allowlist_entry",
+                id: entry.id.to_string(),
+                insert: "INSERT INTO allowlist_entries (id, value, org_id, active, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+                update: "UPDATE allowlist_entries SET value = $2, org_id = $3, active = $4, body = $5, version = version + 1, updated_us = $6 WHERE id = $1 AND version = $7",
+                columns: vec![
+                    entry.value.clone().into(),
+                    entry.org.id.to_string().into(),
+                    i64::from(entry.removed.is_none()).into(),
+                ],
+                body: to_json(entry)?,
+            },
+            *expected,
+        ),
+        Write::ResourceClaim { claim, expected } => (
+            Shape {
+                kind: "resource_claim",
+                id: claim.id.to_string(),
+                insert: "INSERT INTO resource_claims (id, org_id, kind, value, status, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+                update: "UPDATE resource_claims SET org_id = $2, kind = $3, value = $4, status = $5, body = $6, version = version + 1, updated_us = $7 WHERE id = $1 AND version = $8",
+                columns: vec![
+                    claim.org.id.to_string().into(),
+                    claim.kind.as_str().into(),
+                    claim.value.clone().into(),
+                    claim.status.as_str().into(),
+                ],
+                body: to_json(claim)?,
+            },
+            *expected,
+        ),
+        Write::Notice {
+            notice,
+            recipient_org_id,
+        } => (
+            Shape {
+                kind: "notice",
+                id: notice.id.to_string(),
+                insert: "INSERT INTO notices (id, measure_id, recipient_org, notice_type, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+                // Never used: a notice is written once (`expected` is always None).
+                update: "",
+                columns: vec![
+                    notice.measure_id.to_string().into(),
+                    recipient_org_id.to_string().into(),
+                    enum_str(&notice.body.notice_type).into(),
+                ],
+                body: to_json(notice)?,
+            },
+            None,
+        ),
+        Write::Password { .. } => {
+            return Err(StoreError::Corrupt(
+                "passwords are not shaped objects".into(),
+            ));
+        }
+        Write::Organisation { org, expected } => (
+            Shape {
+                kind: "organisation",
+                id: org.id.to_string(),
+                insert: "INSERT INTO organisations (id, slug, org_type, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, 1, $5, $5)",
+                update: "UPDATE organisations SET slug = $2, org_type = $3, body = $4, version = version + 1, updated_us = $5 WHERE id = $1 AND version = $6",
+                columns: vec![org.slug.clone().into(), org.org_type.as_str().into()],
+                body: to_json(org)?,
+            },
+            *expected,
+        ),
+        Write::Principal {
+            principal,
+            expected,
+        } => (
+            Shape {
+                kind: "principal",
+                id: principal.id.to_string(),
+                insert: "INSERT INTO principals (id, org_id, kind, name, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+                update: "UPDATE principals SET org_id = $2, kind = $3, name = $4, body = $5, version = version + 1, updated_us = $6 WHERE id = $1 AND version = $7",
+                columns: vec![
+                    principal.org_id.to_string().into(),
+                    enum_str(&principal.kind).into(),
+                    principal.name.clone().into(),
+                ],
+                body: to_json(principal)?,
+            },
+            *expected,
+        ),
+        Write::Report { report, expected } => (
+            Shape {
+                kind: "report",
+                id: report.id.to_string(),
+                insert: "INSERT INTO reports (id, case_id, reporter_org, category, province, self_handled, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+                update: "UPDATE reports SET case_id = $2, reporter_org = $3, category = $4, province = $5, self_handled = $6, body = $7, version = version + 1, updated_us = $8 WHERE id = $1 AND version = $9",
+                columns: vec![
+                    report.case_id.map(|c| c.to_string()).into(),
+                    report.reporter.id.to_string().into(),
+                    report.content.classification.category.as_str().into(),
+                    report.content.province.map(|p| p.to_string()).into(),
+                    i64::from(report.self_handled.is_some()).into(),
+                ],
+                body: to_json(report)?,
+            },
+            *expected,
+        ),
+        Write::Case { case, expected } => (
+            Shape {
+                kind: "case",
+                id: case.id.to_string(),
+                insert: "INSERT INTO cases (id, status, category, subtype, province, assigned_to, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+                update: "UPDATE cases SET status = $2, category = $3, subtype = $4, province = $5, assigned_to = $6, body = $7, version = version + 1, updated_us = $8 WHERE id = $1 AND version = $9",
+                columns: vec![
+                    case.status.as_str().into(),
+                    case.classification.category.as_str().into(),
+                    case.classification.subtype.as_str().into(),
+                    case.province.map(|p| p.to_string()).into(),
+                    case.assigned_to.as_ref().map(|o| o.id.to_string()).into(),
+                ],
+                body: to_json(case)?,
+            },
+            *expected,
+        ),
+        Write::Measure { measure, expected } => (
+            Shape {
+                kind: "measure",
+                id: measure.id.to_string(),
+                insert: "INSERT INTO measures (id, case_id, notice_id, kind, recipient_org, deciding_org, status, overdue, block_status, target_kind, target_value, deadline_us, expires_us, reference, written_due_us, written_pending, remind_us, remind_pending, scope, range_last, review_pending, probe_next_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, 1, $24, $24)",
+                update: "UPDATE measures SET case_id = $2, notice_id = $3, kind = $4, recipient_org = $5, deciding_org = $6, status = $7, overdue = $8, block_status = $9, target_kind = $10, target_value = $11, deadline_us = $12, expires_us = $13, reference = $14, written_due_us = $15, written_pending = $16, remind_us = $17, remind_pending = $18, scope = $19, range_last = $20, review_pending = $21, probe_next_us = $22, body = $23, version = version + 1, updated_us = $24 WHERE id = $1 AND version = $25",
+                columns: vec![
+                    measure.case_id.to_string().into(),
+                    measure.notice_id.to_string().into(),
+                    measure.kind.as_str().into(),
+                    measure.recipient.id.to_string().into(),
+                    measure.deciding_org.id.to_string().into(),
+                    measure.status.as_str().into(),
+                    i64::from(measure.overdue).into(),
+                    measure.block.as_ref().map(|b| enum_str(&b.status)).into(),
+                    measure
+                        .target
+                        .as_ref()
+                        .map(|t| t.kind().as_str().to_owned())
+                        .into(),
+                    measure.target.as_ref().map(|t| t.value().to_owned()).into(),
+                    us(measure.deadline).into(),
+                    measure.block.as_ref().map(|b| us(b.expires_at)).into(),
+                    warden_core::notice::reference_number(measure).into(),
+                    measure.written_notice_due.map(us).into(),
+                    i64::from(
+                        measure.written_notice_due.is_some()
+                            && measure.delivered_at.is_none()
+                            && measure.acknowledged_at.is_none()
+                            && !measure.written_notice_overdue,
+                    )
+                    .into(),
+                    us(measure.remind_at()).into(),
+                    i64::from(measure.reminder_pending()).into(),
+                    measure.scope().map(|s| s.as_str().to_owned()).into(),
+                    measure
+                        .range_last
+                        .as_ref()
+                        .map(|r| r.value().to_owned())
+                        .into(),
+                    i64::from(measure.review_pending()).into(),
+                    measure
+                        .probe
+                        .as_ref()
+                        .filter(|_| measure.status != warden_core::lifecycle::NoticeStatus::Closed)
+                        .map(|p| us(p.next_at))
+                        .into(),
+                ],
+                body: to_json(measure)?,
+            },
+            *expected,
+        ),
+        Write::Appeal { appeal, expected } => (
+            Shape {
+                kind: "appeal",
+                id: appeal.id.to_string(),
+                insert: "INSERT INTO appeals (id, measure_id, deciding_org, status, reply_due_us, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+                update: "UPDATE appeals SET measure_id = $2, deciding_org = $3, status = $4, reply_due_us = $5, body = $6, version = version + 1, updated_us = $7 WHERE id = $1 AND version = $8",
+                columns: vec![
+                    appeal.measure_id.to_string().into(),
+                    appeal.deciding_org.id.to_string().into(),
+                    appeal.status.as_str().into(),
+                    us(appeal.reply_due).into(),
+                ],
+                body: to_json(appeal)?,
+            },
+            *expected,
+        ),
+    })
+}
+
+fn exists_sql(kind: &str) -> &'static str {
+    match kind {
+        "organisation" => "SELECT version FROM organisations WHERE id = $1",
+        "principal" => "SELECT version FROM principals WHERE id = $1",
+        "report" => "SELECT version FROM reports WHERE id = $1",
+        "case" => "SELECT version FROM cases WHERE id = $1",
+        "measure" => "SELECT version FROM measures WHERE id = $1",
+        "token" => "SELECT version FROM api_tokens WHERE id = $1",
+        "signing_key" => "SELECT version FROM signing_keys WHERE id = $1",
+        "notice" => "SELECT version FROM notices WHERE id = $1",
+        "enforcement" => "SELECT version FROM enforcements WHERE id = $1",
+        "bulletin" => "SELECT version FROM bulletins WHERE id = $1",
+        "allowlist_entry" => "SELECT version FROM allowlist_entries WHERE id = $1",
+        "resource_claim" => "SELECT version FROM resource_claims WHERE id = $1",
+        _ => "SELECT version FROM appeals WHERE id = $1",
+    }
+}
+
+/// Writes one object; returns its (id, SHA-256 of the new body) for the audit entries.
+async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(String, String)>> {
+    if let Write::Password { principal_id, hash } = w {
+        tx.execute(
+            "INSERT INTO passwords (principal_id, hash, version, updated_us) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (principal_id) DO UPDATE SET hash = excluded.hash, version = passwords.version + 1, updated_us = excluded.updated_us",
+            &[principal_id.to_string().into(), hash.clone().into(), at_us.into()],
+        )
+        .await?;
+        return Ok(None);
+    }
+    let (s, expected) = shape(w)?;
+    let id = s.id.clone();
+    let mut args: Vec<Arg> = Vec::with_capacity(s.columns.len() + 4);
+    args.push(id.clone().into());
+    args.extend(s.columns);
+    args.push(s.body.clone().into());
+    args.push(at_us.into());
+    // Whether a block measure was listed before this write: a change starts or ends a listing.
+    let listed_before = match (w, expected) {
+        (Write::Measure { .. }, Some(_)) => tx
+            .fetch(
+                "SELECT block_status FROM measures WHERE id = $1",
+                &[id.clone().into()],
+            )
+            .await?
+            .first()
+            .map(|r| r.opt_text("block_status"))
+            .transpose()?
+            .flatten()
+            .is_some_and(|s| s == "active"),
+        _ => false,
+    };
+    let version = match expected {
+        None => {
+            tx.execute(s.insert, &args).await.map_err(|e| match e {
+                StoreError::Duplicate { .. } => StoreError::Duplicate {
+                    kind: s.kind,
+                    id: id.clone(),
+                },
+                other => other,
+            })?;
+            1
+        }
+        Some(v) => {
+            args.push(v.into());
+            if tx.execute(s.update, &args).await? == 0 {
+                let found = tx.fetch(exists_sql(s.kind), &[id.clone().into()]).await?;
+                return Err(if found.is_empty() {
+                    StoreError::NotFound { kind: s.kind, id }
+                } else {
+                    StoreError::Conflict {
+                        kind: s.kind,
+                        id,
+                        expected: v,
+                    }
+                });
+            }
+            v + 1
+        }
+    };
+    let state_hash = crate::audit::sha256_hex(s.body.as_bytes());
+    // PostgreSQL numbers versions from a sequence; SQLite, whose writers hold its one write
+    // lock, takes the next number.
+    let insert_version = match tx.backend() {
+        Backend::Postgres => {
+            "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us) VALUES ($1, $2, $3, $4, $5)"
+        }
+        Backend::Sqlite => {
+            "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us, seq) \
+             VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM object_versions))"
+        }
+    };
+    tx.execute(
+        insert_version,
+        &[
+            s.kind.into(),
+            id.clone().into(),
+            version.into(),
+            s.body.into(),
+            at_us.into(),
+        ],
+    )
+    .await?;
+    if let Write::Measure { measure, .. } = w
+        && measure.block_active() != listed_before
+    {
+        record_block_change(tx, &id, measure.block_active(), at_us).await?;
+    }
+    if let Write::Case { case, .. } = w {
+        // Indicators only ever join a case, so inserting the new ones is enough.
+        for i in &case.indicators {
+            tx.execute(
+                "INSERT INTO case_indicators (case_id, kind, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[id.clone().into(), i.kind().as_str().into(), i.value().into()],
+            )
+            .await?;
+        }
+    }
+    Ok(Some((id, state_hash)))
+}
+
+/// Appends to the blocklist change sequence. Serials must become visible in order (followers
+/// read "after serial N"), so the writer first takes the audit head's row lock, which every
+/// commit takes and holds to its end: serials are drawn in commit order.
+async fn record_block_change(
+    tx: &mut Tx,
+    measure_id: &str,
+    listed: bool,
+    at_us: i64,
+) -> Result<()> {
+    tx.execute("UPDATE audit_head SET seq = seq WHERE id = 1", &[])
+        .await?;
+    let rows = tx
+        .fetch(
+            "INSERT INTO block_changes (measure_id, listed, at_us) VALUES ($1, $2, $3) RETURNING serial",
+            &[measure_id.to_owned().into(), i64::from(listed).into(), at_us.into()],
+        )
+        .await?;
+    let serial = rows
+        .first()
+        .ok_or_else(|| StoreError::Corrupt("block change without serial".into()))?
+        .i64("serial")?;
+    if listed {
+        tx.execute(
+            "UPDATE measures SET listed_serial = $2 WHERE id = $1",
+            &[measure_id.to_owned().into(), serial.into()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Claims the key inside the transaction. Returns the earlier response if the key was used.
+async fn claim(tx: &mut Tx, c: &IdempotencyClaim, at_us: i64) -> Result<Option<serde_json::Value>> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, response, created_us) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            &[
+                c.scope.clone().into(),
+                c.key.clone().into(),
+                c.request_hash.clone().into(),
+                to_json(&c.response)?.into(),
+                at_us.into(),
+            ],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let rows = tx
+        .fetch(
+            "SELECT request_hash, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            &[c.scope.clone().into(), c.key.clone().into()],
+        )
+        .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| StoreError::Corrupt("idempotency key vanished".into()))?;
+    if row.text("request_hash")? != c.request_hash {
+        return Err(StoreError::IdempotencyKeyReused { key: c.key.clone() });
+    }
+    Ok(Some(from_json(
+        "idempotency response",
+        &row.text("response")?,
+    )?))
+}
+
+async fn append_audit(
+    tx: &mut Tx,
+    cs: &Changeset,
+    at_us: i64,
+    states: &std::collections::HashMap<String, String>,
+) -> Result<i64> {
+    // Updating the single head row locks it (PostgreSQL) or runs under the write lock
+    // (SQLite): appends to the chain are serialised.
+    let head = tx
+        .fetch(
+            "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
+            &[],
+        )
+        .await?;
+    let head = head
+        .first()
+        .ok_or_else(|| StoreError::Corrupt("audit head row missing".into()))?;
+    let (mut seq, mut prev) = (head.i64("seq")?, head.text("hash")?);
+    let actor = to_json(&cs.actor)?;
+    let actor_org = cs.actor.org().map(|o| o.slug.clone());
+    for e in &cs.events {
+        seq += 1;
+        let data = to_json(&e.data)?;
+        let subject_type = e.subject.kind.as_str();
+        let subject_id = e.subject.id.to_string();
+        let state_hash = states.get(&subject_id).cloned();
+        let hash = audit::entry_hash(&Fields {
+            prev_hash: &prev,
+            seq,
+            at_us,
+            actor: &actor,
+            event: &e.name,
+            subject_type,
+            subject_id: &subject_id,
+            data: &data,
+            request_id: cs.request_id.as_deref(),
+            state_hash: state_hash.as_deref(),
+        });
+        tx.execute(
+            "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            &[
+                seq.into(),
+                at_us.into(),
+                actor.clone().into(),
+                actor_org.clone().into(),
+                e.name.clone().into(),
+                subject_type.into(),
+                subject_id.into(),
+                data.into(),
+                prev.clone().into(),
+                hash.clone().into(),
+                cs.request_id.clone().into(),
+                state_hash.into(),
+            ],
+        )
+        .await?;
+        prev = hash;
+    }
+    tx.execute(
+        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+        &[seq.into(), prev.into()],
+    )
+    .await?;
+    Ok(seq)
+}
