@@ -2,7 +2,7 @@
 //! public. A bulletin goes to members (all, or some organisation types); a publication is
 //! public and therefore TLP:CLEAR.
 
-use crate::lifecycle::{Outcome, Refusal, RefusalCode, Subject, SubjectKind, Tlp};
+use crate::lifecycle::common::{Outcome, Refusal, RefusalCode, Subject, SubjectKind, Tlp};
 use crate::org::{Actor, OrgRef, OrgType, Role};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -141,7 +141,7 @@ impl Bulletin {
             case_ids: d.case_ids,
             published_at: now,
         };
-        let events = vec![crate::lifecycle::Event {
+        let events = vec![crate::lifecycle::common::Event {
             name: format!("{}.issued", b.kind.as_str()),
             subject: Subject {
                 kind: SubjectKind::Bulletin,

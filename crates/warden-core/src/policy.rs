@@ -4,7 +4,7 @@
 
 use crate::calendar::{Calendar, Reckoned};
 use crate::indicator::IndicatorType;
-use crate::lifecycle::{MeasureKind, Severity};
+use crate::lifecycle::common::{MeasureKind, Severity};
 use crate::org::{Province, check_slug};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

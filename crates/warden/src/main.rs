@@ -965,7 +965,7 @@ async fn serve(setup: Setup) -> Result<()> {
             write_tokens(&tokens_file, &world.tokens)?;
         }
         banner.push_str(&format!(
-            "Demo world in {}: the organisations of DESIGN §5.3 and cases in every state.\n\
+            "Demo world in {}: the organisations of docs/design.md §5.3 and cases in every state.\n\
              API: http://{addr}/api/v1/openapi.json. Tokens for every organisation and role: {}\n\
              Web console: http://{addr}/ - people sign in as ROLE@ORG (e.g. reviewer@ca-guangdong) with the password {}\n",
             warden_store::redact_url(&url),

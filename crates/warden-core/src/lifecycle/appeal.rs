@@ -2,12 +2,17 @@
 //! the decision (that day not counted), answered by the deciding authority within 30 working
 //! days of filing.
 
-use super::*;
+use super::case::Context;
+use super::common::*;
+use super::measure::{BlockStatus, Measure};
 use crate::calendar::{Calendar, end_of_day, shanghai_date};
 use crate::indicator::Indicator;
+use crate::org::{Actor, OrgRef, Role};
 use crate::policy::PolicyRules;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -2,9 +2,13 @@
 //! talks (约谈), warned or fined under the Cybersecurity Law (arts. 56, 59, 60, 68). An
 //! overdue notice raises a record; the deciding authority records what it did about it.
 
-use super::*;
+use super::common::*;
+use super::measure::Measure;
+use crate::org::{Actor, OrgRef, Province, Role};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

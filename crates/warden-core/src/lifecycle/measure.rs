@@ -2,10 +2,13 @@
 //! feedback filed → verified → closed, with reopening on failed verification, overdue
 //! marking, and for blocks expiry and revocation.
 
-use super::*;
+use super::common::*;
 use crate::indicator::{Indicator, TargetScope};
+use crate::org::{Actor, OrgRef, Province, Role};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -308,144 +311,6 @@ pub enum MeasureCommand {
 }
 
 impl Measure {
-    pub(crate) fn issue(
-        case: &Case,
-        deciding_org: &OrgRef,
-        det: &Determination,
-        spec: MeasureSpec,
-        severity: Severity,
-        emergency: bool,
-        ctx: Context<'_>,
-    ) -> Result<Measure, Refusal> {
-        let r = &spec.recipient;
-        if r.org_type.is_authority() || r.org_type == OrgType::Institution {
-            return refuse(
-                RefusalCode::Invalid,
-                format!(
-                    "the recipient {} is a {}: measures go to the organisations that carry them out",
-                    r.slug, r.org_type
-                ),
-            );
-        }
-        let mut block = None;
-        if spec.kind == MeasureKind::Block {
-            let Some(target) = &spec.target else {
-                return refuse(RefusalCode::Invalid, "a block measure needs a target");
-            };
-            let Some(days) = ctx.rules.block_expiry_days(target.kind()) else {
-                return refuse(
-                    RefusalCode::Invalid,
-                    format!(
-                        "a {} cannot be blocked under Art. 8(1): targets are IP addresses, broadband accounts, domains, URLs, e-mail addresses and phone numbers",
-                        target.kind()
-                    ),
-                );
-            };
-            let scope = spec
-                .scope
-                .unwrap_or(TargetScope::default_for(target.kind()));
-            if let Err(e) = scope.check(target, spec.range_last.as_ref()) {
-                return refuse(RefusalCode::Invalid, e);
-            }
-            if !spec.allowlist_hits.is_empty() {
-                let reason = spec.allowlist_override.as_deref().unwrap_or("").trim();
-                if reason.is_empty() {
-                    let hits: Vec<String> = spec
-                        .allowlist_hits
-                        .iter()
-                        .map(|h| format!("{} ({}: {})", h.entry, h.list, h.source))
-                        .collect();
-                    return refuse(
-                        RefusalCode::Allowlisted,
-                        format!(
-                            "{} is on an allow-list: {}; if the block is right all the same, give allowlist_override with the reason",
-                            target.value(),
-                            hits.join("; ")
-                        ),
-                    );
-                }
-            }
-            block = Some(BlockState {
-                status: BlockStatus::Active,
-                expires_at: ctx.now + Duration::days(i64::from(days)),
-                review_requested: false,
-            });
-        }
-        let (deadline, deadline_provisional) = match spec.deadline {
-            Some(d) if d <= ctx.now => {
-                return refuse(
-                    RefusalCode::Window,
-                    format!("the deadline {d} is not in the future"),
-                );
-            }
-            Some(d) => (d, false),
-            None => {
-                let r = ctx
-                    .rules
-                    .deadline(spec.kind, severity, emergency, ctx.now, ctx.calendar);
-                (r.value, r.provisional)
-            }
-        };
-        let written_notice_due = emergency.then(|| {
-            ctx.rules
-                .written_notice_within
-                .after(ctx.now, ctx.calendar)
-                .value
-        });
-        if spec.kind != MeasureKind::Block && (spec.scope.is_some() || spec.range_last.is_some()) {
-            return refuse(
-                RefusalCode::Invalid,
-                "scope and range_last belong to block measures only",
-            );
-        }
-        let allowlist_override = match (&block, spec.allowlist_hits.is_empty()) {
-            (Some(_), false) => Some(AllowlistOverride {
-                hits: spec.allowlist_hits,
-                reason: spec
-                    .allowlist_override
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned(),
-            }),
-            _ => None,
-        };
-        let scope = block
-            .as_ref()
-            .and(spec.target.as_ref())
-            .map(|t| spec.scope.unwrap_or(TargetScope::default_for(t.kind())));
-        Ok(Measure {
-            id: spec.id,
-            case_id: case.id,
-            notice_id: spec.notice_id,
-            kind: spec.kind,
-            target: spec.target,
-            scope,
-            range_last: spec.range_last,
-            allowlist_override,
-            recipient: spec.recipient,
-            deciding_org: deciding_org.clone(),
-            determining_org: det.org.clone(),
-            province: case.province,
-            decided_at: ctx.now,
-            deadline,
-            deadline_provisional,
-            emergency,
-            written_notice_due,
-            phone_notifications: vec![],
-            written_notice_overdue: false,
-            reminded: false,
-            status: NoticeStatus::Issued,
-            delivered_at: None,
-            acknowledged_at: None,
-            overdue: false,
-            block,
-            probe: None,
-            feedback: vec![],
-            verifications: vec![],
-            policy_version: ctx.rules.version.clone(),
-        })
-    }
-
     pub fn deadline_rfc3339(&self) -> String {
         self.deadline
             .format(&time::format_description::well_known::Rfc3339)

@@ -3,7 +3,12 @@
 //! same guard the transition runs), so a form is offered exactly when the step could be
 //! taken; the transition still checks the content when it is taken.
 
-use super::*;
+use super::appeal::Appeal;
+use super::case::Case;
+use super::common::*;
+use super::enforcement::Enforcement;
+use super::measure::Measure;
+use crate::org::{Actor, OrgType, Role};
 
 /// Files threat reports: a reporter of a member organisation.
 pub fn can_submit_reports(actor: &Actor) -> bool {

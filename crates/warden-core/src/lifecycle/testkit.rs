@@ -3,12 +3,14 @@
 use super::*;
 use crate::calendar::Calendar;
 use crate::indicator::{Indicator, IndicatorType};
+use crate::org::{Actor, Province};
 use crate::org::{Jurisdiction, OrgRef, OrgType, Role};
 use crate::policy::Policy;
 use crate::taxonomy::{Category, Classification, Subtype};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 use time::macros::datetime;
+use uuid::Uuid;
 
 pub struct World {
     pub calendar: Calendar,

@@ -1,8 +1,10 @@
 use super::testkit::*;
 use super::*;
 use crate::org::Role::*;
+use crate::org::{Actor, OrgRef, OrgType, Province, Role};
 use time::Duration;
 use time::macros::datetime;
+use uuid::Uuid;
 
 struct Flow {
     w: World,

@@ -1,7 +1,12 @@
 //! Who may read what. Like the transitions, these rules live in the core so that every
 //! entry point (API, TAXII, console, exports) applies the same ones.
 
-use super::*;
+use super::appeal::Appeal;
+use super::case::{Case, Report, Verdict};
+use super::common::*;
+use super::measure::Measure;
+use crate::org::{Actor, OrgRef, OrgType, Province, Role};
+use uuid::Uuid;
 
 /// The cases an actor may list: the filter the store must apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

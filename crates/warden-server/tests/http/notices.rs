@@ -1,0 +1,255 @@
+//! Signed notices and their follow-up (Art. 8, 9), overdue notices and enforcement (Art. 12).
+
+use crate::common::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+on_both!(
+    notices_are_signed_and_followed_up,
+    overdue_notices_raise_enforcement,
+);
+
+async fn notices_are_signed_and_followed_up(s: Server) {
+    let m = decided_block(&s, "notice.example.cn").await;
+    let nid = m["notice_id"].as_str().unwrap();
+    let path = format!("/api/v1/notices/{nid}");
+    // Others cannot see it; the recipient's first fetch is the delivery.
+    let (st, _) = s.get("mobile", &path).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, n) = s.get("telecom", &path).await;
+    assert_eq!(st, StatusCode::OK, "{n}");
+    assert_eq!(n["status"], "delivered");
+    assert_eq!(n["recipient_org"], "china-telecom");
+    assert_eq!(n["body"]["issuer"]["slug"], "ca-guangdong");
+    assert_eq!(n["body"]["appeal"]["until"], "2026-10-16");
+    assert_eq!(n["signature"]["alg"], "Ed25519");
+    // Anyone can check the signature with the published keys.
+    let keys: warden_core::notice::KeySet = s
+        .http
+        .get(format!("{}/api/v1/keys", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys.keys.len(), 5, "four authorities and the platform");
+    let signed: warden_core::notice::SignedNotice = serde_json::from_value(n.clone()).unwrap();
+    assert_eq!(warden_core::notice::verify(&signed, &keys), Ok(()));
+    let mut forged = signed.clone();
+    forged.body.deadline = "2026-10-28T16:00:00+08:00".into();
+    assert!(warden_core::notice::verify(&forged, &keys).is_err());
+
+    // The printable form carries the reference, the fingerprint and how to verify.
+    let html = s
+        .http
+        .get(format!("{}{path}/print", s.base))
+        .bearer_auth(&s.tokens["telecom"])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(signed.body.reference.as_str()));
+    assert!(html.contains(&warden_core::notice::fingerprint(&signed.body.canonical())));
+    assert!(html.contains("warden notice verify"));
+    assert!(html.contains("notice.example.cn"));
+
+    // Listing: the recipient sees it, another operator does not.
+    let (_, list) = s.get("telecom", "/api/v1/notices").await;
+    assert_eq!(list["items"][0]["id"], nid);
+    assert!(
+        list["items"][0]["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("WD-20260928-")
+    );
+    let (_, list) = s.get("mobile", "/api/v1/notices").await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+    let (_, list) = s.get("cncert", "/api/v1/notices?status=delivered").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (_, list) = s.get("miit", "/api/v1/notices?category=malicious_resource&from=2026-09-28T00:00:00%2B08:00&to=2026-09-29T00:00:00%2B08:00").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (_, list) = s.get("miit", "/api/v1/notices?category=incident").await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+    let (_, list) = s
+        .get("miit", "/api/v1/notices?from=2026-09-29T00:00:00%2B08:00")
+        .await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+
+    // Feedback needs an acknowledgement; only the recipient gives either.
+    let fb = json!({"outcome": "done", "actions_taken": "RPZ entry deployed on all resolvers"});
+    let (st, p) = s
+        .post("telecom", &format!("{path}/feedback"), fb.clone())
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::CONFLICT, "invalid-state"));
+    let (st, p) = s.post("mobile", &format!("{path}/ack"), json!({})).await;
+    assert_eq!((st, kind(&p)), (StatusCode::NOT_FOUND, "not-found"));
+    let (st, a) = s.post("telecom", &format!("{path}/ack"), json!({})).await;
+    assert_eq!(
+        (st, a["status"].as_str()),
+        (StatusCode::OK, Some("acknowledged"))
+    );
+    let (st, f) = s
+        .post("telecom", &format!("{path}/feedback"), fb.clone())
+        .await;
+    assert_eq!(
+        (st, f["status"].as_str()),
+        (StatusCode::OK, Some("feedback_filed"))
+    );
+    // Verification belongs to the determining institution's verifiers.
+    let failed = json!({"result": "failed", "method": "manual", "notes": "still resolves"});
+    let (st, p) = s
+        .post("cncert", &format!("{path}/verification"), failed.clone())
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    let (st, v) = s
+        .post("cncert-verifier", &format!("{path}/verification"), failed)
+        .await;
+    assert_eq!(
+        (st, v["status"].as_str()),
+        (StatusCode::OK, Some("reopened"))
+    );
+    let (_, f) = s.post("telecom", &format!("{path}/feedback"), fb).await;
+    assert_eq!(f["status"], "feedback_filed");
+    let passed = json!({"result": "passed", "method": "dns", "notes": "NXDOMAIN"});
+    let (_, v) = s
+        .post("cncert-verifier", &format!("{path}/verification"), passed)
+        .await;
+    assert_eq!(v["status"], "verified");
+    let (st, p) = s
+        .post(
+            "telecom",
+            &format!("{path}/verification"),
+            json!({"result": "passed", "method": "tcp", "extra": 1}),
+        )
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::BAD_REQUEST, "invalid-body"));
+    assert!(s.store.verify_audit().await.unwrap().intact);
+}
+
+async fn overdue_notices_raise_enforcement(s: Server) {
+    use warden_service::jobs;
+    let m = decided_block(&s, "late-operator.example.cn").await;
+    let clock = s.clock.clone().unwrap();
+    let svc = s.state.svc.clone();
+    let r = jobs::run_due(&svc, "a").await.unwrap();
+    assert_eq!((r.ran, r.overdue, r.checkpoints), (4, 0, 1));
+    // The checkpoint is signed by the platform key published with the others.
+    let cps = s.store.checkpoints().await.unwrap();
+    let keys: warden_core::notice::KeySet = s
+        .http
+        .get(format!("{}/api/v1/keys", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let platform = keys.keys.iter().find(|k| k.org == "platform").unwrap();
+    assert_eq!(cps[0].key_id, platform.key_id);
+    assert_eq!(s.store.verify_audit().await.unwrap().checkpoints, 1);
+    let r = jobs::run_due(&svc, "b").await.unwrap();
+    assert_eq!(r.ran, 0, "not due again yet");
+    // A quarter of the six hours left: the recipient is reminded, once.
+    clock.set(NOW + time::Duration::hours(5));
+    let r = jobs::run_due(&svc, "b").await.unwrap();
+    assert_eq!((r.reminded, r.overdue), (1, 0));
+    clock.set(NOW + time::Duration::hours(5) + time::Duration::minutes(1));
+    assert_eq!(jobs::run_due(&svc, "a").await.unwrap().reminded, 0);
+    // Six hours for a high-severity block in Guangdong; seven hours later it is overdue.
+    clock.set(NOW + time::Duration::hours(7));
+    let r = jobs::run_due(&svc, "b").await.unwrap();
+    assert_eq!(
+        (r.ran, r.overdue, r.checkpoints),
+        (4, 1, 1),
+        "seven hours on, every job is due"
+    );
+    clock.set(NOW + time::Duration::hours(8));
+    assert_eq!(
+        jobs::run_due(&svc, "a").await.unwrap().overdue,
+        0,
+        "once only"
+    );
+    let (_, n) = s
+        .get(
+            "telecom",
+            &format!("/api/v1/notices/{}", m["notice_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(n["overdue"], true);
+
+    let count = |v: &Value| v["items"].as_array().unwrap().len();
+    let (_, gd) = s.get("gd", "/api/v1/enforcements").await;
+    assert_eq!(count(&gd), 1);
+    assert_eq!(gd["items"][0]["org"]["slug"], "china-telecom");
+    let (_, own) = s.get("telecom", "/api/v1/enforcements").await;
+    assert_eq!(count(&own), 1);
+    let (_, other) = s.get("mobile", "/api/v1/enforcements").await;
+    assert_eq!(count(&other), 0);
+    let (_, bj) = s.get("bj", "/api/v1/enforcements").await;
+    assert_eq!(count(&bj), 0);
+    let (st, p) = s
+        .get("mobile", "/api/v1/enforcements?org=china-telecom")
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::FORBIDDEN, "forbidden-organisation")
+    );
+
+    let eid = gd["items"][0]["id"].as_str().unwrap().to_owned();
+    let act = |kind: &str, amount: Option<u64>| json!({"kind": kind, "basis": "csl-56", "amount_yuan": amount, "notes": "Summoned the head of security"});
+    let (st, p) = s
+        .post(
+            "telecom",
+            &format!("/api/v1/enforcements/{eid}/actions"),
+            act("talk", None),
+        )
+        .await;
+    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    let (st, p) = s
+        .post(
+            "gd",
+            &format!("/api/v1/enforcements/{eid}/actions"),
+            act("fine", None),
+        )
+        .await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-command")
+    );
+    let (st, _) = s
+        .post(
+            "gd",
+            &format!("/api/v1/enforcements/{eid}/actions"),
+            act("talk", None),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let mut fine = act("fine", Some(50_000));
+    fine["basis"] = json!("csl-59");
+    let (st, e) = s
+        .post("gd", &format!("/api/v1/enforcements/{eid}/actions"), fine)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    assert_eq!(e["actions"].as_array().unwrap().len(), 2);
+    let (st, c) = s.get("gd", "/api/v1/compliance?org=china-telecom").await;
+    assert_eq!(st, StatusCode::OK, "{c}");
+    assert_eq!(
+        (
+            c["notices"].as_u64(),
+            c["overdue"].as_u64(),
+            c["enforcement_records"].as_u64(),
+            c["talks"].as_u64(),
+            c["fines_total_yuan"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1), Some(50_000))
+    );
+    let (st, own) = s.get("telecom", "/api/v1/compliance").await;
+    assert_eq!(
+        (st, own["org"].as_str()),
+        (StatusCode::OK, Some("china-telecom"))
+    );
+    assert!(s.store.verify_audit().await.unwrap().intact);
+}

@@ -1,0 +1,397 @@
+//! A case from report to closed measure, concurrent writers, and idempotent writes.
+
+use crate::common::*;
+use time::Duration;
+use uuid::Uuid;
+use warden_core::lifecycle::*;
+use warden_core::org::*;
+use warden_store::*;
+
+conformance!(
+    lifecycle_story,
+    concurrent_transitions_one_wins,
+    idempotent_writes_apply_once,
+);
+
+async fn lifecycle_story(f: Fixture) {
+    let store = f.store.as_ref();
+    let w = seed(store).await;
+    let analyst = w.actor("cncert", "ann", &[Role::Analyst]);
+    let reviewer = w.actor("ca-guangdong", "rob", &[Role::Reviewer]);
+    let responder = w.actor("china-telecom", "ron", &[Role::Responder]);
+    let verifier = w.actor("cncert", "vic", &[Role::Verifier]);
+
+    // A report opens a case; a second report of the same (differently spelled) domain joins it.
+    let (r1, case_id) = submit(store, &w, "c2.evil.cn", T0).await;
+    let (r2, joined) = submit(store, &w, "C2.EVIL.CN.", T0 + Duration::minutes(5)).await;
+    assert_eq!(case_id, joined, "correlated into one case");
+    let reports = store.reports_of_case(case_id).await.unwrap();
+    assert_eq!(
+        reports.iter().map(|r| r.value.id).collect::<Vec<_>>(),
+        vec![r1, r2]
+    );
+    assert_eq!(
+        store.report(r2).await.unwrap().unwrap().value.case_id,
+        Some(case_id)
+    );
+
+    let t = T0 + Duration::hours(1);
+    case_step(store, &w, case_id, &analyst, determine(), t).await;
+    let out = case_step(store, &w, case_id, &reviewer, decide(&w, "c2.evil.cn"), t).await;
+    let mid = out.measures[0].id;
+    let stored = store.measure(mid).await.unwrap().unwrap();
+    assert_eq!(stored.value, out.measures[0]);
+    assert_eq!(
+        store
+            .measure_by_notice(stored.value.notice_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .id,
+        mid
+    );
+    assert_eq!(store.measures_of_case(case_id).await.unwrap().len(), 1);
+    let case = store.case(case_id).await.unwrap().unwrap();
+    assert_eq!(case.value.status, CaseStatus::Decided);
+    assert_eq!(case.version, 4, "opened, sighting, determined, decided");
+
+    measure_step(
+        store,
+        mid,
+        &Actor::system("delivery"),
+        MeasureCommand::Deliver,
+        t,
+    )
+    .await;
+    measure_step(store, mid, &responder, MeasureCommand::Acknowledge, t).await;
+    let fb = MeasureCommand::FileFeedback {
+        outcome: FeedbackOutcome::Done,
+        actions_taken: "RPZ entry added".into(),
+        completed_at: None,
+    };
+    measure_step(store, mid, &responder, fb, t).await;
+    let verify = MeasureCommand::Verify {
+        result: VerificationResult::Passed,
+        method: VerificationMethod::Dns,
+        notes: "NXDOMAIN from resolvers".into(),
+    };
+    measure_step(store, mid, &verifier, verify, t).await;
+    let closed = measure_step(store, mid, &reviewer, MeasureCommand::Close, t).await;
+    assert_eq!(closed.status, NoticeStatus::Closed);
+
+    // An appeal within the window revokes the block.
+    let m = store.measure(mid).await.unwrap().unwrap();
+    let filed = Appeal::file(
+        &Actor::Public,
+        Uuid::now_v7(),
+        &m.value,
+        Appellant {
+            name: "Domain holder".into(),
+            contact: "holder@example.cn".into(),
+        },
+        "The domain was sold and cleaned".into(),
+        w.ctx(t + Duration::days(1), m.value.province),
+    )
+    .unwrap();
+    store
+        .commit(cs(
+            &Actor::Public,
+            t + Duration::days(1),
+            vec![Write::Appeal {
+                appeal: filed.next.clone(),
+                expected: None,
+            }],
+            filed.events,
+        ))
+        .await
+        .unwrap();
+    let a = store.appeal(filed.next.id).await.unwrap().unwrap();
+    let authority = filed.next.deciding_org.id;
+    let pending = store.open_appeals(authority, 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].value.id, filed.next.id);
+    assert!(
+        store
+            .open_appeals(Uuid::now_v7(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let out = a
+        .value
+        .apply(
+            &reviewer,
+            &m.value,
+            AppealCommand::Decide {
+                outcome: AppealOutcome::Revoked,
+                reasons: "Verified".into(),
+                modification: None,
+            },
+            t + Duration::days(2),
+        )
+        .unwrap();
+    let mut writes = vec![Write::Appeal {
+        appeal: out.next.clone(),
+        expected: Some(a.version),
+    }];
+    if let Some(m2) = out.measure.clone() {
+        writes.push(Write::Measure {
+            measure: m2,
+            expected: Some(m.version),
+        });
+    }
+    store
+        .commit(cs(&reviewer, t + Duration::days(2), writes, out.events))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .measure(mid)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .block_active()
+    );
+    assert_eq!(
+        store.appeals_of_measure(mid).await.unwrap()[0].value.status,
+        AppealStatus::Revoked
+    );
+    assert!(
+        store.open_appeals(authority, 10).await.unwrap().is_empty(),
+        "an answered appeal is no longer open"
+    );
+
+    // A checkpoint of the head matches the chain; one with another hash does not.
+    let (seq, hash) = store.audit_head().await.unwrap();
+    store
+        .add_checkpoint(&Checkpoint {
+            seq,
+            hash: hash.clone(),
+            at_us: 1,
+            key_id: "platform:t".into(),
+            signature: "s".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.verify_audit().await.unwrap().checkpoints, 1);
+    assert_eq!(store.checkpoints().await.unwrap()[0].hash, hash);
+
+    // Every version is kept; the audit chain holds and covers every step.
+    let h = store.history("measure", mid).await.unwrap();
+    assert_eq!(
+        h.iter().map(|v| v.version).collect::<Vec<_>>(),
+        (1..=7).collect::<Vec<_>>()
+    );
+    assert_eq!(h[0].body["status"], "issued");
+    let audit = store.audit(0, 1000).await.unwrap();
+    let names: Vec<&str> = audit.iter().map(|e| e.event.as_str()).collect();
+    for n in [
+        "organisation.created",
+        "report.submitted",
+        "case.opened",
+        "case.assigned",
+        "case.sighting_added",
+        "case.determined",
+        "case.decided",
+        "measure.issued",
+        "notice.delivered",
+        "notice.acknowledged",
+        "notice.feedback_filed",
+        "measure.verified",
+        "measure.closed",
+        "appeal.filed",
+        "appeal.decided",
+        "block.revoked",
+    ] {
+        assert!(names.contains(&n), "audit lacks {n}: {names:?}");
+    }
+    assert!(
+        audit
+            .windows(2)
+            .all(|p| p[1].prev_hash == p[0].hash && p[1].seq == p[0].seq + 1)
+    );
+    let check = store.verify_audit().await.unwrap();
+    assert!(check.intact, "{check:?}");
+    assert_eq!(check.entries, audit.len() as i64);
+    assert_eq!(
+        audit[6].actor_org.as_deref(),
+        Some("secco-alpha"),
+        "after the six organisations"
+    );
+
+    // SQLite only: the file survives a reopen, and tampering with it is detected.
+    if let Some(url) = &f.sqlite_url {
+        let reopened = open(url).await.unwrap();
+        assert_eq!(reopened.case(case_id).await.unwrap().unwrap().version, 4);
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query("UPDATE audit_log SET data = '{\"x\":1}' WHERE seq = 7")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let check = reopened.verify_audit().await.unwrap();
+        assert!(!check.intact);
+        assert_eq!(check.first_broken, Some(7), "{check:?}");
+        sqlx::query("DELETE FROM audit_log WHERE seq >= 7")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let check = reopened.verify_audit().await.unwrap();
+        assert!(!check.intact, "truncation is detected too");
+    }
+}
+
+async fn concurrent_transitions_one_wins(f: Fixture) {
+    let store = f.store.clone();
+    let w = seed(store.as_ref()).await;
+    let analyst = w.actor("cncert", "ann", &[Role::Analyst]);
+    let analyst2 = w.actor("cncert", "bea", &[Role::Analyst]);
+    for round in 0..10 {
+        let (_, case_id) = submit(store.as_ref(), &w, &format!("r{round}.evil.cn"), T0).await;
+        let case = store.case(case_id).await.unwrap().unwrap();
+        let mk = |a: &Actor, verdict| {
+            let out = case
+                .value
+                .apply(
+                    a,
+                    CaseCommand::Determine {
+                        verdict,
+                        severity: Some(Severity::Low),
+                        incident_level: None,
+                        rationale: "r".into(),
+                        recommended_measures: vec![],
+                    },
+                    w.ctx(T0, case.value.province),
+                )
+                .unwrap();
+            cs(
+                a,
+                T0,
+                vec![Write::Case {
+                    case: out.next,
+                    expected: Some(case.version),
+                }],
+                out.events,
+            )
+        };
+        let (a, b) = (
+            mk(&analyst, Verdict::Confirmed),
+            mk(&analyst2, Verdict::NotAThreat),
+        );
+        let (s1, s2) = (store.clone(), store.clone());
+        let (r1, r2) = tokio::join!(
+            tokio::spawn(async move { s1.commit(a).await }),
+            tokio::spawn(async move { s2.commit(b).await })
+        );
+        let results = [r1.unwrap(), r2.unwrap()];
+        let wins = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "round {round}: {results:?}");
+        let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert!(
+            matches!(loser, StoreError::Conflict { kind: "case", .. }),
+            "{loser:?}"
+        );
+        assert_eq!(loser.code(), "conflict");
+        assert_eq!(
+            store.case(case_id).await.unwrap().unwrap().version,
+            case.version + 1
+        );
+    }
+    assert!(store.verify_audit().await.unwrap().intact);
+}
+
+async fn idempotent_writes_apply_once(f: Fixture) {
+    let store = f.store.clone();
+    let w = seed(store.as_ref()).await;
+    let reporter = w.actor("secco-alpha", "rita", &[Role::Reporter]);
+    let build = |key: &str, hash: &str| {
+        let mut report =
+            Report::submit(&reporter, Uuid::now_v7(), content("idem.evil.cn"), None, T0).unwrap();
+        let out = Case::open(
+            &mut report,
+            Uuid::now_v7(),
+            Some(w.org("cncert").org_ref()),
+            T0,
+        )
+        .unwrap();
+        let response = serde_json::json!({"id": report.id, "case_id": out.next.id});
+        let mut c = cs(
+            &reporter,
+            T0,
+            vec![
+                Write::Case {
+                    case: out.next,
+                    expected: None,
+                },
+                Write::Report {
+                    report,
+                    expected: None,
+                },
+            ],
+            out.events,
+        );
+        c.idempotency = Some(IdempotencyClaim {
+            scope: "rita".into(),
+            key: key.into(),
+            request_hash: hash.into(),
+            response: response.clone(),
+        });
+        (c, response)
+    };
+    let (first, response) = build("k1", "h1");
+    assert!(matches!(
+        store.commit(first).await.unwrap(),
+        CommitOutcome::Applied { .. }
+    ));
+    let before = store.audit(0, 1000).await.unwrap().len();
+    // The retry builds new ids, but gets the first response back and writes nothing.
+    let (retry, _) = build("k1", "h1");
+    assert_eq!(
+        store.commit(retry).await.unwrap(),
+        CommitOutcome::Replayed {
+            response: response.clone()
+        }
+    );
+    assert_eq!(store.audit(0, 1000).await.unwrap().len(), before);
+    assert_eq!(
+        store.idempotent_response("rita", "k1", "h1").await.unwrap(),
+        Some(response)
+    );
+    assert_eq!(
+        store.idempotent_response("rita", "k2", "h1").await.unwrap(),
+        None
+    );
+    let err = store
+        .idempotent_response("rita", "k1", "other")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "idempotency-key-reused");
+    let (reused, _) = build("k1", "other");
+    assert_eq!(
+        store.commit(reused).await.unwrap_err().code(),
+        "idempotency-key-reused"
+    );
+    // Two retries racing: one applies, the other replays.
+    let (a, _) = build("k3", "h3");
+    let (b, _) = build("k3", "h3");
+    let (s1, s2) = (store.clone(), store.clone());
+    let (r1, r2) = tokio::join!(
+        tokio::spawn(async move { s1.commit(a).await }),
+        tokio::spawn(async move { s2.commit(b).await })
+    );
+    let outcomes = [r1.unwrap().unwrap(), r2.unwrap().unwrap()];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, CommitOutcome::Applied { .. }))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    let page = store
+        .cases(&CaseFilter::default(), 100, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2, "k1 and k3 each opened one case");
+}
