@@ -21,10 +21,11 @@ use warden_service::ServiceError;
 use warden_service::filters::{Lookup, PageRequest};
 use warden_service::proto::*;
 
-/// The `Idempotency-Key` header of a write.
+/// The `Idempotency-Key` header of a write, for the OpenAPI document: the `Idempotent`
+/// extractor reads it.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
-#[allow(dead_code)]
+#[allow(dead_code)] // Never built: only its description is used.
 struct IdempotencyKey {
     /// Makes a retried write apply once: the same key and body return the first response.
     #[param(rename = "Idempotency-Key")]

@@ -5,6 +5,7 @@
 use crate::error::ServiceError;
 use arc_swap::ArcSwap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use warden_core::resources::ClaimStatus;
 use warden_match::attribution::{Attributor, Holding, mobile_segments};
 use warden_store::Store;
@@ -12,6 +13,8 @@ use warden_store::Store;
 pub struct Registry {
     current: ArcSwap<Attributor>,
     reference: Vec<Holding>,
+    /// The claims' stamp (`resource_claims_stamp`) as of the index in use.
+    stamp: AtomicI64,
 }
 
 impl Default for Registry {
@@ -29,6 +32,7 @@ impl Registry {
         Registry {
             current: ArcSwap::from_pointee(Attributor::build(reference.clone())),
             reference,
+            stamp: AtomicI64::new(-1),
         }
     }
 
@@ -38,6 +42,8 @@ impl Registry {
 
     /// Rebuilds the index from the approved claims and the reference data.
     pub async fn reload(&self, store: &dyn Store) -> Result<(), ServiceError> {
+        // Read first: a claim written while the index is built changes the stamp again.
+        let stamp = store.resource_claims_stamp().await?;
         let mut holdings = self.reference.clone();
         for c in store.resource_claims().await? {
             let c = c.value;
@@ -60,17 +66,28 @@ impl Registry {
             .await
             .map_err(|e| ServiceError::Internal(format!("attribution build: {e}")))?;
         self.current.store(Arc::new(built));
+        self.stamp.store(stamp, Ordering::SeqCst);
         Ok(())
     }
 
-    /// Re-reads the registry every few seconds for other servers' decisions.
+    /// Rebuilds the index if a claim was written since it was built; whether it did.
+    pub async fn refresh(&self, store: &dyn Store) -> Result<bool, ServiceError> {
+        if store.resource_claims_stamp().await? == self.stamp.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        self.reload(store).await?;
+        Ok(true)
+    }
+
+    /// Looks every few seconds for other servers' decisions, and rebuilds only when there
+    /// are some: a national registry holds millions of claims.
     pub fn follow(self: Arc<Self>, store: Arc<dyn Store>) {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(e) = self.reload(store.as_ref()).await {
+                if let Err(e) = self.refresh(store.as_ref()).await {
                     tracing::warn!(error = %e, "registry reload failed; retrying");
                 }
             }

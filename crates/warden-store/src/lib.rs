@@ -50,3 +50,19 @@ pub async fn open_isolated_postgres(url: &str) -> Result<Arc<dyn Store>> {
     let db = postgres::connect_isolated(url).await?;
     Ok(Arc::new(sql::SqlStore::new(db)))
 }
+
+/// For tests: a store on a fresh schema of its own inside the PostgreSQL database that
+/// `WARDEN_TEST_POSTGRES` names; none when the variable is unset or empty. Under CI
+/// (`CI=true`) an unset variable is an error instead, so the PostgreSQL half of a suite never
+/// passes without having run.
+pub async fn test_postgres() -> Result<Option<Arc<dyn Store>>> {
+    match std::env::var("WARDEN_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Ok(Some(open_isolated_postgres(&url).await?)),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+            Err(StoreError::Unavailable(
+                "WARDEN_TEST_POSTGRES is unset, and under CI the PostgreSQL tests must run: start PostgreSQL and name its database in WARDEN_TEST_POSTGRES".into(),
+            ))
+        }
+        _ => Ok(None),
+    }
+}

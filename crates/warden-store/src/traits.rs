@@ -62,6 +62,10 @@ pub trait OrganisationStore: Send + Sync {
     /// Every claim of the resource registry, oldest first.
     async fn resource_claims(&self) -> Result<Vec<Versioned<ResourceClaim>>>;
     async fn resource_claim(&self, id: Uuid) -> Result<Option<Versioned<ResourceClaim>>>;
+    /// The audit sequence number of the last write to a claim (0 before the first): what a
+    /// server polls to know whether its attribution index is stale. Drawn in commit order,
+    /// whichever server commits, so it only grows.
+    async fn resource_claims_stamp(&self) -> Result<i64>;
 }
 
 /// Credentials and console sessions: who is asking.

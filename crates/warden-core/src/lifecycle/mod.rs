@@ -18,9 +18,3 @@ pub use enforcement::*;
 pub use measure::*;
 pub use offers::*;
 pub use visibility::*;
-
-#[cfg(test)]
-pub(crate) mod testkit;
-
-#[cfg(test)]
-mod tests;

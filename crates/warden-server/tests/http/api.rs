@@ -63,15 +63,7 @@ async fn health_and_problems(s: Server) {
         (StatusCode::UNAUTHORIZED, "credentials-unusable")
     );
     // Requests are counted by route template, never by raw path.
-    let text = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.public_text("/metrics").await;
     assert!(text.contains("warden_http_requests_total"), "{text}");
     assert!(text.contains("route=\"/api/v1/cases\""), "{text}");
     assert!(text.contains("warden_http_request_duration_seconds"));
@@ -131,15 +123,7 @@ async fn health_and_problems(s: Server) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_covers_every_route() {
     let s = on_sqlite().await;
-    let doc: Value = s
-        .http
-        .get(format!("{}/api/v1/openapi.json", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = s.public_json("/api/v1/openapi.json").await;
     assert!(
         doc["openapi"].as_str().unwrap().starts_with("3.1"),
         "{}",

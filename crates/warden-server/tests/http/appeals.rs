@@ -94,15 +94,7 @@ async fn appeals_follow_article_10(s: Server) {
     assert_eq!(st, StatusCode::OK);
     assert_eq!(n["body"]["type"], "revocation");
     assert_eq!(n["body"]["reasons"], "Verified clean by CNCERT");
-    let keys: warden_core::notice::KeySet = s
-        .http
-        .get(format!("{}/api/v1/keys", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys = s.keys().await;
     let signed: warden_core::notice::SignedNotice = serde_json::from_value(n).unwrap();
     assert_eq!(warden_core::notice::verify(&signed, &keys), Ok(()));
     // A revoked block cannot be appealed again; the appeal is visible to its filer.

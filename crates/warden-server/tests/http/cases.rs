@@ -474,15 +474,7 @@ async fn party_government_victims_bring_art_8_3_notifications(s: Server) {
             .unwrap()
             .contains("cloud-alpha must remediate")
     );
-    let keys: warden_core::notice::KeySet = s
-        .http
-        .get(format!("{}/api/v1/keys", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys = s.keys().await;
     let signed: warden_core::notice::SignedNotice = serde_json::from_value(n).unwrap();
     assert_eq!(warden_core::notice::verify(&signed, &keys), Ok(()));
     // A victim whose superior unit the report names: the decision need not name anyone.

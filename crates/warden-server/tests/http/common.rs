@@ -148,26 +148,54 @@ pub(crate) async fn on_sqlite() -> Server {
     start(store, Some(dir)).await
 }
 
-/// Without `WARDEN_TEST_POSTGRES` the PostgreSQL half is skipped, said on stderr; under CI
-/// (`CI=true`) it fails instead, so that it never passes unrun.
-pub(crate) fn postgres_not_tested() {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    assert!(
-        !ci,
-        "WARDEN_TEST_POSTGRES is unset, and under CI the PostgreSQL tests must run: start PostgreSQL and name its database in WARDEN_TEST_POSTGRES"
-    );
-    eprintln!("WARDEN_TEST_POSTGRES is unset: PostgreSQL not tested");
-}
-
 pub(crate) async fn on_postgres() -> Option<Server> {
-    let url = std::env::var("WARDEN_TEST_POSTGRES")
-        .ok()
-        .filter(|u| !u.is_empty())?;
-    let store = warden_store::open_isolated_postgres(&url).await.unwrap();
+    let store = warden_store::test_postgres().await.unwrap()?;
     Some(start(store, None).await)
 }
 
 impl Server {
+    /// The published keys, as anyone verifying a notice reads them.
+    pub(crate) async fn keys(&self) -> warden_core::notice::KeySet {
+        self.public_json("/api/v1/keys").await
+    }
+
+    /// A GET without credentials, as JSON.
+    pub(crate) async fn public_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// A GET without credentials, as text.
+    pub(crate) async fn public_text(&self, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// A GET as `who`, as text.
+    pub(crate) async fn text_as(&self, who: &str, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.tokens[who])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub(crate) async fn call(
         &self,
         who: Option<&str>,

@@ -24,15 +24,7 @@ async fn notices_are_signed_and_followed_up(s: Server) {
     assert_eq!(n["body"]["appeal"]["until"], "2026-10-16");
     assert_eq!(n["signature"]["alg"], "Ed25519");
     // Anyone can check the signature with the published keys.
-    let keys: warden_core::notice::KeySet = s
-        .http
-        .get(format!("{}/api/v1/keys", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys = s.keys().await;
     assert_eq!(keys.keys.len(), 5, "four authorities and the platform");
     let signed: warden_core::notice::SignedNotice = serde_json::from_value(n.clone()).unwrap();
     assert_eq!(warden_core::notice::verify(&signed, &keys), Ok(()));
@@ -41,16 +33,7 @@ async fn notices_are_signed_and_followed_up(s: Server) {
     assert!(warden_core::notice::verify(&forged, &keys).is_err());
 
     // The printable form carries the reference, the fingerprint and how to verify.
-    let html = s
-        .http
-        .get(format!("{}{path}/print", s.base))
-        .bearer_auth(&s.tokens["telecom"])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = s.text_as("telecom", &format!("{path}/print")).await;
     assert!(html.contains(signed.body.reference.as_str()));
     assert!(html.contains(&warden_core::notice::fingerprint(&signed.body.canonical())));
     assert!(html.contains("warden notice verify"));
@@ -138,15 +121,7 @@ async fn overdue_notices_raise_enforcement(s: Server) {
     assert_eq!((r.ran, r.overdue, r.checkpoints), (4, 0, 1));
     // The checkpoint is signed by the platform key published with the others.
     let cps = s.store.checkpoints().await.unwrap();
-    let keys: warden_core::notice::KeySet = s
-        .http
-        .get(format!("{}/api/v1/keys", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys = s.keys().await;
     let platform = keys.keys.iter().find(|k| k.org == "platform").unwrap();
     assert_eq!(cps[0].key_id, platform.key_id);
     assert_eq!(s.store.verify_audit().await.unwrap().checkpoints, 1);

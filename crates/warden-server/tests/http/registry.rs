@@ -9,6 +9,7 @@ use warden_service::keys;
 
 on_both!(
     the_registry_attributes_and_routes,
+    a_server_started_later_knows_and_follows_the_registry,
     probes_check_http_and_tcp_and_refuse_special_addresses,
     the_demo_registry_answers_and_routes,
 );
@@ -581,4 +582,65 @@ async fn the_demo_registry_answers_and_routes(s: Server) {
             .collect();
         assert_eq!(got, to, "{target}");
     }
+}
+
+/// Another server on the same database (scale-out, or a restart): it attributes with the
+/// claims approved before it started, and learns of those approved elsewhere after.
+async fn a_server_started_later_knows_and_follows_the_registry(s: Server) {
+    let approve = |body: Value| {
+        let s = &s;
+        async move {
+            let (st, claim) = s.post("telecom-admin", "/api/v1/resources", body).await;
+            assert_eq!(st, StatusCode::CREATED, "{claim}");
+            let id = claim["id"].as_str().unwrap().to_owned();
+            let (st, out) = s
+                .post(
+                    "gd",
+                    &format!("/api/v1/resources/{id}/decision"),
+                    json!({"outcome": "approved", "reasons": "checked against the RIR records"}),
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK, "{out}");
+        }
+    };
+    approve(json!({"kind": "prefix", "value": "61.140.0.0/14", "asn": 4134, "province": "44"}))
+        .await;
+    let (base, _stop) = second_server(&s, "127.0.0.0/8", &[]).await;
+    let holder = |value: &'static str| {
+        let (http, base, token) = (s.http.clone(), base.clone(), s.tokens["netco"].clone());
+        async move {
+            let r = http
+                .get(format!("{base}/api/v1/attribution?value={value}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .ok()?;
+            let a: Value = r.json().await.ok()?;
+            a["holder"]["org"].as_str().map(str::to_owned)
+        }
+    };
+    let mut first = None;
+    for _ in 0..50 {
+        first = holder("61.141.2.3").await;
+        if first.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        first.as_deref(),
+        Some("china-telecom"),
+        "known from the start"
+    );
+    approve(json!({"kind": "prefix", "value": "58.60.0.0/14", "asn": 4134, "province": "44"}))
+        .await;
+    let mut later = None;
+    for _ in 0..100 {
+        later = holder("58.61.2.3").await;
+        if later.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(later.as_deref(), Some("china-telecom"), "followed after");
 }

@@ -43,15 +43,7 @@ async fn bulletins_reach_their_audience_and_publications_everyone(s: Server) {
     let pubreq = json!({"title": "Phishing <campaign> & fake banks", "body": "Do not enter card numbers on login-bank-verify.example.cn."});
     let (st, _) = s.post("miit", "/api/v1/publications", pubreq).await;
     assert_eq!(st, StatusCode::CREATED);
-    let list: Value = s
-        .http
-        .get(format!("{}/api/v1/publications", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = s.public_json("/api/v1/publications").await;
     assert_eq!(count(&list), 1);
     assert_eq!(list["items"][0]["tlp"], "clear");
     let r = s

@@ -95,4 +95,17 @@ impl OrganisationStore for SqlStore {
         )
         .await
     }
+
+    async fn resource_claims_stamp(&self) -> Result<i64> {
+        Ok(self
+            .db
+            .fetch_optional(
+                "SELECT COALESCE(MAX(seq), 0) AS stamp FROM audit_log WHERE subject_type = 'resource_claim'",
+                &[],
+            )
+            .await?
+            .map(|r| r.i64("stamp"))
+            .transpose()?
+            .unwrap_or(0))
+    }
 }

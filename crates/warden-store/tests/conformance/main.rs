@@ -18,7 +18,7 @@ macro_rules! conformance {
             async fn $name() {
                 match super::postgres().await {
                     Some(f) => super::$name(f).await,
-                    None => super::postgres_not_tested(),
+                    None => eprintln!("WARDEN_TEST_POSTGRES is unset: PostgreSQL not tested"),
                 }
             })*
         }

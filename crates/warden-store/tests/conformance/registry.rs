@@ -13,6 +13,11 @@ async fn resource_claims_are_kept(f: Fixture) {
     let w = seed(store).await;
     let admin = w.actor("china-telecom", "ada", &[Role::Admin]);
     let reviewer = w.actor("ca-guangdong", "rob", &[Role::Reviewer]);
+    assert_eq!(
+        store.resource_claims_stamp().await.unwrap(),
+        0,
+        "no claim yet"
+    );
     let (claim, ev) = ResourceClaim::declare(
         &admin,
         Uuid::now_v7(),
@@ -37,6 +42,8 @@ async fn resource_claims_are_kept(f: Fixture) {
         ))
         .await
         .unwrap();
+    let declared = store.resource_claims_stamp().await.unwrap();
+    assert!(declared > 0);
     let (approved, ev) = claim.decide(&reviewer, true, "", T0).unwrap();
     store
         .commit(cs(
@@ -50,6 +57,10 @@ async fn resource_claims_are_kept(f: Fixture) {
         ))
         .await
         .unwrap();
+    assert!(
+        store.resource_claims_stamp().await.unwrap() > declared,
+        "a decision changes the stamp"
+    );
     let all = store.resource_claims().await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].value.status, ClaimStatus::Approved);

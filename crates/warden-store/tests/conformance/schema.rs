@@ -97,7 +97,7 @@ async fn health_reports_schema(f: Fixture) {
 async fn both_backends_have_the_same_tables_and_columns() {
     let s = sqlite().await;
     let Some(p) = postgres().await else {
-        postgres_not_tested();
+        eprintln!("WARDEN_TEST_POSTGRES is unset: PostgreSQL not compared");
         return;
     };
     let a = s.store.schema_columns().await.unwrap();

@@ -1,10 +1,19 @@
-use super::testkit::*;
-use super::*;
-use crate::org::Role::*;
-use crate::org::{Actor, OrgRef, OrgType, Province, Role};
+//! The lifecycle state machines, driven through their public functions: the whole
+//! lifecycle, separation of duties, jurisdiction, windows on the working-day calendar, random
+//! command sequences against an independent permission table, and what a page may offer.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod world;
+
+use crate::world::*;
 use time::Duration;
 use time::macros::datetime;
 use uuid::Uuid;
+use warden_core::lifecycle::*;
+use warden_core::org::Role::*;
+use warden_core::org::{Actor, OrgRef, OrgType, Province, Role};
 
 struct Flow {
     w: World,
@@ -413,8 +422,8 @@ fn appeal_answers_change_the_block() {
         reasons: "Narrowed".into(),
         modification: Some(Modification {
             target: Some(
-                crate::indicator::Indicator::parse(
-                    crate::indicator::IndicatorType::Url,
+                warden_core::indicator::Indicator::parse(
+                    warden_core::indicator::IndicatorType::Url,
                     "http://evil-bank.example.cn/login",
                 )
                 .unwrap(),
@@ -532,8 +541,8 @@ fn bad_commands_are_refused_specifically() {
     assert_eq!(e.code, RefusalCode::Window);
     spec.deadline = None;
     spec.target = Some(
-        crate::indicator::Indicator::parse(
-            crate::indicator::IndicatorType::Md5,
+        warden_core::indicator::Indicator::parse(
+            warden_core::indicator::IndicatorType::Md5,
             "d41d8cd98f00b204e9800998ecf8427e",
         )
         .unwrap(),
@@ -566,10 +575,10 @@ mod random_sequences {
     //! every step the machine accepts is one the acting person may take. The permission
     //! oracle below restates the rules of DESIGN §2 independently of the implementation.
     use super::*;
-    use crate::indicator::{Indicator, IndicatorType};
-    use crate::org::Jurisdiction;
     use proptest::prelude::*;
     use time::OffsetDateTime;
+    use warden_core::indicator::{Indicator, IndicatorType};
+    use warden_core::org::Jurisdiction;
 
     const PEOPLE: [&str; 3] = ["p1", "p2", "p3"];
 
@@ -1123,7 +1132,7 @@ fn authorities_refer_cases_up_and_across() {
 fn everyone() -> Vec<Actor> {
     let mut all = vec![Actor::Public, Actor::system("test")];
     for o in ORGS {
-        for r in crate::org::Role::ALL {
+        for r in warden_core::org::Role::ALL {
             all.push(actor(o, &format!("{}-{}", r.as_str(), o), &[r]));
         }
     }
@@ -1247,11 +1256,11 @@ fn what_a_page_offers_is_what_the_core_would_take() {
             assert_eq!(can_record_phone_call(&a, m), taken(&call), "{a:?}");
             checked += 4;
         }
-        let bulletin = crate::bulletin::Bulletin::issue(
+        let bulletin = warden_core::bulletin::Bulletin::issue(
             &a,
             Uuid::from_u128(77),
-            crate::bulletin::BulletinDraft {
-                kind: crate::bulletin::BulletinKind::Bulletin,
+            warden_core::bulletin::BulletinDraft {
+                kind: warden_core::bulletin::BulletinKind::Bulletin,
                 title: "Campaign".into(),
                 body: "Details".into(),
                 tlp: Tlp::Green,

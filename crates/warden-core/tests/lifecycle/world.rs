@@ -1,16 +1,16 @@
-//! A small world of organisations and people for lifecycle tests.
+//! A small world of organisations and people for the lifecycle tests.
 
-use super::*;
-use crate::calendar::Calendar;
-use crate::indicator::{Indicator, IndicatorType};
-use crate::org::{Actor, Province};
-use crate::org::{Jurisdiction, OrgRef, OrgType, Role};
-use crate::policy::Policy;
-use crate::taxonomy::{Category, Classification, Subtype};
 use std::collections::BTreeSet;
 use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
+use warden_core::calendar::Calendar;
+use warden_core::indicator::{Indicator, IndicatorType};
+use warden_core::lifecycle::*;
+use warden_core::org::{Actor, Province};
+use warden_core::org::{Jurisdiction, OrgRef, OrgType, Role};
+use warden_core::policy::Policy;
+use warden_core::taxonomy::{Category, Classification, Subtype};
 
 pub struct World {
     pub calendar: Calendar,
