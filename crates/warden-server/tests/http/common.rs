@@ -159,41 +159,28 @@ impl Server {
         self.public_json("/api/v1/keys").await
     }
 
+    /// A GET as `who`, or without credentials.
+    async fn fetch(&self, who: Option<&str>, path: &str) -> reqwest::Response {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(w) = who {
+            req = req.bearer_auth(&self.tokens[w]);
+        }
+        req.send().await.unwrap()
+    }
+
     /// A GET without credentials, as JSON.
     pub(crate) async fn public_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.fetch(None, path).await.json().await.unwrap()
     }
 
     /// A GET without credentials, as text.
     pub(crate) async fn public_text(&self, path: &str) -> String {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.fetch(None, path).await.text().await.unwrap()
     }
 
     /// A GET as `who`, as text.
     pub(crate) async fn text_as(&self, who: &str, path: &str) -> String {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.tokens[who])
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.fetch(Some(who), path).await.text().await.unwrap()
     }
 
     pub(crate) async fn call(
