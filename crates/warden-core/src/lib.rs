@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod clock;
 pub mod indicator;
 pub mod lifecycle;
+pub mod membership;
 pub mod notice;
 pub mod org;
 pub mod policy;

@@ -207,6 +207,34 @@ impl OrgType {
         matches!(self, OrgType::Ministry | OrgType::ProvincialAuthority)
     }
 
+    /// The organisations Art. 5 names: they must keep a responsible department, a responsible
+    /// person and a contact person on record. The authorities, the cyberspace administration
+    /// and supervising units are not among them.
+    pub fn bound_by_art5(self) -> bool {
+        matches!(
+            self,
+            OrgType::Institution
+                | OrgType::TelecomOperator
+                | OrgType::InternetCompany
+                | OrgType::DomainRegistry
+                | OrgType::DomainRegistrar
+                | OrgType::SecurityCompany
+                | OrgType::ServiceProvider
+        )
+    }
+
+    /// Members a provincial authority registers in its province: the bodies of the state
+    /// (authorities, institutions, the cyberspace administration) are registered nationally.
+    pub fn provincial_member(self) -> bool {
+        !matches!(
+            self,
+            OrgType::Ministry
+                | OrgType::ProvincialAuthority
+                | OrgType::Institution
+                | OrgType::CyberspaceAdmin
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrgType::Ministry => "ministry",
@@ -221,6 +249,22 @@ impl OrgType {
             OrgType::CyberspaceAdmin => "cyberspace_admin",
             OrgType::SupervisingUnit => "supervising_unit",
         }
+    }
+}
+
+impl FromStr for OrgType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OrgType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<&str> = OrgType::ALL.iter().map(|t| t.as_str()).collect();
+                format!(
+                    "unknown organisation type {s:?}: expected one of {}",
+                    all.join(", ")
+                )
+            })
     }
 }
 
@@ -264,7 +308,31 @@ pub struct Organisation {
     /// Where the organisation is based; routes its reports when a threat names no province.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub province: Option<Province>,
-    pub contacts: Art5Contacts,
+    /// Art. 5 contacts: required of the organisations Art. 5 names ([`OrgType::bound_by_art5`]);
+    /// a body installed from the reference data has none until its admin records them.
+    #[serde(default)]
+    pub contacts: Option<Art5Contacts>,
+    /// The superior unit (slug of a `supervising_unit`) of a Party/government organ or a
+    /// critical-information-infrastructure operator, notified with it under Art. 8(3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervising_unit: Option<String>,
+    /// Set while the organisation is suspended: its tokens and sessions do not work and it is
+    /// routed nothing new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended: Option<Suspension>,
+}
+
+/// Why and since when an organisation is suspended, and by whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Suspension {
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub since: time::OffsetDateTime,
+    pub reason: String,
+    /// `name@org` of who suspended it.
+    pub by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -300,8 +368,34 @@ pub fn check_slug(slug: &str) -> Result<(), OrgError> {
 }
 
 impl Organisation {
-    /// Checks the Art. 3 and Art. 5 requirements.
+    /// Checks the Art. 3 and Art. 5 requirements: what a registration must meet.
     pub fn validate(&self) -> Result<(), OrgError> {
+        self.check_identity()?;
+        if self.contacts.is_none() && self.org_type.bound_by_art5() {
+            return Err(org_err(
+                "contacts",
+                format!(
+                    "Art. 5 requires a {} to name a responsible department, a responsible person and a contact person",
+                    self.org_type
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether Art. 5 asks for contacts this organisation has not recorded yet.
+    pub fn art5_incomplete(&self) -> bool {
+        self.contacts.is_none() && self.org_type.bound_by_art5()
+    }
+
+    /// Whether it may act and be routed to now.
+    pub fn is_active(&self) -> bool {
+        self.suspended.is_none()
+    }
+
+    /// The Art. 3 rules and whatever contacts are recorded; Art. 5 contacts may still be
+    /// missing (a body installed from the reference data).
+    pub fn check_identity(&self) -> Result<(), OrgError> {
         check_slug(&self.slug)?;
         if self.name.trim().is_empty() {
             return Err(org_err("name", "is empty"));
@@ -333,7 +427,18 @@ impl Organisation {
             }
             (_, None) => {}
         }
-        let c = &self.contacts;
+        if let Some(unit) = &self.supervising_unit {
+            check_slug(unit).map_err(|e| org_err("supervising_unit", e.problem))?;
+            if *unit == self.slug {
+                return Err(org_err(
+                    "supervising_unit",
+                    "an organisation is not its own supervising unit",
+                ));
+            }
+        }
+        let Some(c) = &self.contacts else {
+            return Ok(());
+        };
         if c.responsible_department.trim().is_empty() {
             return Err(org_err(
                 "contacts.responsible_department",
@@ -566,11 +671,13 @@ mod tests {
             org_type: t,
             jurisdiction: j,
             province: None,
-            contacts: Art5Contacts {
+            contacts: Some(Art5Contacts {
                 responsible_department: "网络安全管理处".into(),
                 responsible_person: contact(),
                 contact_person: contact(),
-            },
+            }),
+            supervising_unit: None,
+            suspended: None,
         }
     }
 
@@ -600,17 +707,32 @@ mod tests {
         assert!(org(OrgType::TelecomOperator, gd).validate().is_err());
         assert!(org(OrgType::TelecomOperator, None).validate().is_ok());
         let mut o = org(OrgType::TelecomOperator, None);
-        o.contacts.responsible_department = " ".into();
+        if let Some(c) = o.contacts.as_mut() {
+            c.responsible_department = " ".into();
+        }
         assert_eq!(
             o.validate().unwrap_err().field,
             "contacts.responsible_department"
         );
         let mut o = org(OrgType::TelecomOperator, None);
-        o.contacts.contact_person.phone.clear();
-        o.contacts.contact_person.email.clear();
+        if let Some(c) = o.contacts.as_mut() {
+            c.contact_person.phone.clear();
+            c.contact_person.email.clear();
+        }
         assert_eq!(o.validate().unwrap_err().field, "contacts.contact_person");
         let mut o = org(OrgType::TelecomOperator, None);
         o.slug = "Bad Slug".into();
         assert_eq!(o.validate().unwrap_err().field, "slug");
+        // Art. 5 binds operators, not authorities: an authority may lack contacts.
+        let mut o = org(OrgType::TelecomOperator, None);
+        o.contacts = None;
+        assert_eq!(o.validate().unwrap_err().field, "contacts");
+        assert!(o.check_identity().is_ok() && o.art5_incomplete());
+        let mut o = org(OrgType::ProvincialAuthority, gd);
+        o.contacts = None;
+        assert!(o.validate().is_ok() && !o.art5_incomplete());
+        let mut o = org(OrgType::TelecomOperator, None);
+        o.supervising_unit = Some(o.slug.clone());
+        assert_eq!(o.validate().unwrap_err().field, "supervising_unit");
     }
 }

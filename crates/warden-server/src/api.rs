@@ -78,6 +78,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_resources, declare_resource))
         .routes(routes!(decide_resource))
         .routes(routes!(attribution, attribution_batch))
+        .routes(routes!(list_organisations, register_organisation))
+        .routes(routes!(get_organisation, amend_organisation))
+        .routes(routes!(suspend_organisation, reactivate_organisation))
 }
 
 #[utoipa::path(
@@ -1190,4 +1193,124 @@ fn upload_format(
             ))
         }),
     }
+}
+
+#[utoipa::path(
+    get,
+    path = "/organisations",
+    tag = "organisations",
+    summary = "Member organisations in slug order; Art. 5 contacts only for the organisation itself and the bodies that oversee it",
+    params(OrganisationsQuery),
+    responses((status = 200, description = "OK", body = OrganisationList)),
+    security(("bearer" = []))
+)]
+async fn list_organisations(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Params(q): Params<OrganisationsQuery>,
+) -> Result<Json<OrganisationList>, ApiError> {
+    Ok(Json(s.svc.organisations(&c, q.try_into()?).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/organisations",
+    tag = "organisations",
+    summary = "Register an organisation (Art. 5): admins of MIIT anywhere, of a provincial authority in its province",
+    request_body = OrganisationRequest,
+    params(IdempotencyKey),
+    responses((status = 201, description = "Created", body = OrganisationView)),
+    security(("bearer" = []))
+)]
+async fn register_organisation(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    w: Idempotent,
+) -> Result<(StatusCode, Json<OrganisationView>), ApiError> {
+    let idem = w.idem(&c);
+    let v = s.svc.register_organisation(&c, w.json()?, idem).await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/organisations/{slug}",
+    tag = "organisations",
+    summary = "An organisation, with its declared resources for those who oversee it",
+    params(("slug" = String, Path, description = "The organisation's slug")),
+    responses((status = 200, description = "OK", body = OrganisationView)),
+    security(("bearer" = []))
+)]
+async fn get_organisation(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(slug): Path<String>,
+) -> Result<Json<OrganisationView>, ApiError> {
+    Ok(Json(s.svc.organisation(&c, &slug).await?))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/organisations/{slug}",
+    tag = "organisations",
+    summary = "Change an organisation: its own admin the Art. 5 contacts, its authority the rest; audited",
+    params(("slug" = String, Path, description = "The organisation's slug"), IdempotencyKey),
+    request_body = OrganisationPatch,
+    responses((status = 200, description = "OK", body = OrganisationView)),
+    security(("bearer" = []))
+)]
+async fn amend_organisation(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(slug): Path<String>,
+    w: Idempotent,
+) -> Result<Json<OrganisationView>, ApiError> {
+    let idem = w.idem(&c);
+    Ok(Json(
+        s.svc.amend_organisation(&c, &slug, w.json()?, idem).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/organisations/{slug}/suspension",
+    tag = "organisations",
+    summary = "Suspend an organisation: its tokens and sessions stop at once and it is routed nothing new",
+    params(("slug" = String, Path, description = "The organisation's slug"), IdempotencyKey),
+    request_body = SuspendRequest,
+    responses((status = 200, description = "OK", body = OrganisationView)),
+    security(("bearer" = []))
+)]
+async fn suspend_organisation(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(slug): Path<String>,
+    w: Idempotent,
+) -> Result<Json<OrganisationView>, ApiError> {
+    let idem = w.idem(&c);
+    let req: SuspendRequest = w.json()?;
+    Ok(Json(
+        s.svc
+            .set_suspension(&c, &slug, Some(req.reason), idem)
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/organisations/{slug}/suspension",
+    tag = "organisations",
+    summary = "Reactivate a suspended organisation",
+    params(("slug" = String, Path, description = "The organisation's slug"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = OrganisationView)),
+    security(("bearer" = []))
+)]
+async fn reactivate_organisation(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(slug): Path<String>,
+    w: Idempotent,
+) -> Result<Json<OrganisationView>, ApiError> {
+    let idem = w.idem(&c);
+    Ok(Json(s.svc.set_suspension(&c, &slug, None, idem).await?))
 }

@@ -141,6 +141,11 @@ pub const PROBLEMS: &[(&str, StatusCode, &str)] = &[
         "Invalid province",
     ),
     (
+        "invalid-organisation",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "The organisation does not meet Art. 3 or Art. 5",
+    ),
+    (
         "unknown-organisation",
         StatusCode::UNPROCESSABLE_ENTITY,
         "Unknown organisation",

@@ -62,6 +62,23 @@ pub async fn create_token(
     label: Option<String>,
     expires_in: Option<Duration>,
 ) -> Result<CreatedToken, AdminError> {
+    let org = org(store, org_slug).await?;
+    let (created, writes, events) = client_writes(&org, roles, label, expires_in, now)?;
+    store
+        .commit(Changeset::new(actor.clone(), now, writes, events))
+        .await?;
+    Ok(created)
+}
+
+/// The writes and events that create an API client of `org` with a new token, for a caller
+/// that commits them with others (installation, the demo) or alone.
+pub fn client_writes(
+    org: &Organisation,
+    roles: BTreeSet<Role>,
+    label: Option<String>,
+    expires_in: Option<Duration>,
+    now: OffsetDateTime,
+) -> Result<(CreatedToken, Vec<Write>, Vec<Event>), AdminError> {
     if roles.is_empty() {
         return Err(AdminError::Invalid(
             "a token needs at least one role".into(),
@@ -72,7 +89,6 @@ pub async fn create_token(
             "the expiry must be in the future".into(),
         ));
     }
-    let org = org(store, org_slug).await?;
     let new = auth::new_token()?;
     let label = label.unwrap_or_else(|| format!("client {}", new.prefix));
     let principal = Principal {
@@ -107,30 +123,27 @@ pub async fn create_token(
             serde_json::json!({"prefix": token.prefix, "expires_at": token.expires_at.map(|t| t.unix_timestamp())}),
         ),
     ];
-    store
-        .commit(Changeset::new(
-            actor.clone(),
-            now,
-            vec![
-                Write::Principal {
-                    principal,
-                    expected: None,
-                },
-                Write::Token {
-                    token: token.clone(),
-                    hash: Some(new.hash),
-                    expected: None,
-                },
-            ],
-            events,
-        ))
-        .await?;
-    Ok(CreatedToken {
-        token: new.secret,
-        record: token,
-        org: org.slug,
-        roles,
-    })
+    let writes = vec![
+        Write::Principal {
+            principal,
+            expected: None,
+        },
+        Write::Token {
+            token: token.clone(),
+            hash: Some(new.hash),
+            expected: None,
+        },
+    ];
+    Ok((
+        CreatedToken {
+            token: new.secret,
+            record: token,
+            org: org.slug.clone(),
+            roles,
+        },
+        writes,
+        events,
+    ))
 }
 
 pub async fn list_tokens(
@@ -192,14 +205,27 @@ pub async fn create_user(
     now: OffsetDateTime,
     user: NewUser,
 ) -> Result<Principal, AdminError> {
-    let NewUser {
-        org: org_slug,
-        name,
-        display_name,
-        roles,
-        password,
-    } = user;
-    let (org_slug, name, password) = (org_slug.as_str(), name.as_str(), password.as_str());
+    check_user(&user)?;
+    let org = org(store, &user.org).await?;
+    if store.principal_by_name(&user.name).await?.is_some() {
+        return Err(AdminError::UserExists(user.name));
+    }
+    let hash = auth::hash_password(&user.password)?;
+    let name = user.name.clone();
+    let (principal, writes, events) = user_writes(&org, user, hash);
+    store
+        .commit(Changeset::new(actor.clone(), now, writes, events))
+        .await
+        .map_err(|e| match e {
+            StoreError::Duplicate { .. } => AdminError::UserExists(name),
+            other => other.into(),
+        })?;
+    Ok(principal)
+}
+
+/// Refuses a sign-in name, password or role set that a person may not have.
+pub fn check_user(user: &NewUser) -> Result<(), AdminError> {
+    let name = user.name.as_str();
     let valid_name = (2..=64).contains(&name.len())
         && name
             .bytes()
@@ -209,53 +235,54 @@ pub async fn create_user(
             "user name {name:?} must be 2–64 letters, digits or . - _ @"
         )));
     }
+    check_password(&user.password)?;
+    if user.roles.is_empty() {
+        return Err(AdminError::Invalid("a user needs at least one role".into()));
+    }
+    Ok(())
+}
+
+/// Passwords of people: at least 12 characters.
+pub fn check_password(password: &str) -> Result<(), AdminError> {
     if password.chars().count() < 12 {
         return Err(AdminError::Invalid(
             "the password must have at least 12 characters".into(),
         ));
     }
-    if roles.is_empty() {
-        return Err(AdminError::Invalid("a user needs at least one role".into()));
-    }
-    let org = org(store, org_slug).await?;
-    if store.principal_by_name(name).await?.is_some() {
-        return Err(AdminError::UserExists(name.to_owned()));
-    }
+    Ok(())
+}
+
+/// The writes and events that create a person of `org` whose password hashes to `hash`
+/// (checked with [`check_user`] first).
+pub fn user_writes(
+    org: &Organisation,
+    user: NewUser,
+    hash: String,
+) -> (Principal, Vec<Write>, Vec<Event>) {
     let principal = Principal {
         id: Uuid::now_v7(),
         kind: PrincipalKind::User,
         org_id: org.id,
-        name: name.to_owned(),
-        display_name: display_name.unwrap_or_else(|| name.to_owned()),
-        roles: roles.clone(),
+        display_name: user.display_name.unwrap_or_else(|| user.name.clone()),
+        name: user.name,
+        roles: user.roles,
         disabled: false,
     };
-    let hash = auth::hash_password(password)?;
-    store
-        .commit(Changeset::new(
-            actor.clone(),
-            now,
-            vec![
-                Write::Principal {
-                    principal: principal.clone(),
-                    expected: None,
-                },
-                Write::Password {
-                    principal_id: principal.id,
-                    hash,
-                },
-            ],
-            vec![event(
-                "principal.created",
-                SubjectKind::Principal,
-                principal.id,
-                serde_json::json!({"kind": "user", "name": name, "org": org.slug, "roles": roles}),
-            )],
-        ))
-        .await
-        .map_err(|e| match e {
-            StoreError::Duplicate { .. } => AdminError::UserExists(name.to_owned()),
-            other => other.into(),
-        })?;
-    Ok(principal)
+    let events = vec![event(
+        "principal.created",
+        SubjectKind::Principal,
+        principal.id,
+        serde_json::json!({"kind": "user", "name": principal.name, "org": org.slug, "roles": principal.roles}),
+    )];
+    let writes = vec![
+        Write::Principal {
+            principal: principal.clone(),
+            expected: None,
+        },
+        Write::Password {
+            principal_id: principal.id,
+            hash,
+        },
+    ];
+    (principal, writes, events)
 }

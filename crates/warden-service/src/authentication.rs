@@ -9,6 +9,8 @@ use uuid::Uuid;
 use warden_core::org::Actor;
 use warden_store::SessionRecord;
 
+const SUSPENDED: &str = "the organisation is suspended";
+
 /// How long a console session lasts from sign-in.
 pub const SESSION_HOURS: i64 = 8;
 
@@ -59,6 +61,9 @@ impl Service {
         if principal.disabled {
             return Err(AuthError::Unusable("the account is disabled"));
         }
+        if !org.is_active() {
+            return Err(AuthError::Unusable(SUSPENDED));
+        }
         Ok(Actor::principal(&principal, &org))
     }
 
@@ -98,6 +103,9 @@ impl Service {
             .await?
             .ok_or(AuthError::Invalid)?
             .value;
+        if !org.is_active() {
+            return Err(AuthError::Unusable(SUSPENDED));
+        }
         Ok(Actor::principal(&principal, &org))
     }
 
@@ -134,7 +142,7 @@ impl Service {
         let Some(org) = self.store.organisation(p.value.org_id).await? else {
             return Ok(SessionState::Unknown);
         };
-        if p.value.disabled {
+        if p.value.disabled || !org.value.is_active() {
             return Ok(SessionState::Expired);
         }
         Ok(SessionState::Active(Box::new(Session {

@@ -302,7 +302,7 @@ impl Service {
                 .transpose()?;
             let recipients = match &m.recipient_org {
                 Some(slug) => vec![
-                    self.org(&format!("measures[{i}].recipient_org"), slug)
+                    self.recipient(&format!("measures[{i}].recipient_org"), slug)
                         .await?
                         .org_ref(),
                 ],

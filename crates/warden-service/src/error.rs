@@ -30,6 +30,9 @@ pub enum ServiceError {
     /// its range).
     #[error("{0}")]
     InvalidBody(String),
+    /// An organisation that would not meet Art. 3 or Art. 5; names the field.
+    #[error(transparent)]
+    InvalidOrganisation(warden_core::org::OrgError),
     #[error("{field}: no organisation with slug {slug:?}")]
     UnknownOrganisation { field: String, slug: String },
     #[error("{0} not found")]
@@ -86,6 +89,7 @@ impl ServiceError {
             ServiceError::Province(_) => "invalid-province",
             ServiceError::InvalidBody(_) => "invalid-body",
             ServiceError::UnknownOrganisation { .. } => "unknown-organisation",
+            ServiceError::InvalidOrganisation(_) => "invalid-organisation",
             ServiceError::NotFound(_) => "not-found",
             ServiceError::Unroutable(_) => "unroutable",
             ServiceError::InvalidQuery(_) => "invalid-query",
@@ -109,6 +113,7 @@ impl ServiceError {
             "invalid-province",
             "invalid-body",
             "unknown-organisation",
+            "invalid-organisation",
             "not-found",
             "unroutable",
             "invalid-query",

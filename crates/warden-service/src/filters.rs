@@ -5,13 +5,13 @@
 
 use crate::error::ServiceError;
 use crate::proto::{
-    AuditQuery, CasesQuery, EnforcementQuery, ExportQuery, LookupQuery, NoticesQuery, PageQuery,
-    TimelinessQuery,
+    AuditQuery, CasesQuery, EnforcementQuery, ExportQuery, LookupQuery, NoticesQuery,
+    OrganisationsQuery, PageQuery, TimelinessQuery,
 };
 use time::OffsetDateTime;
 use warden_core::indicator::{Indicator, IndicatorError, IndicatorType};
 use warden_core::lifecycle::{CaseStatus, NoticeStatus};
-use warden_core::org::Province;
+use warden_core::org::{OrgType, Province};
 use warden_core::stats::GroupBy;
 use warden_core::taxonomy::Category;
 
@@ -447,5 +447,46 @@ mod tests {
             Lookup::parse(Some("ipv4"), "example.cn"),
             Err(ServiceError::Indicator { .. })
         ));
+    }
+}
+
+/// Which organisations a listing shows: by type, province and status, in slug order; the
+/// cursor is the last slug of the previous page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrganisationsFilter {
+    pub org_type: Option<OrgType>,
+    pub province: Option<Province>,
+    /// Some(true): only suspended ones; Some(false): only active ones.
+    pub suspended: Option<bool>,
+    pub page: PageRequest,
+}
+
+impl TryFrom<OrganisationsQuery> for OrganisationsFilter {
+    type Error = ServiceError;
+    fn try_from(q: OrganisationsQuery) -> Result<Self> {
+        let org_type = q
+            .org_type
+            .as_deref()
+            .map(|t| {
+                t.parse::<OrgType>()
+                    .map_err(|e| ServiceError::InvalidQuery(format!("type: {e}")))
+            })
+            .transpose()?;
+        let suspended = match q.status.as_deref() {
+            None => None,
+            Some("active") => Some(false),
+            Some("suspended") => Some(true),
+            Some(other) => {
+                return Err(ServiceError::InvalidQuery(format!(
+                    "status: {other:?} is neither active nor suspended"
+                )));
+            }
+        };
+        Ok(OrganisationsFilter {
+            org_type,
+            province: parse_province(q.province.as_deref())?,
+            suspended,
+            page: PageRequest::parse(q.limit, q.cursor)?,
+        })
     }
 }

@@ -870,3 +870,126 @@ pub struct RejectsQuery {
     /// At most this many (default 1000, at most 10000).
     pub limit: Option<u32>,
 }
+
+/// `POST /api/v1/organisations`: a member organisation to register. The jurisdiction follows
+/// from the type (a provincial authority's is its province).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationRequest {
+    /// 2–64 lowercase letters, digits or inner hyphens; it names the organisation for good.
+    pub slug: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub org_type: warden_core::org::OrgType,
+    /// GB/T 2260 province code where it is based (two digits, e.g. 32 for Jiangsu).
+    #[serde(default)]
+    pub province: Option<String>,
+    /// Art. 5: required of institutions, operators, internet and security companies,
+    /// registries, registrars and service providers.
+    #[serde(default)]
+    pub contacts: Option<warden_core::org::Art5Contacts>,
+    /// Slug of the supervising unit of a Party/government organ or CII operator (Art. 8(3)).
+    #[serde(default)]
+    pub supervising_unit: Option<String>,
+}
+
+/// Present-but-null and absent differ in a change: null clears.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `PATCH /api/v1/organisations/{slug}`: the fields to change; absent ones stay. An
+/// organisation's own admin changes only `contacts`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A new province code; `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub province: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<warden_core::org::Art5Contacts>)]
+    pub contacts: Option<Option<warden_core::org::Art5Contacts>>,
+    /// A supervising unit's slug; `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub supervising_unit: Option<Option<String>>,
+    /// Refused when it differs: slugs do not change.
+    #[serde(default)]
+    pub slug: Option<String>,
+    /// Refused when it differs: register a new organisation instead.
+    #[serde(default, rename = "type")]
+    pub org_type: Option<warden_core::org::OrgType>,
+}
+
+/// `POST /api/v1/organisations/{slug}/suspension`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuspendRequest {
+    pub reason: String,
+}
+
+/// An organisation as the caller may see it: its Art. 5 contacts and declared resources only
+/// for itself and the bodies that oversee it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrganisationView {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub org_type: warden_core::org::OrgType,
+    #[schema(value_type = Option<String>)]
+    pub jurisdiction: Option<warden_core::org::Jurisdiction>,
+    #[schema(value_type = Option<String>)]
+    pub province: Option<warden_core::org::Province>,
+    /// The province's name, in Chinese.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province_name: Option<String>,
+    /// Absent when the caller may not see them, or none are recorded (`art5_incomplete`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<warden_core::org::Art5Contacts>,
+    /// Art. 5 asks for contacts that are not recorded yet.
+    pub art5_incomplete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervising_unit: Option<String>,
+    /// `active` or `suspended`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended: Option<warden_core::org::Suspension>,
+    /// Its declared resources (Art. 9 registry), on the single-organisation read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<ResourceView>,
+    /// Send as `If-Match` with a change to refuse it if someone changed the organisation
+    /// meanwhile.
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OrganisationList {
+    pub items: Vec<OrganisationView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// Query parameters of `GET /api/v1/organisations`.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrganisationsQuery {
+    /// An organisation type (`telecom_operator`, `provincial_authority`, …).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub org_type: Option<String>,
+    /// A GB/T 2260 province code.
+    pub province: Option<String>,
+    /// `active` or `suspended`.
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}

@@ -224,7 +224,9 @@ impl Service {
         slugs.dedup();
         let mut out = Vec::with_capacity(slugs.len());
         for slug in slugs {
-            if let Some(o) = self.store.organisation_by_slug(slug).await? {
+            if let Some(o) = self.store.organisation_by_slug(slug).await?
+                && o.value.is_active()
+            {
                 out.push(o.value.org_ref());
             }
         }
@@ -315,6 +317,13 @@ impl Service {
                     answer.org
                 ))
             })?;
+        if !org.value.is_active() {
+            return Err(ServiceError::Unroutable(format!(
+                "{field}: {why} of {} is {}, which is suspended: name recipient_org",
+                t.value(),
+                answer.org
+            )));
+        }
         Ok(vec![org.value.org_ref()])
     }
 }

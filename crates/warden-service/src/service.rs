@@ -131,6 +131,23 @@ impl Service {
         }
     }
 
+    /// The same service on another clock, sharing the store, matcher and registry: the demo
+    /// writes its month of history through it.
+    pub fn on_clock(&self, clock: Arc<dyn Clock>) -> Service {
+        Service {
+            store: self.store.clone(),
+            clock,
+            calendar: self.calendar.clone(),
+            policy: self.policy.clone(),
+            keys: self.keys.clone(),
+            simulated: None,
+            blocklist: self.blocklist.clone(),
+            registry: self.registry.clone(),
+            taxii_ids: IdIndex::default(),
+            taxii_threats: ThreatIndex::default(),
+        }
+    }
+
     /// Times are given in Asia/Shanghai, where the measures' deadlines are defined.
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now().to_offset(warden_core::calendar::SHANGHAI)
@@ -197,6 +214,19 @@ impl Service {
                 field: field.to_owned(),
                 slug: slug.to_owned(),
             })
+    }
+
+    /// An organisation that may be sent a measure or notification now: not a suspended one.
+    pub(crate) async fn recipient(&self, field: &str, slug: &str) -> Result<Organisation> {
+        let org = self.org(field, slug).await?;
+        if let Some(s) = &org.suspended {
+            return Err(ServiceError::Unroutable(format!(
+                "{field}: {slug} is suspended (since {}: {}) and is routed nothing new",
+                s.since.date(),
+                s.reason
+            )));
+        }
+        Ok(org)
     }
 
     /// Runs a write once per idempotency key: a retry gets the first response back.

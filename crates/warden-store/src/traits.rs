@@ -43,6 +43,11 @@ pub trait CommitStore: Send + Sync {
 
     /// `(table, column)` of every Warden table, sorted: both backends' migrations must agree.
     async fn schema_columns(&self) -> Result<Vec<(String, String)>>;
+
+    /// Writes a consistent copy of an SQLite database to `path` (a new file) while it keeps
+    /// serving: `VACUUM INTO` reads one snapshot, whatever commits meanwhile. PostgreSQL is
+    /// backed up with its own tools (`pg_dump`) and answers `Unavailable`.
+    async fn snapshot_to(&self, path: &str) -> Result<()>;
 }
 
 /// Organisations, their people and API clients, their signing keys and the resources they

@@ -4,6 +4,7 @@ mod bench;
 mod bench_import;
 mod bench_match;
 mod bench_taxii;
+mod config;
 mod export;
 mod import_cmd;
 mod registry_cmd;
@@ -32,6 +33,10 @@ use warden_store::DEFAULT_DB_URL;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// A configuration file of `serve` options (default: warden.toml here, when present);
+    /// the command line and WARDEN_* variables win over it
+    #[arg(long, env = "WARDEN_CONFIG", global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -90,6 +95,35 @@ enum Command {
         /// metrics networks); from anyone else, the header is ignored
         #[arg(long, env = "WARDEN_TRUSTED_PROXIES", value_delimiter = ',')]
         trusted_proxies: Vec<String>,
+    },
+    /// Prepare an empty database for production: MIIT, the 31 provincial communications
+    /// administrations, CNCERT, CAICT and the cyberspace administration, and the first
+    /// person, admin@miit, whose password is read from standard input (one line, at least 12
+    /// characters). On an initialised database it changes nothing.
+    Init {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// The configuration file
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Copy an SQLite database while it serves (one consistent snapshot) and the master key
+    /// into DIR; restore by copying both back. PostgreSQL: pg_dump (docs/operations.md)
+    Backup {
+        #[command(flatten)]
+        db: DbArg,
+        /// The directory to write warden.db and master.key into (created; must not hold them)
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// The master key file the server uses
+        #[arg(
+            long,
+            env = "WARDEN_MASTER_KEY_FILE",
+            default_value = "warden-data/master.key"
+        )]
+        master_key_file: PathBuf,
     },
     /// Create or upgrade the database schema, then exit
     Migrate {
@@ -324,6 +358,17 @@ enum NoticeCommand {
 }
 
 #[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check the configuration file and every `serve` setting as serve would read them, print
+    /// the settings in effect, and exit non-zero naming the first mistake
+    Check {
+        /// Also open the database and report its schema
+        #[arg(long)]
+        connect: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum AdminCommand {
     /// API tokens for monitoring platforms and other programs
     Token {
@@ -420,7 +465,19 @@ enum PolicyCommand {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // The configuration file's settings join the command line before it is parsed.
+    let args: Vec<String> = std::env::args().collect();
+    let args = match config::locate(&args) {
+        Some(path) => match config::read(&path) {
+            Ok(settings) => config::apply(args, &settings),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => args,
+    };
+    let cli = Cli::parse_from(args);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
@@ -487,6 +544,21 @@ fn run(cli: Cli) -> Result<()> {
                 keys,
             };
             runtime()?.block_on(serve(setup))
+        }
+        Command::Init { db } => {
+            let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+            runtime()?.block_on(init(&url))
+        }
+        Command::Config {
+            command: ConfigCommand::Check { connect },
+        } => config_check(connect),
+        Command::Backup {
+            db,
+            to,
+            master_key_file,
+        } => {
+            let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+            runtime()?.block_on(backup(&url, &to, &master_key_file))
         }
         Command::Migrate { db } => {
             let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
@@ -894,6 +966,209 @@ fn networks(flag: &str, values: &[String]) -> Result<Vec<ipnet::IpNet>> {
         .collect()
 }
 
+/// `warden config check`: the settings `serve` would run with, each read as serve reads it.
+fn config_check(connect: bool) -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let file = config::locate(&args);
+    let settings = match &file {
+        Some(path) => config::read(path)?,
+        None => vec![],
+    };
+    // What serve would be given: the file's settings where neither the command line of
+    // serve (none here) nor the environment names them.
+    let argv = config::apply(vec!["warden".into(), "serve".into()], &settings);
+    let cli = Cli::try_parse_from(&argv).map_err(|e| anyhow!("{e}"))?;
+    let Command::Serve {
+        db,
+        listen,
+        clock_start,
+        policy_dir,
+        master_key_file,
+        calendar,
+        metrics_from,
+        trusted_proxies,
+        ..
+    } = cli.command
+    else {
+        bail!("internal: the settings did not read as serve's");
+    };
+    networks("metrics_from", &metrics_from)?;
+    networks("trusted_proxies", &trusted_proxies)?;
+    listen
+        .parse::<std::net::SocketAddr>()
+        .map_err(|e| anyhow!("listen: {listen:?} is not ADDRESS:PORT: {e}"))?;
+    let cal = load_calendar(calendar.calendar.as_deref())?;
+    let policy = load_policy(policy_dir.as_deref())?;
+    if let Some(s) = clock_start {
+        OffsetDateTime::parse(&s, &Rfc3339)
+            .map_err(|e| anyhow!("clock_start: {s:?} is not an RFC 3339 instant: {e}"))?;
+    }
+    let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres:")
+        || url.starts_with("postgresql:"))
+    {
+        bail!(
+            "db: {:?} is neither sqlite://PATH nor postgres://…",
+            warden_store::redact_url(&url)
+        );
+    }
+    let key = if master_key_file.exists() {
+        warden_service::keys::MasterKey::load_or_create(&master_key_file)?;
+        "present"
+    } else {
+        "absent: serve creates it (copy it to every node that shares the database)"
+    };
+    println!(
+        "configuration: {}",
+        file.as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "none (defaults and environment)".into())
+    );
+    println!("db              {}", warden_store::redact_url(&url));
+    println!("listen          {listen}");
+    println!("master_key_file {} ({key})", master_key_file.display());
+    println!("metrics_from    {}", metrics_from.join(","));
+    println!("trusted_proxies {}", trusted_proxies.join(","));
+    println!(
+        "calendar        years {:?}",
+        cal.years().collect::<Vec<_>>()
+    );
+    println!("policy          {}", policy.national().version);
+    if connect {
+        let rt = runtime()?;
+        rt.block_on(async {
+            let store = warden_store::open(&url).await?;
+            let h = store.health().await?;
+            println!(
+                "database        reachable, schema version {} ({:?})",
+                h.schema_version, h.backend
+            );
+            anyhow::Ok(())
+        })?;
+    }
+    println!("ok");
+    Ok(())
+}
+
+/// `warden backup`: a consistent copy of an SQLite database taken while it serves, and the
+/// master key that unseals its signing keys, side by side.
+async fn backup(url: &str, to: &Path, master_key_file: &Path) -> Result<()> {
+    let store = warden_store::open(url).await?;
+    if store.backend() != warden_store::Backend::Sqlite {
+        bail!(
+            "{} is PostgreSQL: back it up with pg_dump, and copy the master key file (docs/operations.md)",
+            warden_store::redact_url(url)
+        );
+    }
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    let db = to.join("warden.db");
+    let key = to.join("master.key");
+    for f in [&db, &key] {
+        if f.exists() {
+            bail!("{} exists: back up into an empty directory", f.display());
+        }
+    }
+    if !master_key_file.exists() {
+        bail!(
+            "no master key at {}: name the server's with --master-key-file",
+            master_key_file.display()
+        );
+    }
+    let started = std::time::Instant::now();
+    let path = db
+        .to_str()
+        .ok_or_else(|| anyhow!("{} is not UTF-8", db.display()))?;
+    store.snapshot_to(path).await?;
+    std::fs::copy(master_key_file, &key)
+        .with_context(|| format!("copying {}", master_key_file.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))?;
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600))?;
+    }
+    // Both on disk before saying so.
+    for f in [&db, &key] {
+        std::fs::File::open(f)?.sync_all()?;
+    }
+    let size = std::fs::metadata(&db)?.len();
+    println!(
+        "backed up {} ({size} bytes) and its master key into {} in {:.1} s",
+        warden_store::redact_url(url),
+        to.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "restore: stop warden, copy {} to the database path and {} to the master key path, start warden; check with `warden audit verify`",
+        db.display(),
+        key.display()
+    );
+    Ok(())
+}
+
+/// `warden init`: the reference bodies and the first person, in one transaction.
+async fn init(url: &str) -> Result<()> {
+    use warden_service::install;
+    let store = warden_store::open(url).await?;
+    let plan = install::plan(store.as_ref()).await?;
+    let shown = warden_store::redact_url(url);
+    if plan.is_empty() {
+        println!(
+            "{shown} is already initialised: the reference organisations and {} are there; nothing changed.",
+            install::FIRST_ADMIN
+        );
+        return Ok(());
+    }
+    let password = if plan.needs_admin {
+        use std::io::{BufRead as _, IsTerminal as _};
+        if std::io::stdin().is_terminal() {
+            eprint!(
+                "Password for {} (at least 12 characters; it is shown as typed): ",
+                install::FIRST_ADMIN
+            );
+        }
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        let line = line.trim_end_matches(['\n', '\r']).to_owned();
+        warden_service::admin::check_password(&line).map_err(|e| {
+            anyhow!(
+                "{e}: give {}'s password as one line on standard input",
+                install::FIRST_ADMIN
+            )
+        })?;
+        Some(line)
+    } else {
+        None
+    };
+    let done = install::install(
+        store.as_ref(),
+        plan,
+        password.as_deref(),
+        OffsetDateTime::now_utc(),
+    )
+    .await?;
+    println!(
+        "Initialised {shown}: {} organisations added{}.",
+        done.organisations.len(),
+        if done.admin_created {
+            format!(", and the first person, {}", install::FIRST_ADMIN)
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "Next: warden serve --db '{shown}', then sign in at http://127.0.0.1:8080/ as {} with that password.\n\
+         Register member organisations in the console or with POST /api/v1/organisations; \
+         API tokens: warden admin token create --org SLUG --role ROLE.",
+        install::FIRST_ADMIN
+    );
+    Ok(())
+}
+
 struct Setup {
     metrics_from: Vec<ipnet::IpNet>,
     trusted_proxies: Vec<ipnet::IpNet>,
@@ -927,11 +1202,26 @@ async fn serve(setup: Setup) -> Result<()> {
     };
     let store = warden_store::open(&url).await?;
     let health = store.health().await?;
+    // The demo's history begins a month back: its bodies and keys exist from then on.
+    let since = if demo {
+        warden_service::demo::history_start(clock.now())
+    } else {
+        clock.now()
+    };
     if demo {
-        let added = warden_service::demo::load(store.as_ref(), clock.now()).await?;
+        let added = warden_service::demo::load(store.as_ref(), since).await?;
         tracing::info!(added, "demo world loaded");
+    } else if warden_service::install::plan(store.as_ref())
+        .await?
+        .missing
+        .iter()
+        .any(|o| o.slug == "miit")
+    {
+        tracing::warn!(
+            "this database is not initialised: run `warden init` to install MIIT, the provincial authorities and the first person"
+        );
     }
-    let created = keys.ensure_keys(store.as_ref(), clock.now()).await?;
+    let created = keys.ensure_keys(store.as_ref(), since).await?;
     if created > 0 {
         tracing::info!(created, "notice-signing keys created");
     }
@@ -960,23 +1250,33 @@ async fn serve(setup: Setup) -> Result<()> {
     let mut banner =
         format!("Warden is serving on http://{addr} (health: http://{addr}/healthz)\n");
     if demo {
-        let world = warden_service::demo::populate(&state.svc, true).await?;
-        if !world.tokens.is_empty() {
-            write_tokens(&tokens_file, &world.tokens)?;
-        }
+        let mut keep = |tokens: &[(String, Role, String)]| write_tokens(&tokens_file, tokens);
+        let world = warden_service::demo::populate(&state.svc, &mut keep).await?;
+        tracing::info!(
+            cases = world.cases,
+            people = world.users.len(),
+            "demo world populated"
+        );
         banner.push_str(&format!(
-            "Demo world in {}: the organisations of docs/design.md §5.3 and cases in every state.\n\
+            "Demo world in {}: the organisations of docs/design.md §5.3 on the installed national bodies, and a month of cases in every state.\n\
              API: http://{addr}/api/v1/openapi.json. Tokens for every organisation and role: {}\n\
              Web console: http://{addr}/ - people sign in as ROLE@ORG (e.g. reviewer@ca-guangdong) with the password {}\n",
             warden_store::redact_url(&url),
             tokens_file.display(),
             warden_service::demo::DEMO_PASSWORD
         ));
-        if let Some((_, _, t)) = world
+        // Tokens are made on the first start; later starts find them in the file.
+        let kept = std::fs::read_to_string(&tokens_file).unwrap_or_default();
+        let try_token = world
             .tokens
             .iter()
             .find(|(o, r, _)| o == "secco-alpha" && *r == Role::Reporter)
-        {
+            .map(|(_, _, t)| t.as_str())
+            .or_else(|| {
+                kept.lines()
+                    .find_map(|l| l.strip_prefix("secco-alpha\treporter\t"))
+            });
+        if let Some(t) = try_token {
             banner.push_str(&format!(
                 "Try: curl -H 'Authorization: Bearer {t}' http://{addr}/api/v1/cases\n"
             ));
@@ -1018,7 +1318,7 @@ async fn shutdown_signal() {
 }
 
 /// The demo's tokens, one per line, readable by the owner only.
-fn write_tokens(path: &Path, tokens: &[(String, Role, String)]) -> Result<()> {
+fn write_tokens(path: &Path, tokens: &[(String, Role, String)]) -> std::io::Result<()> {
     let mut text = String::from(
         "# organisation\trole\ttoken (demo world; send as Authorization: Bearer TOKEN)\n",
     );
@@ -1038,9 +1338,12 @@ fn write_tokens(path: &Path, tokens: &[(String, Role, String)]) -> Result<()> {
         opts.mode(0o600);
     }
     use std::io::Write as _;
-    opts.open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .with_context(|| format!("writing {}", path.display()))
+    let mut f = opts
+        .open(path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    f.write_all(text.as_bytes())?;
+    // On disk before the tokens are committed: a crash must not leave tokens nobody has.
+    f.sync_all()
 }
 
 fn load_calendar(path: Option<&Path>) -> Result<Calendar> {

@@ -22,13 +22,26 @@ impl Drop for Served {
 }
 
 fn serve_demo(dir: &std::path::Path, db: &str, extra: &[&str]) -> Served {
+    let mut args = vec!["--demo"];
+    args.extend_from_slice(extra);
+    serve(dir, db, &args)
+}
+
+/// `warden serve` on a free port in `dir` with `extra` options.
+fn serve(dir: &std::path::Path, db: &str, extra: &[&str]) -> Served {
+    let mut args = vec!["serve", "--db", db, "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    start(dir, &args)
+}
+
+/// `warden ARGS` in `dir`, serving: the address read from its banner.
+fn start(dir: &std::path::Path, args: &[&str]) -> Served {
     // The server's log goes to a file, so a start that fails can say why.
     let log_path = dir.join("serve.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
         .current_dir(dir)
-        .args(["serve", "--demo", "--db", db, "--listen", "127.0.0.1:0"])
-        .args(extra)
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
@@ -216,6 +229,149 @@ fn migrate_then_serve_with_health() {
     );
 }
 
+/// `warden` with `stdin` as its standard input.
+fn warden_with_input(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let o = c.wait_with_output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// An empty database made ready for production: the national bodies and the first person,
+/// once; then served without the demo, administered by MIIT over the API.
+#[test]
+fn init_prepares_an_empty_database_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/w.db", dir.path().display());
+    let (code, _, err) = warden_with_input(&["init", "--db", &db], "short\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("at least 12 characters"), "{err}");
+    let (code, out, err) = warden_with_input(&["init", "--db", &db], "correct horse battery\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("35 organisations added") && out.contains("admin@miit"),
+        "{out}"
+    );
+    let (code, out, _) = warden_with_input(&["init", "--db", &db], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("already initialised") && out.contains("nothing changed"),
+        "{out}"
+    );
+    let (code, token, err) = warden(&[
+        "admin", "token", "create", "--org", "miit", "--role", "admin", "--db", &db,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let token = token.lines().last().unwrap().to_owned();
+    let served = serve(dir.path(), &db, &[]);
+    let list = get_json(
+        &format!(
+            "{}/api/v1/organisations?type=provincial_authority",
+            served.base
+        ),
+        &token,
+    );
+    let codes: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["province"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 31, "{list}");
+    assert!(codes.contains(&"32") && codes.contains(&"65"));
+    let (status, o) = post_json(
+        &format!("{}/api/v1/organisations", served.base),
+        &token,
+        r#"{"slug": "js-mobile", "name": "江苏移动", "type": "telecom_operator", "province": "32",
+            "contacts": {"responsible_department": "网络安全部",
+              "responsible_person": {"name": "甲", "phone": "+862555500001", "email": ""},
+              "contact_person": {"name": "乙", "phone": "+862555500002", "email": ""}}}"#,
+    );
+    assert_eq!(status, 201, "{o}");
+    // The first person signs in to the console with the password given to init.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        let c = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let login = c
+            .get(format!("{}/console/login", served.base))
+            .send()
+            .await
+            .unwrap();
+        let cookie = login
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("warden_login="))
+            .and_then(|v| v.split(';').next())
+            .unwrap()
+            .to_owned();
+        let html = login.text().await.unwrap();
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_owned();
+        c.post(format!("{}/console/login", served.base))
+            .header("cookie", format!("warden_login={cookie}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "username=admin%40miit&password=correct+horse+battery&csrf={csrf}"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 303, "signed in and sent on");
+}
+
+/// A first demo start killed at any point leaves a database every later start completes.
+#[test]
+fn a_demo_start_cut_short_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/demo.db", dir.path().display());
+    for ms in [100u64, 200, 300, 400, 500, 700] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .current_dir(dir.path())
+            .args(["serve", "--demo", "--db", &db, "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        // SIGKILL: nothing runs after it.
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let served = serve_demo(dir.path(), &db, &[]);
+    let token = demo_token(dir.path(), "secco-alpha", "reporter");
+    let cases = get_json(&format!("{}/api/v1/cases?limit=100", served.base), &token);
+    assert!(
+        cases["items"].as_array().is_some_and(|c| !c.is_empty()),
+        "{cases}"
+    );
+    let miit = demo_token(dir.path(), "miit", "reviewer");
+    let all = get_json(&format!("{}/api/v1/cases?limit=100", served.base), &miit);
+    assert_eq!(all["items"].as_array().unwrap().len(), 14, "{all}");
+}
+
 #[test]
 fn tokens_and_users_are_administered() {
     let dir = tempfile::tempdir().unwrap();
@@ -299,21 +455,12 @@ fn tokens_and_users_are_administered() {
     assert!(err.contains("at least 12"), "{err}");
 }
 
-/// From a decision over HTTP to `warden notice verify` on the saved documents.
-#[test]
-fn notices_verify_offline_and_tampering_is_caught() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}/w.db", dir.path().display());
-    let mk = dir.path().join("master.key");
-    let served = serve_demo(
-        dir.path(),
-        &db,
-        &["--master-key-file", mk.to_str().unwrap()],
-    );
-    let base = served.base.clone();
+/// A block on `domain` reported, determined and decided over HTTP by clients made with
+/// `warden admin token create`: the recipient's signed notice and the published keys.
+fn decided_notice(base: &str, db: &str, domain: &str) -> (String, String) {
     let token = |org: &str, role: &str| {
         let (code, out, err) = warden(&[
-            "admin", "token", "create", "--org", org, "--role", role, "--db", &db,
+            "admin", "token", "create", "--org", org, "--role", role, "--db", db,
         ]);
         assert_eq!(code, 0, "{err}");
         out.lines().last().unwrap().to_owned()
@@ -325,7 +472,7 @@ fn notices_verify_offline_and_tampering_is_caught() {
         token("china-telecom", "responder"),
     );
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (notice, keys) = rt.block_on(async {
+    rt.block_on(async {
         let c = reqwest::Client::new();
         let post = |t: &str, p: String, b: serde_json::Value| {
             c.post(format!("{base}{p}")).bearer_auth(t).json(&b).send()
@@ -333,7 +480,7 @@ fn notices_verify_offline_and_tampering_is_caught() {
         let r: serde_json::Value = post(&reporter, "/api/v1/reports".into(), serde_json::json!({
             "category": "malicious_resource", "subtype": "c2", "title": "C2", "description": "Botnet C2",
             "observed_at": "2026-11-01T10:00:00+08:00", "province": "44",
-            "indicators": [{"type": "domain", "value": "c2.example.cn"}]
+            "indicators": [{"type": "domain", "value": domain}]
         })).await.unwrap().json().await.unwrap();
         let case = r["case_id"].as_str().unwrap().to_owned();
         let d = post(&analyst, format!("/api/v1/cases/{case}/determination"),
@@ -341,13 +488,172 @@ fn notices_verify_offline_and_tampering_is_caught() {
         assert_eq!(d.status(), 200);
         let out: serde_json::Value = post(&reviewer, format!("/api/v1/cases/{case}/decision"), serde_json::json!({
             "outcome": "approved", "reasons": "block",
-            "measures": [{"kind": "block", "target": {"type": "domain", "value": "c2.example.cn"}, "recipient_org": "china-telecom"}]
+            "measures": [{"kind": "block", "target": {"type": "domain", "value": domain}, "recipient_org": "china-telecom"}]
         })).await.unwrap().json().await.unwrap();
         let nid = out["measures"][0]["notice_id"].as_str().unwrap().to_owned();
         let notice = c.get(format!("{base}/api/v1/notices/{nid}")).bearer_auth(&responder).send().await.unwrap().text().await.unwrap();
         let keys = c.get(format!("{base}/api/v1/keys")).send().await.unwrap().text().await.unwrap();
         (notice, keys)
+    })
+}
+
+/// `warden notice verify` on a notice and the key set saved to files: exit code and output.
+fn verify_notice(dir: &std::path::Path, notice: &str, keys: &str) -> (i32, String, String) {
+    let np = dir.join("notice.json");
+    let kp = dir.join("keys.json");
+    std::fs::write(&np, notice).unwrap();
+    std::fs::write(&kp, keys).unwrap();
+    warden(&[
+        "notice",
+        "verify",
+        np.to_str().unwrap(),
+        "--keys",
+        kp.to_str().unwrap(),
+    ])
+}
+
+/// A backup taken while the server writes, restored elsewhere: the trail verifies, and the
+/// restored server signs notices with the authorities' keys the master key unseals.
+#[test]
+fn a_backup_taken_while_serving_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/warden-data/demo.db", dir.path().display());
+    let served = serve_demo(dir.path(), &db, &[]);
+    let reporter = demo_token(dir.path(), "secco-alpha", "reporter");
+    // Writes keep arriving while the backup runs.
+    let base = served.base.clone();
+    let writer = std::thread::spawn(move || {
+        for i in 0..40 {
+            let (st, body) = post_json(
+                &format!("{base}/api/v1/reports"),
+                &reporter,
+                &format!(
+                    r#"{{"category": "malicious_resource", "subtype": "c2", "title": "During backup {i}",
+                        "description": "d", "observed_at": "2026-11-01T10:00:00+08:00", "province": "44",
+                        "indicators": [{{"type": "domain", "value": "during-{i}.example.cn"}}]}}"#
+                ),
+            );
+            assert_eq!(st, 201, "{body}");
+        }
     });
+    let to = dir.path().join("backup");
+    let mk = dir.path().join("warden-data/master.key");
+    let (code, out, err) = warden(&[
+        "backup",
+        "--db",
+        &db,
+        "--to",
+        to.to_str().unwrap(),
+        "--master-key-file",
+        mk.to_str().unwrap(),
+    ]);
+    writer.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("backed up"), "{out}");
+    // A second backup into the same place is refused rather than overwriting.
+    let (code, _, err) = warden(&[
+        "backup",
+        "--db",
+        &db,
+        "--to",
+        to.to_str().unwrap(),
+        "--master-key-file",
+        mk.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("exists"), "{err}");
+    drop(served);
+
+    let restored = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(restored.path().join("data")).unwrap();
+    std::fs::copy(to.join("warden.db"), restored.path().join("data/warden.db")).unwrap();
+    std::fs::copy(
+        to.join("master.key"),
+        restored.path().join("data/master.key"),
+    )
+    .unwrap();
+    let rdb = format!("sqlite://{}/data/warden.db", restored.path().display());
+    let (code, out, err) = warden(&["audit", "verify", "--db", &rdb]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("intact: "), "{out}");
+    let rmk = restored.path().join("data/master.key");
+    let served = serve(
+        restored.path(),
+        &rdb,
+        &["--master-key-file", rmk.to_str().unwrap()],
+    );
+    let (notice, keys) = decided_notice(&served.base, &rdb, "after-restore.example.cn");
+    drop(served);
+    let (code, out, err) = verify_notice(restored.path(), &notice, &keys);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("valid: notice"), "{out}");
+}
+
+/// The configuration file: serve's options by name, the environment and the command line
+/// winning over it, `config check` naming the first mistake.
+#[test]
+fn a_configuration_file_sets_serve_and_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("warden.toml");
+    std::fs::write(
+        &conf,
+        "db = \"sqlite://configured.db\"\nlisten = \"127.0.0.1:0\"\nmetrics_from = [\"10.0.0.0/8\", \"127.0.0.0/8\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+    )
+    .unwrap();
+    let check = |env: &[(&str, &str)]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .current_dir(dir.path())
+            .args(["config", "check"])
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = check(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("sqlite://configured.db") && out.contains("10.0.0.0/8,127.0.0.0/8"),
+        "{out}"
+    );
+    let (_, out, _) = check(&[("WARDEN_DB", "sqlite://from-env.db")]);
+    assert!(
+        out.contains("sqlite://from-env.db"),
+        "the environment wins: {out}"
+    );
+    // serve reads it: the database named there is the one created.
+    drop(serve(dir.path(), "sqlite://cli.db", &[]));
+    assert!(dir.path().join("cli.db").exists(), "the command line wins");
+    drop(start(dir.path(), &["serve", "--listen", "127.0.0.1:0"]));
+    assert!(dir.path().join("configured.db").exists());
+    for (bad, says) in [
+        ("lisen = \"127.0.0.1:1\"\n", "unknown setting \"lisen\""),
+        ("metrics_from = \"10.0.0.0/33\"\n", "metrics_from"),
+        ("listen = 8080\n", "expected a string"),
+        ("db = \"mysql://x\"\n", "neither sqlite"),
+    ] {
+        std::fs::write(&conf, bad).unwrap();
+        let (code, _, err) = check(&[]);
+        assert_eq!(code, 1, "{bad}");
+        assert!(err.contains(says), "{bad}: {err}");
+    }
+}
+
+/// From a decision over HTTP to `warden notice verify` on the saved documents.
+#[test]
+fn notices_verify_offline_and_tampering_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/w.db", dir.path().display());
+    let mk = dir.path().join("master.key");
+    let served = serve_demo(
+        dir.path(),
+        &db,
+        &["--master-key-file", mk.to_str().unwrap()],
+    );
+    let (notice, keys) = decided_notice(&served.base, &db, "c2.example.cn");
     drop(served);
     let np = dir.path().join("notice.json");
     let kp = dir.path().join("keys.json");

@@ -28,6 +28,7 @@ mod charts;
 mod forms;
 mod frame;
 mod home;
+mod members;
 mod oversight;
 mod pages;
 mod tables;
@@ -76,6 +77,18 @@ pub fn router() -> Router<AppState> {
             get(oversight::public_appeal_form).post(oversight::public_appeal),
         )
         .route("/console/cases", get(pages::cases_page))
+        .route(
+            "/console/organisations",
+            get(members::list_page).post(members::register),
+        )
+        .route(
+            "/console/organisations/{slug}",
+            get(members::org_page).post(members::amend),
+        )
+        .route(
+            "/console/organisations/{slug}/suspension",
+            post(members::suspension),
+        )
         .route("/console/compliance", get(oversight::compliance_page))
         .route("/console/reports/new", get(pages::report_form))
         .route("/console/reports", post(pages::submit_report))
@@ -124,6 +137,10 @@ mod tests {
             include_str!("mod.rs"),
             include_str!("pages.rs"),
             include_str!("oversight.rs"),
+            include_str!("members.rs"),
+            include_str!("../../templates/organisations.html"),
+            include_str!("../../templates/organisation.html"),
+            include_str!("../../templates/org_contacts.html"),
             include_str!("../../templates/appeal.html"),
             include_str!("../../templates/audit.html"),
             include_str!("../../templates/public_appeal.html"),
@@ -196,6 +213,9 @@ mod tests {
         }
         for st in ["filed", "under_review", "upheld", "revoked", "modified"] {
             has(format!("status_appeal_{st}"));
+        }
+        for t in warden_core::org::OrgType::ALL {
+            has(format!("org_type_{}", t.as_str()));
         }
         for k in warden_core::lifecycle::MeasureKind::ALL {
             has(format!("kind_{}", k.as_str()));

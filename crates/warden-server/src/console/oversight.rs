@@ -210,17 +210,19 @@ pub(super) async fn audit_page(
 ) -> Result<Response, ApiError> {
     let l = lang(&headers);
     let m = l.m;
+    let check = s.svc.verify_audit(&sess.actor).await?;
+    // Without a position, the latest hundred entries: what an auditor looks at first.
+    let latest = check.entries - 100;
     let list = s
         .svc
         .audit(
             &sess.actor,
             AuditFilter {
-                after: q.after.unwrap_or(0).max(0),
+                after: q.after.unwrap_or(latest).max(0),
                 limit: 100,
             },
         )
         .await?;
-    let check = s.svc.verify_audit(&sess.actor).await?;
     let chain = vec![
         super::forms::fact(m, "col_entries", check.entries.to_string()),
         super::forms::fact(

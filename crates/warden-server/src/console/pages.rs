@@ -897,6 +897,7 @@ pub(super) async fn probe(
 struct ReportPage {
     layout: Layout,
     subtypes: Vec<Choice>,
+    provinces: Vec<Choice>,
     form: ReportForm,
     /// One line per pasted value: what the core parser made of it.
     checked: Vec<RowView>,
@@ -986,6 +987,7 @@ fn render_report_page(
         &ReportPage {
             layout: l.layout(Some(user_view(sess, l.m))),
             subtypes: subtype_choices(l.m),
+            provinces: super::members::province_choices(l.lang),
             form,
             checked,
             filed,
@@ -1127,6 +1129,7 @@ struct CasesPage {
     q: CasesForm,
     statuses: Vec<Choice>,
     categories: Vec<Choice>,
+    provinces: Vec<Choice>,
     head: Vec<String>,
     rows: Vec<RowView>,
     next: Option<String>,
@@ -1197,6 +1200,7 @@ pub(super) async fn cases_page(
         &CasesPage {
             layout: l.layout(Some(user_view(&sess, m))),
             statuses: case_statuses(m),
+            provinces: super::members::province_choices(l.lang),
             categories: Category::ALL
                 .iter()
                 .map(|c| Choice {

@@ -185,6 +185,12 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/resources/{id}/decision"),
         ("get", "/api/v1/attribution"),
         ("post", "/api/v1/attribution"),
+        ("get", "/api/v1/organisations"),
+        ("post", "/api/v1/organisations"),
+        ("get", "/api/v1/organisations/{slug}"),
+        ("patch", "/api/v1/organisations/{slug}"),
+        ("post", "/api/v1/organisations/{slug}/suspension"),
+        ("delete", "/api/v1/organisations/{slug}/suspension"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = vec![];
@@ -207,9 +213,12 @@ async fn the_openapi_document_covers_every_route() {
             "{}{}",
             s.base,
             path.replace("{id}", "00000000-0000-0000-0000-000000000000")
+                .replace("{slug}", "no-such-org")
         );
         let req = match method.as_str() {
             "get" => s.http.get(&url),
+            "patch" => s.http.patch(&url).json(&json!({})),
+            "delete" => s.http.delete(&url),
             _ => s.http.post(&url).json(&json!({})),
         };
         let r = req.bearer_auth(&s.tokens["miit"]).send().await.unwrap();
@@ -391,6 +400,11 @@ async fn authorization_matrix(s: Server) {
                 .replace(
                     "/api/v1/imports/{id}",
                     &format!("/api/v1/imports/{import_id}"),
+                )
+                // Not one of ORGS: suspending it leaves the matrix's tokens working.
+                .replace(
+                    "/api/v1/organisations/{slug}",
+                    "/api/v1/organisations/cloud-alpha",
                 );
             let body = match path {
                 "/api/v1/reports" => report("new.example.cn"),
@@ -431,6 +445,13 @@ async fn authorization_matrix(s: Server) {
                     json!({"outcome": "approved", "reasons": "r"})
                 }
                 "/api/v1/allowlist" => json!({"value": "matrix-guard.example.cn", "reason": "r"}),
+                "/api/v1/organisations" => json!({
+                    "slug": "matrix-co", "name": "矩阵公司", "type": "internet_company", "province": "44",
+                    "contacts": {"responsible_department": "安全部",
+                        "responsible_person": {"name": "甲", "phone": "+862055501234", "email": ""},
+                        "contact_person": {"name": "乙", "phone": "", "email": "soc@matrix.example.cn"}}
+                }),
+                "/api/v1/organisations/{slug}/suspension" => json!({"reason": "r"}),
                 _ => Value::Null,
             };
             for org in ORGS {
@@ -515,6 +536,13 @@ async fn authorization_matrix(s: Server) {
                         | ("get", "/api/v1/imports/{id}/rejects") => {
                             org == "china-telecom" || org == "miit"
                         }
+                        ("get", "/api/v1/organisations")
+                        | ("get", "/api/v1/organisations/{slug}") => true,
+                        // A Guangdong member: MIIT's and Guangdong's admins administer it.
+                        ("post", "/api/v1/organisations")
+                        | ("post", "/api/v1/organisations/{slug}/suspension") => {
+                            role == Admin && authority44(org)
+                        }
                         other => {
                             panic!("no expectation for {other:?}: add the route to the matrix")
                         }
@@ -546,8 +574,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        45 * ORGS.len() * Role::ALL.len(),
-        "45 authenticated routes"
+        49 * ORGS.len() * Role::ALL.len(),
+        "49 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s
@@ -563,9 +591,27 @@ async fn authorization_matrix(s: Server) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_world_has_cases_in_every_state() {
     let s = on_sqlite().await;
-    let world = warden_service::demo::populate(&s.state.svc, true)
-        .await
-        .unwrap();
+    // A first start whose tokens cannot be kept stops before committing any account.
+    let failed = warden_service::demo::populate(&s.state.svc, &mut |_| {
+        Err(std::io::Error::other("disk full"))
+    })
+    .await;
+    assert!(failed.is_err());
+    assert!(
+        s.store
+            .principal_by_name("reviewer@ca-guangdong")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut kept = vec![];
+    let world = warden_service::demo::populate(&s.state.svc, &mut |t| {
+        kept = t.to_vec();
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(kept, world.tokens);
     assert!(world.users.contains(&"reviewer@ca-guangdong".to_owned()));
     let p = s
         .store
@@ -579,7 +625,7 @@ async fn the_demo_world_has_cases_in_every_state() {
         warden_service::demo::DEMO_PASSWORD,
         &hash
     ));
-    assert_eq!(world.cases, 8);
+    assert_eq!(world.cases, 14);
     assert!(
         world
             .tokens
@@ -618,15 +664,43 @@ async fn the_demo_world_has_cases_in_every_state() {
         ns,
         vec![
             "acknowledged",
+            "acknowledged",
             "feedback_filed",
             "issued",
             "issued",
             "issued",
+            "verified",
+            "verified",
+            "verified",
+            "verified",
             "verified"
         ]
     );
+    // A month of use: cases opened over at least three weeks, on working days, in the past.
+    let opened: Vec<time::OffsetDateTime> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            time::OffsetDateTime::parse(
+                c["opened_at"].as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
+        })
+        .collect();
+    let first = opened.iter().min().unwrap();
+    assert!(*first <= NOW - time::Duration::days(21), "{first}");
+    assert!(opened.iter().all(|t| *t <= NOW));
+    // A publication on the public page and in the feed, and a bulletin to the operators.
+    let (_, publications) = s.get("secco", "/api/v1/publications").await;
+    assert_eq!(publications["items"].as_array().unwrap().len(), 1);
+    let atom = s.public_text("/api/v1/publications.atom").await;
+    assert!(atom.contains("仿冒政府补贴网站"), "{atom}");
+    let (_, bulletins) = s.get("telecom", "/api/v1/bulletins").await;
+    assert_eq!(bulletins["items"].as_array().unwrap().len(), 1);
     // A second start adds nothing.
-    let again = warden_service::demo::populate(&s.state.svc, true)
+    let again = warden_service::demo::populate(&s.state.svc, &mut |_| Ok(()))
         .await
         .unwrap();
     assert_eq!((again.cases, again.tokens.len()), (0, 0));

@@ -48,6 +48,9 @@ pub(crate) const PEOPLE: &[(&str, &str, &[Role])] = &[
     ("cnnic-admin", "cnnic", &[Role::Admin]),
     ("registrar-admin", "registrar-alpha", &[Role::Admin]),
     ("mobile-admin", "china-mobile", &[Role::Admin]),
+    ("js-admin", "ca-jiangsu", &[Role::Admin]),
+    ("js", "ca-jiangsu", &[Role::Reviewer]),
+    ("gd-admin", "ca-guangdong", &[Role::Admin]),
 ];
 
 pub(crate) async fn start(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>) -> Server {
@@ -97,8 +100,8 @@ pub(crate) async fn start_full(
     let ring = keys::KeyRing::new(master);
     assert_eq!(
         ring.ensure_keys(store.as_ref(), NOW).await.unwrap(),
-        4,
-        "miit and three provinces"
+        32,
+        "miit and the 31 provincial authorities"
     );
     let cal = warden_core::calendar::Calendar::builtin().unwrap();
     let fixed = Arc::new(FixedClock::new(NOW));

@@ -10,6 +10,7 @@ on_both!(
     the_console_guards_its_sessions,
     the_console_moves_a_case_through_its_forms,
     the_console_keeps_enforcement_records,
+    the_console_administers_organisations,
 );
 
 async fn basic_passwords_are_remembered_and_guessing_is_limited(s: Server) {
@@ -920,5 +921,114 @@ async fn the_console_keeps_enforcement_records(s: Server) {
     assert!(
         !public.contains("Operators: new phishing wave"),
         "bulletins stay with members"
+    );
+}
+
+/// Organisations in the console: Guangdong's admin registers a member from the form (the
+/// province offered by name), its admin keeps the contacts current, Guangdong suspends it and
+/// its person's session ends at once; others see no contacts and no forms.
+async fn the_console_administers_organisations(s: Server) {
+    let (gd, gd_csrf) = console_sign_in(&s, "ca-guangdong", Role::Admin).await;
+    let (st, html) = console_get(&s, &gd, "/console/organisations?type=provincial_authority").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        html.contains("ca-xinjiang") && html.contains("Jiangsu"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"register\""));
+    let fields = |slug: &str, province: &str, rp_name: &str| {
+        vec![
+            ("csrf", gd_csrf.clone()),
+            ("slug", slug.to_owned()),
+            ("name", "广州云计算有限公司".to_owned()),
+            ("type", "service_provider".to_owned()),
+            ("province", province.to_owned()),
+            ("supervising_unit", String::new()),
+            ("department", "安全部".to_owned()),
+            ("rp_name", rp_name.to_owned()),
+            ("rp_phone", "+862055509999".to_owned()),
+            ("rp_email", String::new()),
+            ("cp_name", "王五".to_owned()),
+            ("cp_phone", String::new()),
+            ("cp_email", "soc@gz-cloud.example.cn".to_owned()),
+        ]
+    };
+    // Refusals come back with the form filled in.
+    let (st, _, html) = console_post(
+        &s,
+        &gd,
+        "/console/organisations",
+        fields("gz-cloud", "32", "李四"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("province 44 only") && html.contains("value=\"gz-cloud\""),
+        "{html}"
+    );
+    let (st, _, html) = console_post(
+        &s,
+        &gd,
+        "/console/organisations",
+        fields("gz-cloud", "44", " "),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("contacts.responsible_person"), "{html}");
+    let (st, to, _) = console_post(
+        &s,
+        &gd,
+        "/console/organisations",
+        fields("gz-cloud", "44", "李四"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(
+        to.as_deref(),
+        Some("/console/organisations/gz-cloud?done=1")
+    );
+    let (_, html) = console_get(&s, &gd, "/console/organisations/gz-cloud").await;
+    assert!(
+        html.contains("李四") && html.contains("id=\"suspension\""),
+        "{html}"
+    );
+    // Its own admin changes the contacts, and is offered nothing else.
+    let (own, own_csrf) = console_sign_in(&s, "gz-cloud", Role::Admin).await;
+    let (_, html) = console_get(&s, &own, "/console/organisations/gz-cloud").await;
+    assert!(!html.contains("id=\"suspension\"") && !html.contains("id=\"identity\""));
+    let mut contacts = fields("gz-cloud", "44", "赵六");
+    contacts[0].1 = own_csrf.clone();
+    contacts.push(("part", "contacts".to_owned()));
+    let (st, _, _) = console_post(&s, &own, "/console/organisations/gz-cloud", contacts).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, html) = console_get(&s, &gd, "/console/organisations/gz-cloud").await;
+    assert!(html.contains("赵六"), "the authority sees the change");
+    // Another member sees who it is, not its people.
+    let (secco, _) = console_sign_in(&s, "secco-alpha", Role::Reporter).await;
+    let (_, html) = console_get(&s, &secco, "/console/organisations/gz-cloud").await;
+    assert!(!html.contains("赵六") && !html.contains("id=\"register\""));
+    // Suspended: its person's session ends at once.
+    let (st, _, _) = console_post(
+        &s,
+        &gd,
+        "/console/organisations/gz-cloud/suspension",
+        vec![
+            ("csrf", gd_csrf.clone()),
+            ("action", "suspend".into()),
+            ("reason", "licence revoked".into()),
+        ],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, html) = console_get(&s, &own, "/console/").await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "asked to sign in again");
+    assert!(html.contains("/console/login"));
+    let (_, html) = console_get(&s, &gd, "/console/organisations?status=suspended").await;
+    assert!(html.contains("gz-cloud"));
+    // The report form offers the provinces by name, sending their codes.
+    let (_, html) = console_get(&s, &secco, "/console/reports/new").await;
+    assert!(
+        html.contains("<option value=\"32\">Jiangsu</option>"),
+        "{html}"
     );
 }

@@ -32,6 +32,7 @@ mod common;
 mod console;
 mod imports;
 mod notices;
+mod organisations;
 mod registry;
 mod sharing;
 mod taxii;

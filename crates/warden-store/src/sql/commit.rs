@@ -97,6 +97,20 @@ impl CommitStore for SqlStore {
         }
     }
 
+    async fn snapshot_to(&self, path: &str) -> Result<()> {
+        match self.db {
+            Db::Sqlite(_) => {
+                self.db
+                    .fetch("VACUUM INTO $1", &[path.to_owned().into()])
+                    .await?;
+                Ok(())
+            }
+            Db::Postgres(_) => Err(StoreError::Unavailable(
+                "a PostgreSQL database is backed up with pg_dump (docs/operations.md)".into(),
+            )),
+        }
+    }
+
     async fn schema_columns(&self) -> Result<Vec<(String, String)>> {
         let sql = match self.db {
             Db::Sqlite(_) => {

@@ -107,7 +107,9 @@ pub(crate) async fn seed(store: &dyn Store) -> World {
             org_type: t,
             jurisdiction: j,
             province: None,
-            contacts: contacts(),
+            contacts: Some(contacts()),
+            supervising_unit: None,
+            suspended: None,
         };
         org.validate().unwrap();
         let ev = Event {
