@@ -100,6 +100,20 @@ pub fn can_edit_contacts(actor: &Actor, org: &Organisation) -> bool {
     admin_org(actor).is_ok_and(|a| a.id == org.id) || can_administer(actor, org)
 }
 
+/// Whether the actor may administer `org`'s people and API clients: its own admin, or an
+/// admin of the authority that administers it (who registers its first people).
+pub fn may_manage_people(actor: &Actor, org: &Organisation) -> Result<(), Refusal> {
+    let a = admin_org(actor)?;
+    if a.id == org.id {
+        return Ok(());
+    }
+    administers(a, org)
+}
+
+pub fn can_manage_people(actor: &Actor, org: &Organisation) -> bool {
+    may_manage_people(actor, org).is_ok()
+}
+
 /// Whether the actor may read `org`'s Art. 5 contacts (names, telephone numbers, addresses):
 /// the organisation itself, the national bodies, and a provincial authority for its province
 /// and the national bodies. Other members see who an organisation is, not its people.
@@ -191,7 +205,24 @@ impl Organisation {
         if contacts_changed {
             changed.insert("contacts".into(), json!(next.contacts));
         }
-        let only_contacts = changed.len() == usize::from(contacts_changed);
+        let factor_changed = next.require_second_factor != self.require_second_factor;
+        if factor_changed {
+            changed.insert(
+                "require_second_factor".into(),
+                json!(next.require_second_factor),
+            );
+        }
+        if factor_changed && authority.id != self.id {
+            return Err(refusal(
+                RefusalCode::Organisation,
+                format!(
+                    "{}'s own admin decides whether its people need a second factor",
+                    self.slug
+                ),
+            ));
+        }
+        let own = usize::from(contacts_changed) + usize::from(factor_changed);
+        let only_contacts = changed.len() == own;
         if authority.id == self.id {
             if !only_contacts {
                 return Err(refusal(
@@ -333,6 +364,7 @@ mod tests {
             contacts: t.bound_by_art5().then(contacts),
             supervising_unit: None,
             suspended: None,
+            require_second_factor: false,
         }
     }
 

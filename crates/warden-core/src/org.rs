@@ -320,6 +320,9 @@ pub struct Organisation {
     /// routed nothing new.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended: Option<Suspension>,
+    /// Its people must sign in with a second factor (TOTP); set by its own admin.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_second_factor: bool,
 }
 
 /// Why and since when an organisation is suspended, and by whom.
@@ -678,6 +681,7 @@ mod tests {
             }),
             supervising_unit: None,
             suspended: None,
+            require_second_factor: false,
         }
     }
 

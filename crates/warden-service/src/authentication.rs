@@ -11,6 +11,18 @@ use warden_store::SessionRecord;
 
 const SUSPENDED: &str = "the organisation is suspended";
 
+/// Failed sign-ins of one account within the window that lock it, and for how long. Per
+/// account and shared by every node, beside the per-address limits of the server.
+pub const LOCK_AFTER_FAILURES: i64 = 5;
+pub const LOCK_WINDOW_MINUTES: i64 = 15;
+pub const LOCK_MINUTES: i64 = 15;
+
+fn seconds_until(now: time::OffsetDateTime, until: time::OffsetDateTime) -> u64 {
+    u64::try_from((until - now).whole_seconds())
+        .unwrap_or(0)
+        .max(1)
+}
+
 /// How long a console session lasts from sign-in.
 pub const SESSION_HOURS: i64 = 8;
 
@@ -64,21 +76,60 @@ impl Service {
         if !org.is_active() {
             return Err(AuthError::Unusable(SUSPENDED));
         }
+        self.note_use(token.id).await;
         Ok(Actor::principal(&principal, &org))
     }
 
-    /// A person by sign-in name and password (argon2).
-    pub async fn sign_in(&self, user: &str, password: &str) -> Result<Actor, AuthError> {
-        self.person(user, |_, phc| verify_password(password, phc))
+    /// Records a token's use for its administrators, at most once a minute per token and
+    /// process; a failure to record never refuses the request.
+    async fn note_use(&self, token_id: Uuid) {
+        let now = self.clock.now();
+        let due = {
+            let mut seen = self.token_seen.lock().unwrap_or_else(|p| p.into_inner());
+            let due = seen
+                .get(&token_id)
+                .is_none_or(|t| now - *t >= time::Duration::minutes(1));
+            if due {
+                seen.insert(token_id, now);
+            }
+            due
+        };
+        if due && let Err(e) = self.store.touch_token(token_id, now).await {
+            tracing::warn!(error = %e, "recording a token's use");
+        }
+    }
+
+    /// A person signing in to the console: name, password (argon2) and, when they have a
+    /// second factor, its current code.
+    pub async fn sign_in(
+        &self,
+        user: &str,
+        password: &str,
+        code: &str,
+    ) -> Result<Actor, AuthError> {
+        self.checked_person(user, |_, phc| verify_password(password, phc), Some(code))
             .await
     }
 
-    /// The person named `user`, if `accept` takes their id and stored password hash and the
-    /// account is usable.
+    /// A person by name whose stored password hash `accept` takes (HTTP Basic). A person who
+    /// signs in with a second factor, or whose organisation requires one, is refused here:
+    /// a password alone is not enough for them.
     pub async fn person(
         &self,
         user: &str,
         accept: impl FnOnce(Uuid, &str) -> bool,
+    ) -> Result<Actor, AuthError> {
+        self.checked_person(user, accept, None).await
+    }
+
+    /// The checks of a sign-in: the account's lock, the password, the account and its
+    /// organisation, and the second factor (`code`: None when the channel has no place for
+    /// one). Failures count towards the account's lock, on every node.
+    async fn checked_person(
+        &self,
+        user: &str,
+        accept: impl FnOnce(Uuid, &str) -> bool,
+        code: Option<&str>,
     ) -> Result<Actor, AuthError> {
         let principal = self
             .store
@@ -86,13 +137,18 @@ impl Service {
             .await?
             .ok_or(AuthError::Invalid)?
             .value;
+        let now = self.now();
+        let state = self.store.sign_in_state(principal.id).await?;
+        if let Some(until) = state.and_then(|(_, u)| u).filter(|u| *u > now) {
+            return Err(AuthError::Limited(seconds_until(now, until)));
+        }
         let hash = self
             .store
             .password_hash(principal.id)
             .await?
             .ok_or(AuthError::Invalid)?;
         if !accept(principal.id, &hash) {
-            return Err(AuthError::Invalid);
+            return Err(self.failed(principal.id, now).await);
         }
         if principal.disabled {
             return Err(AuthError::Unusable("the account is disabled"));
@@ -106,7 +162,54 @@ impl Service {
         if !org.is_active() {
             return Err(AuthError::Unusable(SUSPENDED));
         }
+        let enrolled = self
+            .second_factor_of(principal.id)
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        match code {
+            None if enrolled || org.require_second_factor => {
+                return Err(AuthError::Unusable(
+                    "this account signs in with a second factor: use the console (programs use API tokens)",
+                ));
+            }
+            Some(_) if !enrolled && org.require_second_factor => {
+                return Err(AuthError::Unusable(
+                    "your organisation requires a second factor: ask your admin for a reset link to set one up",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(c) = code.filter(|_| enrolled)
+            && !self.check_code(principal.id, c).await?
+        {
+            return Err(self.failed(principal.id, now).await);
+        }
+        if state.is_some() {
+            self.store.sign_in_cleared(principal.id).await?;
+        }
         Ok(Actor::principal(&principal, &org))
+    }
+
+    /// Counts a failed sign-in: the answer is the lock when this failure sets it.
+    async fn failed(&self, principal_id: Uuid, now: time::OffsetDateTime) -> AuthError {
+        match self
+            .store
+            .sign_in_failed(
+                principal_id,
+                now,
+                time::Duration::minutes(LOCK_WINDOW_MINUTES),
+                LOCK_AFTER_FAILURES,
+                time::Duration::minutes(LOCK_MINUTES),
+            )
+            .await
+        {
+            Ok(Some(until)) => {
+                tracing::warn!(%principal_id, "account locked after failed sign-ins");
+                AuthError::Limited(seconds_until(now, until))
+            }
+            Ok(None) => AuthError::Invalid,
+            Err(e) => e.into(),
+        }
     }
 
     /// Opens a console session for a person who has just signed in.

@@ -92,6 +92,7 @@ impl OrgEntry {
             contacts: self.contacts()?,
             supervising_unit: self.supervising_unit.clone(),
             suspended: None,
+            require_second_factor: false,
         };
         org.check_identity()
             .map_err(|e| format!("{}: {e}", self.slug))?;

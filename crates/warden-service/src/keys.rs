@@ -89,6 +89,12 @@ impl MasterKey {
         }
     }
 
+    /// A key that is never stored, for tools that read and write but sign nothing (the
+    /// command line's organisation commands): anything sealed with it is lost with the process.
+    pub fn ephemeral() -> Result<MasterKey, KeyError> {
+        Ok(MasterKey(random::<32>()?))
+    }
+
     #[cfg(test)]
     pub fn from_bytes(b: [u8; 32]) -> MasterKey {
         MasterKey(b)
@@ -109,7 +115,7 @@ impl MasterKey {
         ChaCha20Poly1305::new(&Key::from(self.0))
     }
 
-    fn seal(&self, secret: &[u8; 32], aad_key_id: &str) -> Result<String, KeyError> {
+    fn seal(&self, secret: &[u8], aad_key_id: &str) -> Result<String, KeyError> {
         let nonce = random::<12>()?;
         let ct = self
             .cipher()
@@ -127,6 +133,14 @@ impl MasterKey {
     }
 
     fn unseal(&self, sealed: &str, key_id: &str) -> Result<SigningKey, KeyError> {
+        let pt = self.unseal_bytes(sealed, key_id)?;
+        let secret: [u8; 32] = pt
+            .try_into()
+            .map_err(|_| KeyError::Unseal(key_id.to_owned()))?;
+        Ok(SigningKey::from_bytes(&secret))
+    }
+
+    fn unseal_bytes(&self, sealed: &str, key_id: &str) -> Result<Vec<u8>, KeyError> {
         let bad = || KeyError::Unseal(key_id.to_owned());
         let raw = B64.decode(sealed).map_err(|_| bad())?;
         if raw.len() < 12 {
@@ -134,8 +148,7 @@ impl MasterKey {
         }
         let (nonce, ct) = raw.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| bad())?;
-        let pt = self
-            .cipher()
+        self.cipher()
             .decrypt(
                 &Nonce::from(nonce),
                 chacha20poly1305::aead::Payload {
@@ -143,9 +156,7 @@ impl MasterKey {
                     aad: key_id.as_bytes(),
                 },
             )
-            .map_err(|_| bad())?;
-        let secret: [u8; 32] = pt.try_into().map_err(|_| bad())?;
-        Ok(SigningKey::from_bytes(&secret))
+            .map_err(|_| bad())
     }
 }
 
@@ -170,6 +181,16 @@ impl KeyRing {
             master,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Seals a secret other than a signing key (a person's TOTP secret) under the master key,
+    /// bound to `purpose` (which must be given again to open it).
+    pub fn seal_secret(&self, secret: &[u8], purpose: &str) -> Result<String, KeyError> {
+        self.master.seal(secret, purpose)
+    }
+
+    pub fn unseal_secret(&self, sealed: &str, purpose: &str) -> Result<Vec<u8>, KeyError> {
+        self.master.unseal_bytes(sealed, purpose)
     }
 
     /// Gives every telecom authority without an active key a new one.

@@ -25,6 +25,7 @@ pub mod keys;
 pub mod lookups;
 pub mod notices;
 pub mod organisations;
+pub mod people;
 pub mod probes;
 pub mod proto;
 pub mod registry;

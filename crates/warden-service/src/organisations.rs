@@ -67,6 +67,7 @@ impl Service {
             province: org.province,
             supervising_unit: org.supervising_unit,
             suspended: org.suspended,
+            require_second_factor: org.require_second_factor,
             version: o.version,
         }
     }
@@ -192,6 +193,7 @@ impl Service {
                     contacts: req.contacts,
                     supervising_unit: req.supervising_unit,
                     suspended: None,
+                    require_second_factor: false,
                 };
                 let out = Organisation::register(actor, org)?;
                 if self
@@ -258,6 +260,24 @@ impl Service {
                 }
                 if let Some(u) = patch.supervising_unit {
                     next.supervising_unit = u;
+                }
+                if let Some(r) = patch.require_second_factor {
+                    // A person who turns it on has one already: nobody locks themselves out.
+                    if r && !current.value.require_second_factor
+                        && let Some(id) = actor.principal_id()
+                        && self
+                            .store
+                            .principal(id)
+                            .await?
+                            .is_some_and(|p| p.value.kind == warden_core::org::PrincipalKind::User)
+                        && !self.second_factor_of(id).await?
+                    {
+                        return Err(ServiceError::Refused(Refusal {
+                            code: RefusalCode::Invalid,
+                            message: "require_second_factor: set up your own second factor first (your account page)".into(),
+                        }));
+                    }
+                    next.require_second_factor = r;
                 }
                 let out = current.value.amend(actor, next)?;
                 if out.next.supervising_unit != current.value.supervising_unit {

@@ -920,6 +920,9 @@ pub struct OrganisationPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub supervising_unit: Option<Option<String>>,
+    /// Its people must sign in with a second factor (TOTP); its own admin's choice.
+    #[serde(default)]
+    pub require_second_factor: Option<bool>,
     /// Refused when it differs: slugs do not change.
     #[serde(default)]
     pub slug: Option<String>,
@@ -962,6 +965,8 @@ pub struct OrganisationView {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended: Option<warden_core::org::Suspension>,
+    /// Its people sign in with a second factor.
+    pub require_second_factor: bool,
     /// Its declared resources (Art. 9 registry), on the single-organisation read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceView>,
@@ -992,4 +997,104 @@ pub struct OrganisationsQuery {
     pub status: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+}
+
+/// A person of an organisation as its administrators see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PersonView {
+    pub id: Uuid,
+    /// The sign-in name.
+    pub name: String,
+    pub display_name: String,
+    pub org: String,
+    pub roles: Vec<warden_core::org::Role>,
+    pub disabled: bool,
+    /// Whether a password is set (an invited person has none until they use the link).
+    pub has_password: bool,
+    /// Whether they sign in with a TOTP second factor.
+    pub second_factor: bool,
+    /// Locked after failed sign-ins until then (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<String>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PeopleList {
+    pub items: Vec<PersonView>,
+}
+
+/// `POST /api/v1/organisations/{slug}/people`: a person to invite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonRequest {
+    /// The sign-in name, e.g. `zhang.san@ca-jiangsu`: 2–64 letters, digits or `. - _ @`.
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub roles: Vec<warden_core::org::Role>,
+}
+
+/// `PATCH /api/v1/people/{name}`: absent fields stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonPatch {
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub roles: Option<Vec<warden_core::org::Role>>,
+    /// A disabled person cannot sign in; their sessions end at once.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// A one-time link for a person to set their password (and second factor): shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LinkIssued {
+    pub person: PersonView,
+    /// `invitation` or `reset`.
+    pub purpose: String,
+    /// The console path to open (`/console/welcome/…`); it works once, until `expires_at`.
+    pub link: String,
+    pub expires_at: String,
+}
+
+/// An API token as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenView {
+    pub prefix: String,
+    pub label: String,
+    pub roles: Vec<warden_core::org::Role>,
+    /// `active`, `revoked` or `expired`.
+    pub status: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenList {
+    pub items: Vec<TokenView>,
+}
+
+/// `POST /api/v1/organisations/{slug}/tokens`: an API client and its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub roles: Vec<warden_core::org::Role>,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Days until it expires; none: until revoked.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// A new token: the secret is in `token`, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenCreated {
+    pub token: String,
+    #[serde(flatten)]
+    pub view: TokenView,
 }

@@ -38,6 +38,8 @@ pub struct Service {
     pub(crate) taxii_ids: IdIndex,
     /// Cases of threat objects, for TAXII requests that name objects.
     pub(crate) taxii_threats: ThreatIndex,
+    /// When this process last recorded each token's use: at most a write a minute per token.
+    pub(crate) token_seen: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, OffsetDateTime>>,
 }
 
 /// Builds a [`Service`]: the store, calendar, policy and keys are required; the clock is the
@@ -78,6 +80,7 @@ impl ServiceBuilder {
             registry: Arc::new(Registry::new()),
             taxii_ids: IdIndex::default(),
             taxii_threats: ThreatIndex::default(),
+            token_seen: Default::default(),
         }
     }
 }
@@ -145,6 +148,7 @@ impl Service {
             registry: self.registry.clone(),
             taxii_ids: IdIndex::default(),
             taxii_threats: ThreatIndex::default(),
+            token_seen: Default::default(),
         }
     }
 

@@ -88,6 +88,18 @@ pub enum Write {
         notice: SignedNotice,
         recipient_org_id: Uuid,
     },
+    /// A one-time link (invitation or password reset): insert only.
+    Link {
+        link: LinkRecord,
+    },
+    /// Uses a one-time link: refused (`Conflict`) when it was used already or has expired.
+    UseLink {
+        id_hash: String,
+    },
+    /// Sets (or replaces) a person's TOTP second factor.
+    SecondFactor {
+        factor: SecondFactorRecord,
+    },
     /// Sets (or replaces) a person's argon2 password hash. Not versioned in history: old
     /// hashes are not worth keeping.
     Password {
@@ -184,6 +196,30 @@ pub struct CaseVersion {
     pub version: i64,
     pub at: OffsetDateTime,
     pub case: warden_core::lifecycle::Case,
+}
+
+/// A one-time link that lets a person set a password: an invitation or a reset. The link
+/// holds a random secret; only its SHA-256 is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRecord {
+    pub id_hash: String,
+    pub principal_id: Uuid,
+    /// `invitation` or `reset`.
+    pub purpose: String,
+    pub created: OffsetDateTime,
+    pub expires: OffsetDateTime,
+    pub used: Option<OffsetDateTime>,
+}
+
+/// A person's TOTP (RFC 6238) second factor: the secret sealed under the master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecondFactorRecord {
+    pub principal_id: Uuid,
+    pub sealed_secret: String,
+    /// When the person proved it with a first code; until then it is not asked at sign-in.
+    pub confirmed: Option<OffsetDateTime>,
+    /// The last time step accepted: a code is good once.
+    pub last_step: i64,
 }
 
 /// A console session (its secret's hash, never the secret).

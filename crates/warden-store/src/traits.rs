@@ -7,8 +7,9 @@ use crate::audit::{AuditCheck, AuditEntry, Checkpoint};
 use crate::error::Result;
 use crate::model::{
     Backend, BlockChange, BlockVersionQuery, CaseFilter, CaseVersion, CaseVersionQuery, Changeset,
-    CommitOutcome, FeedIndicator, FeedRows, Health, ImportRecord, ImportReject, ListedBlock,
-    MeasureFilter, ObjectVersion, Page, SessionRecord, SigningKeyRecord, Versioned,
+    CommitOutcome, FeedIndicator, FeedRows, Health, ImportRecord, ImportReject, LinkRecord,
+    ListedBlock, MeasureFilter, ObjectVersion, Page, SecondFactorRecord, SessionRecord,
+    SigningKeyRecord, Versioned,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -91,6 +92,40 @@ pub trait SessionStore: Send + Sync {
     async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>>;
     /// Ends a session (signing out); false when there was no open one.
     async fn end_session(&self, id_hash: &str, at: OffsetDateTime) -> Result<bool>;
+    /// Ends every open session of a person (a password reset, a disabled account).
+    async fn end_sessions_of(&self, principal_id: Uuid, at: OffsetDateTime) -> Result<u64>;
+
+    /// A one-time link by its secret's hash.
+    async fn link(&self, id_hash: &str) -> Result<Option<LinkRecord>>;
+
+    /// Counts a failed sign-in of a person: `limit` failures within `window` lock the account
+    /// for `lock`. Returns until when it is locked, if it is now.
+    async fn sign_in_failed(
+        &self,
+        principal_id: Uuid,
+        now: OffsetDateTime,
+        window: time::Duration,
+        limit: i64,
+        lock: time::Duration,
+    ) -> Result<Option<OffsetDateTime>>;
+    /// A person's failed sign-ins since the last good one, and until when the account is
+    /// locked (if it was ever); none when there is nothing to remember.
+    async fn sign_in_state(
+        &self,
+        principal_id: Uuid,
+    ) -> Result<Option<(i64, Option<OffsetDateTime>)>>;
+    /// Forgets a person's failed sign-ins (after a good one).
+    async fn sign_in_cleared(&self, principal_id: Uuid) -> Result<()>;
+
+    /// A person's second factor.
+    async fn second_factor(&self, principal_id: Uuid) -> Result<Option<SecondFactorRecord>>;
+    /// Accepts a TOTP time step once: false when this or a later step was used already.
+    async fn accept_totp_step(&self, principal_id: Uuid, step: i64) -> Result<bool>;
+
+    /// Notes that a token was used at `at` (callers limit how often).
+    async fn touch_token(&self, token_id: Uuid, at: OffsetDateTime) -> Result<()>;
+    /// When each token of an organisation was last used.
+    async fn token_uses(&self, org_id: Uuid) -> Result<Vec<(Uuid, OffsetDateTime)>>;
 }
 
 /// Reports, cases and their versions, and the bulletins that share them (Art. 6, 7).

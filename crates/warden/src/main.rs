@@ -223,6 +223,14 @@ enum Command {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Organisations (Art. 3, 5): list, show, register, suspend and reactivate. The shell acts
+    /// with MIIT's authority (recorded as cli:USER of miit)
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+        #[command(flatten)]
+        db: DbArg,
+    },
     /// Users, API clients and tokens
     Admin {
         #[command(subcommand)]
@@ -355,6 +363,35 @@ enum NoticeCommand {
         #[arg(long)]
         keys: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Organisations in slug order, one per line (slug, type, province, status, name)
+    List {
+        /// An organisation type, e.g. provincial_authority, telecom_operator
+        #[arg(long = "type")]
+        org_type: Option<String>,
+        /// A GB/T 2260 province code, e.g. 32
+        #[arg(long)]
+        province: Option<String>,
+    },
+    /// One organisation as JSON, with its Art. 5 contacts and declared resources
+    Show { slug: String },
+    /// Register an organisation from a JSON file shaped as POST /api/v1/organisations takes
+    /// ("-" for standard input)
+    Register {
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Suspend an organisation: its tokens and sessions stop, it is routed nothing new
+    Suspend {
+        slug: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// End an organisation's suspension
+    Reactivate { slug: String },
 }
 
 #[derive(Subcommand)]
@@ -767,6 +804,10 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Org { command, db } => {
+            let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+            runtime()?.block_on(org_command(&url, command))
+        }
         Command::Admin { command, db } => {
             let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
             runtime()?.block_on(admin_command(&url, command))
@@ -794,6 +835,90 @@ fn parse_roles(roles: &[String]) -> Result<std::collections::BTreeSet<Role>> {
         .iter()
         .map(|r| r.parse::<Role>().map_err(|e| anyhow!(e)))
         .collect()
+}
+
+/// `warden org …`: the service's organisation operations as MIIT's administrator would call
+/// them, so that the core's rules and the audit trail are the same as over the API.
+async fn org_command(url: &str, cmd: OrgCommand) -> Result<()> {
+    use warden_service::proto::{OrganisationRequest, OrganisationsQuery};
+    let store = warden_store::open(url).await?;
+    let miit = store
+        .organisation_by_slug("miit")
+        .await?
+        .ok_or_else(|| anyhow!("no organisation miit: run `warden init` first"))?
+        .value;
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let actor = Actor::Principal {
+        principal_id: uuid::Uuid::nil(),
+        name: format!("cli:{who}"),
+        org: miit.org_ref(),
+        roles: [Role::Admin].into_iter().collect(),
+    };
+    let keys = warden_service::keys::KeyRing::new(warden_service::keys::MasterKey::ephemeral()?);
+    let svc =
+        warden_service::Service::builder(store, Calendar::builtin()?, Policy::builtin()?, keys)
+            .build();
+    let show = |v: &warden_service::proto::OrganisationView| -> Result<()> {
+        println!("{}", serde_json::to_string_pretty(v)?);
+        Ok(())
+    };
+    match cmd {
+        OrgCommand::List { org_type, province } => {
+            let mut cursor = None;
+            loop {
+                let q = OrganisationsQuery {
+                    org_type: org_type.clone(),
+                    province: province.clone(),
+                    status: None,
+                    limit: Some(500),
+                    cursor,
+                };
+                let page = svc.organisations(&actor, q.try_into()?).await?;
+                for o in &page.items {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        o.slug,
+                        o.org_type,
+                        o.province
+                            .map(|p| p.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        o.status,
+                        o.name
+                    );
+                }
+                match page.next {
+                    Some(n) => cursor = Some(n),
+                    None => break,
+                }
+            }
+        }
+        OrgCommand::Show { slug } => show(&svc.organisation(&actor, &slug).await?)?,
+        OrgCommand::Register { file } => {
+            let text = if file.as_os_str() == "-" {
+                let mut t = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)?;
+                t
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?
+            };
+            let req: OrganisationRequest = serde_json::from_str(&text).map_err(|e| {
+                anyhow!(
+                    "{}: not an organisation as POST /api/v1/organisations takes it: {e}",
+                    file.display()
+                )
+            })?;
+            show(&svc.register_organisation(&actor, req, None).await?)?;
+        }
+        OrgCommand::Suspend { slug, reason } => show(
+            &svc.set_suspension(&actor, &slug, Some(reason), None)
+                .await?,
+        )?,
+        OrgCommand::Reactivate { slug } => {
+            show(&svc.set_suspension(&actor, &slug, None, None).await?)?
+        }
+    }
+    Ok(())
 }
 
 fn cli_actor() -> Actor {

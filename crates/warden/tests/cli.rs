@@ -340,6 +340,86 @@ fn init_prepares_an_empty_database_once() {
             .as_u16()
     });
     assert_eq!(status, 303, "signed in and sent on");
+    drop(served);
+
+    // The same rules from the shell, acting with MIIT's authority.
+    let (code, out, err) = warden(&["org", "list", "--type", "provincial_authority", "--db", &db]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 31, "{out}");
+    assert!(
+        out.contains("ca-jiangsu\tprovincial_authority\t32\tactive\t江苏省通信管理局"),
+        "{out}"
+    );
+    let file = dir.path().join("org.json");
+    std::fs::write(
+        &file,
+        r#"{"slug": "js-unicom", "name": "江苏联通", "type": "telecom_operator", "province": "32"}"#,
+    )
+    .unwrap();
+    let (code, _, err) = warden(&[
+        "org",
+        "register",
+        "--file",
+        file.to_str().unwrap(),
+        "--db",
+        &db,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("Art. 5"), "{err}");
+    let (code, _, err) = warden(&[
+        "org",
+        "suspend",
+        "js-mobile",
+        "--reason",
+        "licence revoked",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = warden(&["org", "show", "js-mobile", "--db", &db]);
+    assert!(
+        out.contains("\"status\": \"suspended\"") && out.contains("cli:"),
+        "{out}"
+    );
+    let (code, _, err) = warden(&[
+        "org",
+        "suspend",
+        "js-mobile",
+        "--reason",
+        "again",
+        "--db",
+        &db,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already suspended"), "{err}");
+}
+
+/// A binary older than its database refuses to run rather than write a schema it does not
+/// know.
+#[test]
+fn a_database_newer_than_the_binary_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/w.db", dir.path().display());
+    let (code, _, err) = warden(&["migrate", "--db", &db]);
+    assert_eq!(code, 0, "{err}");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (9999, 'from a newer warden', 1, x'00', 0)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+    });
+    for args in [
+        vec!["migrate", "--db", db.as_str()],
+        vec!["serve", "--db", db.as_str(), "--listen", "127.0.0.1:0"],
+    ] {
+        let (code, _, err) = warden(&args);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(err.contains("newer than this binary"), "{err}");
+    }
 }
 
 /// A first demo start killed at any point leaves a database every later start completes.
@@ -1625,6 +1705,12 @@ fn shot_size(shots: &std::path::Path, name: &str) -> u64 {
 fn the_console_serves_the_public_in_a_real_browser() {
     let (_dir, shots) = console_check("public");
     assert!(shot_size(&shots, "public-appeal-zh") > 10_000);
+}
+
+#[test]
+fn the_console_serves_the_administrator_in_a_real_browser() {
+    let (_dir, shots) = console_check("admin");
+    assert!(shot_size(&shots, "people-admin") > 10_000);
 }
 
 #[test]

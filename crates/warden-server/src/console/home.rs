@@ -107,6 +107,9 @@ pub(super) struct LoginForm {
     username: String,
     password: String,
     csrf: String,
+    /// The second factor's code, for those who have one.
+    #[serde(default)]
+    code: String,
 }
 
 pub(super) async fn login(
@@ -133,8 +136,21 @@ pub(super) async fn login(
         }
         return Ok(r);
     }
-    let actor = match s.svc.sign_in(&f.username, &f.password).await {
+    let actor = match s.svc.sign_in(&f.username, &f.password, &f.code).await {
         Ok(a) => a,
+        Err(warden_service::credentials::AuthError::Limited(secs)) => {
+            tracing::warn!(user = %f.username, peer = %peer.addr(), "console sign-in to a locked account");
+            let msg = format!("{} {secs} s", l.m.t("account_locked"));
+            let mut r = login_page(&l, f.username, Some(&msg), StatusCode::TOO_MANY_REQUESTS);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return Ok(r);
+        }
+        Err(warden_service::credentials::AuthError::Unusable(why)) => {
+            tracing::info!(user = %f.username, peer = %peer.addr(), "console sign-in refused: {why}");
+            return Ok(login_page(&l, f.username, Some(why), StatusCode::OK));
+        }
         Err(_) => {
             tracing::info!(user = %f.username, peer = %peer.addr(), "console sign-in refused");
             return Ok(login_page(

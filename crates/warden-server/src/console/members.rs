@@ -11,7 +11,9 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use warden_core::membership::{can_administer, can_edit_contacts, can_register_organisations};
+use warden_core::membership::{
+    can_administer, can_edit_contacts, can_manage_people, can_register_organisations,
+};
 use warden_core::org::{Art5Contacts, Contact, OrgType, Organisation, Province};
 use warden_service::ServiceError;
 use warden_service::authentication::Session;
@@ -112,9 +114,11 @@ pub(super) struct OrgForm {
     pub cp_phone: String,
     #[serde(default)]
     pub cp_email: String,
-    /// Which form of the organisation page: `contacts` or `identity`.
+    /// Which form of the organisation page: `contacts`, `identity` or `factor`.
     #[serde(default)]
     pub part: String,
+    #[serde(default)]
+    pub require_second_factor: String,
 }
 
 impl OrgForm {
@@ -332,6 +336,10 @@ struct OrganisationPage {
     suspended: bool,
     can_edit_contacts: bool,
     can_administer: bool,
+    can_manage_people: bool,
+    /// Its own admin decides whether its people need a second factor.
+    can_set_factor: bool,
+    require_second_factor: bool,
     provinces: Vec<Choice>,
     form: OrgForm,
     error: Option<String>,
@@ -372,6 +380,7 @@ async fn render_org(
         contacts: o.contacts.clone(),
         supervising_unit: o.supervising_unit.clone(),
         suspended: o.suspended.clone(),
+        require_second_factor: o.require_second_factor,
     };
     let mut facts = vec![
         fact(m, "col_slug", o.slug.clone()),
@@ -444,6 +453,10 @@ async fn render_org(
         suspended: o.suspended.is_some(),
         can_edit_contacts: can_edit_contacts(&sess.actor, &stored),
         can_administer: can_administer(&sess.actor, &stored),
+        can_manage_people: can_manage_people(&sess.actor, &stored),
+        can_set_factor: sess.actor.has_role(warden_core::org::Role::Admin)
+            && sess.actor.org().is_some_and(|a| a.id == stored.id),
+        require_second_factor: stored.require_second_factor,
         provinces: province_choices(l.lang),
         form: form.unwrap_or_else(|| OrgForm::of(&o)),
         resource_head: ["col_value", "col_kind", "col_status", "col_declared"]
@@ -484,8 +497,12 @@ pub(super) async fn amend(
             supervising_unit: Some(opt(&f.supervising_unit)),
             ..OrganisationPatch::default()
         }),
+        "factor" => Ok(OrganisationPatch {
+            require_second_factor: Some(f.require_second_factor == "1"),
+            ..OrganisationPatch::default()
+        }),
         other => Err(ServiceError::InvalidBody(format!(
-            "part: {other:?} is neither contacts nor identity"
+            "part: {other:?} is not contacts, identity or factor"
         ))),
     };
     let r = match patch {

@@ -31,6 +31,7 @@ mod home;
 mod members;
 mod oversight;
 mod pages;
+mod people;
 mod tables;
 
 pub use frame::{Messages, messages};
@@ -89,6 +90,18 @@ pub fn router() -> Router<AppState> {
             "/console/organisations/{slug}/suspension",
             post(members::suspension),
         )
+        .route(
+            "/console/organisations/{slug}/people",
+            get(people::people_page).post(people::people_action),
+        )
+        .route(
+            "/console/welcome/{secret}",
+            get(people::welcome).post(people::accept),
+        )
+        .route(
+            "/console/account",
+            get(people::account).post(people::account_action),
+        )
         .route("/console/compliance", get(oversight::compliance_page))
         .route("/console/reports/new", get(pages::report_form))
         .route("/console/reports", post(pages::submit_report))
@@ -138,6 +151,10 @@ mod tests {
             include_str!("pages.rs"),
             include_str!("oversight.rs"),
             include_str!("members.rs"),
+            include_str!("people.rs"),
+            include_str!("../../templates/people.html"),
+            include_str!("../../templates/welcome.html"),
+            include_str!("../../templates/account.html"),
             include_str!("../../templates/organisations.html"),
             include_str!("../../templates/organisation.html"),
             include_str!("../../templates/org_contacts.html"),
@@ -213,6 +230,9 @@ mod tests {
         }
         for st in ["filed", "under_review", "upheld", "revoked", "modified"] {
             has(format!("status_appeal_{st}"));
+        }
+        for st in ["active", "revoked", "expired"] {
+            has(format!("token_{st}"));
         }
         for t in warden_core::org::OrgType::ALL {
             has(format!("org_type_{}", t.as_str()));

@@ -191,6 +191,13 @@ async fn the_openapi_document_covers_every_route() {
         ("patch", "/api/v1/organisations/{slug}"),
         ("post", "/api/v1/organisations/{slug}/suspension"),
         ("delete", "/api/v1/organisations/{slug}/suspension"),
+        ("get", "/api/v1/organisations/{slug}/people"),
+        ("post", "/api/v1/organisations/{slug}/people"),
+        ("patch", "/api/v1/people/{name}"),
+        ("post", "/api/v1/people/{name}/reset"),
+        ("get", "/api/v1/organisations/{slug}/tokens"),
+        ("post", "/api/v1/organisations/{slug}/tokens"),
+        ("delete", "/api/v1/tokens/{prefix}"),
     ];
     let paths = doc["paths"].as_object().unwrap();
     let mut documented = vec![];
@@ -214,6 +221,8 @@ async fn the_openapi_document_covers_every_route() {
             s.base,
             path.replace("{id}", "00000000-0000-0000-0000-000000000000")
                 .replace("{slug}", "no-such-org")
+                .replace("{name}", "nobody")
+                .replace("{prefix}", "wdn_00000000")
         );
         let req = match method.as_str() {
             "get" => s.http.get(&url),
@@ -277,6 +286,15 @@ async fn authorization_matrix(s: Server) {
         .value
         .id
         .to_string();
+    // A person of a Guangdong member the people routes act on.
+    add_person(
+        &s,
+        "cloud-alpha",
+        "matrix.person@cloud-alpha",
+        Role::Reporter,
+        "a matrix passphrase",
+    )
+    .await;
     let mut tokens = std::collections::HashMap::new();
     for org in ORGS {
         for role in Role::ALL {
@@ -405,7 +423,8 @@ async fn authorization_matrix(s: Server) {
                 .replace(
                     "/api/v1/organisations/{slug}",
                     "/api/v1/organisations/cloud-alpha",
-                );
+                )
+                .replace("{name}", "matrix.person@cloud-alpha");
             let body = match path {
                 "/api/v1/reports" => report("new.example.cn"),
                 "/api/v1/self-reports" => {
@@ -452,6 +471,10 @@ async fn authorization_matrix(s: Server) {
                         "contact_person": {"name": "乙", "phone": "", "email": "soc@matrix.example.cn"}}
                 }),
                 "/api/v1/organisations/{slug}/suspension" => json!({"reason": "r"}),
+                "/api/v1/organisations/{slug}/people" => {
+                    json!({"name": "matrix.invited@cloud-alpha", "roles": ["reporter"]})
+                }
+                "/api/v1/organisations/{slug}/tokens" => json!({"roles": ["reporter"]}),
                 _ => Value::Null,
             };
             for org in ORGS {
@@ -540,7 +563,12 @@ async fn authorization_matrix(s: Server) {
                         | ("get", "/api/v1/organisations/{slug}") => true,
                         // A Guangdong member: MIIT's and Guangdong's admins administer it.
                         ("post", "/api/v1/organisations")
-                        | ("post", "/api/v1/organisations/{slug}/suspension") => {
+                        | ("post", "/api/v1/organisations/{slug}/suspension")
+                        | ("get", "/api/v1/organisations/{slug}/people")
+                        | ("post", "/api/v1/organisations/{slug}/people")
+                        | ("post", "/api/v1/people/{name}/reset")
+                        | ("get", "/api/v1/organisations/{slug}/tokens")
+                        | ("post", "/api/v1/organisations/{slug}/tokens") => {
                             role == Admin && authority44(org)
                         }
                         other => {
@@ -574,8 +602,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        49 * ORGS.len() * Role::ALL.len(),
-        "49 authenticated routes"
+        54 * ORGS.len() * Role::ALL.len(),
+        "54 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s

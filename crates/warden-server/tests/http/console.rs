@@ -42,12 +42,13 @@ async fn basic_passwords_are_remembered_and_guessing_is_limited(s: Server) {
         let r = get(collections, right.clone()).await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     }
-    // Guesses count, whatever the password, until the address is held back.
+    // Guesses count, whatever the name and password, until the address is held back (one
+    // account's own lock after five failures is the people tests').
     let mut limited = None;
     for i in 0..=warden_server::SIGN_IN_ATTEMPTS {
         let r = get(
             collections,
-            basic("reviewer@ca-guangdong", &format!("guess {i}")),
+            basic(&format!("guess{i}@nowhere"), &format!("guess {i}")),
         )
         .await
         .unwrap();
@@ -299,7 +300,8 @@ async fn the_console_guards_its_sessions(s: Server) {
     assert!(page.contains(&filed[0].value.id.to_string()));
     assert_eq!(filed[0].value.filed_by_org, None, "filed by the public");
 
-    // Password guessing meets a limit per address, whatever the password.
+    // Password guessing meets a limit: the account locks after five failures (and an address
+    // is held back after ten attempts, whatever the names).
     let mut limited = None;
     for i in 0..=warden_server::SIGN_IN_ATTEMPTS {
         let login_page = http.get(url("/console/login")).send().await.unwrap();

@@ -33,6 +33,7 @@ mod console;
 mod imports;
 mod notices;
 mod organisations;
+mod people;
 mod registry;
 mod sharing;
 mod taxii;

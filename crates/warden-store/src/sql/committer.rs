@@ -220,9 +220,12 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             },
             None,
         ),
-        Write::Password { .. } => {
+        Write::Password { .. }
+        | Write::Link { .. }
+        | Write::UseLink { .. }
+        | Write::SecondFactor { .. } => {
             return Err(StoreError::Corrupt(
-                "passwords are not shaped objects".into(),
+                "credentials are not shaped objects".into(),
             ));
         }
         Write::Organisation { org, expected } => (
@@ -379,6 +382,59 @@ fn exists_sql(kind: &str) -> &'static str {
 
 /// Writes one object; returns its (id, SHA-256 of the new body) for the audit entries.
 async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(String, String)>> {
+    match w {
+        Write::Link { link } => {
+            // A new link replaces the person's earlier ones that were not used.
+            tx.execute(
+                "UPDATE one_time_links SET used_us = $2 WHERE principal_id = $1 AND used_us IS NULL",
+                &[link.principal_id.to_string().into(), at_us.into()],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO one_time_links (id_hash, principal_id, purpose, created_us, expires_us, used_us) VALUES ($1, $2, $3, $4, $5, NULL)",
+                &[
+                    link.id_hash.clone().into(),
+                    link.principal_id.to_string().into(),
+                    link.purpose.clone().into(),
+                    us(link.created).into(),
+                    us(link.expires).into(),
+                ],
+            )
+            .await?;
+            return Ok(None);
+        }
+        Write::UseLink { id_hash } => {
+            let n = tx
+                .execute(
+                    "UPDATE one_time_links SET used_us = $2 WHERE id_hash = $1 AND used_us IS NULL AND expires_us > $2",
+                    &[id_hash.clone().into(), at_us.into()],
+                )
+                .await?;
+            if n != 1 {
+                return Err(StoreError::Conflict {
+                    kind: "one_time_link",
+                    id: "the link".into(),
+                    expected: 0,
+                });
+            }
+            return Ok(None);
+        }
+        Write::SecondFactor { factor } => {
+            tx.execute(
+                "INSERT INTO second_factors (principal_id, sealed_secret, confirmed_us, last_step) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (principal_id) DO UPDATE SET sealed_secret = excluded.sealed_secret, confirmed_us = excluded.confirmed_us, last_step = excluded.last_step",
+                &[
+                    factor.principal_id.to_string().into(),
+                    factor.sealed_secret.clone().into(),
+                    factor.confirmed.map(us).into(),
+                    factor.last_step.into(),
+                ],
+            )
+            .await?;
+            return Ok(None);
+        }
+        _ => {}
+    }
     if let Write::Password { principal_id, hash } = w {
         tx.execute(
             "INSERT INTO passwords (principal_id, hash, version, updated_us) VALUES ($1, $2, 1, $3) \

@@ -110,6 +110,7 @@ pub(crate) async fn seed(store: &dyn Store) -> World {
             contacts: Some(contacts()),
             supervising_unit: None,
             suspended: None,
+            require_second_factor: false,
         };
         org.validate().unwrap();
         let ev = Event {
