@@ -17,6 +17,7 @@ mod ratelimit;
 mod state;
 mod stream;
 mod taxii;
+pub mod tls;
 
 pub use error::{ApiError, PROBLEMS};
 pub use health::{DatabaseHealth, HealthResponse};
@@ -90,16 +91,36 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Lookups, exports and routing answer from memory: build it before taking requests.
-    state
-        .svc
-        .start()
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    start(&state).await?;
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// As [`serve`], over TLS with `config` (see [`tls::config`]).
+pub async fn serve_tls(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    start(&state).await?;
+    axum::serve(
+        tls::TlsListener::new(listener, config)?,
+        router(state).into_make_service_with_connect_info::<tls::TlsPeer>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Lookups, exports and routing answer from memory: build it before taking requests.
+async fn start(state: &AppState) -> std::io::Result<()> {
+    state
+        .svc
+        .start()
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }

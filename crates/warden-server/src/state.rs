@@ -79,7 +79,14 @@ impl axum::extract::FromRequestParts<AppState> for Peer {
             parts
                 .extensions
                 .get::<axum::extract::ConnectInfo<SocketAddr>>()
-                .map(|c| client_of(c.0.ip(), &parts.headers, &s.trusted_proxies)),
+                .map(|c| c.0)
+                .or_else(|| {
+                    parts
+                        .extensions
+                        .get::<axum::extract::ConnectInfo<crate::tls::TlsPeer>>()
+                        .map(|c| c.0.0)
+                })
+                .map(|a| client_of(a.ip(), &parts.headers, &s.trusted_proxies)),
         ))
     }
 }

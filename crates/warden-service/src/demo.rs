@@ -138,9 +138,11 @@ pub struct DemoWorld {
 }
 
 /// A place for the demo's tokens, called before the accounts are committed so that no
-/// committed token is lost to a crash.
+/// committed token is lost to a crash. The flag says whether these are all the demo's tokens
+/// (a first start: replace what was kept) or some added to an older demo database (keep the
+/// others).
 pub type KeepTokens<'a> =
-    &'a mut (dyn FnMut(&[(String, Role, String)]) -> std::io::Result<()> + Send);
+    &'a mut (dyn FnMut(&[(String, Role, String)], bool) -> std::io::Result<()> + Send);
 
 /// Gives each organisation the demo file names a person and an API client per role, in one
 /// commit (the tokens handed to `keep` first), and those missing only.
@@ -159,6 +161,7 @@ async fn accounts(
     let mut writes = vec![];
     let mut events = vec![];
     let mut hash = None;
+    let mut existed = false;
     for org in store.organisations().await? {
         let org = org.value;
         if !named.contains(&org.slug) {
@@ -167,6 +170,7 @@ async fn accounts(
         for role in demo_roles(org.org_type) {
             let name = format!("{role}@{}", org.slug);
             if store.principal_by_name(&name).await?.is_some() {
+                existed = true;
                 continue;
             }
             let fail = |e: crate::admin::AdminError| DemoError::Data(e.to_string());
@@ -208,7 +212,8 @@ async fn accounts(
     if writes.is_empty() {
         return Ok(());
     }
-    keep(&world.tokens).map_err(|e| DemoError::Data(format!("keeping the demo tokens: {e}")))?;
+    keep(&world.tokens, !existed)
+        .map_err(|e| DemoError::Data(format!("keeping the demo tokens: {e}")))?;
     store
         .commit(Changeset::new(Actor::system("demo"), at, writes, events))
         .await?;

@@ -16,6 +16,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("calendar", "WARDEN_CALENDAR"),
     ("metrics_from", "WARDEN_METRICS_FROM"),
     ("trusted_proxies", "WARDEN_TRUSTED_PROXIES"),
+    ("tls_cert", "WARDEN_TLS_CERT"),
+    ("tls_key", "WARDEN_TLS_KEY"),
 ];
 
 /// Where the configuration is: `--config FILE` anywhere on the command line, else

@@ -95,6 +95,23 @@ enum Command {
         /// metrics networks); from anyone else, the header is ignored
         #[arg(long, env = "WARDEN_TRUSTED_PROXIES", value_delimiter = ',')]
         trusted_proxies: Vec<String>,
+        /// Serve HTTPS directly with this PEM certificate chain (with --tls-key), instead of
+        /// behind a proxy that ends TLS
+        #[arg(
+            long,
+            env = "WARDEN_TLS_CERT",
+            value_name = "FILE",
+            requires = "tls_key"
+        )]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert
+        #[arg(
+            long,
+            env = "WARDEN_TLS_KEY",
+            value_name = "FILE",
+            requires = "tls_cert"
+        )]
+        tls_key: Option<PathBuf>,
     },
     /// Prepare an empty database for production: MIIT, the 31 provincial communications
     /// administrations, CNCERT, CAICT and the cyberspace administration, and the first
@@ -543,7 +560,13 @@ fn run(cli: Cli) -> Result<()> {
             calendar,
             metrics_from,
             trusted_proxies,
+            tls_cert,
+            tls_key,
         } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(c), Some(k)) => Some(warden_server::tls::config(&c, &k)?),
+                _ => None,
+            };
             let metrics_from = networks("--metrics-from", &metrics_from)?;
             let trusted_proxies = networks("--trusted-proxies", &trusted_proxies)?;
             let master = warden_service::keys::MasterKey::load_or_create(&master_key_file)?;
@@ -569,6 +592,7 @@ fn run(cli: Cli) -> Result<()> {
                 .map(|d| d.join("demo-tokens.txt"))
                 .unwrap_or_else(|| PathBuf::from("demo-tokens.txt"));
             let setup = Setup {
+                tls,
                 metrics_from,
                 trusted_proxies,
                 tokens_file,
@@ -1112,6 +1136,8 @@ fn config_check(connect: bool) -> Result<()> {
         calendar,
         metrics_from,
         trusted_proxies,
+        tls_cert,
+        tls_key,
         ..
     } = cli.command
     else {
@@ -1160,6 +1186,13 @@ fn config_check(connect: bool) -> Result<()> {
         cal.years().collect::<Vec<_>>()
     );
     println!("policy          {}", policy.national().version);
+    match (&tls_cert, &tls_key) {
+        (Some(c), Some(k)) => {
+            warden_server::tls::config(c, k)?;
+            println!("tls             {} ({})", c.display(), k.display());
+        }
+        _ => println!("tls             none (a proxy in front ends TLS)"),
+    }
     if connect {
         let rt = runtime()?;
         rt.block_on(async {
@@ -1295,6 +1328,8 @@ async fn init(url: &str) -> Result<()> {
 }
 
 struct Setup {
+    /// HTTPS served directly, when configured.
+    tls: Option<Arc<warden_server::tls::RustlsConfig>>,
     metrics_from: Vec<ipnet::IpNet>,
     trusted_proxies: Vec<ipnet::IpNet>,
     /// Where the demo writes its API tokens.
@@ -1310,6 +1345,7 @@ struct Setup {
 
 async fn serve(setup: Setup) -> Result<()> {
     let Setup {
+        tls,
         metrics_from,
         trusted_proxies,
         tokens_file,
@@ -1372,10 +1408,12 @@ async fn serve(setup: Setup) -> Result<()> {
     state.metrics_from = Arc::new(metrics_from);
     state.trusted_proxies = Arc::new(trusted_proxies);
     // The banner is for people and scripts; a closed stdout must not stop the server.
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let mut banner =
-        format!("Warden is serving on http://{addr} (health: http://{addr}/healthz)\n");
+        format!("Warden is serving on {scheme}://{addr} (health: {scheme}://{addr}/healthz)\n");
     if demo {
-        let mut keep = |tokens: &[(String, Role, String)]| write_tokens(&tokens_file, tokens);
+        let mut keep =
+            |tokens: &[(String, Role, String)], all: bool| write_tokens(&tokens_file, tokens, !all);
         let world = warden_service::demo::populate(&state.svc, &mut keep).await?;
         tracing::info!(
             cases = world.cases,
@@ -1414,9 +1452,14 @@ async fn serve(setup: Setup) -> Result<()> {
         let _ = out.flush();
     }
     warden_service::jobs::spawn(state.svc.clone(), std::time::Duration::from_secs(15));
-    warden_server::serve(listener, state, shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    match tls {
+        Some(config) => warden_server::serve_tls(listener, config, state, shutdown_signal())
+            .await
+            .context("serving HTTPS")?,
+        None => warden_server::serve(listener, state, shutdown_signal())
+            .await
+            .context("serving HTTP")?,
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -1442,11 +1485,15 @@ async fn shutdown_signal() {
     }
 }
 
-/// The demo's tokens, one per line, readable by the owner only.
-fn write_tokens(path: &Path, tokens: &[(String, Role, String)]) -> std::io::Result<()> {
-    let mut text = String::from(
-        "# organisation\trole\ttoken (demo world; send as Authorization: Bearer TOKEN)\n",
-    );
+/// The demo's tokens, one per line, readable by the owner only; `add` keeps the lines already
+/// there (tokens added to an older demo database).
+fn write_tokens(path: &Path, tokens: &[(String, Role, String)], add: bool) -> std::io::Result<()> {
+    let mut text = match std::fs::read_to_string(path) {
+        Ok(old) if add => old,
+        _ => String::from(
+            "# organisation\trole\ttoken (demo world; send as Authorization: Bearer TOKEN)\n",
+        ),
+    };
     for (org, role, token) in tokens {
         text.push_str(&format!("{org}\t{role}\t{token}\n"));
     }

@@ -1998,3 +1998,110 @@ fn two_nodes_behind_nginx() {
     }
     drop(b);
 }
+
+/// HTTPS served directly from PEM files (rustls), for an installation without a proxy: curl
+/// checks the certificate; plain HTTP on that port gets nowhere; a key that is not one stops
+/// the start with the file named.
+#[test]
+fn serves_https_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let o = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-days",
+            "2",
+        ])
+        .args([
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            cert.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let db = format!("sqlite://{}/w.db", dir.path().display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .current_dir(dir.path())
+        .args(["serve", "--db", &db, "--listen", "127.0.0.1:0"])
+        .args([
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let served = Served {
+        child,
+        base: String::new(),
+        _stdout: stdout,
+    };
+    let addr = line
+        .split("https://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no https address in {line:?}"))
+        .to_owned();
+    let port = addr.rsplit(':').next().unwrap();
+    let (st, body) = curl(
+        &cert,
+        "GET",
+        &format!("https://127.0.0.1:{port}/healthz"),
+        "none",
+        None,
+    );
+    assert_eq!(st, 200, "{body}");
+    assert!(body.contains("\"status\":\"ok\""), "{body}");
+    // The certificate is checked: without the CA, refused.
+    let o = Command::new("curl")
+        .args(["-sS", &format!("https://127.0.0.1:{port}/healthz")])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let o = Command::new("curl")
+        .args([
+            "-sS",
+            "-m",
+            "5",
+            &format!("http://127.0.0.1:{port}/healthz"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("\"status\":\"ok\""));
+    drop(served);
+    let (code, _, err) = warden(&[
+        "serve",
+        "--db",
+        &db,
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        cert.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cert.pem") && err.contains("private key"),
+        "{err}"
+    );
+}

@@ -620,7 +620,7 @@ async fn authorization_matrix(s: Server) {
 async fn the_demo_world_has_cases_in_every_state() {
     let s = on_sqlite().await;
     // A first start whose tokens cannot be kept stops before committing any account.
-    let failed = warden_service::demo::populate(&s.state.svc, &mut |_| {
+    let failed = warden_service::demo::populate(&s.state.svc, &mut |_, _| {
         Err(std::io::Error::other("disk full"))
     })
     .await;
@@ -633,7 +633,8 @@ async fn the_demo_world_has_cases_in_every_state() {
             .is_none()
     );
     let mut kept = vec![];
-    let world = warden_service::demo::populate(&s.state.svc, &mut |t| {
+    let world = warden_service::demo::populate(&s.state.svc, &mut |t, all| {
+        assert!(all, "a first start makes every demo account");
         kept = t.to_vec();
         Ok(())
     })
@@ -728,7 +729,7 @@ async fn the_demo_world_has_cases_in_every_state() {
     let (_, bulletins) = s.get("telecom", "/api/v1/bulletins").await;
     assert_eq!(bulletins["items"].as_array().unwrap().len(), 1);
     // A second start adds nothing.
-    let again = warden_service::demo::populate(&s.state.svc, &mut |_| Ok(()))
+    let again = warden_service::demo::populate(&s.state.svc, &mut |_, _| Ok(()))
         .await
         .unwrap();
     assert_eq!((again.cases, again.tokens.len()), (0, 0));

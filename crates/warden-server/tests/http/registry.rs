@@ -411,7 +411,7 @@ async fn probes_check_http_and_tcp_and_refuse_special_addresses(s: Server) {
 /// Attribution and routing over the demo world's registry, table by table: nested prefixes
 /// (the more specific holder wins), missing data, and reports across provinces.
 async fn the_demo_registry_answers_and_routes(s: Server) {
-    warden_service::demo::populate(&s.state.svc, &mut |_| Ok(()))
+    warden_service::demo::populate(&s.state.svc, &mut |_, _| Ok(()))
         .await
         .unwrap();
     // (value, holder, province, registrar, registry, carrier)
