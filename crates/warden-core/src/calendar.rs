@@ -254,6 +254,55 @@ impl Calendar {
     }
 }
 
+impl Calendar {
+    /// How many published years before an uncovered one shape its generous count.
+    const PATTERN_YEARS: usize = 3;
+
+    /// Whether `d` counts as a working day when the count must never run short against
+    /// the person it binds: in a year without a notice, a weekday that was a holiday on the
+    /// same month and day in any of the last published years is taken as a holiday too,
+    /// and no weekend is taken as a make-up day. Published years count as published.
+    fn working_generously(&self, d: Date) -> bool {
+        if self.covers(d.year()) {
+            return self.working(d);
+        }
+        if is_weekend(d) {
+            return false;
+        }
+        !self
+            .years
+            .range(..d.year())
+            .rev()
+            .take(Self::PATTERN_YEARS)
+            .filter_map(|&y| Date::from_calendar_date(y, d.month(), d.day()).ok())
+            .any(|same_day| self.off.contains(&same_day))
+    }
+
+    /// Like [`Calendar::deadline`], but where the count runs through a year without a
+    /// notice it is the later of Monday–Friday and the last published years' holidays
+    /// (marked provisional). For time limits that must not close early against a party:
+    /// an appeal's window (Art. 10).
+    pub fn generous_deadline(&self, start: OffsetDateTime, n: u32) -> Reckoned<OffsetDateTime> {
+        let mut d = shanghai_date(start);
+        let mut left = n;
+        let mut provisional = false;
+        while left > 0 {
+            match d.next_day() {
+                Some(next) => d = next,
+                None => break,
+            }
+            provisional |= !self.covers(d.year());
+            if self.working_generously(d) {
+                left -= 1;
+            }
+        }
+        Reckoned {
+            value: end_of_day(d),
+            provisional,
+        }
+    }
+}
+
 /// The calendar day of an instant in Asia/Shanghai.
 pub fn shanghai_date(t: OffsetDateTime) -> Date {
     t.to_offset(SHANGHAI).date()
@@ -319,6 +368,33 @@ mod tests {
             c.add_working_days(date!(2026 - 02 - 10), 10).to_string(),
             "2026-03-02"
         );
+    }
+
+    #[test]
+    fn a_count_into_an_unpublished_year_never_runs_short() {
+        let c = cal();
+        // Decided Friday 2026-12-18: Monday–Friday alone would end the 10 working days on
+        // 2027-01-01, New Year's Day in every published year.
+        let decided = datetime!(2026-12-18 15:00 +8);
+        let plain = c.deadline(decided, 10);
+        assert_eq!(plain.value, datetime!(2027-01-02 00:00 +8));
+        let generous = c.generous_deadline(decided, 10);
+        assert!(generous.provisional);
+        assert_eq!(generous.value, datetime!(2027-01-05 00:00 +8));
+        assert!(generous.value >= plain.value);
+        // Inside published years both agree and nothing is provisional.
+        let inside = datetime!(2026-09-28 10:00 +8);
+        assert_eq!(c.generous_deadline(inside, 10), c.deadline(inside, 10));
+        assert!(!c.generous_deadline(inside, 10).provisional);
+        // Across the Spring Festival of an unpublished year the count is never earlier.
+        for start in [
+            datetime!(2027-01-20 10:00 +8),
+            datetime!(2027-09-20 10:00 +8),
+        ] {
+            for n in [1, 10, 30] {
+                assert!(c.generous_deadline(start, n).value >= c.deadline(start, n).value);
+            }
+        }
     }
 
     #[test]

@@ -278,6 +278,65 @@ impl TargetScope {
     }
 }
 
+/// What one block reaches: its target, how far, and the end of a number range.
+#[derive(Debug, Clone, Copy)]
+pub struct Reach<'a> {
+    pub target: &'a Indicator,
+    pub scope: TargetScope,
+    pub range_last: Option<&'a Indicator>,
+}
+
+impl Reach<'_> {
+    /// Whether everything this reach blocks is blocked by `outer` already (Art. 10: an
+    /// appeal's answer may narrow a block, never widen or move it). The error says what
+    /// lies outside.
+    pub fn within(&self, outer: &Reach<'_>) -> Result<(), String> {
+        use IndicatorType as T;
+        use TargetScope as S;
+        let (t, o) = (self.target, outer.target);
+        let inside = match (o.kind(), outer.scope) {
+            (T::Cidr | T::Ipv4 | T::Ipv6, _) => match (o.network(), t.network()) {
+                (Some(a), Some(b)) => a.contains(&b),
+                _ => false,
+            },
+            (T::Domain, S::Subdomains) => {
+                t.kind() == T::Domain
+                    && (t.value() == o.value()
+                        || t.value()
+                            .strip_suffix(o.value())
+                            .is_some_and(|head| head.ends_with('.')))
+            }
+            (T::Email, S::MailDomain) => t.kind() == T::Email && t.domain() == o.domain(),
+            (T::Phone, S::NumberRange) => match outer.range_last {
+                Some(last) => {
+                    let (lo, hi) = (o.value(), last.value());
+                    let first = t.value();
+                    let end = self.range_last.map_or(first, Indicator::value);
+                    t.kind() == T::Phone
+                        && first.len() == lo.len()
+                        && end.len() == lo.len()
+                        && lo <= first
+                        && end <= hi
+                }
+                None => false,
+            },
+            // Everything else reaches its value alone, in the same way.
+            _ => t == o && self.scope == outer.scope && self.range_last == outer.range_last,
+        };
+        if inside {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} ({}) is not within the block on {} ({})",
+                t.value(),
+                self.scope.as_str(),
+                o.value(),
+                outer.scope.as_str()
+            ))
+        }
+    }
+}
+
 /// The most numbers one range measure may block: a number segment's block of 10,000 lines
 /// is the largest unit carriers allocate below a prefix.
 pub const MAX_NUMBER_RANGE: u64 = 1_000_000;
@@ -945,6 +1004,73 @@ mod tests {
                 e.reason
             ),
         }
+    }
+
+    fn within(
+        inner: (IndicatorType, &str, TargetScope, Option<&str>),
+        outer: (IndicatorType, &str, TargetScope, Option<&str>),
+    ) -> bool {
+        let parse = |k, v: &str| Indicator::parse(k, v).unwrap();
+        let (it, ir) = (
+            parse(inner.0, inner.1),
+            inner.3.map(|r| parse(IndicatorType::Phone, r)),
+        );
+        let (ot, or) = (
+            parse(outer.0, outer.1),
+            outer.3.map(|r| parse(IndicatorType::Phone, r)),
+        );
+        let a = Reach {
+            target: &it,
+            scope: inner.2,
+            range_last: ir.as_ref(),
+        };
+        let b = Reach {
+            target: &ot,
+            scope: outer.2,
+            range_last: or.as_ref(),
+        };
+        a.within(&b).is_ok()
+    }
+
+    #[test]
+    fn a_narrower_block_lies_within_the_original_and_a_wider_one_does_not() {
+        use TargetScope::*;
+        let sub = (Domain, "example.cn", Subdomains, None);
+        assert!(within((Domain, "example.cn", Exact, None), sub));
+        assert!(within((Domain, "login.example.cn", Subdomains, None), sub));
+        assert!(within(sub, sub));
+        assert!(!within((Domain, "com.cn", Subdomains, None), sub));
+        assert!(!within((Domain, "badexample.cn", Exact, None), sub));
+        assert!(!within((Domain, "other.cn", Exact, None), sub));
+        assert!(!within((Url, "http://example.cn/", Exact, None), sub));
+        let exact = (Domain, "example.cn", Exact, None);
+        assert!(within(exact, exact));
+        assert!(!within(sub, exact), "subdomains widen an exact block");
+        assert!(!within((Domain, "a.example.cn", Exact, None), exact));
+
+        let net = (Cidr, "192.0.2.0/24", Exact, None);
+        assert!(within((Cidr, "192.0.2.128/25", Exact, None), net));
+        assert!(within((Ipv4, "192.0.2.7", Exact, None), net));
+        assert!(!within((Cidr, "192.0.0.0/16", Exact, None), net));
+        assert!(!within((Ipv4, "198.51.100.1", Exact, None), net));
+        assert!(!within(net, (Ipv4, "192.0.2.7", Exact, None)));
+
+        let range = (Phone, "+8613800000000", NumberRange, Some("+8613800009999"));
+        assert!(within((Phone, "+8613800000500", Exact, None), range));
+        assert!(within(
+            (Phone, "+8613800000100", NumberRange, Some("+8613800000199")),
+            range
+        ));
+        assert!(!within(
+            (Phone, "+8613800009000", NumberRange, Some("+8613800010999")),
+            range
+        ));
+        assert!(!within((Phone, "+8613900000000", Exact, None), range));
+
+        let mail = (Email, "a@mail.example.cn", MailDomain, None);
+        assert!(within((Email, "b@mail.example.cn", Exact, None), mail));
+        assert!(!within((Email, "b@other.cn", Exact, None), mail));
+        assert!(!within(mail, (Email, "a@mail.example.cn", Exact, None)));
     }
 
     #[test]

@@ -4,7 +4,10 @@
 
 use crate::calendar::SHANGHAI;
 use crate::indicator::Indicator;
-use crate::lifecycle::{Context, Measure, MeasureKind, appeal_last_day};
+use crate::lifecycle::{
+    Case, Context, IncidentLevel, Measure, MeasureKind, Report, Severity, Tlp, appeal_window_closes,
+};
+use crate::taxonomy::{Category, Subtype};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::ed25519::signature::Signer as _;
@@ -45,6 +48,113 @@ pub struct AppealInfo {
     pub until: String,
     /// The authority that receives it.
     pub to: String,
+    /// The count runs through a year whose official calendar is not yet published: the day
+    /// is the latest that count could give, so it never closes early.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
+}
+
+/// What the recipient of a notice needs to know of the threat to act on it (Art. 8(2)(3)):
+/// what it is, the indicators concerned, the malware or the weakness, and the institution's
+/// finding. Never who reported it, nor what other recipients were ordered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ThreatFacts {
+    pub category: Category,
+    pub subtype: Subtype,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_level: Option<IncidentLevel>,
+    /// The institution's determination, in its words.
+    pub summary: String,
+    /// The observables of the threat the recipient may see (those of TLP:RED reports stay
+    /// with the institution, unless one is the target itself).
+    pub indicators: Vec<Indicator>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malware_family: Option<String>,
+    /// File hashes of the malicious program (MD5, SHA-1, SHA-256).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashes: Vec<Indicator>,
+    /// CVE, CNVD and CNNVD identifiers of the weakness.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vulnerabilities: Vec<Indicator>,
+    /// The system affected, for remediation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub victim: Option<String>,
+}
+
+/// The most indicators a notice lists: enough for any single order; the case holds the rest.
+pub const NOTICE_INDICATORS: usize = 500;
+
+impl ThreatFacts {
+    /// The facts of `case` for the notice of `measure`: `reports` are the case's reports.
+    pub fn for_measure(measure: &Measure, case: &Case, reports: &[&Report]) -> ThreatFacts {
+        use crate::indicator::IndicatorType as T;
+        let mut shown: std::collections::BTreeSet<&Indicator> = reports
+            .iter()
+            .filter(|r| r.content.tlp < Tlp::Red)
+            .flat_map(|r| r.content.indicators.iter())
+            .filter(|i| case.indicators.contains(*i))
+            .collect();
+        if let Some(t) = &measure.target {
+            shown.insert(t);
+        }
+        let of = |kinds: &[T]| -> Vec<Indicator> {
+            shown
+                .iter()
+                .filter(|i| kinds.contains(&i.kind()))
+                .map(|i| (*i).clone())
+                .collect()
+        };
+        let det = case.determination.as_ref();
+        ThreatFacts {
+            category: case.classification.category,
+            subtype: case.classification.subtype,
+            title: case.title.clone(),
+            severity: det.and_then(|d| d.severity),
+            incident_level: det.and_then(|d| d.incident_level),
+            summary: det.map(|d| d.rationale.clone()).unwrap_or_default(),
+            indicators: shown
+                .iter()
+                .take(NOTICE_INDICATORS)
+                .map(|i| (*i).clone())
+                .collect(),
+            malware_family: det.and_then(|d| d.malware_family.clone()),
+            hashes: of(&[T::Md5, T::Sha1, T::Sha256]),
+            vulnerabilities: of(&[T::Cve, T::Cnvd, T::Cnnvd]),
+            victim: (measure.kind == MeasureKind::Remediate)
+                .then(|| case.victim.as_ref().map(|v| v.name.clone()))
+                .flatten(),
+        }
+    }
+}
+
+/// What a measure of each kind asks of its recipient when the authority adds nothing.
+pub fn asked_by_default(kind: MeasureKind) -> &'static str {
+    match kind {
+        MeasureKind::Block => {
+            "停止对目标的服务或予以屏蔽，直至本措施撤销或到期 · Stop serving or block the target until this measure is revoked or expires"
+        }
+        MeasureKind::RemoveMalware => {
+            "清除所列恶意程序，阻断其控制端与传播途径 · Remove the malicious program listed, and cut its control servers and ways of spreading"
+        }
+        MeasureKind::Remediate => {
+            "对所列安全隐患进行整改，消除漏洞或弱点 · Remediate the weakness listed: patch, reconfigure or take the system offline"
+        }
+        MeasureKind::Other => {
+            "采取通知所述的其他必要技术措施 · Take the other technical measures this notice describes"
+        }
+    }
+}
+
+/// How the recipient reports back on a notice.
+pub fn report_back(notice_id: Uuid) -> String {
+    format!(
+        "截止时间前在 Warden 控制台本通知页报告处置结果，或调用 POST /api/v1/notices/{notice_id}/feedback · Before the deadline, report what was done on this notice's page in the Warden console or with POST /api/v1/notices/{notice_id}/feedback"
+    )
 }
 
 /// What a notice says. Serialised canonically, these bytes are what is signed.
@@ -75,6 +185,16 @@ pub struct NoticeBody {
     pub issued_at: String,
     /// For revocations and modifications: what changes, and why.
     pub reasons: Option<String>,
+    /// What the threat is (orders and Art. 8(3) notifications).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threat: Option<ThreatFacts>,
+    /// What the recipient must do: the authority's instructions, or the measure's usual
+    /// content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked: Option<String>,
+    /// How to report back (orders only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_back: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,10 +298,18 @@ impl NoticeBody {
         let (recipient_name, issuer_name) = names;
         let (rules, calendar, issued_at) = (ctx.rules, ctx.calendar, ctx.now);
         let appeal = (measure.kind == MeasureKind::Block && notice_type != NoticeType::Revocation)
-            .then(|| AppealInfo {
-                until: appeal_last_day(measure.decided_at, rules, calendar).to_string(),
-                to: measure.deciding_org.slug.clone(),
+            .then(|| {
+                let closes = appeal_window_closes(measure.decided_at, rules, calendar);
+                AppealInfo {
+                    until: crate::calendar::shanghai_date(
+                        closes.value - time::Duration::seconds(1),
+                    )
+                    .to_string(),
+                    to: measure.deciding_org.slug.clone(),
+                    provisional: closes.provisional,
+                }
             });
+        let orders = matches!(notice_type, NoticeType::Measure | NoticeType::Notification);
         NoticeBody {
             notice_id,
             notice_type,
@@ -209,6 +337,14 @@ impl NoticeBody {
             policy_version: measure.policy_version.clone(),
             issued_at: rfc3339(issued_at),
             reasons,
+            threat: None,
+            asked: orders.then(|| {
+                measure
+                    .instructions
+                    .clone()
+                    .unwrap_or_else(|| asked_by_default(measure.kind).to_owned())
+            }),
+            report_back: (notice_type == NoticeType::Measure).then(|| report_back(notice_id)),
         }
     }
 
@@ -220,6 +356,66 @@ impl NoticeBody {
             MeasureKind::Remediate => "整改 · remediate",
             MeasureKind::Other => "其他技术措施 · other technical measures",
         }
+    }
+
+    /// What the notice says of the threat and of what is asked, as (key, value) rows in the
+    /// order a reader needs them; the key names the row (`threat`, `summary`, …) for the
+    /// console's labels and the printed form's.
+    pub fn threat_rows(&self) -> Vec<(&'static str, String)> {
+        let list = |xs: &[Indicator]| {
+            xs.iter()
+                .map(|i| format!("{} ({})", i.value(), i.kind()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let mut rows = vec![];
+        if let Some(t) = &self.threat {
+            rows.push((
+                "threat",
+                format!(
+                    "{} · {} ({}/{})",
+                    t.title,
+                    t.subtype.label_zh(),
+                    t.category.as_str(),
+                    t.subtype.as_str()
+                ),
+            ));
+            let mut grade = vec![];
+            if let Some(s) = t.severity {
+                grade.push(s.as_str().to_owned());
+            }
+            if let Some(l) = t.incident_level {
+                grade.push(format!("level {l:?}"));
+            }
+            if !grade.is_empty() {
+                rows.push(("severity", grade.join(" · ")));
+            }
+            if !t.summary.is_empty() {
+                rows.push(("summary", t.summary.clone()));
+            }
+            if let Some(f) = &t.malware_family {
+                rows.push(("malware_family", f.clone()));
+            }
+            if !t.hashes.is_empty() {
+                rows.push(("hashes", list(&t.hashes)));
+            }
+            if !t.vulnerabilities.is_empty() {
+                rows.push(("vulnerabilities", list(&t.vulnerabilities)));
+            }
+            if let Some(v) = &t.victim {
+                rows.push(("victim", v.clone()));
+            }
+            if !t.indicators.is_empty() {
+                rows.push(("indicators", list(&t.indicators)));
+            }
+        }
+        if let Some(a) = &self.asked {
+            rows.push(("asked", a.clone()));
+        }
+        if let Some(r) = &self.report_back {
+            rows.push(("report_back", r.clone()));
+        }
+        rows
     }
 
     /// RFC 8785 canonical JSON: the exact bytes that are signed.
@@ -326,10 +522,14 @@ mod tests {
             appeal: Some(AppealInfo {
                 until: "2026-10-16".into(),
                 to: "ca-guangdong".into(),
+                provisional: false,
             }),
             policy_version: "national-2026.1+44-2026.1".into(),
             issued_at: "2026-09-28T10:00:00+08:00".into(),
             reasons: None,
+            threat: None,
+            asked: None,
+            report_back: None,
         }
     }
 

@@ -47,6 +47,22 @@ pub fn notice_html(n: &SignedNotice, status: &str) -> String {
         rows += &row("Target 对象", &format!("{} ({})", t.value(), t.kind()));
     }
     rows += &row("Legal basis 依据", &b.legal_basis);
+    for (key, value) in b.threat_rows() {
+        let label = match key {
+            "threat" => "Threat 威胁",
+            "severity" => "Severity 危害程度",
+            "summary" => "Determination 研判结论",
+            "malware_family" => "Malware family 恶意程序家族",
+            "hashes" => "File hashes 样本哈希",
+            "vulnerabilities" => "Vulnerabilities 漏洞编号",
+            "victim" => "Affected system 受影响系统",
+            "indicators" => "Indicators 相关威胁指标",
+            "asked" => "Asked of the recipient 处置要求",
+            "report_back" => "Reporting back 结果反馈",
+            other => other,
+        };
+        rows += &row(label, &value);
+    }
     rows += &row("Decided 决定时间", &b.decided_at);
     rows += &row(
         "Deadline 处置时限",
@@ -76,8 +92,14 @@ pub fn notice_html(n: &SignedNotice, status: &str) -> String {
         rows += &row(
             "Appeal 申诉",
             &format!(
-                "to {} until {} (24:00 Asia/Shanghai), Art. 10",
-                a.to, a.until
+                "to {} until {} (24:00 Asia/Shanghai), Art. 10{}",
+                a.to,
+                a.until,
+                if a.provisional {
+                    "; provisional: the official calendar of that year is not yet published, so the latest possible day is given"
+                } else {
+                    ""
+                }
             ),
         );
     }
@@ -93,7 +115,7 @@ pub fn notice_html(n: &SignedNotice, status: &str) -> String {
     rows += &row("Signature 签名 (Ed25519)", &n.signature.value);
     format!(
         "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{t} {r}</title>\
-<style>body{{font-family:serif;max-width:48em;margin:2em auto}}th{{text-align:left;padding-right:1em;vertical-align:top}}td{{word-break:break-all}}</style>\
+<style>body{{font-family:serif;max-width:48em;margin:2em auto}}th{{text-align:left;padding-right:1em;vertical-align:top}}td{{word-break:break-all;white-space:pre-line}}</style>\
 </head><body><h1>{t}</h1><table>\n{rows}</table>\
 <h2>How to verify 如何验证</h2><p>Save the JSON of this notice (GET /api/v1/notices/{id}) and the published keys \
 (GET /api/v1/keys), then run <code>warden notice verify notice.json --keys keys.json</code>. \

@@ -6,6 +6,7 @@ use crate::proto::*;
 use crate::reports::parse_indicator;
 use crate::service::{Idem, Result, Service};
 use uuid::Uuid;
+use warden_core::indicator::{Indicator, IndicatorType, TargetScope};
 use warden_core::lifecycle::*;
 use warden_core::notice::NoticeType;
 use warden_core::org::Actor;
@@ -156,16 +157,48 @@ impl Service {
                     .map(|t| parse_indicator("modification.target".into(), t))
                     .transpose()?,
                 expires_at: m.expires_at,
+                scope: m.scope,
+                range_last: m
+                    .range_last
+                    .as_deref()
+                    .map(|r| {
+                        Indicator::parse(IndicatorType::Phone, r).map_err(|source| {
+                            ServiceError::Indicator {
+                                field: "modification.range_last".into(),
+                                source,
+                            }
+                        })
+                    })
+                    .transpose()?,
+                allowlist_override: m.allowlist_override,
             }),
-        };
-        let cmd = AppealCommand::Decide {
-            outcome: req.outcome,
-            reasons: req.reasons.clone(),
-            modification,
         };
         self.once(idem, || async {
             let now = self.now();
             let (a, m) = self.appeal_and_measure(actor, id).await?;
+            // The narrowed target passes the same false-positive guards as a decision.
+            let allowlist_hits = match &modification {
+                Some(md) if md.target.is_some() || md.scope.is_some() => {
+                    let target = md.target.as_ref().or(m.value.target.as_ref());
+                    match target {
+                        Some(t) => {
+                            let scope = md.scope.unwrap_or(match &md.target {
+                                Some(t) => TargetScope::default_for(t.kind()),
+                                None => m.value.scope.unwrap_or(TargetScope::default_for(t.kind())),
+                            });
+                            self.blocklist.allowlist().check(t, scope)
+                        }
+                        None => vec![],
+                    }
+                }
+                _ => vec![],
+            };
+            let cmd = AppealCommand::Decide {
+                outcome: req.outcome,
+                reasons: req.reasons.clone(),
+                modification: modification.clone(),
+                allowlist_hits,
+            };
             let out = a.value.apply(actor, &m.value, cmd, now)?;
             let mut writes = vec![Write::Appeal {
                 appeal: out.next.clone(),
@@ -182,7 +215,7 @@ impl Service {
                 };
                 let nid = Uuid::now_v7();
                 let (notice, recipient_org_id) = self
-                    .sign_notice(changed, nid, kind, Some(req.reasons.clone()), now)
+                    .sign_notice(changed, nid, kind, Some(req.reasons.clone()), None, now)
                     .await?;
                 notice_id = Some(nid);
                 writes.push(Write::Measure {

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::indicator::Indicator;
 use warden_core::lifecycle::*;
-use warden_core::notice::NoticeType;
+use warden_core::notice::{NoticeType, ThreatFacts};
 use warden_core::org::{Actor, OrgRef, Organisation, Province};
 use warden_store::{CaseFilter, Changeset, Versioned, Write};
 
@@ -270,6 +270,7 @@ impl Service {
             incident_level: req.incident_level,
             rationale: req.rationale,
             recommended_measures,
+            malware_family: req.malware_family,
         };
         self.case_step(actor, id, cmd, idem).await
     }
@@ -347,6 +348,7 @@ impl Service {
                     range_last: range_last.clone(),
                     allowlist_hits: allowlist_hits.clone(),
                     allowlist_override: m.allowlist_override.clone(),
+                    instructions: m.instructions.clone(),
                 });
             }
         }
@@ -368,6 +370,9 @@ impl Service {
         };
         self.once(idem, || async {
             let (out, mut changes) = self.case_transition(actor, id, cmd).await?;
+            // What each recipient must know of the threat goes into its signed notice.
+            let reports = self.store.reports_of_case(out.next.id).await?;
+            let reports: Vec<&Report> = reports.iter().map(|r| &r.value).collect();
             let mut notifications = vec![];
             let notified = out
                 .next
@@ -376,8 +381,16 @@ impl Service {
                 .map(|d| d.notified.clone())
                 .unwrap_or_default();
             for m in &out.measures {
+                let facts = ThreatFacts::for_measure(m, &out.next, &reports);
                 let (notice, recipient_org_id) = self
-                    .sign_notice(m, m.notice_id, NoticeType::Measure, None, changes.at)
+                    .sign_notice(
+                        m,
+                        m.notice_id,
+                        NoticeType::Measure,
+                        None,
+                        Some(&facts),
+                        changes.at,
+                    )
                     .await?;
                 changes.writes.push(Write::Notice {
                     notice,
@@ -396,7 +409,7 @@ impl Service {
                         m.deadline_rfc3339()
                     );
                     let (notice, org_id) = self
-                        .sign_notification(m, nid, org, reasons, changes.at)
+                        .sign_notification(m, nid, org, reasons, &facts, changes.at)
                         .await?;
                     changes.writes.push(Write::Notice {
                         notice,

@@ -450,6 +450,7 @@ fn determination(verdict: Verdict, severity: Option<Severity>) -> DeterminationR
         incident_level: None,
         rationale: "Checked against sandbox runs and passive DNS.".into(),
         recommended_measures: vec![],
+        malware_family: None,
     }
 }
 
@@ -465,6 +466,7 @@ fn block(kind: &str, value: &str, recipient: &str) -> MeasureInput {
         scope: None,
         range_last: None,
         allowlist_override: None,
+        instructions: None,
     }
 }
 

@@ -33,6 +33,8 @@ pub struct JobReport {
     pub written_overdue: usize,
     /// Reminders sent before a deadline.
     pub reminded: usize,
+    /// Appeal reply deadlines counted again under a newer calendar.
+    pub recounted: usize,
     /// Blocks that reached their expiry.
     pub expired: usize,
     /// Blocks put up for re-review before they expire.
@@ -58,6 +60,7 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ServiceErr
         report.overdue = mark_overdue(svc).await?;
         report.written_overdue = mark_written_overdue(svc).await?;
         report.reminded = remind(svc).await?;
+        report.recounted = recount_appeals(svc).await?;
         svc.store
             .finish_job(DEADLINES, owner, svc.now(), now + INTERVAL)
             .await?;
@@ -104,6 +107,7 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ServiceErr
     job_items("overdue", report.overdue);
     job_items("written_overdue", report.written_overdue);
     job_items("reminded", report.reminded);
+    job_items("recounted", report.recounted);
     job_items("expired", report.expired);
     job_items("checkpoints", report.checkpoints);
     Ok(report)
@@ -169,6 +173,35 @@ async fn mark_written_overdue(svc: &Service) -> Result<usize, ServiceError> {
         |now| svc.store.written_notices_overdue(now, BATCH),
     )
     .await
+}
+
+/// Art. 10 deadlines counted through a year without a published calendar are counted again
+/// once a calendar for that year is loaded (a restart with a newer file).
+async fn recount_appeals(svc: &Service) -> Result<usize, ServiceError> {
+    let actor = Actor::system(DEADLINES);
+    let rules = svc.policy.national();
+    let mut done = 0;
+    for a in svc.store.undecided_appeals().await? {
+        let Some(out) = a.value.recount(rules, &svc.calendar) else {
+            continue;
+        };
+        let changes = Changeset::new(
+            actor.clone(),
+            svc.now(),
+            vec![Write::Appeal {
+                appeal: out.next,
+                expected: Some(a.version),
+            }],
+            out.events,
+        );
+        match svc.store.commit(changes).await {
+            Ok(_) => done += 1,
+            // Answered meanwhile: the answer stands.
+            Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(done)
 }
 
 /// Reminds recipients once a quarter of their time is left.

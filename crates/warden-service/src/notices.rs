@@ -8,9 +8,17 @@ use crate::service::{Idem, Result, Service, cursor_error};
 use time::OffsetDateTime;
 use uuid::Uuid;
 use warden_core::lifecycle::*;
-use warden_core::notice::{NoticeBody, NoticeType, SignedNotice};
+use warden_core::notice::{NoticeBody, NoticeType, SignedNotice, ThreatFacts};
 use warden_core::org::{Actor, OrgRef, Organisation};
 use warden_store::{Changeset, Versioned, Write};
+
+/// What a notice says beyond its measure.
+struct Wording<'a> {
+    notice_id: Uuid,
+    notice_type: NoticeType,
+    reasons: Option<String>,
+    facts: Option<&'a ThreatFacts>,
+}
 
 impl Service {
     /// Builds and signs the notice of `m` in the deciding authority's name.
@@ -20,11 +28,17 @@ impl Service {
         notice_id: Uuid,
         notice_type: NoticeType,
         reasons: Option<String>,
+        facts: Option<&ThreatFacts>,
         now: OffsetDateTime,
     ) -> Result<(SignedNotice, Uuid), ServiceError> {
         let recipient = self.org("recipient", &m.recipient.slug).await?;
-        self.sign_to(m, notice_id, notice_type, recipient, reasons, now)
-            .await
+        let wording = Wording {
+            notice_id,
+            notice_type,
+            reasons,
+            facts,
+        };
+        self.sign_to(m, recipient, wording, now).await
     }
 
     /// An Art. 8(3) notification of `m` to `to`, signed by the deciding authority.
@@ -34,18 +48,17 @@ impl Service {
         notice_id: Uuid,
         to: &OrgRef,
         reasons: String,
+        facts: &ThreatFacts,
         now: OffsetDateTime,
     ) -> Result<(SignedNotice, Uuid), ServiceError> {
         let target = self.org("notify", &to.slug).await?;
-        self.sign_to(
-            m,
+        let wording = Wording {
             notice_id,
-            NoticeType::Notification,
-            target,
-            Some(reasons),
-            now,
-        )
-        .await
+            notice_type: NoticeType::Notification,
+            reasons: Some(reasons),
+            facts: Some(facts),
+        };
+        self.sign_to(m, target, wording, now).await
     }
 
     /// A notice about `m` addressed to `to`, signed with the deciding authority's key; with
@@ -53,21 +66,21 @@ impl Service {
     async fn sign_to(
         &self,
         m: &Measure,
-        notice_id: Uuid,
-        notice_type: NoticeType,
         to: Organisation,
-        reasons: Option<String>,
+        w: Wording<'_>,
         now: OffsetDateTime,
     ) -> Result<(SignedNotice, Uuid), ServiceError> {
+        let notice_id = w.notice_id;
         let issuer = self.org("issuer", &m.deciding_org.slug).await?;
         let mut body = NoticeBody::for_measure(
             notice_id,
-            notice_type,
+            w.notice_type,
             m,
             (&to.name, &issuer.name),
             self.ctx(now, m.province),
-            reasons,
+            w.reasons,
         );
+        body.threat = w.facts.cloned();
         body.recipient = warden_core::notice::Party {
             slug: to.slug.clone(),
             name: to.name.clone(),

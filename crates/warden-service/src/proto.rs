@@ -138,6 +138,9 @@ pub struct DeterminationRequest {
     pub rationale: String,
     #[serde(default)]
     pub recommended_measures: Vec<RecommendedMeasureInput>,
+    /// The malicious program's family, when known: it goes into every notice of the case.
+    #[serde(default)]
+    pub malware_family: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -162,6 +165,10 @@ pub struct MeasureInput {
     /// Required when the target is on an allow-list: why it is blocked all the same.
     #[serde(default)]
     pub allowlist_override: Option<String>,
+    /// What the recipient must do, in the authority's words (up to 5000 characters); the
+    /// notice carries it. Without it, the notice states the measure's usual content.
+    #[serde(default)]
+    pub instructions: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -306,10 +313,21 @@ pub struct AppealCreated {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModificationInput {
+    /// A target within the original block (a subdomain, an address or network inside the
+    /// original network, a number inside the original range).
     #[serde(default)]
     pub target: Option<IndicatorInput>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+    /// A scope no wider than the original (`exact` instead of `subdomains`).
+    #[serde(default)]
+    pub scope: Option<warden_core::indicator::TargetScope>,
+    /// The last number of a narrower `number_range`.
+    #[serde(default)]
+    pub range_last: Option<String>,
+    /// Required when the narrowed target is on an allow-list.
+    #[serde(default)]
+    pub allowlist_override: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

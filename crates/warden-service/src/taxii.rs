@@ -317,19 +317,16 @@ impl Service {
         v: &warden_store::CaseVersion,
     ) -> Result<Vec<warden_interop::threat::Object>> {
         use warden_core::lifecycle::{
-            can_view_measure, can_view_report, case_insider, shared_threat,
+            can_view_measure, can_view_report, case_insider, shareable_with_members, shared_threat,
         };
         if !warden_core::lifecycle::can_view_case(actor, &v.case)
-            && !matches!(v.case.tlp, Tlp::Clear | Tlp::Green)
+            && !shareable_with_members(&v.case)
         {
             return Ok(vec![]);
         }
         let (reports, measures) = version_parts(self.store.as_ref(), v).await?;
-        let own: Vec<&warden_core::lifecycle::Report> = reports
-            .iter()
-            .filter(|r| actor.org().is_some_and(|o| o.id == r.reporter.id))
-            .collect();
-        let Some(case) = shared_threat(actor, &v.case, &own) else {
+        let all: Vec<&warden_core::lifecycle::Report> = reports.iter().collect();
+        let Some(case) = shared_threat(actor, &v.case, &all) else {
             return Ok(vec![]);
         };
         let threat = warden_interop::threat::ThreatVersion {

@@ -214,6 +214,9 @@ pub trait NoticeStore: Send + Sync {
     async fn appeals_of_measure(&self, measure_id: Uuid) -> Result<Vec<Versioned<Appeal>>>;
     /// Appeals an authority has yet to answer, the reply due soonest first.
     async fn open_appeals(&self, deciding_org: Uuid, limit: u32) -> Result<Vec<Versioned<Appeal>>>;
+    /// Every appeal not yet answered, of every authority (few: Art. 10 appeals are rare),
+    /// the reply due soonest first.
+    async fn undecided_appeals(&self) -> Result<Vec<Versioned<Appeal>>>;
 
     async fn enforcement(&self, id: Uuid) -> Result<Option<Versioned<Enforcement>>>;
     /// Enforcement records, newest first, of one organisation and/or one province.

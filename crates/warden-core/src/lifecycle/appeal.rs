@@ -4,9 +4,9 @@
 
 use super::case::Context;
 use super::common::*;
-use super::measure::{BlockStatus, Measure};
+use super::measure::{AllowlistHit, AllowlistOverride, BlockStatus, Measure};
 use crate::calendar::{Calendar, end_of_day, shanghai_date};
-use crate::indicator::Indicator;
+use crate::indicator::{Indicator, Reach, TargetScope};
 use crate::org::{Actor, OrgRef, Role};
 use crate::policy::PolicyRules;
 use serde::{Deserialize, Serialize};
@@ -61,7 +61,9 @@ pub enum AppealOutcome {
     Modified,
 }
 
-/// How a "modified" answer changes the block: a narrower target, an earlier expiry, or both.
+/// How a "modified" answer changes the block: a narrower reach (a target within the original,
+/// a narrower scope, a sub-range), an earlier expiry, or both. Anything wider or elsewhere
+/// is a new decision, not an answer to an appeal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -69,6 +71,21 @@ pub struct Modification {
     pub target: Option<Indicator>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+    /// The new scope; without it, the original's when the target stays, else the target
+    /// type's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<TargetScope>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range_last: Option<Indicator>,
+    /// Why the narrowed block goes ahead although its target is on an allow-list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowlist_override: Option<String>,
+}
+
+impl Modification {
+    fn changes_reach(&self) -> bool {
+        self.target.is_some() || self.scope.is_some() || self.range_last.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +128,9 @@ pub enum AppealCommand {
         outcome: AppealOutcome,
         reasons: String,
         modification: Option<Modification>,
+        /// Allow-list entries the modified target hits, found by the caller as for a
+        /// decision.
+        allowlist_hits: Vec<AllowlistHit>,
     },
 }
 
@@ -123,12 +143,25 @@ pub struct AppealTransition {
 }
 
 /// The last instant an appeal against a measure decided at `decided_at` may be filed.
+/// Through a year without a published calendar it is counted generously (provisional), so
+/// the window never closes early against the appellant.
 pub fn appeal_window_closes(
     decided_at: OffsetDateTime,
     rules: &PolicyRules,
     calendar: &Calendar,
 ) -> crate::calendar::Reckoned<OffsetDateTime> {
-    calendar.deadline(decided_at, rules.appeal_window_working_days)
+    calendar.generous_deadline(decided_at, rules.appeal_window_working_days)
+}
+
+/// When the authority's answer to an appeal filed at `filed_at` is due (Art. 10: 30 working
+/// days), counted like the window; provisional through an unpublished year, and counted
+/// again when a newer calendar is loaded.
+pub fn appeal_reply_due(
+    filed_at: OffsetDateTime,
+    rules: &PolicyRules,
+    calendar: &Calendar,
+) -> crate::calendar::Reckoned<OffsetDateTime> {
+    calendar.generous_deadline(filed_at, rules.appeal_reply_working_days)
 }
 
 impl Appeal {
@@ -168,7 +201,7 @@ impl Appeal {
                 ),
             );
         }
-        let due = calendar.deadline(now, rules.appeal_reply_working_days);
+        let due = appeal_reply_due(now, rules, calendar);
         let appeal = Appeal {
             id,
             measure_id: measure.id,
@@ -193,6 +226,32 @@ impl Appeal {
             next: appeal,
             events,
         })
+    }
+
+    /// The reply deadline counted again with `calendar`, when it was provisional and the
+    /// count now differs (a newer calendar was loaded): the appeal as it becomes.
+    pub fn recount(&self, rules: &PolicyRules, calendar: &Calendar) -> Option<Outcome<Appeal>> {
+        if self.status.is_final() || !self.reply_due_provisional {
+            return None;
+        }
+        let due = appeal_reply_due(self.filed_at, rules, calendar);
+        if due.value == self.reply_due && due.provisional {
+            return None;
+        }
+        let mut next = self.clone();
+        next.reply_due = due.value;
+        next.reply_due_provisional = due.provisional;
+        let events = vec![event(
+            "appeal.reply_due_recounted",
+            SubjectKind::Appeal,
+            self.id,
+            json!({
+                "was": self.reply_due.to_offset(crate::calendar::SHANGHAI).date().to_string(),
+                "now": due.value.to_offset(crate::calendar::SHANGHAI).date().to_string(),
+                "provisional": due.provisional,
+            }),
+        )];
+        Some(Outcome { next, events })
     }
 
     /// A reviewer of the deciding authority.
@@ -235,6 +294,7 @@ impl Appeal {
                 outcome,
                 reasons,
                 modification,
+                allowlist_hits,
             } => {
                 if self.status.is_final() {
                     return refuse(
@@ -279,10 +339,10 @@ impl Appeal {
                                 "a modification needs a new target or expiry",
                             );
                         };
-                        if md.target.is_none() && md.expires_at.is_none() {
+                        if !md.changes_reach() && md.expires_at.is_none() {
                             return refuse(
                                 RefusalCode::Invalid,
-                                "a modification needs a new target or expiry",
+                                "a modification needs a narrower target, scope or range, or an earlier expiry",
                             );
                         }
                         let Some(block) = m.block.as_mut() else {
@@ -303,14 +363,8 @@ impl Appeal {
                             }
                             block.expires_at = e;
                         }
-                        if let Some(t) = &md.target {
-                            if !t.kind().blockable() {
-                                return refuse(
-                                    RefusalCode::Invalid,
-                                    format!("a {} cannot be blocked", t.kind()),
-                                );
-                            }
-                            m.target = Some(t.clone());
+                        if md.changes_reach() {
+                            narrow(&mut m, md, allowlist_hits)?;
                         }
                         events.push(event(
                             "block.modified",
@@ -350,6 +404,78 @@ impl Appeal {
             }
         }
     }
+}
+
+/// Narrows a block's reach as an appeal's answer asks: the new reach must lie within the
+/// old one and passes the same checks as a decision (scope, public suffixes, allow-lists).
+fn narrow(m: &mut Measure, md: &Modification, hits: Vec<AllowlistHit>) -> Result<(), Refusal> {
+    let Some(old_target) = m.target.clone() else {
+        return refuse(RefusalCode::Invalid, "the block has no target to narrow");
+    };
+    let old_scope = m
+        .scope
+        .unwrap_or(TargetScope::default_for(old_target.kind()));
+    let target = md.target.clone().unwrap_or_else(|| old_target.clone());
+    if !target.kind().blockable() {
+        return refuse(
+            RefusalCode::Invalid,
+            format!("a {} cannot be blocked", target.kind()),
+        );
+    }
+    let scope = match (md.scope, &md.target) {
+        (Some(s), _) => s,
+        (None, None) => old_scope,
+        (None, Some(t)) => TargetScope::default_for(t.kind()),
+    };
+    let range_last = match (&md.range_last, scope) {
+        (Some(r), _) => Some(r.clone()),
+        (None, TargetScope::NumberRange) if md.target.is_none() => m.range_last.clone(),
+        _ => None,
+    };
+    if let Err(e) = scope.check(&target, range_last.as_ref()) {
+        return refuse(RefusalCode::Invalid, e);
+    }
+    let new = Reach {
+        target: &target,
+        scope,
+        range_last: range_last.as_ref(),
+    };
+    let old = Reach {
+        target: &old_target,
+        scope: old_scope,
+        range_last: m.range_last.as_ref(),
+    };
+    if let Err(e) = new.within(&old) {
+        return refuse(
+            RefusalCode::Invalid,
+            format!(
+                "{e}: an answer to an appeal may only narrow the block (Art. 10); blocking anything else is a new decision on the case"
+            ),
+        );
+    }
+    let reason = md.allowlist_override.as_deref().unwrap_or("").trim();
+    if !hits.is_empty() && reason.is_empty() {
+        let listed: Vec<String> = hits
+            .iter()
+            .map(|h| format!("{} ({}: {})", h.entry, h.list, h.source))
+            .collect();
+        return refuse(
+            RefusalCode::Allowlisted,
+            format!(
+                "{} is on an allow-list: {}; if the narrowed block is right all the same, give allowlist_override with the reason",
+                target.value(),
+                listed.join("; ")
+            ),
+        );
+    }
+    m.allowlist_override = (!hits.is_empty()).then(|| AllowlistOverride {
+        hits,
+        reason: reason.to_owned(),
+    });
+    m.target = Some(target);
+    m.scope = Some(scope);
+    m.range_last = range_last;
+    Ok(())
 }
 
 /// End of the appeal window for display: the last day on which an appeal is accepted.

@@ -157,6 +157,9 @@ pub struct Determination {
     pub incident_level: Option<IncidentLevel>,
     pub rationale: String,
     pub recommended_measures: Vec<RecommendedMeasure>,
+    /// The malicious program's family, when the institution has named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malware_family: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
@@ -196,7 +199,12 @@ pub struct Case {
     pub title: String,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub province: Option<Province>,
+    /// The most restrictive marking of its reports: the case as a whole is shared no wider.
     pub tlp: Tlp,
+    /// The least restrictive marking of its reports: what of it may reach every member
+    /// (absent on cases written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widest_tlp: Option<Tlp>,
     pub indicators: BTreeSet<Indicator>,
     pub victim: Option<Victim>,
     pub reporter_orgs: BTreeSet<Uuid>,
@@ -228,6 +236,8 @@ pub struct MeasureSpec {
     pub allowlist_hits: Vec<AllowlistHit>,
     /// Why the block goes ahead despite those hits; required when there are any.
     pub allowlist_override: Option<String>,
+    /// What the recipient must do, in the authority's words.
+    pub instructions: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -251,6 +261,7 @@ pub enum CaseCommand {
         incident_level: Option<IncidentLevel>,
         rationale: String,
         recommended_measures: Vec<RecommendedMeasure>,
+        malware_family: Option<String>,
     },
     /// The reporter answers a "more information needed" determination.
     ProvideInfo {
@@ -388,6 +399,7 @@ impl Case {
             title: c.title.clone(),
             province: c.province,
             tlp: c.tlp,
+            widest_tlp: Some(c.tlp),
             indicators: c.indicators.iter().cloned().collect(),
             victim: c.victim.clone(),
             reporter_orgs: BTreeSet::from([report.reporter.id]),
@@ -562,6 +574,10 @@ impl Case {
                 next.reporter_orgs.insert(org.id);
                 next.indicators
                     .extend(report.content.indicators.iter().cloned());
+                // The case is shared no wider than its most restrictive report.
+                let tlp = report.content.tlp;
+                next.tlp = self.tlp.max(tlp);
+                next.widest_tlp = Some(self.widest_tlp.unwrap_or(self.tlp).min(tlp));
                 vec![
                     event(
                         "report.submitted",
@@ -571,7 +587,7 @@ impl Case {
                     ),
                     ev(
                         "case.sighting_added",
-                        json!({"report_id": report.id, "reporter": org.slug}),
+                        json!({"report_id": report.id, "reporter": org.slug, "tlp": next.tlp}),
                     ),
                 ]
             }
@@ -633,9 +649,20 @@ impl Case {
                 incident_level,
                 rationale,
                 recommended_measures,
+                malware_family,
             } => {
                 let org = self.may_determine(actor)?;
                 require_text("rationale", &rationale, 20_000)?;
+                let malware_family = match malware_family.as_deref().map(str::trim) {
+                    None | Some("") => None,
+                    Some(f) if f.chars().count() > 200 => {
+                        return refuse(
+                            RefusalCode::Invalid,
+                            "malware_family is longer than 200 characters",
+                        );
+                    }
+                    Some(f) => Some(f.to_owned()),
+                };
                 if verdict == Verdict::Confirmed && severity.is_none() {
                     return refuse(RefusalCode::Invalid, "a confirmed threat needs a severity");
                 }
@@ -658,6 +685,7 @@ impl Case {
                     incident_level,
                     rationale,
                     recommended_measures,
+                    malware_family,
                     at: ctx.now,
                 };
                 let data = serde_json::to_value(&d).unwrap_or_default();
@@ -893,6 +921,16 @@ impl Measure {
             }),
             _ => None,
         };
+        let instructions = match spec.instructions.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(t) if t.chars().count() > 5_000 => {
+                return refuse(
+                    RefusalCode::Invalid,
+                    "instructions are longer than 5000 characters",
+                );
+            }
+            Some(t) => Some(t.to_owned()),
+        };
         let scope = block
             .as_ref()
             .and(spec.target.as_ref())
@@ -906,6 +944,7 @@ impl Measure {
             scope,
             range_last: spec.range_last,
             allowlist_override,
+            instructions,
             recipient: spec.recipient,
             deciding_org: deciding_org.clone(),
             determining_org: det.org.clone(),

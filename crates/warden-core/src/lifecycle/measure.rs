@@ -213,6 +213,10 @@ pub struct Measure {
     /// The block was decided despite allow-list hits, for this reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowlist_override: Option<AllowlistOverride>,
+    /// What the deciding authority asks the recipient to do, in its words (the notice
+    /// carries it; without it, the usual content of the measure's kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
     pub recipient: OrgRef,
     /// The telecom authority that decided it; it answers appeals (Art. 10).
     pub deciding_org: OrgRef,

@@ -117,7 +117,8 @@ pub fn can_view_report(actor: &Actor, report: &Report, case: Option<&Case>) -> b
 }
 
 /// The case as a reporter who does not handle it sees it: its progress, and only what its
-/// own reports brought in.
+/// own reports brought in. The institution's recommended targets are trimmed to those
+/// indicators, and the marking is the most restrictive of those reports'.
 pub fn case_for_reporter(case: &Case, own_reports: &[&Report]) -> Case {
     let mut c = case.clone();
     c.indicators = own_reports
@@ -130,7 +131,22 @@ pub fn case_for_reporter(case: &Case, own_reports: &[&Report]) -> Case {
         c.victim = first.content.victim.clone();
         c.title = first.content.title.clone();
     }
+    if let Some(tlp) = own_reports.iter().map(|r| r.content.tlp).max() {
+        c.tlp = tlp;
+        c.widest_tlp = own_reports.iter().map(|r| r.content.tlp).min();
+    }
+    if let Some(d) = c.determination.as_mut() {
+        let shown = &c.indicators;
+        d.recommended_measures
+            .retain(|m| m.target.as_ref().is_none_or(|t| shown.contains(t)));
+    }
     c
+}
+
+/// Whether any report of the case allows sharing with every member (TLP:CLEAR or GREEN);
+/// cases written before the widest level was kept fall back to the case's own marking.
+pub fn shareable_with_members(case: &Case) -> bool {
+    case.widest_tlp.unwrap_or(case.tlp) <= Tlp::Green
 }
 
 /// A measure and its notice: the recipient, the deciding authority, the verifying
@@ -257,20 +273,32 @@ pub fn can_view_import(actor: &Actor, importer: Uuid) -> bool {
 }
 
 /// What of a case version the TAXII threats collection shares with an actor, if anything:
-/// those who handle the case see it whole; every member sees a confirmed threat marked
-/// TLP:CLEAR or TLP:GREEN whole (that is what sharing it means); a reporter sees the case as
-/// its own reports made it (`case_for_reporter`).
-pub fn shared_threat(actor: &Actor, case: &Case, own_reports: &[&Report]) -> Option<Case> {
+/// those who handle the case see it whole; every member sees a confirmed threat as its
+/// TLP:CLEAR and TLP:GREEN reports made it (each indicator keeps the level of the reports
+/// that brought it, so a later TLP:RED report adds nothing there); a reporter sees the case
+/// as its own reports made it (`case_for_reporter`). `reports` are the case's reports.
+pub fn shared_threat(actor: &Actor, case: &Case, reports: &[&Report]) -> Option<Case> {
+    if case_insider(actor, case) {
+        return Some(case.clone());
+    }
     let confirmed = case
         .determination
         .as_ref()
         .is_some_and(|d| d.verdict == Verdict::Confirmed);
-    let member = matches!(actor, Actor::Principal { .. });
-    if case_insider(actor, case)
-        || (member && confirmed && matches!(case.tlp, Tlp::Clear | Tlp::Green))
-    {
-        return Some(case.clone());
+    let org = actor.org()?;
+    let visible: Vec<&Report> = reports
+        .iter()
+        .copied()
+        .filter(|r| r.reporter.id == org.id || (confirmed && r.content.tlp <= Tlp::Green))
+        .collect();
+    let own = visible.iter().any(|r| r.reporter.id == org.id);
+    if visible.is_empty() || (!own && !confirmed) {
+        return None;
     }
-    (can_view_case(actor, case) && !own_reports.is_empty())
-        .then(|| case_for_reporter(case, own_reports))
+    let mut shared = case_for_reporter(case, &visible);
+    if !own {
+        // Who reported it stays with those who handle the case.
+        shared.reporter_orgs.clear();
+    }
+    Some(shared)
 }

@@ -11,6 +11,7 @@ use crate::world::*;
 use time::Duration;
 use time::macros::datetime;
 use uuid::Uuid;
+use warden_core::indicator::{Indicator, TargetScope};
 use warden_core::lifecycle::*;
 use warden_core::org::Role::*;
 use warden_core::org::{Actor, OrgRef, OrgType, Province, Role};
@@ -68,6 +69,7 @@ fn determine(f: &mut Flow, level: Option<IncidentLevel>) {
                 incident_level: level,
                 rationale: "Confirmed by crawl".into(),
                 recommended_measures: vec![],
+                malware_family: None,
             },
             ctx,
         )
@@ -196,6 +198,7 @@ fn separation_of_duties() {
                 incident_level: None,
                 rationale: "x".into(),
                 recommended_measures: vec![],
+                malware_family: None,
             },
             ctx,
         )
@@ -383,6 +386,46 @@ fn appeal_window_is_ten_working_days() {
 }
 
 #[test]
+fn provisional_reply_deadlines_are_counted_again_under_a_newer_calendar() {
+    let (f, m) = decided();
+    // The same calendar without the 2026 notice: 2026 is then a year without one.
+    let src = warden_core::calendar::BUILTIN_SOURCE;
+    let cut = src.find("year = 2026").unwrap();
+    let start = src[..cut].rfind("[[notice]]").unwrap();
+    let older = warden_core::calendar::Calendar::from_toml("older.toml", &src[..start]).unwrap();
+    let rules = f.w.policy.for_province(m.province);
+    let ctx = Context {
+        now: T0,
+        calendar: &older,
+        rules,
+    };
+    let appellant = Appellant {
+        name: "Owner".into(),
+        contact: "o@example.cn".into(),
+    };
+    let filed = Appeal::file(
+        &responder(),
+        Uuid::from_u128(9),
+        &m,
+        appellant,
+        "Cleaned".into(),
+        ctx,
+    )
+    .unwrap()
+    .next;
+    assert!(filed.reply_due_provisional);
+    // Nothing changes while the calendar is the same.
+    assert!(filed.recount(rules, &older).is_none());
+    // With the 2026 notice loaded, the count is exact and no longer provisional.
+    let out = filed.recount(rules, &f.w.calendar).unwrap();
+    let exact = f.w.calendar.deadline(T0, rules.appeal_reply_working_days);
+    assert_eq!(out.next.reply_due, exact.value);
+    assert!(!out.next.reply_due_provisional);
+    assert_eq!(out.events[0].name, "appeal.reply_due_recounted");
+    assert!(out.next.recount(rules, &f.w.calendar).is_none());
+}
+
+#[test]
 fn appeal_answers_change_the_block() {
     let (f, m) = decided();
     let appeal = Appeal::file(
@@ -402,6 +445,7 @@ fn appeal_answers_change_the_block() {
         outcome: AppealOutcome::Revoked,
         reasons: "Verified clean".into(),
         modification: None,
+        allowlist_hits: vec![],
     };
     let bj = actor("ca-beijing", "bob", &[Reviewer]);
     assert_eq!(
@@ -417,25 +461,68 @@ fn appeal_answers_change_the_block() {
         out.next.apply(&reviewer_gd(), &m, decide, T0).is_err(),
         "answered once"
     );
-    let modify = AppealCommand::Decide {
-        outcome: AppealOutcome::Modified,
-        reasons: "Narrowed".into(),
-        modification: Some(Modification {
-            target: Some(
-                warden_core::indicator::Indicator::parse(
-                    warden_core::indicator::IndicatorType::Url,
-                    "http://evil-bank.example.cn/login",
-                )
-                .unwrap(),
+    let modify =
+        |target: &str, scope: Option<TargetScope>, hits: Vec<AllowlistHit>| AppealCommand::Decide {
+            outcome: AppealOutcome::Modified,
+            reasons: "Narrowed".into(),
+            modification: Some(Modification {
+                target: Some(
+                    Indicator::parse(Indicator::detect(target).unwrap().kind(), target).unwrap(),
+                ),
+                expires_at: None,
+                scope,
+                range_last: None,
+                allowlist_override: None,
+            }),
+            allowlist_hits: hits,
+        };
+    // A subdomain, exact: within the original block on the domain and its subdomains.
+    let out = appeal
+        .apply(
+            &reviewer_gd(),
+            &m,
+            modify(
+                "login.evil-bank.example.cn",
+                Some(TargetScope::Exact),
+                vec![],
             ),
-            expires_at: None,
-        }),
-    };
-    let out = appeal.apply(&reviewer_gd(), &m, modify, T0).unwrap();
+            T0,
+        )
+        .unwrap();
+    let narrowed = out.measure.unwrap();
     assert_eq!(
-        out.measure.unwrap().target.unwrap().value(),
-        "http://evil-bank.example.cn/login"
+        narrowed.target.as_ref().unwrap().value(),
+        "login.evil-bank.example.cn"
     );
+    assert_eq!(narrowed.scope, Some(TargetScope::Exact));
+    // Widening to the public suffix, moving elsewhere, or changing the type is a new
+    // decision, not an answer.
+    for wider in [
+        "example.cn",
+        "other.example.cn",
+        "http://evil-bank.example.cn/login",
+    ] {
+        let err = appeal
+            .apply(&reviewer_gd(), &m, modify(wider, None, vec![]), T0)
+            .unwrap_err();
+        assert_eq!(err.code, RefusalCode::Invalid, "{wider}");
+        assert!(err.message.contains("only narrow"), "{}", err.message);
+    }
+    // A narrowed target on an allow-list needs a reason like any decision.
+    let hit = AllowlistHit {
+        list: "operator".into(),
+        entry: "www.evil-bank.example.cn".into(),
+        source: "test".into(),
+    };
+    let err = appeal
+        .apply(
+            &reviewer_gd(),
+            &m,
+            modify("www.evil-bank.example.cn", None, vec![hit]),
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(err.code, RefusalCode::Allowlisted);
 }
 
 #[test]
@@ -798,6 +885,7 @@ mod random_sequences {
                             incident_level: e.then_some(IncidentLevel::I),
                             rationale: "r".into(),
                             recommended_measures: vec![],
+                            malware_family: None,
                         },
                         Step::ProvideInfo => CaseCommand::ProvideInfo { note: "n".into() },
                         Step::Decide(o, r) => CaseCommand::Decide {
@@ -822,6 +910,7 @@ mod random_sequences {
                                     range_last: None,
                                     allowlist_hits: vec![],
                                     allowlist_override: None,
+                                    instructions: None,
                                 }]
                             } else {
                                 vec![]
@@ -931,11 +1020,13 @@ mod random_sequences {
                             outcome: AppealOutcome::Upheld,
                             reasons: "r".into(),
                             modification: None,
+                            allowlist_hits: vec![],
                         },
                         2 => AppealCommand::Decide {
                             outcome: AppealOutcome::Revoked,
                             reasons: "r".into(),
                             modification: None,
+                            allowlist_hits: vec![],
                         },
                         _ => AppealCommand::Decide {
                             outcome: AppealOutcome::Modified,
@@ -943,7 +1034,11 @@ mod random_sequences {
                             modification: Some(Modification {
                                 target: None,
                                 expires_at: Some(st.now + Duration::days(1)),
+                                scope: None,
+                                range_last: None,
+                                allowlist_override: None,
                             }),
+                            allowlist_hits: vec![],
                         },
                     };
                     match ap.apply(&a, &st.measures[mi], cmd, st.now) {
@@ -1018,6 +1113,7 @@ fn the_determining_institution_cannot_slip_in_its_own_report() {
                 incident_level: None,
                 rationale: "Need the sinkhole logs".into(),
                 recommended_measures: vec![],
+                malware_family: None,
             },
             ctx,
         )
@@ -1188,6 +1284,7 @@ fn what_a_page_offers_is_what_the_core_would_take() {
                     incident_level: None,
                     rationale: "Seen".into(),
                     recommended_measures: vec![],
+                    malware_family: None,
                 },
                 ctx,
             );

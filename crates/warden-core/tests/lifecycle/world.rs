@@ -113,5 +113,6 @@ pub fn block_spec(recipient: &str, value: &str, n: u128) -> MeasureSpec {
         range_last: None,
         allowlist_hits: vec![],
         allowlist_override: None,
+        instructions: None,
     }
 }

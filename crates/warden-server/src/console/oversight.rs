@@ -76,15 +76,18 @@ async fn render_appeal(
                 .unwrap_or_else(|| m.t("public_form").to_owned()),
         ),
         super::forms::fact(m, "col_org", a.deciding_org.slug.clone()),
-        super::forms::fact(
-            m,
-            "col_reply_due",
-            if a.status.is_final() {
+        super::forms::fact(m, "col_reply_due", {
+            let due = if a.status.is_final() {
                 day(a.reply_due)
             } else {
                 reply_countdown(s, m, a.reply_due, s.svc.now())
-            },
-        ),
+            };
+            if a.reply_due_provisional {
+                format!("{due} · {}", m.t("provisional"))
+            } else {
+                due
+            }
+        }),
     ];
     if let Some(d) = &a.decision {
         facts.push(super::forms::fact(
@@ -119,6 +122,10 @@ pub(super) struct AnswerForm {
     new_target: String,
     #[serde(default)]
     new_expiry: String,
+    #[serde(default)]
+    new_scope: String,
+    #[serde(default)]
+    new_override: String,
 }
 
 /// The change a "modified" answer makes, read from the form.
@@ -151,8 +158,22 @@ fn modification(
             Some(warden_core::calendar::end_of_day(d))
         }
     };
-    Ok((target.is_some() || expires_at.is_some())
-        .then_some(warden_service::proto::ModificationInput { target, expires_at }))
+    let scope = match f.new_scope.trim() {
+        "" => None,
+        v => Some(enum_field("new_scope", v)?),
+    };
+    Ok(
+        (target.is_some() || expires_at.is_some() || scope.is_some()).then(|| {
+            warden_service::proto::ModificationInput {
+                target,
+                expires_at,
+                scope,
+                range_last: None,
+                allowlist_override: Some(f.new_override.trim().to_owned())
+                    .filter(|x| !x.is_empty()),
+            }
+        }),
+    )
 }
 
 pub(super) async fn answer(
@@ -388,7 +409,15 @@ pub(super) async fn public_appeal(
             let filed = vec![
                 super::forms::fact(m, "col_notice", a.reference.clone()),
                 super::forms::fact(m, "appeal_number", a.id.to_string()),
-                super::forms::fact(m, "col_reply_due", day(a.reply_due)),
+                super::forms::fact(
+                    m,
+                    "col_reply_due",
+                    if a.reply_due_provisional {
+                        format!("{} · {}", day(a.reply_due), m.t("provisional"))
+                    } else {
+                        day(a.reply_due)
+                    },
+                ),
             ];
             public_appeal_page(
                 &l,

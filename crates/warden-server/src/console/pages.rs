@@ -486,6 +486,7 @@ pub(super) async fn decide(
                     scope: None,
                     range_last: None,
                     allowlist_override: Some(reason).filter(|r| !r.is_empty()),
+                    instructions: Some(p("instructions")).filter(|r| !r.is_empty()),
                 });
             }
         }
@@ -551,6 +552,8 @@ pub(super) struct DetermineForm {
     incident_level: String,
     #[serde(default)]
     rationale: String,
+    #[serde(default)]
+    malware_family: String,
 }
 
 pub(super) async fn determine(
@@ -570,6 +573,7 @@ pub(super) async fn determine(
             incident_level: optional("incident_level", &f.incident_level)?,
             rationale: f.rationale.trim().to_owned(),
             recommended_measures: vec![],
+            malware_family: Some(f.malware_family.trim().to_owned()).filter(|x| !x.is_empty()),
         };
         s.svc
             .determine(&sess.actor, id, req, None)
@@ -661,6 +665,9 @@ async fn render_notice(
         ));
     }
     facts.push(fact(m, "col_basis", b.legal_basis.clone()));
+    for (key, value) in b.threat_rows() {
+        facts.push(fact(m, &format!("notice_{key}"), value));
+    }
     facts.push(fact(m, "col_decided", moment(&b.decided_at)));
     facts.push(fact(
         m,
@@ -685,7 +692,15 @@ async fn render_notice(
         facts.push(fact(m, "col_expires", moment(e)));
     }
     if let Some(a) = &b.appeal {
-        facts.push(fact(m, "col_appeal", format!("{} · {}", a.to, a.until)));
+        facts.push(fact(
+            m,
+            "col_appeal",
+            if a.provisional {
+                format!("{} · {} · {}", a.to, a.until, m.t("provisional"))
+            } else {
+                format!("{} · {}", a.to, a.until)
+            },
+        ));
     }
     if let Some(r) = &b.reasons {
         facts.push(fact(m, "col_reasons", r.clone()));

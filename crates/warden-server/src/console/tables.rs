@@ -162,10 +162,18 @@ pub(super) fn appeal_rows(s: &AppState, m: &Messages, list: Vec<AppealView>) -> 
                     grounds,
                     status_label(m, &format!("appeal_{}", a.status.as_str())),
                     day(a.filed_at),
-                    if open {
-                        reply_countdown(s, m, a.reply_due, now)
-                    } else {
-                        day(a.reply_due)
+                    {
+                        let due = if open {
+                            reply_countdown(s, m, a.reply_due, now)
+                        } else {
+                            day(a.reply_due)
+                        };
+                        // Counted through a year without a published calendar.
+                        if a.reply_due_provisional {
+                            format!("{due} · {}", m.t("provisional"))
+                        } else {
+                            due
+                        }
                     },
                 ],
                 alert: open && a.reply_due < now,

@@ -4,7 +4,76 @@ use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 
-on_both!(appeals_follow_article_10,);
+on_both!(appeals_follow_article_10, answers_may_only_narrow_a_block,);
+
+async fn answers_may_only_narrow_a_block(s: Server) {
+    let m = decided_block(&s, "narrow.example.cn").await;
+    let grounds = json!({"appellant": {"name": "Holder", "contact": "h@example.cn"}, "grounds": "Only one host is bad"});
+    let (st, a) = s
+        .post(
+            "netco",
+            &format!("/api/v1/measures/{}/appeals", m["id"].as_str().unwrap()),
+            grounds,
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let path = format!("/api/v1/appeals/{}/decision", a["id"].as_str().unwrap());
+    let modify = |target: &str, scope: Option<&str>| {
+        let mut md = json!({"target": {"type": "domain", "value": target}});
+        if let Some(sc) = scope {
+            md["scope"] = json!(sc);
+        }
+        json!({"outcome": "modified", "reasons": "Narrowed", "modification": md})
+    };
+    // Widening to the registry's suffix, or moving to another name, is not an answer.
+    for wider in ["example.cn", "other.example.cn"] {
+        let (st, p) = s.post("gd", &path, modify(wider, None)).await;
+        assert_eq!(
+            (st, kind(&p)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid-command"),
+            "{wider}: {p}"
+        );
+        assert!(p["detail"].as_str().unwrap().contains("only narrow"), "{p}");
+    }
+    // An allow-listed name inside the block needs a reason like any decision.
+    let (st, p) = s
+        .post(
+            "miit-admin",
+            "/api/v1/allowlist",
+            json!({"value": "www.narrow.example.cn", "reason": "The holder's own front page"}),
+        )
+        .await;
+    if st == StatusCode::CREATED {
+        let (st, p) = s
+            .post("gd", &path, modify("www.narrow.example.cn", Some("exact")))
+            .await;
+        assert_eq!(
+            (st, kind(&p)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "allowlisted-target"),
+            "{p}"
+        );
+    } else {
+        panic!("allow-list entry not added: {st} {p}");
+    }
+    // One host, exactly: the block narrows and a signed modification goes out.
+    let (st, d) = s
+        .post(
+            "gd",
+            &path,
+            modify("login.narrow.example.cn", Some("exact")),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{d}");
+    assert_eq!(d["status"], "modified");
+    let (_, n) = s
+        .get(
+            "telecom",
+            &format!("/api/v1/notices/{}", d["notice_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(n["body"]["type"], "modification");
+    assert_eq!(n["body"]["target"]["value"], "login.narrow.example.cn");
+}
 
 async fn appeals_follow_article_10(s: Server) {
     let m = decided_block(&s, "appeal.example.cn").await;
@@ -188,6 +257,64 @@ async fn late_appeals_are_refused_on_the_simulated_clock() {
         "{p}"
     );
     assert!(p["detail"].as_str().unwrap().contains("2026-10-16"), "{p}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_into_an_unpublished_year_never_closes_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = warden_store::open(&format!("sqlite://{}/w.db", dir.path().display()))
+        .await
+        .unwrap();
+    let s = start_with(store, Some(dir), true).await;
+    // From Monday 2026-09-28 10:00 to Friday 2026-12-18 10:00.
+    let (st, now) = s
+        .post(
+            "miit-admin",
+            "/api/v1/admin/clock/advance",
+            json!({"seconds": 81 * 86_400}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{now}");
+    assert!(
+        now["now"].as_str().unwrap().starts_with("2026-12-18T10:00"),
+        "{now}"
+    );
+    let m = decided_block(&s, "newyear.example.cn").await;
+    // Monday–Friday alone would close the window with 2027-01-01, New Year's Day in every
+    // published year: the notice gives the latest day the count could give, marked so.
+    let (_, n) = s
+        .get(
+            "telecom",
+            &format!("/api/v1/notices/{}", m["notice_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(n["body"]["appeal"]["until"], "2027-01-04", "{n}");
+    assert_eq!(n["body"]["appeal"]["provisional"], true);
+    // Saturday 2027-01-02: still open, and the reply deadline is marked provisional.
+    s.post(
+        "miit-admin",
+        "/api/v1/admin/clock/advance",
+        json!({"seconds": 15 * 86_400}),
+    )
+    .await;
+    let grounds =
+        json!({"appellant": {"name": "Holder", "contact": "h@example.cn"}, "grounds": "Cleaned"});
+    let (st, a) = s
+        .post(
+            "netco",
+            &format!("/api/v1/measures/{}/appeals", m["id"].as_str().unwrap()),
+            grounds,
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    assert_eq!(a["reply_due_provisional"], true, "{a}");
+    let (_, v) = s
+        .get(
+            "gd",
+            &format!("/api/v1/appeals/{}", a["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(v["reply_due_provisional"], true, "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

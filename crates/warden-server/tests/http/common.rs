@@ -402,6 +402,7 @@ pub(crate) fn ext(o: &Value, key: &str) -> String {
 pub(crate) fn stix_tlp(level: &str) -> &'static str {
     match level {
         "amber" => "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+        "green" => "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
         _ => "",
     }
 }

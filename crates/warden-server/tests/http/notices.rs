@@ -22,6 +22,31 @@ async fn notices_are_signed_and_followed_up(s: Server) {
     assert_eq!(n["recipient_org"], "china-telecom");
     assert_eq!(n["body"]["issuer"]["slug"], "ca-guangdong");
     assert_eq!(n["body"]["appeal"]["until"], "2026-10-16");
+    assert!(n["body"]["appeal"].get("provisional").is_none());
+    // The notice says what the threat is and what to do, inside the signed body, and not
+    // who reported it.
+    let threat = &n["body"]["threat"];
+    assert_eq!(threat["category"], "malicious_resource", "{n}");
+    assert_eq!(threat["subtype"], "phishing_site");
+    assert_eq!(threat["title"], "Phishing site imitating a bank");
+    assert_eq!(threat["severity"], "high");
+    assert_eq!(threat["summary"], "Confirmed");
+    let shown = threat["indicators"].to_string();
+    assert!(shown.contains("http://notice.example.cn/login"), "{shown}");
+    assert!(
+        n["body"]["asked"].as_str().unwrap().contains("block"),
+        "{n}"
+    );
+    assert!(
+        n["body"]["report_back"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/api/v1/notices/{nid}/feedback"))
+    );
+    assert!(
+        !n.to_string().contains("secco"),
+        "no reporter's identity: {n}"
+    );
     assert_eq!(n["signature"]["alg"], "Ed25519");
     // Anyone can check the signature with the published keys.
     let keys = s.keys().await;

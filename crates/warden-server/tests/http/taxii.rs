@@ -612,6 +612,48 @@ async fn taxii_shares_threats_version_by_version(s: Server) {
             .any(|o| o["type"] == "indicator" && o["name"] == "domain green.example.cn"),
         "{others:#?}"
     );
+    // A later TLP:RED sighting of the same threat makes the case red as a whole, yet what
+    // the green report brought stays shared and nothing of the red report reaches members.
+    let mut red = report("green.example.cn");
+    red["tlp"] = json!("red");
+    red["title"] = json!("Red-only title");
+    red["indicators"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "domain", "value": "red.example.cn"}));
+    let (st, r) = s.post("netco", "/api/v1/reports", red).await;
+    assert_eq!(st, StatusCode::CREATED, "{r}");
+    assert_eq!(r["case_id"], g["case_id"], "a sighting of the green case");
+    let (_, whole) = s.get("cncert", &gcase).await;
+    assert_eq!(whole["tlp"], "red", "the most restrictive of its reports");
+    assert!(whole["indicators"].to_string().contains("red.example.cn"));
+    let (others, _) = taxii_all(&s, "mobile", "threats", "").await;
+    let gid = g["case_id"].as_str().unwrap();
+    let shared: Vec<&Value> = others.iter().filter(|o| ext(o, "case_id") == gid).collect();
+    assert!(
+        shared
+            .iter()
+            .any(|o| o["name"] == "domain green.example.cn")
+    );
+    assert!(
+        shared.iter().all(|o| {
+            let t = o.to_string();
+            !t.contains("red.example.cn") && !t.contains("Red-only")
+        }),
+        "{shared:#?}"
+    );
+    assert!(
+        shared
+            .iter()
+            .filter(|o| o["type"] == "indicator")
+            .all(|o| o["object_marking_refs"][0] == stix_tlp("green")),
+        "marked at the level of what is shown"
+    );
+    // Its reporter sees its own red report's part, the handling institution everything.
+    let (theirs, _) = taxii_all(&s, "netco", "threats", "").await;
+    assert!(theirs.iter().any(|o| o["name"] == "domain red.example.cn"));
+    let (inside, _) = taxii_all(&s, "cncert", "threats", "").await;
+    assert!(inside.iter().any(|o| o["name"] == "domain red.example.cn"));
     // Every object a reader is shared can be asked for by its id, those of the green case
     // too (written after the first such request); one the reader is not shared is not found.
     let by_id = |who: &'static str, id: String| {

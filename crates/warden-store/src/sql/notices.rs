@@ -220,6 +220,16 @@ impl NoticeStore for SqlStore {
         .await
     }
 
+    async fn undecided_appeals(&self) -> Result<Vec<Versioned<Appeal>>> {
+        self.many(
+            "appeal",
+            "SELECT version, body FROM appeals WHERE status IN ('filed', 'under_review') \
+             ORDER BY reply_due_us, id",
+            &[],
+        )
+        .await
+    }
+
     async fn enforcement(&self, id: Uuid) -> Result<Option<Versioned<Enforcement>>> {
         self.one(
             "enforcement",

@@ -305,6 +305,7 @@ pub(crate) fn determine() -> CaseCommand {
             kind: MeasureKind::Block,
             target: Some(Indicator::parse(IndicatorType::Domain, "c2.evil.cn").unwrap()),
         }],
+        malware_family: None,
     }
 }
 
@@ -323,6 +324,7 @@ pub(crate) fn decide(w: &World, value: &str) -> CaseCommand {
             range_last: None,
             allowlist_hits: vec![],
             allowlist_override: None,
+            instructions: None,
         }],
         notify: vec![],
     }

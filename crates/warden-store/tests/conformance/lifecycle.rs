@@ -127,6 +127,7 @@ async fn lifecycle_story(f: Fixture) {
                 outcome: AppealOutcome::Revoked,
                 reasons: "Verified".into(),
                 modification: None,
+                allowlist_hits: vec![],
             },
             t + Duration::days(2),
         )
@@ -261,6 +262,7 @@ async fn concurrent_transitions_one_wins(f: Fixture) {
                         incident_level: None,
                         rationale: "r".into(),
                         recommended_measures: vec![],
+                        malware_family: None,
                     },
                     w.ctx(T0, case.value.province),
                 )
