@@ -53,6 +53,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(feedback))
         .routes(routes!(verification))
         .routes(routes!(phone_notification))
+        .routes(routes!(telephone_sheet))
+        .routes(routes!(issue_written_notice))
         .routes(routes!(file_appeal))
         .routes(routes!(public_appeal))
         .routes(routes!(get_appeal))
@@ -617,10 +619,47 @@ async fn phone_notification(
     let cmd = MeasureCommand::RecordPhoneNotification {
         called_person: req.called_person,
         called_number: req.called_number,
+        answered_by: req.answered_by,
         summary: req.summary,
         at: req.at,
     };
     Ok(Json(s.svc.notice_step(&c, id(&nid)?, cmd, idem).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/notices/{id}/telephone",
+    tag = "notices",
+    summary = "Whom to telephone first on the emergency path, the calls made and the written notice still owed (the deciding authority, Art. 8, 13)",
+    params(("id" = Uuid, Path, description = "The notice id")),
+    responses((status = 200, description = "OK", body = TelephoneSheet)),
+    security(("bearer" = []))
+)]
+async fn telephone_sheet(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(nid): Path<String>,
+) -> Result<Json<TelephoneSheet>, ApiError> {
+    Ok(Json(s.svc.telephone_sheet(&c, id(&nid)?).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/notices/{id}/written-notice",
+    tag = "notices",
+    summary = "Issue the signed written notice that follows the telephone call on the emergency path (the deciding authority, Art. 8)",
+    params(("id" = Uuid, Path, description = "The notice id"), IdempotencyKey),
+    responses((status = 200, description = "OK", body = NoticeStatusResponse)),
+    security(("bearer" = []))
+)]
+async fn issue_written_notice(
+    State(s): State<AppState>,
+    Caller(c): Caller,
+    Path(nid): Path<String>,
+    w: Idempotent,
+) -> Result<Json<NoticeStatusResponse>, ApiError> {
+    let idem = w.idem(&c);
+    Ok(Json(s.svc.issue_written_notice(&c, id(&nid)?, idem).await?))
 }
 
 #[utoipa::path(

@@ -380,22 +380,30 @@ impl Service {
                 .as_ref()
                 .map(|d| d.notified.clone())
                 .unwrap_or_default();
+            let mut telephone = std::collections::HashMap::new();
             for m in &out.measures {
                 let facts = ThreatFacts::for_measure(m, &out.next, &reports);
-                let (notice, recipient_org_id) = self
-                    .sign_notice(
-                        m,
-                        m.notice_id,
-                        NoticeType::Measure,
-                        None,
-                        Some(&facts),
-                        changes.at,
-                    )
-                    .await?;
-                changes.writes.push(Write::Notice {
-                    notice,
-                    recipient_org_id,
-                });
+                if m.status == NoticeStatus::Pending {
+                    // Emergency: the authority telephones first; the signed written notice
+                    // follows when it issues it.
+                    let recipient = self.org("recipient", &m.recipient.slug).await?;
+                    telephone.insert(m.id, recipient.contacts);
+                } else {
+                    let (notice, recipient_org_id) = self
+                        .sign_notice(
+                            m,
+                            m.notice_id,
+                            NoticeType::Measure,
+                            None,
+                            Some(&facts),
+                            changes.at,
+                        )
+                        .await?;
+                    changes.writes.push(Write::Notice {
+                        notice,
+                        recipient_org_id,
+                    });
+                }
                 if m.kind != MeasureKind::Remediate {
                     continue;
                 }
@@ -433,6 +441,8 @@ impl Service {
                         id: m.id,
                         notice_id: m.notice_id,
                         recipient_org: m.recipient.slug.clone(),
+                        status: m.status.as_str().to_owned(),
+                        telephone: telephone.remove(&m.id).flatten(),
                         deadline: m.deadline,
                         deadline_provisional: m.deadline_provisional,
                     })

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use warden_core::bulletin::{BulletinDraft, BulletinKind};
 use warden_core::clock::FixedClock;
 use warden_core::lifecycle::{
-    Appellant, DecisionOutcome, FeedbackOutcome, MeasureCommand, MeasureKind, Severity, Tlp,
-    Verdict, VerificationMethod, VerificationResult,
+    Appellant, DecisionOutcome, FeedbackOutcome, IncidentLevel, MeasureCommand, MeasureKind,
+    Severity, Tlp, Verdict, VerificationMethod, VerificationResult,
 };
 use warden_core::org::{Actor, OrgType, Organisation, Role};
 use warden_store::{Changeset, Store, Write};
@@ -1008,6 +1008,63 @@ pub async fn populate(svc: &Service, keep: KeepTokens<'_>) -> Result<DemoWorld, 
         )
         .await
         .map_err(fail)?;
+    }
+    // An emergency (Art. 8, 13): a level II incident goes to MIIT, which telephones the
+    // operator first; the signed written notice is still owed.
+    let t = "Ransomware controller spreading across provinces";
+    if w.todo(t) {
+        let c = reported(
+            svc,
+            &a("secco-alpha", Role::Reporter)?,
+            report(now, "c2", t, "44", "domain", "ransom-relay.example.cn"),
+            &analyst,
+            DeterminationRequest {
+                incident_level: Some(IncidentLevel::Ii),
+                malware_family: Some("LockBit 3.0".into()),
+                ..determination(Verdict::Confirmed, Some(Severity::Critical))
+            },
+        )
+        .await
+        .map_err(fail)?;
+        let miit = a("miit", Role::Reviewer)?;
+        let d = svc
+            .decide(
+                &miit,
+                c,
+                approve(
+                    "Level II incident under the national plan: block the controller at once.",
+                    vec![block("domain", "ransom-relay.example.cn", "china-unicom")],
+                ),
+                None,
+            )
+            .await
+            .map_err(fail)?;
+        if let Some(m) = d.measures.first() {
+            let (person, number) = m
+                .telephone
+                .as_ref()
+                .map(|c| {
+                    (
+                        c.contact_person.name.clone(),
+                        c.contact_person.phone.clone(),
+                    )
+                })
+                .unwrap_or_else(|| ("Duty officer".into(), "+861000000000".into()));
+            svc.notice_step(
+                &miit,
+                m.notice_id,
+                MeasureCommand::RecordPhoneNotification {
+                    called_person: person,
+                    called_number: number,
+                    answered_by: None,
+                    summary: "Block ransom-relay.example.cn in every resolver now; the written notice follows today.".into(),
+                    at: None,
+                },
+                None,
+            )
+            .await
+            .map_err(fail)?;
+        }
     }
     // Decided with a short deadline: the deadline job marks it overdue and raises an
     // enforcement record shortly after start.

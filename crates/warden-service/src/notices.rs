@@ -118,6 +118,20 @@ impl Service {
     }
 
     pub async fn notice(&self, actor: &Actor, id: Uuid) -> Result<NoticeView> {
+        if self.store.notice(id).await?.is_none()
+            && let Some(m) = self.store.measure_by_notice(id).await?
+            && can_view_measure(actor, &m.value)
+            && m.value.written_notice_pending
+        {
+            return Err(ServiceError::NotFound(format!(
+                "notice {id}: the signed written notice of this emergency measure has not been issued yet; {}",
+                if m.value.phone_notifications.is_empty() {
+                    "the recipient is to be telephoned first"
+                } else {
+                    "the recipient was told by telephone and may acknowledge and report back already"
+                }
+            )));
+        }
         let (n, mut m) = self.notice_and_measure(actor, id).await?;
         // The recipient's first fetch of the order is its delivery receipt.
         let is_recipient = actor.org().is_some_and(|o| o.id == m.value.recipient.id);
@@ -187,6 +201,8 @@ impl Service {
                     return Ok(empty);
                 }
                 f.recipient_org = Some(id);
+                // What has not reached it yet is not its to see (emergencies).
+                f.notified_only = true;
             }
         }
         let page = self
@@ -218,6 +234,113 @@ impl Service {
     }
 
     /// Applies a measure command reached through one of its notices.
+    /// The measure a notice id names, whether or not its written notice exists yet (on the
+    /// emergency path it follows the telephone call), to those who may see it.
+    pub(crate) async fn measure_of_notice(
+        &self,
+        actor: &Actor,
+        notice_id: Uuid,
+    ) -> Result<Versioned<Measure>> {
+        if let Some(m) = self.store.measure_by_notice(notice_id).await?
+            && can_view_measure(actor, &m.value)
+        {
+            return Ok(m);
+        }
+        // An Art. 8(3) notification or a later notice: found through the notice itself.
+        Ok(self.notice_and_measure(actor, notice_id).await?.1)
+    }
+
+    /// The measure of a notice id to those who may see it, before its written notice exists
+    /// (an emergency order telephoned to the recipient, say).
+    pub async fn notice_measure(&self, actor: &Actor, notice_id: Uuid) -> Result<Measure> {
+        Ok(self.measure_of_notice(actor, notice_id).await?.value)
+    }
+
+    /// Whom the deciding authority telephones first, and what is owed still.
+    pub async fn telephone_sheet(&self, actor: &Actor, notice_id: Uuid) -> Result<TelephoneSheet> {
+        let m = self.measure_of_notice(actor, notice_id).await?.value;
+        if !can_follow_emergency(actor, &m) {
+            return Err(ServiceError::NotFound(format!(
+                "the telephone sheet of notice {notice_id} (the deciding authority's, on the emergency path)"
+            )));
+        }
+        let recipient = self.org("recipient", &m.recipient.slug).await?;
+        Ok(TelephoneSheet {
+            notice_id: m.notice_id,
+            measure_id: m.id,
+            case_id: m.case_id,
+            recipient_org: recipient.slug,
+            recipient_name: recipient.name,
+            kind: m.kind,
+            target: m.target,
+            contacts: recipient.contacts,
+            status: m.status.as_str().to_owned(),
+            calls: m.phone_notifications,
+            deadline: m.deadline,
+            written_notice_pending: m.written_notice_pending,
+            written_notice_due: m.written_notice_due,
+            written_notice_at: m.written_notice_at,
+            written_notice_overdue: m.written_notice_overdue,
+        })
+    }
+
+    /// The deciding authority issues the signed written notice of an emergency measure.
+    pub async fn issue_written_notice(
+        &self,
+        actor: &Actor,
+        notice_id: Uuid,
+        idem: Option<Idem>,
+    ) -> Result<NoticeStatusResponse> {
+        self.once(idem, || async {
+            let now = self.now();
+            let m = self.measure_of_notice(actor, notice_id).await?;
+            let out = m
+                .value
+                .apply(actor, MeasureCommand::IssueWrittenNotice, now)?;
+            let case = self
+                .store
+                .case(m.value.case_id)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(format!("case {}", m.value.case_id)))?;
+            let reports = self.store.reports_of_case(case.value.id).await?;
+            let reports: Vec<&Report> = reports.iter().map(|r| &r.value).collect();
+            let facts = ThreatFacts::for_measure(&out.next, &case.value, &reports);
+            let (notice, recipient_org_id) = self
+                .sign_notice(
+                    &out.next,
+                    out.next.notice_id,
+                    NoticeType::Measure,
+                    None,
+                    Some(&facts),
+                    now,
+                )
+                .await?;
+            let response = NoticeStatusResponse {
+                id: out.next.notice_id,
+                measure_id: out.next.id,
+                status: out.next.status.as_str().to_owned(),
+                overdue: out.next.overdue,
+            };
+            let changes = Changeset::new(
+                actor.clone(),
+                now,
+                vec![
+                    Write::Measure {
+                        measure: out.next,
+                        expected: Some(m.version),
+                    },
+                    Write::Notice {
+                        notice,
+                        recipient_org_id,
+                    },
+                ],
+                out.events,
+            );
+            Ok((response, changes))
+        })
+        .await
+    }
+
     pub async fn notice_step(
         &self,
         actor: &Actor,
@@ -227,10 +350,10 @@ impl Service {
     ) -> Result<NoticeStatusResponse> {
         self.once(idem, || async {
             let now = self.now();
-            let (n, m) = self.notice_and_measure(actor, notice_id).await?;
+            let m = self.measure_of_notice(actor, notice_id).await?;
             let out = m.value.apply(actor, cmd, now)?;
             let response = NoticeStatusResponse {
-                id: n.id,
+                id: notice_id,
                 measure_id: m.value.id,
                 status: out.next.status.as_str().to_owned(),
                 overdue: out.next.overdue,
@@ -251,13 +374,14 @@ impl Service {
 
     /// What the caller may do now with the measure of a notice (the forms a page offers).
     pub async fn notice_offers(&self, actor: &Actor, id: Uuid) -> Result<NoticeOffers> {
-        let (_, m) = self.notice_and_measure(actor, id).await?;
+        let m = self.measure_of_notice(actor, id).await?;
         let m = &m.value;
         Ok(NoticeOffers {
             acknowledge: can_acknowledge(actor, m),
             feedback: can_file_feedback(actor, m),
             verify: can_verify(actor, m),
             phone: can_record_phone_call(actor, m),
+            written: can_issue_written_notice(actor, m),
         })
     }
 
@@ -275,6 +399,8 @@ pub struct NoticeOffers {
     pub feedback: bool,
     pub verify: bool,
     pub phone: bool,
+    /// The signed written notice is owed (emergency path).
+    pub written: bool,
 }
 
 fn notice_summary(m: Measure) -> NoticeSummary {

@@ -189,9 +189,15 @@ pub struct IssuedMeasure {
     pub id: Uuid,
     pub notice_id: Uuid,
     pub recipient_org: String,
+    /// `issued`; `pending` on the emergency path, until the recipient is telephoned or sent
+    /// the written notice (its time starts then, and the deadline moves with it).
+    pub status: String,
     #[serde(with = "time::serde::rfc3339")]
     pub deadline: OffsetDateTime,
     pub deadline_provisional: bool,
+    /// Whom to telephone first on the emergency path: the recipient's Art. 5 contacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telephone: Option<warden_core::org::Art5Contacts>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -280,6 +286,33 @@ pub struct NoticeStatusResponse {
     pub measure_id: Uuid,
     pub status: String,
     pub overdue: bool,
+}
+
+/// The emergency path of one measure, for the deciding authority (Art. 8 last paragraph,
+/// Art. 13): whom to telephone, the calls made, and the written notice still owed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TelephoneSheet {
+    pub notice_id: Uuid,
+    pub measure_id: Uuid,
+    pub case_id: Uuid,
+    pub recipient_org: String,
+    pub recipient_name: String,
+    pub kind: MeasureKind,
+    pub target: Option<warden_core::indicator::Indicator>,
+    /// The recipient's Art. 5 contacts; absent when it has not recorded them.
+    pub contacts: Option<warden_core::org::Art5Contacts>,
+    pub status: String,
+    pub calls: Vec<warden_core::lifecycle::PhoneNotification>,
+    /// The recipient's deadline (moved to count from the first call or written notice).
+    #[serde(with = "time::serde::rfc3339")]
+    pub deadline: OffsetDateTime,
+    /// The signed written notice is still to be issued.
+    pub written_notice_pending: bool,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub written_notice_due: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub written_notice_at: Option<OffsetDateTime>,
+    pub written_notice_overdue: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -441,6 +474,9 @@ pub struct TimelinessReport {
 pub struct PhoneNotificationRequest {
     pub called_person: String,
     pub called_number: String,
+    /// Who answered, when not the person called.
+    #[serde(default)]
+    pub answered_by: Option<String>,
     pub summary: String,
     /// When the call was made (default: now).
     #[serde(default, with = "time::serde::rfc3339::option")]

@@ -366,6 +366,8 @@ pub struct MeasureFilter {
     pub decided_from: Option<OffsetDateTime>,
     /// Decided before.
     pub decided_to: Option<OffsetDateTime>,
+    /// Leave out measures whose recipient has not been told yet (status `pending`).
+    pub notified_only: bool,
 }
 
 /// A retried write carries the same key: the first commit stores its response, later ones get

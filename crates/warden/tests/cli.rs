@@ -449,7 +449,7 @@ fn a_demo_start_cut_short_resumes() {
     );
     let miit = demo_token(dir.path(), "miit", "reviewer");
     let all = get_json(&format!("{}/api/v1/cases?limit=100", served.base), &miit);
-    assert_eq!(all["items"].as_array().unwrap().len(), 14, "{all}");
+    assert_eq!(all["items"].as_array().unwrap().len(), 15, "{all}");
 }
 
 #[test]

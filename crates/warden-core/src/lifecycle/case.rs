@@ -210,6 +210,10 @@ pub struct Case {
     pub reporter_orgs: BTreeSet<Uuid>,
     pub report_ids: Vec<Uuid>,
     pub assigned_to: Option<OrgRef>,
+    /// Art. 13: a level I or II incident is handled under the national emergency plan, so
+    /// MIIT decides it; the province where it lies still sees it and follows its measures.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub national: bool,
     pub determination: Option<Determination>,
     pub decision: Option<Decision>,
     #[serde(with = "time::serde::rfc3339")]
@@ -405,6 +409,7 @@ impl Case {
             reporter_orgs: BTreeSet::from([report.reporter.id]),
             report_ids: vec![report.id],
             assigned_to: None,
+            national: false,
             determination: None,
             decision: None,
             opened_at: now,
@@ -508,6 +513,12 @@ impl Case {
     ) -> Result<(&'a OrgRef, &Determination), Refusal> {
         let org = require_role(actor, Role::Reviewer)?;
         require_authority_over(org, self.province)?;
+        if self.national && org.org_type != OrgType::Ministry {
+            return refuse(
+                RefusalCode::Jurisdiction,
+                "a level I or II incident is decided by MIIT under the national emergency plan (Art. 13); the province follows its measures",
+            );
+        }
         if self.status != CaseStatus::Determined {
             return refuse(
                 RefusalCode::State,
@@ -638,6 +649,8 @@ impl Case {
                 }
                 let from = self.province.map(|p| p.to_string());
                 next.province = to;
+                // MIIT handing a case back to a province ends the national handling.
+                next.national = false;
                 vec![ev(
                     "case.referred",
                     json!({"from": from, "to": to.map(|p| p.to_string()), "reasons": reasons, "by": org.slug}),
@@ -689,8 +702,29 @@ impl Case {
                     at: ctx.now,
                 };
                 let data = serde_json::to_value(&d).unwrap_or_default();
+                let referral = (verdict == Verdict::Confirmed
+                    && incident_level.is_some_and(IncidentLevel::is_emergency)
+                    && !self.national
+                    && self.province.is_some())
+                .then(|| {
+                    ev(
+                        "case.referred",
+                        json!({
+                            "from": self.province.map(|p| p.to_string()),
+                            "to": "miit",
+                            "automatic": true,
+                            "reasons": format!(
+                                "Art. 13: a level {} incident is handled under the national emergency plan; MIIT decides, the province follows its measures",
+                                incident_level.map(|l| format!("{l:?}")).unwrap_or_default()
+                            ),
+                        }),
+                    )
+                });
+                next.national |= referral.is_some();
                 next.determination = Some(d);
-                vec![ev("case.determined", data)]
+                let mut events = vec![ev("case.determined", data)];
+                events.extend(referral);
+                events
             }
             CaseCommand::ProvideInfo { note } => {
                 let org = require_role(actor, Role::Reporter)?;
@@ -955,9 +989,19 @@ impl Measure {
             emergency,
             written_notice_due,
             phone_notifications: vec![],
+            // Emergencies (Art. 8 last paragraph): the authority telephones first and the
+            // signed written notice follows; until one of them reaches the recipient, its
+            // time has not begun.
+            written_notice_pending: emergency,
+            written_notice_at: (!emergency).then_some(ctx.now),
+            clock_started_at: (!emergency).then_some(ctx.now),
             written_notice_overdue: false,
             reminded: false,
-            status: NoticeStatus::Issued,
+            status: if emergency {
+                NoticeStatus::Pending
+            } else {
+                NoticeStatus::Issued
+            },
             delivered_at: None,
             acknowledged_at: None,
             overdue: false,

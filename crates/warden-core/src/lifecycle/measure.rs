@@ -14,6 +14,9 @@ use uuid::Uuid;
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum NoticeStatus {
+    /// Decided on the emergency path (Art. 8 last paragraph, Art. 13): the authority is to
+    /// telephone the recipient first; nothing has reached the recipient yet.
+    Pending,
     Issued,
     Delivered,
     Acknowledged,
@@ -24,7 +27,8 @@ pub enum NoticeStatus {
 }
 
 impl NoticeStatus {
-    pub const ALL: [NoticeStatus; 7] = [
+    pub const ALL: [NoticeStatus; 8] = [
+        NoticeStatus::Pending,
         NoticeStatus::Issued,
         NoticeStatus::Delivered,
         NoticeStatus::Acknowledged,
@@ -41,6 +45,7 @@ impl NoticeStatus {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            NoticeStatus::Pending => "pending",
             NoticeStatus::Issued => "issued",
             NoticeStatus::Delivered => "delivered",
             NoticeStatus::Acknowledged => "acknowledged",
@@ -190,6 +195,9 @@ pub struct PhoneNotification {
     pub caller: Uuid,
     pub called_person: String,
     pub called_number: String,
+    /// Who answered, when not the person called.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
     /// What was said.
     pub summary: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -237,7 +245,18 @@ pub struct Measure {
     /// Telephone notifications that preceded the written notice (emergencies).
     #[serde(default)]
     pub phone_notifications: Vec<PhoneNotification>,
-    /// The written notice was not delivered by `written_notice_due`.
+    /// On the emergency path, the signed written notice is still to be issued by the
+    /// deciding authority (its duty, Art. 8).
+    #[serde(default)]
+    pub written_notice_pending: bool,
+    /// When the signed written notice was issued.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub written_notice_at: Option<OffsetDateTime>,
+    /// When the recipient's time began: the decision, or on the emergency path the first
+    /// telephone call or written notice that reached it.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub clock_started_at: Option<OffsetDateTime>,
+    /// The deciding authority did not issue the written notice by `written_notice_due`.
     #[serde(default)]
     pub written_notice_overdue: bool,
     /// The recipient was reminded that the deadline approaches.
@@ -277,12 +296,17 @@ pub enum MeasureCommand {
     },
     Close,
     /// The deciding authority records the telephone call that came first (emergencies).
+    /// The first call that reaches the recipient starts its time.
     RecordPhoneNotification {
         called_person: String,
         called_number: String,
+        answered_by: Option<String>,
         summary: String,
         at: Option<OffsetDateTime>,
     },
+    /// The deciding authority issues the signed written notice that follows the call (or,
+    /// without a call, that starts the recipient's time).
+    IssueWrittenNotice,
     /// Deadline job: the deadline passed without feedback.
     MarkOverdue,
     /// Deadline job: an emergency notice's written form was not delivered in time.
@@ -323,7 +347,27 @@ impl Measure {
 
     /// When the recipient is reminded: once a quarter of the allotted time is left.
     pub fn remind_at(&self) -> OffsetDateTime {
-        self.deadline - (self.deadline - self.decided_at) / 4
+        let start = self.clock_started_at.unwrap_or(self.decided_at);
+        self.deadline - (self.deadline - start) / 4
+    }
+
+    /// The written notice is awaited from the deciding authority and not yet flagged late
+    /// (the store indexes this).
+    pub fn written_notice_awaited(&self) -> bool {
+        self.written_notice_pending
+            && self.written_notice_due.is_some()
+            && !self.written_notice_overdue
+    }
+
+    /// Starts the recipient's time at `at`: the allotted span, and the authority's time to
+    /// send the written notice, count from the moment the recipient is first told.
+    fn start_clock(&mut self, at: OffsetDateTime) {
+        let shift = at - self.decided_at;
+        self.deadline += shift;
+        if let Some(due) = self.written_notice_due.as_mut() {
+            *due += shift;
+        }
+        self.clock_started_at = Some(at);
     }
 
     /// Still to be reminded (the store indexes this).
@@ -399,6 +443,23 @@ impl Measure {
             return refuse(
                 RefusalCode::Invalid,
                 "telephone notification precedes the written notice only on the emergency path (Art. 8, 13)",
+            );
+        }
+        Ok(())
+    }
+
+    /// The deciding authority's reviewer, while the written notice is still to be issued.
+    pub(crate) fn may_issue_written_notice(&self, actor: &Actor) -> Result<(), Refusal> {
+        let org = require_role(actor, Role::Reviewer)?;
+        require_org(
+            org,
+            &self.deciding_org,
+            "issue this measure's written notice",
+        )?;
+        if !self.written_notice_pending {
+            return refuse(
+                RefusalCode::State,
+                "the written notice of this measure was already issued",
             );
         }
         Ok(())
@@ -504,6 +565,7 @@ impl Measure {
             MeasureCommand::RecordPhoneNotification {
                 called_person,
                 called_number,
+                answered_by,
                 summary,
                 at,
             } => {
@@ -511,21 +573,60 @@ impl Measure {
                 require_text("called_person", &called_person, 200)?;
                 require_text("called_number", &called_number, 50)?;
                 require_text("summary", &summary, 5_000)?;
+                let answered_by = match answered_by.as_deref().map(str::trim) {
+                    None | Some("") => None,
+                    Some(a) => {
+                        require_text("answered_by", a, 200)?;
+                        Some(a.to_owned())
+                    }
+                };
                 let at = at.unwrap_or(now);
-                if at > now + Duration::minutes(5) || at < self.decided_at - Duration::hours(24) {
+                if at > now + Duration::minutes(5) || at < self.decided_at {
                     return refuse(
                         RefusalCode::Window,
-                        "the call must be recorded at a time between a day before the decision and now",
+                        "the call must be recorded at a time between the decision and now",
                     );
                 }
+                let first = self.status == Pending;
                 next.phone_notifications.push(PhoneNotification {
                     caller: actor.principal_id().unwrap_or_default(),
                     called_person: called_person.clone(),
                     called_number,
+                    answered_by,
                     summary,
                     at,
                 });
-                vec![ev("notice.phoned", json!({"called_person": called_person}))]
+                if first {
+                    // The call is the notification: the recipient's time starts now.
+                    next.start_clock(at);
+                    next.status = Delivered;
+                    next.delivered_at = Some(at);
+                }
+                vec![ev(
+                    "notice.phoned",
+                    json!({
+                        "called_person": called_person,
+                        "clock_started": first,
+                        "deadline": next.deadline_rfc3339(),
+                    }),
+                )]
+            }
+            MeasureCommand::IssueWrittenNotice => {
+                self.may_issue_written_notice(actor)?;
+                next.written_notice_pending = false;
+                next.written_notice_at = Some(now);
+                if self.status == Pending {
+                    // Not telephoned: the written notice starts the recipient's time.
+                    next.start_clock(now);
+                    next.status = Issued;
+                }
+                vec![ev(
+                    "notice.written_issued",
+                    json!({
+                        "late": self.written_notice_due.is_some_and(|d| now > d),
+                        "deadline": next.deadline_rfc3339(),
+                    }),
+                )]
             }
             MeasureCommand::MarkWrittenNoticeOverdue => {
                 if !matches!(actor, Actor::System { .. }) {
@@ -537,22 +638,20 @@ impl Measure {
                 let Some(due) = self.written_notice_due else {
                     return refuse(RefusalCode::Invalid, "not an emergency notice");
                 };
-                if self.delivered_at.is_some()
-                    || self.acknowledged_at.is_some()
-                    || self.written_notice_overdue
-                {
+                if !self.written_notice_awaited() {
                     return refuse(
                         RefusalCode::State,
-                        "the written notice was delivered, or is already overdue",
+                        "the written notice was issued, or is already overdue",
                     );
                 }
                 if now <= due {
                     return refuse(RefusalCode::Window, "the written notice is not yet due");
                 }
+                // The authority's own duty (Art. 8): its reminder and its statistic.
                 next.written_notice_overdue = true;
                 vec![ev(
                     "notice.written_overdue",
-                    json!({"due": due.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(), "authority": self.deciding_org.slug}),
+                    json!({"due": due.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(), "authority": self.deciding_org.slug, "telephoned": !self.phone_notifications.is_empty()}),
                 )]
             }
             MeasureCommand::Remind => {

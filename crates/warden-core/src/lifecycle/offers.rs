@@ -84,6 +84,11 @@ pub fn can_record_phone_call(actor: &Actor, m: &Measure) -> bool {
     m.may_record_phone_call(actor).is_ok()
 }
 
+/// Issues the signed written notice still owed on the emergency path.
+pub fn can_issue_written_notice(actor: &Actor, m: &Measure) -> bool {
+    m.may_issue_written_notice(actor).is_ok()
+}
+
 /// Answers this appeal (Art. 10), while it is open.
 pub fn can_answer_appeal(actor: &Actor, a: &Appeal) -> bool {
     a.may_answer(actor).is_ok() && !a.status.is_final()

@@ -156,12 +156,27 @@ pub fn can_view_measure(actor: &Actor, m: &Measure) -> bool {
         Actor::System { .. } => true,
         Actor::Public => false,
         Actor::Principal { org, .. } => {
-            m.recipient.id == org.id
+            // On the emergency path nothing reaches the recipient before the call or the
+            // written notice.
+            (m.recipient.id == org.id && m.status != super::measure::NoticeStatus::Pending)
                 || m.deciding_org.id == org.id
                 || m.determining_org.id == org.id
                 || authority_over(org, m.province)
         }
     }
+}
+
+/// The emergency path of a measure (whom to call, the calls, the written notice owed):
+/// the deciding authority and the authorities over its province.
+pub fn can_follow_emergency(actor: &Actor, m: &Measure) -> bool {
+    m.emergency
+        && match actor {
+            Actor::System { .. } => true,
+            Actor::Public => false,
+            Actor::Principal { org, .. } => {
+                m.deciding_org.id == org.id || authority_over(org, m.province)
+            }
+        }
 }
 
 /// An appeal: the deciding authority, the organisation that filed it, and authorities over

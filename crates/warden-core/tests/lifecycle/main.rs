@@ -529,11 +529,103 @@ fn appeal_answers_change_the_block() {
 fn emergency_cases_take_the_short_path() {
     let mut f = opened(Some("44"));
     determine(&mut f, Some(IncidentLevel::Ii));
-    let out = decide(&mut f, &reviewer_gd()).unwrap();
+    // Art. 13: a level II incident goes to MIIT; the province sees it but does not decide.
+    assert!(f.case.national);
+    let err = decide(&mut f, &reviewer_gd()).unwrap_err();
+    assert_eq!(err.code, RefusalCode::Jurisdiction, "{}", err.message);
+    let miit = actor("miit", "mia", &[Reviewer]);
+    assert!(can_view_case(&reviewer_gd(), &f.case));
+    let out = decide(&mut f, &miit).unwrap();
     let m = &out.measures[0];
     assert!(m.emergency);
+    // Nothing has reached the recipient: its time has not begun, nor may it see the order.
+    assert_eq!(m.status, NoticeStatus::Pending);
+    assert!(m.written_notice_pending);
+    assert!(!can_view_measure(&responder(), m));
+    assert!(can_view_measure(&reviewer_gd(), m));
+    assert!(can_follow_emergency(&reviewer_gd(), m));
     assert_eq!(m.deadline, T0 + Duration::hours(1));
     assert_eq!(m.written_notice_due, Some(T0 + Duration::hours(24)));
+    // The province does not make MIIT's calls.
+    let call = |at| MeasureCommand::RecordPhoneNotification {
+        called_person: "张三 (contact person)".into(),
+        called_number: "+8613800138000".into(),
+        answered_by: Some("李四, duty officer".into()),
+        summary: "Block the domain at once; the written notice follows".into(),
+        at: Some(at),
+    };
+    let t_call = T0 + Duration::minutes(30);
+    assert_eq!(
+        m.apply(&reviewer_gd(), call(t_call), t_call)
+            .unwrap_err()
+            .code,
+        RefusalCode::Organisation
+    );
+    // MIIT calls half an hour later: the hour allotted and the day to send the written
+    // notice count from the call, and the recipient now sees the order.
+    let called = m.apply(&miit, call(t_call), t_call).unwrap().next;
+    assert_eq!(called.status, NoticeStatus::Delivered);
+    assert_eq!(called.deadline, t_call + Duration::hours(1));
+    assert_eq!(
+        called.written_notice_due,
+        Some(t_call + Duration::hours(24))
+    );
+    assert_eq!(
+        called.phone_notifications[0].answered_by.as_deref(),
+        Some("李四, duty officer")
+    );
+    assert!(can_view_measure(&responder(), &called));
+    assert!(can_acknowledge(&responder(), &called));
+    // The written notice owed is the authority's duty: late, it is flagged on the
+    // authority, whatever the recipient did.
+    let acked = called
+        .apply(&responder(), MeasureCommand::Acknowledge, t_call)
+        .unwrap()
+        .next;
+    let late = t_call + Duration::hours(25);
+    let job = Actor::system("deadlines");
+    let flagged = acked
+        .apply(&job, MeasureCommand::MarkWrittenNoticeOverdue, late)
+        .unwrap();
+    assert!(flagged.next.written_notice_overdue);
+    assert_eq!(flagged.events[0].data["authority"], "miit");
+    // Once issued, nothing is owed; a second issue is refused.
+    let written = acked
+        .apply(
+            &miit,
+            MeasureCommand::IssueWrittenNotice,
+            t_call + Duration::hours(2),
+        )
+        .unwrap()
+        .next;
+    assert!(!written.written_notice_pending);
+    assert_eq!(written.written_notice_at, Some(t_call + Duration::hours(2)));
+    assert_eq!(written.status, NoticeStatus::Acknowledged);
+    assert!(
+        written
+            .apply(&job, MeasureCommand::MarkWrittenNoticeOverdue, late)
+            .is_err()
+    );
+    assert_eq!(
+        written
+            .apply(&miit, MeasureCommand::IssueWrittenNotice, late)
+            .unwrap_err()
+            .code,
+        RefusalCode::State
+    );
+    // Without a call, the written notice itself starts the recipient's time.
+    let t_written = T0 + Duration::hours(3);
+    let direct = m
+        .apply(&miit, MeasureCommand::IssueWrittenNotice, t_written)
+        .unwrap()
+        .next;
+    assert_eq!(direct.status, NoticeStatus::Issued);
+    assert_eq!(direct.deadline, t_written + Duration::hours(1));
+    // An untold recipient is never overdue.
+    assert!(
+        m.apply(&job, MeasureCommand::MarkOverdue, T0 + Duration::hours(5))
+            .is_err()
+    );
 }
 
 #[test]
@@ -1250,12 +1342,28 @@ fn what_a_page_offers_is_what_the_core_would_take() {
     let assigned = opened(Some("44"));
     let mut determined = opened(Some("44"));
     determine(&mut determined, Some(IncidentLevel::Ii));
-    let (_, issued) = {
+    let miit = actor("miit", "mia", &[Reviewer]);
+    let (_, pending) = {
         let mut f = opened(Some("44"));
         determine(&mut f, Some(IncidentLevel::Ii));
-        let out = decide(&mut f, &reviewer_gd()).unwrap();
+        let out = decide(&mut f, &miit).unwrap();
         (f, out.measures.into_iter().next().unwrap())
     };
+    // Telephoned: the emergency order has reached the recipient.
+    let issued = pending
+        .apply(
+            &miit,
+            MeasureCommand::RecordPhoneNotification {
+                called_person: "Duty officer".into(),
+                called_number: "+861012345678".into(),
+                answered_by: None,
+                summary: "Block at once".into(),
+                at: None,
+            },
+            T0,
+        )
+        .unwrap()
+        .next;
     let acknowledged = issued
         .apply(&responder(), MeasureCommand::Acknowledge, T0)
         .unwrap()
@@ -1317,7 +1425,7 @@ fn what_a_page_offers_is_what_the_core_would_take() {
             assert_eq!(can_assign(&a, case), taken(&asg), "{a:?} {:?}", case.status);
             checked += 3;
         }
-        for m in [&issued, &acknowledged, &filed] {
+        for m in [&pending, &issued, &acknowledged, &filed] {
             let ack = m.apply(&a, MeasureCommand::Acknowledge, T0);
             assert_eq!(can_acknowledge(&a, m), taken(&ack), "{a:?} {:?}", m.status);
             let fb = m.apply(
@@ -1345,13 +1453,16 @@ fn what_a_page_offers_is_what_the_core_would_take() {
                 MeasureCommand::RecordPhoneNotification {
                     called_person: "Duty officer".into(),
                     called_number: "+861012345678".into(),
+                    answered_by: None,
                     summary: "Block at once".into(),
                     at: None,
                 },
                 T0,
             );
             assert_eq!(can_record_phone_call(&a, m), taken(&call), "{a:?}");
-            checked += 4;
+            let written = m.apply(&a, MeasureCommand::IssueWrittenNotice, T0);
+            assert_eq!(can_issue_written_notice(&a, m), taken(&written), "{a:?}");
+            checked += 5;
         }
         let bulletin = warden_core::bulletin::Bulletin::issue(
             &a,

@@ -57,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/notices/{id}/verification", post(pages::verify))
         .route("/console/notices/{id}/probes", post(pages::probe))
         .route("/console/notices/{id}/phone", post(pages::phone))
+        .route("/console/notices/{id}/written", post(pages::written))
         .route("/console/appeals/{id}", get(oversight::appeal_page))
         .route("/console/appeals/{id}/decision", post(oversight::answer))
         .route("/console/audit", get(oversight::audit_page))

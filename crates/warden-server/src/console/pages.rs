@@ -35,6 +35,14 @@ use warden_service::proto::{
     ReportRequest, SelfReportRequest,
 };
 
+/// An instant, shown like a notice's times.
+fn moment_of(t: OffsetDateTime) -> String {
+    moment(
+        &t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    )
+}
+
 /// A notice's RFC 3339 time, shown to the second in Beijing time.
 fn moment(s: &str) -> String {
     match OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
@@ -606,11 +614,16 @@ struct NoticePage {
     case_id: Uuid,
     title: String,
     facts: Vec<Fact>,
+    /// The emergency path, for the deciding authority.
+    telephone: Vec<Fact>,
+    /// The signed written notice exists (on the emergency path it follows the call).
+    signed: bool,
     overdue: bool,
     can_ack: bool,
     can_feedback: bool,
     can_verify: bool,
     can_phone: bool,
+    can_written: bool,
     outcomes: Vec<Choice>,
     results: Vec<Choice>,
     appeal_head: Vec<String>,
@@ -640,10 +653,128 @@ async fn render_notice(
     done: bool,
 ) -> Result<Response, ApiError> {
     let m = l.m;
+    // On the emergency path the deciding authority sees whom to call and what it owes; the
+    // signed notice may not exist yet.
+    let sheet = s.svc.telephone_sheet(&sess.actor, id).await.ok();
     // The recipient's first view is its delivery receipt, as with the API.
-    let v = s.svc.notice(&sess.actor, id).await?;
+    let signed = match s.svc.notice(&sess.actor, id).await {
+        Ok(v) => Some(v),
+        // On the emergency path the written notice follows the call: the order as the
+        // measure holds it until then.
+        Err(ServiceError::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let mut facts = vec![];
+    let (case_id, title, overdue) = match &signed {
+        Some(v) => {
+            notice_facts(m, v, &mut facts);
+            let b = &v.notice.body;
+            (b.case_id, b.kind_label().to_owned(), v.overdue)
+        }
+        None => {
+            let ms = s.svc.notice_measure(&sess.actor, id).await?;
+            facts.push(fact(m, "col_recipient", ms.recipient.slug.clone()));
+            facts.push(fact(m, "col_measure", enum_str(&ms.kind)));
+            if let Some(t) = &ms.target {
+                facts.push(fact(
+                    m,
+                    "col_target",
+                    format!("{} ({})", t.value(), t.kind()),
+                ));
+            }
+            facts.push(fact(m, "col_deadline", moment_of(ms.deadline)));
+            facts.push(fact(m, "col_status", status_label(m, ms.status.as_str())));
+            (ms.case_id, m.t("pending_title").to_owned(), ms.overdue)
+        }
+    };
+    let telephone = sheet.map(|sh| telephone_facts(m, &sh)).unwrap_or_default();
+    let offers = s.svc.notice_offers(&sess.actor, id).await?;
+    let appeals = if signed.is_some() {
+        s.svc.notice_appeals(&sess.actor, id).await?
+    } else {
+        vec![]
+    };
+    let page_view = NoticePage {
+        layout: l.layout(Some(user_view(sess, m))),
+        id,
+        case_id,
+        title,
+        facts,
+        telephone,
+        signed: signed.is_some(),
+        overdue,
+        can_ack: offers.acknowledge,
+        // The report-back form is shown with the acknowledgement, which comes first.
+        can_feedback: offers.feedback || offers.acknowledge,
+        can_verify: offers.verify,
+        can_phone: offers.phone,
+        can_written: offers.written,
+        outcomes: choices(m, "outcome_", &["done", "partially_done", "unable"]),
+        results: choices(m, "result_", &["passed", "failed"]),
+        appeal_head: super::tables::appeal_head(m),
+        appeals: super::tables::appeal_rows(s, m, appeals),
+        error: error.clone(),
+        done,
+    };
+    Ok(page(form_status(&error), &page_view))
+}
+
+/// The emergency path as the deciding authority follows it: whom to call (the recipient's
+/// Art. 5 contacts), the calls made, and the written notice owed.
+fn telephone_facts(m: &Messages, sh: &warden_service::proto::TelephoneSheet) -> Vec<Fact> {
+    let mut out = vec![];
+    match &sh.contacts {
+        Some(c) => {
+            for (key, p) in [
+                ("responsible_person", &c.responsible_person),
+                ("contact_person", &c.contact_person),
+            ] {
+                out.push(fact(
+                    m,
+                    key,
+                    format!("{} · {} · {}", p.name, p.phone, p.email),
+                ));
+            }
+        }
+        None => out.push(fact(m, "contact_person", m.t("no_contacts"))),
+    }
+    for c in &sh.calls {
+        out.push(fact(
+            m,
+            "phone_call",
+            format!(
+                "{} · {} ({}){} · {}",
+                moment_of(c.at),
+                c.called_person,
+                c.called_number,
+                c.answered_by
+                    .as_deref()
+                    .map(|a| format!(" · {a}"))
+                    .unwrap_or_default(),
+                c.summary
+            ),
+        ));
+    }
+    out.push(fact(m, "col_deadline", moment_of(sh.deadline)));
+    out.push(fact(
+        m,
+        "written_notice",
+        match (sh.written_notice_at, sh.written_notice_due) {
+            (Some(at), _) => format!("{} {}", m.t("written_issued"), moment_of(at)),
+            (None, Some(due)) if sh.written_notice_overdue => {
+                format!("{} {}", m.t("written_overdue"), moment_of(due))
+            }
+            (None, Some(due)) => format!("{} {}", m.t("written_due"), moment_of(due)),
+            (None, None) => "—".to_owned(),
+        },
+    ));
+    out
+}
+
+/// The facts of a signed notice, in the order a reader needs them.
+fn notice_facts(m: &Messages, v: &warden_service::proto::NoticeView, facts: &mut Vec<Fact>) {
     let b = &v.notice.body;
-    let mut facts = vec![
+    facts.extend([
         fact(m, "col_notice", b.reference.clone()),
         fact(
             m,
@@ -656,7 +787,7 @@ async fn render_notice(
             format!("{} ({})", b.recipient.name, b.recipient.slug),
         ),
         fact(m, "col_measure", b.kind_label()),
-    ];
+    ]);
     if let Some(t) = &b.target {
         facts.push(fact(
             m,
@@ -709,27 +840,6 @@ async fn render_notice(
     facts.push(fact(m, "col_key", v.notice.signature.key_id.clone()));
     facts.push(fact(m, "col_fingerprint", fingerprint(&b.canonical())));
     facts.push(fact(m, "col_signature", v.notice.signature.value.clone()));
-    let offers = s.svc.notice_offers(&sess.actor, id).await?;
-    let page_view = NoticePage {
-        layout: l.layout(Some(user_view(sess, m))),
-        id,
-        case_id: b.case_id,
-        title: b.kind_label().to_owned(),
-        facts,
-        overdue: v.overdue,
-        can_ack: offers.acknowledge,
-        // The report-back form is shown with the acknowledgement, which comes first.
-        can_feedback: offers.feedback || offers.acknowledge,
-        can_verify: offers.verify,
-        can_phone: offers.phone,
-        outcomes: choices(m, "outcome_", &["done", "partially_done", "unable"]),
-        results: choices(m, "result_", &["passed", "failed"]),
-        appeal_head: super::tables::appeal_head(m),
-        appeals: super::tables::appeal_rows(s, m, s.svc.notice_appeals(&sess.actor, id).await?),
-        error: error.clone(),
-        done,
-    };
-    Ok(page(form_status(&error), &page_view))
 }
 
 async fn after_notice_form(
@@ -837,6 +947,8 @@ pub(super) struct PhoneForm {
     #[serde(default)]
     called_number: String,
     #[serde(default)]
+    answered_by: String,
+    #[serde(default)]
     summary: String,
 }
 
@@ -855,12 +967,32 @@ pub(super) async fn phone(
     let cmd = MeasureCommand::RecordPhoneNotification {
         called_person: f.called_person.trim().to_owned(),
         called_number: f.called_number.trim().to_owned(),
+        answered_by: Some(f.answered_by.trim().to_owned()).filter(|x| !x.is_empty()),
         summary: f.summary.trim().to_owned(),
         at: None,
     };
     let r = s
         .svc
         .notice_step(&sess.actor, id, cmd, None)
+        .await
+        .map(|_| ());
+    after_notice_form(&s, &headers, &sess, id, r).await
+}
+
+/// Emergencies: the deciding authority issues the signed written notice it owes.
+pub(super) async fn written(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Response, ApiError> {
+    let sess = match form_session(&s, &headers, &f.csrf).await? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let r = s
+        .svc
+        .issue_written_notice(&sess.actor, id, None)
         .await
         .map(|_| ());
     after_notice_form(&s, &headers, &sess, id, r).await

@@ -152,6 +152,8 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/notices/{id}/feedback"),
         ("post", "/api/v1/notices/{id}/verification"),
         ("post", "/api/v1/notices/{id}/phone-notification"),
+        ("get", "/api/v1/notices/{id}/telephone"),
+        ("post", "/api/v1/notices/{id}/written-notice"),
         ("post", "/api/v1/notices/{id}/probes"),
         ("post", "/api/v1/measures/{id}/appeals"),
         ("post", "/api/v1/public/appeals"),
@@ -508,9 +510,12 @@ async fn authorization_matrix(s: Server) {
                         | ("post", "/api/v1/notices/{id}/feedback") => {
                             role == Responder && org == "china-telecom"
                         }
-                        ("post", "/api/v1/notices/{id}/phone-notification") => {
+                        ("post", "/api/v1/notices/{id}/phone-notification")
+                        | ("post", "/api/v1/notices/{id}/written-notice") => {
                             role == Reviewer && org == "ca-guangdong"
                         }
+                        // The matrix's notice is not an emergency: no one has a sheet.
+                        ("get", "/api/v1/notices/{id}/telephone") => false,
                         ("post", "/api/v1/notices/{id}/verification")
                         | ("post", "/api/v1/notices/{id}/probes") => {
                             role == Verifier && org == "cncert"
@@ -602,8 +607,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        54 * ORGS.len() * Role::ALL.len(),
-        "54 authenticated routes"
+        56 * ORGS.len() * Role::ALL.len(),
+        "56 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s
@@ -654,7 +659,7 @@ async fn the_demo_world_has_cases_in_every_state() {
         warden_service::demo::DEMO_PASSWORD,
         &hash
     ));
-    assert_eq!(world.cases, 14);
+    assert_eq!(world.cases, 15);
     assert!(
         world
             .tokens
@@ -694,6 +699,8 @@ async fn the_demo_world_has_cases_in_every_state() {
         vec![
             "acknowledged",
             "acknowledged",
+            // Telephoned on the emergency path, the written notice still owed.
+            "delivered",
             "feedback_filed",
             "issued",
             "issued",

@@ -355,36 +355,66 @@ async fn emergencies_phone_first_and_write_after(s: Server) {
     let det = json!({"verdict": "confirmed", "severity": "critical", "incident_level": "I", "rationale": "Nationwide ransomware C2"});
     s.post("cncert", &format!("{case}/determination"), det)
         .await;
+    // Art. 13: a level I incident goes to MIIT; the province still sees it.
     let (_, c) = s.get("gd", &case).await;
     assert_eq!(c["warning_colour"], "red");
+    assert_eq!(c["national"], true, "{c}");
     let decision = json!({
         "outcome": "approved", "reasons": "Emergency block",
         "measures": [{"kind": "block", "target": {"type": "domain", "value": "ransom-c2.example.cn"}, "recipient_org": "china-telecom"}]
     });
-    let (st, out) = s.post("gd", &format!("{case}/decision"), decision).await;
-    assert_eq!(st, StatusCode::CREATED, "{out}");
-    assert_eq!(
-        out["measures"][0]["deadline"], "2026-09-28T11:00:00+08:00",
-        "emergency: one hour"
-    );
-    let nid = out["measures"][0]["notice_id"].as_str().unwrap();
-    let call = json!({"called_person": "Duty officer Wang", "called_number": "+861012345678", "summary": "Block ransom-c2.example.cn now; written notice follows"});
     let (st, p) = s
-        .post(
-            "telecom",
-            &format!("/api/v1/notices/{nid}/phone-notification"),
-            call.clone(),
-        )
+        .post("gd", &format!("{case}/decision"), decision.clone())
         .await;
-    assert_eq!((st, kind(&p)), (StatusCode::FORBIDDEN, "forbidden-role"));
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::FORBIDDEN, "forbidden-jurisdiction"),
+        "{p}"
+    );
+    let (st, out) = s.post("miit", &format!("{case}/decision"), decision).await;
+    assert_eq!(st, StatusCode::CREATED, "{out}");
+    let issued = &out["measures"][0];
+    assert_eq!(issued["status"], "pending");
+    // Whom to call: the recipient's Art. 5 contacts, in the answer and on the sheet.
+    assert!(
+        issued["telephone"]["contact_person"]["phone"].is_string(),
+        "{out}"
+    );
+    let nid = issued["notice_id"].as_str().unwrap().to_owned();
+    // Nothing has reached the operator yet: no notice, nothing in its list.
+    let (st, _) = s.get("telecom", &format!("/api/v1/notices/{nid}")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, list) = s.get("telecom", "/api/v1/notices").await;
+    assert!(!list.to_string().contains(&nid), "{list}");
+    let (st, sheet) = s
+        .get("gd", &format!("/api/v1/notices/{nid}/telephone"))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{sheet}");
+    assert_eq!(sheet["written_notice_pending"], true);
     let (st, _) = s
-        .post(
-            "gd",
-            &format!("/api/v1/notices/{nid}/phone-notification"),
-            call.clone(),
-        )
+        .get("telecom", &format!("/api/v1/notices/{nid}/telephone"))
         .await;
-    assert_eq!(st, StatusCode::OK);
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // MIIT telephones half an hour after deciding; the operator's hour starts then.
+    let clock = s.clock.clone().unwrap();
+    clock.set(NOW + time::Duration::minutes(30));
+    let call = json!({"called_person": "Duty officer Wang", "called_number": "+861012345678", "answered_by": "Deputy Li", "summary": "Block ransom-c2.example.cn now; written notice follows"});
+    let path = format!("/api/v1/notices/{nid}/phone-notification");
+    let (st, p) = s.post("telecom", &path, call.clone()).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::NOT_FOUND, "not-found"),
+        "not yet told, the operator does not know of it"
+    );
+    let (st, p) = s.post("gd", &path, call.clone()).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::FORBIDDEN, "forbidden-organisation"),
+        "the caller is the deciding authority: {p}"
+    );
+    let (st, r) = s.post("miit", &path, call.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["status"], "delivered");
     let m = s
         .store
         .measure_by_notice(nid.parse().unwrap())
@@ -393,22 +423,54 @@ async fn emergencies_phone_first_and_write_after(s: Server) {
         .unwrap()
         .value;
     assert_eq!(m.phone_notifications.len(), 1);
-    assert_eq!(m.written_notice_due, Some(NOW + time::Duration::hours(24)));
-    // Nobody fetched the written notice within 24 hours: flagged for the authority.
-    let clock = s.clock.clone().unwrap();
+    assert_eq!(
+        m.deadline,
+        NOW + time::Duration::minutes(90),
+        "one hour from the call"
+    );
+    assert_eq!(
+        m.written_notice_due,
+        Some(NOW + time::Duration::minutes(30) + time::Duration::hours(24))
+    );
+    // Told by telephone, the operator acknowledges before any paper arrives.
+    let (st, p) = s
+        .post("telecom", &format!("/api/v1/notices/{nid}/ack"), json!({}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let (st, p) = s.get("telecom", &format!("/api/v1/notices/{nid}")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert!(p["detail"].as_str().unwrap().contains("telephone"), "{p}");
+    // MIIT has not issued the written notice a day after the call: that is flagged on
+    // MIIT; the operator, who has not reported back, is overdue on its own deadline.
     clock.set(NOW + time::Duration::hours(25));
     let r = warden_service::jobs::run_due(&s.state.svc, "w")
         .await
         .unwrap();
     assert_eq!((r.written_overdue, r.overdue), (1, 1));
-    let m = s
-        .store
-        .measure_by_notice(nid.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .value;
-    assert!(m.written_notice_overdue);
+    let (_, sheet) = s
+        .get("miit", &format!("/api/v1/notices/{nid}/telephone"))
+        .await;
+    assert_eq!(sheet["written_notice_overdue"], true, "{sheet}");
+    // The written notice follows, signed, saying what the threat is.
+    let written = format!("/api/v1/notices/{nid}/written-notice");
+    let (st, p) = s.post("gd", &written, json!({})).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::FORBIDDEN, "forbidden-organisation")
+    );
+    let (st, p) = s.post("miit", &written, json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let (st, n) = s.get("telecom", &format!("/api/v1/notices/{nid}")).await;
+    assert_eq!(st, StatusCode::OK, "{n}");
+    assert_eq!(n["body"]["emergency"], true);
+    assert_eq!(n["body"]["issuer"]["slug"], "miit");
+    assert_eq!(n["body"]["threat"]["incident_level"], "I", "{n}");
+    let (st, p) = s.post("miit", &written, json!({})).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::CONFLICT, "invalid-state"),
+        "{p}"
+    );
     // A non-emergency notice has no telephone path.
     let other = decided_block(&s, "calm.example.cn").await;
     let (st, p) = s

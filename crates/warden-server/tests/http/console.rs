@@ -852,26 +852,39 @@ async fn the_console_keeps_enforcement_records(s: Server) {
         .await;
     let decision = json!({"outcome": "approved", "reasons": "Emergency block", "measures": [
         {"kind": "block", "target": {"type": "domain", "value": "ransom-console.example.cn"}, "recipient_org": "china-telecom"}]});
-    let (st, out) = s.post("gd", &format!("{case}/decision"), decision).await;
+    // A level I incident is MIIT's to decide (Art. 13).
+    let (st, out) = s.post("miit", &format!("{case}/decision"), decision).await;
     assert_eq!(st, StatusCode::CREATED, "{out}");
     let nid = out["measures"][0]["notice_id"].as_str().unwrap().to_owned();
-    let (_, page) = console_get(&s, &rev, &format!("/console/notices/{nid}")).await;
-    assert!(page.contains("id=\"phone\""), "{page}");
-    let (_, page) = console_get(&s, &op, &format!("/console/notices/{nid}")).await;
+    let (mi, mcsrf) = console_sign_in(&s, "miit", Role::Reviewer).await;
+    let (st, page) = console_get(&s, &mi, &format!("/console/notices/{nid}")).await;
+    assert_eq!(st, StatusCode::OK, "{page}");
     assert!(
-        !page.contains("id=\"phone\""),
-        "the recipient does not record the call"
+        page.contains("id=\"telephone\"")
+            && page.contains("id=\"phone\"")
+            && page.contains("id=\"written\""),
+        "{page}"
     );
+    // The province follows MIIT's measure without making its calls.
+    let (_, page) = console_get(&s, &rev, &format!("/console/notices/{nid}")).await;
+    assert!(
+        page.contains("id=\"telephone\"") && !page.contains("id=\"phone\""),
+        "{page}"
+    );
+    // Nothing has reached the operator before the call.
+    let (st, _) = console_get(&s, &op, &format!("/console/notices/{nid}")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
     let call = vec![
-        ("csrf", csrf.clone()),
+        ("csrf", mcsrf.clone()),
         ("called_person", "Duty officer Wang".to_owned()),
         ("called_number", "+861012345678".to_owned()),
+        ("answered_by", "Deputy Li".to_owned()),
         (
             "summary",
             "Block it now; the written notice follows".to_owned(),
         ),
     ];
-    let (st, _, _) = console_post(&s, &rev, &format!("/console/notices/{nid}/phone"), call).await;
+    let (st, _, _) = console_post(&s, &mi, &format!("/console/notices/{nid}/phone"), call).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     let m = s
         .store
@@ -881,6 +894,26 @@ async fn the_console_keeps_enforcement_records(s: Server) {
         .unwrap()
         .value;
     assert_eq!(m.phone_notifications.len(), 1);
+    // Telephoned, the operator sees the order and acknowledges it before the paper.
+    let (st, page) = console_get(&s, &op, &format!("/console/notices/{nid}")).await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("id=\"acknowledge\"") && !page.contains("id=\"telephone\""),
+        "{page}"
+    );
+    let (st, _, _) = console_post(
+        &s,
+        &mi,
+        &format!("/console/notices/{nid}/written"),
+        vec![("csrf", mcsrf.clone())],
+    )
+    .await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, page) = console_get(&s, &op, &format!("/console/notices/{nid}")).await;
+    assert!(
+        page.contains("ransom-console.example.cn") && page.contains("miit:"),
+        "the signed written notice: {page}"
+    );
 
     // Bulletins to members and publications to the public, issued from the console.
     let (_, page) = console_get(&s, &rev, "/console/bulletins").await;

@@ -316,13 +316,7 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
                     measure.block.as_ref().map(|b| us(b.expires_at)).into(),
                     warden_core::notice::reference_number(measure).into(),
                     measure.written_notice_due.map(us).into(),
-                    i64::from(
-                        measure.written_notice_due.is_some()
-                            && measure.delivered_at.is_none()
-                            && measure.acknowledged_at.is_none()
-                            && !measure.written_notice_overdue,
-                    )
-                    .into(),
+                    i64::from(measure.written_notice_awaited()).into(),
                     us(measure.remind_at()).into(),
                     i64::from(measure.reminder_pending()).into(),
                     measure.scope().map(|s| s.as_str().to_owned()).into(),
