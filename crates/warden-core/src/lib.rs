@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod membership;
 pub mod notice;
 pub mod org;
+pub mod penalties;
 pub mod policy;
 pub mod resources;
 pub mod stats;

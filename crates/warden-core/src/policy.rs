@@ -12,7 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 use time::{Duration, OffsetDateTime};
 
-pub const BUILTIN_FILES: [(&str, &str); 2] = [
+pub const BUILTIN_FILES: [(&str, &str); 3] = [
     (
         "data/policy/national.toml",
         include_str!("../../../data/policy/national.toml"),
@@ -20,6 +20,10 @@ pub const BUILTIN_FILES: [(&str, &str); 2] = [
     (
         "data/policy/44.toml",
         include_str!("../../../data/policy/44.toml"),
+    ),
+    (
+        "data/policy/penalties.toml",
+        crate::penalties::BUILTIN_SOURCE,
     ),
 ];
 
@@ -114,6 +118,32 @@ struct PolicyDoc {
     blocklists: Option<BlocklistsDoc>,
     probes: Option<ProbesDoc>,
     routing: Option<BTreeMap<String, BTreeMap<String, Vec<String>>>>,
+    enforcement: Option<EnforcementDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnforcementDoc {
+    repeated_failures: Option<u32>,
+    within_days: Option<u32>,
+}
+
+/// Art. 12: when an organisation's failures (notices overdue, verifications failed) count as
+/// repeated, which raises a record of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct EnforcementRules {
+    /// Failures within `within_days` that make a repeated failure (0: never).
+    pub repeated_failures: u32,
+    pub within_days: u32,
+}
+
+impl Default for EnforcementRules {
+    fn default() -> Self {
+        EnforcementRules {
+            repeated_failures: 3,
+            within_days: 180,
+        }
+    }
 }
 
 /// Where the routing of a measure looks in the resource registry.
@@ -222,6 +252,7 @@ pub struct PolicyRules {
     pub blocklists: BlocklistRules,
     pub probes: ProbeRules,
     routing: BTreeMap<(MeasureKind, IndicatorType), Vec<RouteTo>>,
+    pub enforcement: EnforcementRules,
 }
 
 impl PolicyRules {
@@ -265,6 +296,8 @@ impl PolicyRules {
 pub struct Policy {
     national: PolicyRules,
     provinces: BTreeMap<Province, PolicyRules>,
+    /// Art. 12: what each cited article of the Cybersecurity Law allows.
+    penalties: crate::penalties::PenaltyTable,
 }
 
 impl Policy {
@@ -277,12 +310,25 @@ impl Policy {
     pub fn load(files: &[(&str, &str)]) -> Result<Policy, PolicyError> {
         let mut national: Option<(String, PolicyDoc)> = None;
         let mut overrides: Vec<(String, Province, PolicyDoc)> = Vec::new();
+        let mut penalties = None;
         for (file, text) in files {
             let err = |key: &str, problem: String| PolicyError {
                 file: (*file).to_owned(),
                 key: key.to_owned(),
                 problem,
             };
+            // The penalty table sits with the policy files but is a document of its own.
+            if file.ends_with("penalties.toml") {
+                let t = crate::penalties::PenaltyTable::from_toml(file, text).map_err(|e| {
+                    PolicyError {
+                        file: e.file,
+                        key: e.key,
+                        problem: e.problem,
+                    }
+                })?;
+                penalties = Some(t);
+                continue;
+            }
             let doc: PolicyDoc = toml::from_str(text)
                 .map_err(|e| err("(syntax)", e.to_string().trim().replace('\n', " ")))?;
             if doc.version.as_deref().is_none_or(|v| v.trim().is_empty()) {
@@ -341,10 +387,23 @@ impl Policy {
         for (file, province, doc) in overrides {
             provinces.insert(province, resolve(&file, &doc, Some(&national))?);
         }
+        let penalties = match penalties {
+            Some(t) => t,
+            None => crate::penalties::PenaltyTable::builtin().map_err(|e| PolicyError {
+                file: e.file,
+                key: e.key,
+                problem: e.problem,
+            })?,
+        };
         Ok(Policy {
             national,
             provinces,
+            penalties,
         })
+    }
+
+    pub fn penalties(&self) -> &crate::penalties::PenaltyTable {
+        &self.penalties
     }
 
     pub fn national(&self) -> &PolicyRules {
@@ -398,8 +457,23 @@ fn resolve(
             blocklists: BlocklistRules::default(),
             probes: ProbeRules::default(),
             routing: BTreeMap::new(),
+            enforcement: EnforcementRules::default(),
         },
     };
+    if let Some(e) = &doc.enforcement {
+        if let Some(n) = e.repeated_failures {
+            rules.enforcement.repeated_failures = n;
+        }
+        if let Some(d) = e.within_days {
+            if d == 0 || d > 3660 {
+                return Err(err(
+                    "enforcement.within_days".into(),
+                    "a period of 1 to 3660 days".into(),
+                ));
+            }
+            rules.enforcement.within_days = d;
+        }
+    }
     if let Some(inst) = &doc.default_institution {
         check_slug(inst).map_err(|e| err("default_institution".into(), e.problem))?;
         rules.default_institution = inst.clone();

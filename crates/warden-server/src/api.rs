@@ -54,6 +54,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(verification))
         .routes(routes!(phone_notification))
         .routes(routes!(telephone_sheet))
+        .routes(routes!(penalty_table))
         .routes(routes!(issue_written_notice))
         .routes(routes!(file_appeal))
         .routes(routes!(public_appeal))
@@ -624,6 +625,21 @@ async fn phone_notification(
         at: req.at,
     };
     Ok(Json(s.svc.notice_step(&c, id(&nid)?, cmd, idem).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/penalties",
+    tag = "enforcement",
+    summary = "The penalty table of Art. 12: what each cited article of the Cybersecurity Law allows, with the version of the law it follows",
+    responses((status = 200, description = "OK", body = warden_core::penalties::PenaltyTable)),
+    security(("bearer" = []))
+)]
+async fn penalty_table(
+    State(s): State<AppState>,
+    Caller(_c): Caller,
+) -> Json<warden_core::penalties::PenaltyTable> {
+    Json(s.svc.policy().penalties().clone())
 }
 
 #[utoipa::path(

@@ -11,6 +11,60 @@ use warden_core::org::Actor;
 use warden_store::{Changeset, Write};
 
 impl Service {
+    /// The enforcement records a measure raises (Art. 12), as writes and events to commit
+    /// with it: one for `reason`, and one more when the organisation's failures now repeat
+    /// within the policy's period.
+    pub(crate) async fn raise_records(
+        &self,
+        measure: &Measure,
+        reason: EnforcementReason,
+        now: time::OffsetDateTime,
+    ) -> Result<(Vec<Write>, Vec<Event>), ServiceError> {
+        let actor = Actor::system("enforcement");
+        let earlier = self
+            .store
+            .enforcements(Some(measure.recipient.id), None, 1000)
+            .await?;
+        // One record of each reason per measure: a second failed verification of the same
+        // notice adds to the record the first one raised.
+        if earlier
+            .iter()
+            .any(|e| e.value.measure_id == measure.id && e.value.reason == reason)
+        {
+            return Ok((vec![], vec![]));
+        }
+        let raised = Enforcement::raise(&actor, Uuid::now_v7(), measure, reason, now)?;
+        let rules = self.policy.for_province(measure.province).enforcement;
+        let mut all: Vec<&Enforcement> = earlier.iter().map(|e| &e.value).collect();
+        all.push(&raised.next);
+        let mut writes = vec![];
+        let mut events = raised.events;
+        let repeated =
+            Enforcement::repetition(&all, rules.repeated_failures, rules.within_days, now);
+        writes.push(Write::Enforcement {
+            enforcement: raised.next,
+            expected: None,
+        });
+        if let Some(failures) = repeated {
+            let again = Enforcement::raise_repeated(
+                &actor,
+                Uuid::now_v7(),
+                measure,
+                Repetition {
+                    failures,
+                    within_days: rules.within_days,
+                },
+                now,
+            )?;
+            events.extend(again.events);
+            writes.push(Write::Enforcement {
+                enforcement: again.next,
+                expected: None,
+            });
+        }
+        Ok((writes, events))
+    }
+
     /// The organisation and province an enforcement listing is limited to for this caller.
     pub(crate) async fn enforcement_scope(
         &self,
@@ -111,9 +165,14 @@ impl Service {
             if !can_view_enforcement(actor, &e.value) && !authority {
                 return Err(not_found());
             }
-            let out =
-                e.value
-                    .record(actor, req.kind, req.basis, req.amount_yuan, req.notes, now)?;
+            let draft = ActionDraft {
+                kind: req.kind,
+                basis: req.basis,
+                amount_yuan: req.amount_yuan,
+                responsible_person: req.responsible_person,
+                notes: req.notes,
+            };
+            let out = e.value.record(actor, draft, self.policy.penalties(), now)?;
             let view = EnforcementView {
                 enforcement: out.next.clone(),
                 version: e.version + 1,

@@ -8,7 +8,7 @@ use crate::service::Service;
 use std::sync::Arc;
 use time::Duration;
 use uuid::Uuid;
-use warden_core::lifecycle::{Enforcement, MeasureCommand};
+use warden_core::lifecycle::{EnforcementReason, MeasureCommand};
 use warden_core::org::Actor;
 use warden_store::{Changeset, StoreError, Write};
 
@@ -127,24 +127,17 @@ async fn mark_overdue(svc: &Service) -> Result<usize, ServiceError> {
             let Ok(out) = m.value.apply(&actor, MeasureCommand::MarkOverdue, now) else {
                 continue;
             };
-            let raised = Enforcement::raise(&actor, Uuid::now_v7(), &out.next, now)?;
+            let (records, raised) = svc
+                .raise_records(&out.next, EnforcementReason::Overdue, now)
+                .await?;
             let mut events = out.events;
-            events.extend(raised.events);
-            let changes = Changeset::new(
-                actor.clone(),
-                now,
-                vec![
-                    Write::Measure {
-                        measure: out.next,
-                        expected: Some(m.version),
-                    },
-                    Write::Enforcement {
-                        enforcement: raised.next,
-                        expected: None,
-                    },
-                ],
-                events,
-            );
+            events.extend(raised);
+            let mut writes = vec![Write::Measure {
+                measure: out.next,
+                expected: Some(m.version),
+            }];
+            writes.extend(records);
+            let changes = Changeset::new(actor.clone(), now, writes, events);
             match svc.store.commit(changes).await {
                 Ok(_) => {
                     svc.after_commit(true, false).await;

@@ -358,15 +358,27 @@ impl Service {
                 status: out.next.status.as_str().to_owned(),
                 overdue: out.next.overdue,
             };
-            let changes = Changeset::new(
-                actor.clone(),
-                now,
-                vec![Write::Measure {
+            let mut events = out.events;
+            let mut writes = vec![];
+            // Art. 12: a verification that finds the measure not carried out is a failure.
+            if events
+                .iter()
+                .any(|e| e.name == "measure.verification_failed")
+            {
+                let (records, raised) = self
+                    .raise_records(&out.next, EnforcementReason::VerificationFailed, now)
+                    .await?;
+                writes.extend(records);
+                events.extend(raised);
+            }
+            writes.insert(
+                0,
+                Write::Measure {
                     measure: out.next,
                     expected: Some(m.version),
-                }],
-                out.events,
+                },
             );
+            let changes = Changeset::new(actor.clone(), now, writes, events);
             Ok((response, changes))
         })
         .await

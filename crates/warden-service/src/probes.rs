@@ -631,15 +631,28 @@ impl Service {
                 let Ok(out) = m.value.apply(&actor, cmd, now) else {
                     continue;
                 };
-                let changes = warden_store::Changeset::new(
-                    actor.clone(),
-                    now,
-                    vec![warden_store::Write::Measure {
+                let mut events = out.events;
+                let mut writes = vec![];
+                // The threat came back after verification: a failure under Art. 12.
+                if events.iter().any(|e| e.name == "measure.threat_returned") {
+                    let (records, raised) = self
+                        .raise_records(
+                            &out.next,
+                            warden_core::lifecycle::EnforcementReason::VerificationFailed,
+                            now,
+                        )
+                        .await?;
+                    writes.extend(records);
+                    events.extend(raised);
+                }
+                writes.insert(
+                    0,
+                    warden_store::Write::Measure {
                         measure: out.next,
                         expected: Some(m.version),
-                    }],
-                    out.events,
+                    },
                 );
+                let changes = warden_store::Changeset::new(actor.clone(), now, writes, events);
                 match self.store.commit(changes).await {
                     Ok(_) => {
                         done += 1;

@@ -426,9 +426,15 @@ pub struct EnforcementList {
 #[serde(deny_unknown_fields)]
 pub struct EnforcementActionRequest {
     pub kind: warden_core::lifecycle::ActionKind,
-    pub basis: warden_core::lifecycle::LegalBasis,
+    /// The article of the Cybersecurity Law: `csl-58`, `csl-61`, `csl-62`, `csl-70` in the
+    /// text in force, or as the measures cite them (`csl-56`, `csl-59`, `csl-60`,
+    /// `csl-68`); see GET /api/v1/penalties.
+    pub basis: String,
     #[serde(default)]
     pub amount_yuan: Option<u64>,
+    /// The person directly responsible, with their own fine if any.
+    #[serde(default)]
+    pub responsible_person: Option<warden_core::lifecycle::ResponsiblePerson>,
     pub notes: String,
 }
 

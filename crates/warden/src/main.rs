@@ -849,6 +849,22 @@ fn run(cli: Cli) -> Result<()> {
                     policy.for_province(Some(p)).version
                 );
             }
+            let t = policy.penalties();
+            println!(
+                "penalties: {} ({}, in force from {}): {}",
+                t.version,
+                t.law,
+                t.in_force_from,
+                t.articles
+                    .iter()
+                    .map(|a| format!(
+                        "Art. {}{}",
+                        a.number,
+                        if a.confirmed { "" } else { " (to be confirmed)" }
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             Ok(())
         }
     }

@@ -1,6 +1,9 @@
 //! Enforcement (Art. 12): a recipient that does not carry out a notice may be summoned for
-//! talks (约谈), warned or fined under the Cybersecurity Law (arts. 56, 59, 60, 68). An
-//! overdue notice raises a record; the deciding authority records what it did about it.
+//! talks (约谈), warned or fined under the Cybersecurity Law (arts. 56, 59, 60, 68 as the
+//! measures cite them; the penalty table says what each allows in the text in force). A
+//! record is raised when a notice goes overdue, when a verification finds the measure not
+//! carried out, and when an organisation fails repeatedly within a period (policy); the
+//! deciding authority records what it did about it, naming the responsible person if any.
 
 use super::common::*;
 use super::measure::Measure;
@@ -16,6 +19,10 @@ use uuid::Uuid;
 pub enum EnforcementReason {
     /// The deadline passed without feedback.
     Overdue,
+    /// The institution's verification found the measure not carried out (Art. 9).
+    VerificationFailed,
+    /// The organisation failed this many times within the policy's period.
+    RepeatedFailures,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -30,31 +37,48 @@ pub enum ActionKind {
     Fine,
 }
 
-/// The article of the Cybersecurity Law the action rests on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A person directly responsible (直接负责的主管人员和其他直接责任人员), named in an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum LegalBasis {
-    #[serde(rename = "csl-56")]
-    Csl56,
-    #[serde(rename = "csl-59")]
-    Csl59,
-    #[serde(rename = "csl-60")]
-    Csl60,
-    #[serde(rename = "csl-68")]
-    Csl68,
+pub struct ResponsiblePerson {
+    pub name: String,
+    /// Their post in the organisation.
+    #[serde(default)]
+    pub position: String,
+    /// Their own fine, in yuan, within the range the article sets for persons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_yuan: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnforcementAction {
     pub kind: ActionKind,
-    pub basis: LegalBasis,
+    /// The article of the Cybersecurity Law it rests on (`csl-61`; records made before the
+    /// penalty table was kept name the 2017 number, `csl-59`).
+    pub basis: String,
     /// Fines only, in yuan.
     pub amount_yuan: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responsible_person: Option<ResponsiblePerson>,
+    /// The penalty table the action was checked against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub law_version: Option<String>,
     pub notes: String,
     pub by: Uuid,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+}
+
+/// What a reviewer records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionDraft {
+    pub kind: ActionKind,
+    pub basis: String,
+    pub amount_yuan: Option<u64>,
+    pub responsible_person: Option<ResponsiblePerson>,
+    pub notes: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,24 +97,48 @@ pub struct Enforcement {
     #[serde(with = "time::serde::rfc3339")]
     pub raised_at: OffsetDateTime,
     pub actions: Vec<EnforcementAction>,
+    /// For a repeated-failure record: how many failures in how many days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeated: Option<Repetition>,
+}
+
+/// The failures behind a repeated-failure record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Repetition {
+    pub failures: u32,
+    pub within_days: u32,
 }
 
 impl Enforcement {
-    /// Raised by the deadline job when a notice becomes overdue.
+    /// Raised by the platform: by the deadline job when a notice becomes overdue, when a
+    /// verification fails, or when an organisation's failures repeat (`repeated`).
     pub fn raise(
         actor: &Actor,
         id: Uuid,
         measure: &Measure,
+        reason: EnforcementReason,
         now: OffsetDateTime,
     ) -> Result<Outcome<Enforcement>, Refusal> {
         if !matches!(actor, Actor::System { .. }) {
             return refuse(
                 RefusalCode::Role,
-                "enforcement records are raised by the deadline job",
+                "enforcement records are raised by the platform",
             );
         }
-        if !measure.overdue {
-            return refuse(RefusalCode::State, "the notice is not overdue");
+        let holds = match reason {
+            EnforcementReason::Overdue => measure.overdue,
+            EnforcementReason::VerificationFailed => measure
+                .verifications
+                .last()
+                .is_some_and(|v| v.result == super::measure::VerificationResult::Failed),
+            EnforcementReason::RepeatedFailures => true,
+        };
+        if !holds {
+            return refuse(
+                RefusalCode::State,
+                format!("the notice gives no ground for a {reason:?} record"),
+            );
         }
         let e = Enforcement {
             id,
@@ -99,9 +147,10 @@ impl Enforcement {
             org: measure.recipient.clone(),
             authority: measure.deciding_org.clone(),
             province: measure.province,
-            reason: EnforcementReason::Overdue,
+            reason,
             raised_at: now,
             actions: vec![],
+            repeated: None,
         };
         let events = vec![event(
             "enforcement.raised",
@@ -110,6 +159,45 @@ impl Enforcement {
             json!({"measure_id": measure.id, "org": e.org.slug, "reason": e.reason}),
         )];
         Ok(Outcome { next: e, events })
+    }
+
+    /// The record of an organisation's repeated failures, `measure` being the latest.
+    pub fn raise_repeated(
+        actor: &Actor,
+        id: Uuid,
+        measure: &Measure,
+        repetition: Repetition,
+        now: OffsetDateTime,
+    ) -> Result<Outcome<Enforcement>, Refusal> {
+        let mut out =
+            Enforcement::raise(actor, id, measure, EnforcementReason::RepeatedFailures, now)?;
+        out.next.repeated = Some(repetition);
+        for e in &mut out.events {
+            e.data["failures"] = json!(repetition.failures);
+            e.data["within_days"] = json!(repetition.within_days);
+        }
+        Ok(out)
+    }
+
+    /// Whether `earlier` records of one organisation (with the one just raised) make a
+    /// repeated failure under policy: `threshold` failures within `within_days`, and no
+    /// repeated-failure record for it in that period yet. The count, if so.
+    pub fn repetition(
+        earlier: &[&Enforcement],
+        threshold: u32,
+        within_days: u32,
+        now: OffsetDateTime,
+    ) -> Option<u32> {
+        let since = now - time::Duration::days(i64::from(within_days));
+        let recent = earlier.iter().filter(|e| e.raised_at >= since);
+        let (mut failures, mut already) = (0u32, false);
+        for e in recent {
+            match e.reason {
+                EnforcementReason::RepeatedFailures => already = true,
+                _ => failures += 1,
+            }
+        }
+        (threshold > 0 && failures >= threshold && !already).then_some(failures)
     }
 
     /// A reviewer of the deciding authority, or of the ministry.
@@ -128,36 +216,51 @@ impl Enforcement {
         Ok(org)
     }
 
-    /// The deciding authority (or MIIT) records a talk, a warning or a fine.
+    /// The deciding authority (or MIIT) records a talk, a warning or a fine, as the article
+    /// of the penalty table it cites allows.
     pub fn record(
         &self,
         actor: &Actor,
-        kind: ActionKind,
-        basis: LegalBasis,
-        amount_yuan: Option<u64>,
-        notes: String,
+        draft: ActionDraft,
+        table: &crate::penalties::PenaltyTable,
         now: OffsetDateTime,
     ) -> Result<Outcome<Enforcement>, Refusal> {
         self.may_record(actor)?;
-        require_text("notes", &notes, 20_000)?;
-        match (kind, amount_yuan) {
-            (ActionKind::Fine, None | Some(0)) => {
-                return refuse(
-                    RefusalCode::Invalid,
-                    "a fine needs amount_yuan greater than 0",
-                );
+        require_text("notes", &draft.notes, 20_000)?;
+        let person = match draft.responsible_person {
+            Some(mut p) => {
+                p.name = p.name.trim().to_owned();
+                p.position = p.position.trim().to_owned();
+                require_text("responsible_person.name", &p.name, 200)?;
+                if p.position.chars().count() > 200 {
+                    return refuse(
+                        RefusalCode::Invalid,
+                        "responsible_person.position is longer than 200 characters",
+                    );
+                }
+                Some(p)
             }
-            (ActionKind::Talk | ActionKind::Warning, Some(_)) => {
-                return refuse(RefusalCode::Invalid, "only a fine has an amount");
-            }
-            _ => {}
-        }
+            None => None,
+        };
+        let article = table
+            .check(crate::penalties::Penalty {
+                kind: draft.kind,
+                basis: &draft.basis,
+                amount_yuan: draft.amount_yuan,
+                person_amount_yuan: person.as_ref().and_then(|p| p.amount_yuan),
+            })
+            .map_err(|message| Refusal {
+                code: RefusalCode::Invalid,
+                message,
+            })?;
         let mut next = self.clone();
         let action = EnforcementAction {
-            kind,
-            basis,
-            amount_yuan,
-            notes,
+            kind: draft.kind,
+            basis: article.key.clone(),
+            amount_yuan: draft.amount_yuan,
+            responsible_person: person,
+            law_version: Some(table.version.clone()),
+            notes: draft.notes,
             by: actor.principal_id().unwrap_or_default(),
             at: now,
         };

@@ -221,11 +221,9 @@ mod tests {
             "action_talk",
             "action_warning",
             "action_fine",
-            "basis_csl-56",
-            "basis_csl-59",
-            "basis_csl-60",
-            "basis_csl-68",
             "reason_overdue",
+            "reason_verification_failed",
+            "reason_repeated_failures",
         ] {
             has(k.to_owned());
         }

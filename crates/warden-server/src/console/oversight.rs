@@ -496,9 +496,20 @@ async fn render_enforcement(
             cells: vec![
                 day(a.at),
                 m.t(&format!("action_{}", enum_str(&a.kind))).to_owned(),
-                m.t(&format!("basis_{}", enum_str(&a.basis))).to_owned(),
+                basis_label(s, &a.basis),
                 a.amount_yuan.map(|y| y.to_string()).unwrap_or_default(),
-                a.notes.clone(),
+                match &a.responsible_person {
+                    Some(p) => format!(
+                        "{} ({}{}) · {}",
+                        p.name,
+                        p.position,
+                        p.amount_yuan
+                            .map(|y| format!(", {y} ¥"))
+                            .unwrap_or_default(),
+                        a.notes
+                    ),
+                    None => a.notes.clone(),
+                },
             ],
             alert: false,
         })
@@ -540,11 +551,77 @@ async fn render_enforcement(
         compliance,
         can_act: can_record_action(&sess.actor, &e),
         kinds: super::forms::choices(m, "action_", &["talk", "warning", "fine"]),
-        bases: super::forms::choices(m, "basis_", &["csl-56", "csl-59", "csl-60", "csl-68"]),
+        bases: s
+            .svc
+            .policy()
+            .penalties()
+            .articles
+            .iter()
+            .map(|a| Choice {
+                value: a.key.clone(),
+                label: article_label(s, a),
+            })
+            .collect(),
         error: error.clone(),
         done,
     };
     Ok(page(form_status(&error), &view))
+}
+
+/// How an article of the penalty table reads in a list: its number in force, the number the
+/// measures cite, its subject and the fines it allows.
+fn article_label(s: &AppState, a: &warden_core::penalties::PenaltyArticle) -> String {
+    let law = &s.svc.policy().penalties().law;
+    let cited = a
+        .cited_as
+        .map(|n| format!(" (Art. 12 cites Art. {n})"))
+        .unwrap_or_default();
+    let fines: Vec<String> = a
+        .org_fines
+        .iter()
+        .map(|r| format!("{}–{} ¥", r.min, r.max))
+        .collect();
+    let short = a.title.split(" · ").next().unwrap_or(&a.title);
+    format!(
+        "{law} Art. {}{cited}: {short}{}{}",
+        a.number,
+        if fines.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", fines.join(", "))
+        },
+        if a.confirmed {
+            ""
+        } else {
+            " (ranges to be confirmed)"
+        }
+    )
+}
+
+/// An action's basis as recorded: the article's label, or the key of an older record.
+fn basis_label(s: &AppState, basis: &str) -> String {
+    match s.svc.policy().penalties().article(basis) {
+        Some(a) => format!(
+            "{} Art. {}{}",
+            s.svc.policy().penalties().law,
+            a.number,
+            a.cited_as
+                .filter(|n| basis == format!("csl-{n}"))
+                .map(|n| format!(" (cited as Art. {n})"))
+                .unwrap_or_default()
+        ),
+        None => basis.to_owned(),
+    }
+}
+
+fn parse_yuan(field: &str, v: &str) -> Result<Option<u64>, ServiceError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse::<u64>().map(Some).map_err(|_| {
+        ServiceError::InvalidBody(format!("{field}: {v:?} is not a whole number of yuan"))
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -554,6 +631,12 @@ pub(super) struct ActionForm {
     basis: String,
     #[serde(default)]
     amount_yuan: String,
+    #[serde(default)]
+    person_name: String,
+    #[serde(default)]
+    person_position: String,
+    #[serde(default)]
+    person_amount_yuan: String,
     #[serde(default)]
     notes: String,
 }
@@ -569,20 +652,19 @@ pub(super) async fn record_action(
         Err(r) => return Ok(r),
     };
     let r = async {
-        let amount = f.amount_yuan.trim();
-        let amount_yuan = if amount.is_empty() {
-            None
-        } else {
-            Some(amount.parse::<u64>().map_err(|_| {
-                ServiceError::InvalidBody(format!(
-                    "amount_yuan: {amount:?} is not a whole number of yuan"
-                ))
-            })?)
-        };
+        let amount_yuan = parse_yuan("amount_yuan", &f.amount_yuan)?;
+        let person_amount = parse_yuan("person_amount_yuan", &f.person_amount_yuan)?;
+        let responsible_person =
+            (!f.person_name.trim().is_empty()).then(|| warden_core::lifecycle::ResponsiblePerson {
+                name: f.person_name.trim().to_owned(),
+                position: f.person_position.trim().to_owned(),
+                amount_yuan: person_amount,
+            });
         let req = warden_service::proto::EnforcementActionRequest {
             kind: enum_field("kind", &f.kind)?,
-            basis: enum_field("basis", &f.basis)?,
+            basis: f.basis.trim().to_owned(),
             amount_yuan,
+            responsible_person,
             notes: f.notes.trim().to_owned(),
         };
         s.svc

@@ -153,6 +153,7 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/notices/{id}/verification"),
         ("post", "/api/v1/notices/{id}/phone-notification"),
         ("get", "/api/v1/notices/{id}/telephone"),
+        ("get", "/api/v1/penalties"),
         ("post", "/api/v1/notices/{id}/written-notice"),
         ("post", "/api/v1/notices/{id}/probes"),
         ("post", "/api/v1/measures/{id}/appeals"),
@@ -516,6 +517,7 @@ async fn authorization_matrix(s: Server) {
                         }
                         // The matrix's notice is not an emergency: no one has a sheet.
                         ("get", "/api/v1/notices/{id}/telephone") => false,
+                        ("get", "/api/v1/penalties") => true,
                         ("post", "/api/v1/notices/{id}/verification")
                         | ("post", "/api/v1/notices/{id}/probes") => {
                             role == Verifier && org == "cncert"
@@ -607,8 +609,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        56 * ORGS.len() * Role::ALL.len(),
-        "56 authenticated routes"
+        57 * ORGS.len() * Role::ALL.len(),
+        "57 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s

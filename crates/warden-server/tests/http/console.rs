@@ -803,7 +803,10 @@ async fn the_console_keeps_enforcement_records(s: Server) {
         StatusCode::SEE_OTHER
     );
     let (_, page) = console_get(&s, &rev, &page_path).await;
-    assert!(page.contains("Cybersecurity Law Art. 59") && page.contains("50000"));
+    assert!(
+        page.contains("网络安全法 Art. 61") && page.contains("50000"),
+        "{page}"
+    );
     assert!(
         page.contains("1 talk · 0 warning · 1 fine (50000 ¥)"),
         "{page}"

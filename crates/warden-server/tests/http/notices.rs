@@ -7,7 +7,70 @@ use serde_json::{Value, json};
 on_both!(
     notices_are_signed_and_followed_up,
     overdue_notices_raise_enforcement,
+    failed_verifications_and_repetition_raise_records,
 );
+
+/// Art. 12: a verification that finds the measure not carried out raises a record, and the
+/// third failure within the policy's period raises one for the repetition itself.
+async fn failed_verifications_and_repetition_raise_records(s: Server) {
+    let mut records = vec![];
+    for (i, domain) in [
+        "r1.example.cn",
+        "r2.example.cn",
+        "r3.example.cn",
+        "r4.example.cn",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let m = decided_block(&s, domain).await;
+        let nid = m["notice_id"].as_str().unwrap();
+        let (st, _) = s
+            .post("telecom", &format!("/api/v1/notices/{nid}/ack"), json!({}))
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, _) = s
+            .post(
+                "telecom",
+                &format!("/api/v1/notices/{nid}/feedback"),
+                json!({"outcome": "done", "actions_taken": "Blocked"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        let (st, p) = s
+            .post(
+                "cncert-verifier",
+                &format!("/api/v1/notices/{nid}/verification"),
+                json!({"result": "failed", "method": "manual", "notes": "Still resolves"}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{p}");
+        let (_, list) = s.get("gd", "/api/v1/enforcements?org=china-telecom").await;
+        records = list["items"].as_array().unwrap().clone();
+        let reasons: Vec<&str> = records
+            .iter()
+            .map(|r| r["reason"].as_str().unwrap())
+            .collect();
+        let failed = reasons
+            .iter()
+            .filter(|r| **r == "verification_failed")
+            .count();
+        let repeated = reasons
+            .iter()
+            .filter(|r| **r == "repeated_failures")
+            .count();
+        assert_eq!(failed, i + 1, "{reasons:?}");
+        // The third failure in 180 days is a repetition; a fourth does not repeat it.
+        assert_eq!(repeated, usize::from(i >= 2), "{reasons:?}");
+    }
+    let rep = records
+        .iter()
+        .find(|r| r["reason"] == "repeated_failures")
+        .unwrap();
+    assert_eq!(rep["repeated"]["failures"], 3, "{rep}");
+    assert_eq!(rep["repeated"]["within_days"], 180);
+    assert!(s.store.verify_audit().await.unwrap().intact);
+}
 
 async fn notices_are_signed_and_followed_up(s: Server) {
     let m = decided_block(&s, "notice.example.cn").await;
@@ -238,6 +301,49 @@ async fn overdue_notices_raise_enforcement(s: Server) {
         .await;
     assert_eq!(st, StatusCode::OK, "{e}");
     assert_eq!(e["actions"].as_array().unwrap().len(), 2);
+    // Cited as the measures cite it (Art. 59 of 2017), kept as the article in force (61).
+    assert_eq!(e["actions"][1]["basis"], "csl-61");
+    assert_eq!(e["actions"][1]["law_version"], "csl-2026.1");
+    // A fine outside what the cited article allows is refused, naming the ranges; so is a
+    // kind the article does not provide for, and an article not in the table.
+    let path = format!("/api/v1/enforcements/{eid}/actions");
+    for (kind_, basis, amount, why) in [
+        ("fine", "csl-62", Some(1_000_000u64), "outside"),
+        ("fine", "csl-61", Some(5_000), "outside"),
+        ("talk", "csl-61", None, "does not provide"),
+        ("fine", "csl-99", Some(50_000), "not in the penalty table"),
+    ] {
+        let mut a = act(kind_, amount);
+        a["basis"] = json!(basis);
+        let (st, p) = s.post("gd", &path, a).await;
+        assert_eq!(
+            (st, kind(&p)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid-command"),
+            "{basis} {amount:?}: {p}"
+        );
+        assert!(p["detail"].as_str().unwrap().contains(why), "{p}");
+    }
+    // The person directly responsible is named, with a fine in the persons' range.
+    let mut named = act("fine", Some(100_000));
+    named["basis"] = json!("csl-62");
+    named["responsible_person"] =
+        json!({"name": "王五", "position": "安全部总经理", "amount_yuan": 500_000});
+    let (st, p) = s.post("gd", &path, named.clone()).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("responsible person"),
+        "{p}"
+    );
+    named["responsible_person"]["amount_yuan"] = json!(20_000);
+    let (st, e) = s.post("gd", &path, named).await;
+    assert_eq!(st, StatusCode::OK, "{e}");
+    assert_eq!(e["actions"][2]["responsible_person"]["name"], "王五");
+    let (st, table) = s.get("telecom", "/api/v1/penalties").await;
+    assert_eq!(st, StatusCode::OK, "{table}");
+    assert!(
+        table["text"].as_str().unwrap().contains("2025年10月28日"),
+        "{table}"
+    );
     let (st, c) = s.get("gd", "/api/v1/compliance?org=china-telecom").await;
     assert_eq!(st, StatusCode::OK, "{c}");
     assert_eq!(
@@ -248,7 +354,7 @@ async fn overdue_notices_raise_enforcement(s: Server) {
             c["talks"].as_u64(),
             c["fines_total_yuan"].as_u64()
         ),
-        (Some(1), Some(1), Some(1), Some(1), Some(50_000))
+        (Some(1), Some(1), Some(1), Some(1), Some(150_000))
     );
     let (st, own) = s.get("telecom", "/api/v1/compliance").await;
     assert_eq!(

@@ -144,13 +144,14 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             Shape {
                 kind: "enforcement",
                 id: e.id.to_string(),
-                insert: "INSERT INTO enforcements (id, measure_id, org_id, authority_id, province, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
-                update: "UPDATE enforcements SET measure_id = $2, org_id = $3, authority_id = $4, province = $5, body = $6, version = version + 1, updated_us = $7 WHERE id = $1 AND version = $8",
+                insert: "INSERT INTO enforcements (id, measure_id, org_id, authority_id, province, reason, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
+                update: "UPDATE enforcements SET measure_id = $2, org_id = $3, authority_id = $4, province = $5, reason = $6, body = $7, version = version + 1, updated_us = $8 WHERE id = $1 AND version = $9",
                 columns: vec![
                     e.measure_id.to_string().into(),
                     e.org.id.to_string().into(),
                     e.authority.id.to_string().into(),
                     e.province.map(|p| p.to_string()).into(),
+                    enum_str(&e.reason).into(),
                 ],
                 body: to_json(e)?,
             },
