@@ -84,6 +84,10 @@ pub struct ThreatFacts {
     /// The system affected, for remediation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub victim: Option<String>,
+    /// Art. 8(3): for a Party/government or CII victim, the superior unit and the cyberspace
+    /// administration notified of the remediation with this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notified: Vec<Party>,
 }
 
 /// The most indicators a notice lists: enough for any single order; the case holds the rest.
@@ -128,6 +132,7 @@ impl ThreatFacts {
             victim: (measure.kind == MeasureKind::Remediate)
                 .then(|| case.victim.as_ref().map(|v| v.name.clone()))
                 .flatten(),
+            notified: vec![],
         }
     }
 }
@@ -404,6 +409,16 @@ impl NoticeBody {
             }
             if let Some(v) = &t.victim {
                 rows.push(("victim", v.clone()));
+            }
+            if !t.notified.is_empty() {
+                rows.push((
+                    "notified",
+                    t.notified
+                        .iter()
+                        .map(|p| format!("{} ({})", p.name, p.slug))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ));
             }
             if !t.indicators.is_empty() {
                 rows.push(("indicators", list(&t.indicators)));

@@ -56,6 +56,7 @@ pub fn notice_html(n: &SignedNotice, status: &str) -> String {
             "hashes" => "File hashes 样本哈希",
             "vulnerabilities" => "Vulnerabilities 漏洞编号",
             "victim" => "Affected system 受影响系统",
+            "notified" => "Notified under Art. 8(3) 同时通报",
             "indicators" => "Indicators 相关威胁指标",
             "asked" => "Asked of the recipient 处置要求",
             "report_back" => "Reporting back 结果反馈",

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use warden_core::indicator::Indicator;
 use warden_core::lifecycle::*;
 use warden_core::notice::{NoticeType, ThreatFacts};
-use warden_core::org::{Actor, OrgRef, Organisation, Province};
+use warden_core::org::{Actor, Organisation, Province};
 use warden_store::{CaseFilter, Changeset, Versioned, Write};
 
 impl Service {
@@ -183,7 +183,20 @@ impl Service {
     /// Art. 8(3) for a Party/government or CII victim when the decision names no one: its
     /// superior unit (if the report named it) and the cyberspace administration (the one in
     /// the case's province, else the national one). The core still refuses what is missing.
-    pub(crate) async fn art_8_3_recipients(&self, case: &Case) -> Result<Vec<OrgRef>> {
+    /// The victim's superior unit as its organisation profile records it, when the victim
+    /// is a member organisation named in the report.
+    pub(crate) async fn victim_superior(&self, case: &Case) -> Result<Option<String>> {
+        let Some(slug) = case.victim.as_ref().and_then(|v| v.org.as_deref()) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .organisation_by_slug(slug)
+            .await?
+            .and_then(|o| o.value.supervising_unit))
+    }
+
+    pub(crate) async fn art_8_3_recipients(&self, case: &Case) -> Result<Vec<Organisation>> {
         let Some(victim) = case
             .victim
             .as_ref()
@@ -192,10 +205,14 @@ impl Service {
             return Ok(vec![]);
         };
         let mut out = vec![];
-        if let Some(slug) = &victim.supervising_org
+        let superior = match self.victim_superior(case).await? {
+            Some(s) => Some(s),
+            None => victim.supervising_org.clone(),
+        };
+        if let Some(slug) = &superior
             && let Some(o) = self.store.organisation_by_slug(slug).await?
         {
-            out.push(o.value.org_ref());
+            out.push(o.value);
         }
         let cacs: Vec<Organisation> = self
             .store
@@ -205,11 +222,13 @@ impl Service {
             .map(|o| o.value)
             .filter(|o| o.org_type == warden_core::org::OrgType::CyberspaceAdmin)
             .collect();
-        let local = cacs
-            .iter()
-            .find(|o| case.province.is_some() && o.province == case.province);
-        if let Some(c) = local.or(cacs.first()) {
-            out.push(c.org_ref());
+        // The victim's province's cyberspace administration, else the nation's.
+        let local = cacs.iter().find(|o| {
+            case.province.is_some() && o.province == case.province && o.slug != NATIONAL_CAC
+        });
+        let national = cacs.iter().find(|o| o.slug == NATIONAL_CAC);
+        if let Some(c) = local.or(national) {
+            out.push(c.clone());
         }
         Ok(out)
     }
@@ -284,11 +303,10 @@ impl Service {
     ) -> Result<DecisionResponse> {
         // The case, read once, when routing or Art. 8(3) needs it.
         let needs_case = req.measures.iter().any(|m| m.recipient_org.is_none())
-            || (req.notify.is_empty()
-                && req
-                    .measures
-                    .iter()
-                    .any(|m| m.kind == MeasureKind::Remediate));
+            || req
+                .measures
+                .iter()
+                .any(|m| m.kind == MeasureKind::Remediate);
         let case = if needs_case {
             self.store.case(id).await?.map(|c| c.value)
         } else {
@@ -352,9 +370,9 @@ impl Service {
                 });
             }
         }
-        let mut notify: Vec<OrgRef> = vec![];
+        let mut notify: Vec<Organisation> = vec![];
         for (i, slug) in req.notify.iter().enumerate() {
-            notify.push(self.org(&format!("notify[{i}]"), slug).await?.org_ref());
+            notify.push(self.org(&format!("notify[{i}]"), slug).await?);
         }
         if notify.is_empty()
             && specs.iter().any(|m| m.kind == MeasureKind::Remediate)
@@ -362,11 +380,31 @@ impl Service {
         {
             notify = self.art_8_3_recipients(case).await?;
         }
+        let art_8_3 = Art83Facts {
+            victim_superior: match &case {
+                Some(c) => self.victim_superior(c).await?,
+                None => None,
+            },
+            cac_provinces: notify
+                .iter()
+                .filter(|o| o.org_type == warden_core::org::OrgType::CyberspaceAdmin)
+                .map(|o| (o.slug.clone(), o.province))
+                .collect(),
+        };
+        // Each order names whom Art. 8(3) notified with it.
+        let notified_parties: Vec<warden_core::notice::Party> = notify
+            .iter()
+            .map(|o| warden_core::notice::Party {
+                slug: o.slug.clone(),
+                name: o.name.clone(),
+            })
+            .collect();
         let cmd = CaseCommand::Decide {
             outcome: req.outcome,
             reasons: req.reasons,
             measures: specs,
-            notify,
+            notify: notify.iter().map(Organisation::org_ref).collect(),
+            art_8_3,
         };
         self.once(idem, || async {
             let (out, mut changes) = self.case_transition(actor, id, cmd).await?;
@@ -382,7 +420,10 @@ impl Service {
                 .unwrap_or_default();
             let mut telephone = std::collections::HashMap::new();
             for m in &out.measures {
-                let facts = ThreatFacts::for_measure(m, &out.next, &reports);
+                let mut facts = ThreatFacts::for_measure(m, &out.next, &reports);
+                if m.kind == MeasureKind::Remediate {
+                    facts.notified = notified_parties.clone();
+                }
                 if m.status == NoticeStatus::Pending {
                     // Emergency: the authority telephones first; the signed written notice
                     // follows when it issues it.

@@ -91,6 +91,9 @@ impl Service {
         {
             self.org("victim.supervising_org", &slug).await?;
         }
+        if let Some(slug) = content.victim.as_ref().and_then(|v| v.org.clone()) {
+            self.org("victim.org", &slug).await?;
+        }
         if content.province.is_none() {
             content.province = self.infer_province(&content.indicators);
         }

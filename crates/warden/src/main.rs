@@ -860,7 +860,11 @@ fn run(cli: Cli) -> Result<()> {
                     .map(|a| format!(
                         "Art. {}{}",
                         a.number,
-                        if a.confirmed { "" } else { " (to be confirmed)" }
+                        if a.confirmed {
+                            ""
+                        } else {
+                            " (to be confirmed)"
+                        }
                     ))
                     .collect::<Vec<_>>()
                     .join(", ")

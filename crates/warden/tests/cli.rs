@@ -853,7 +853,9 @@ fn unbound_with(dir: &std::path::Path, rpz: &std::path::Path, upstream: &str) ->
     let check = Command::new("unbound-checkconf")
         .arg(&conf)
         .output()
-        .expect("unbound-checkconf is not installed: .ci/run installs Debian's unbound package");
+        .expect(
+            "unbound-checkconf is not installed: scripts/test installs Debian's unbound package",
+        );
     assert!(check.status.success(), "{check:?}");
     let child = Command::new("unbound")
         .args(["-d", "-c"])
@@ -861,16 +863,20 @@ fn unbound_with(dir: &std::path::Path, rpz: &std::path::Path, upstream: &str) ->
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("unbound is not installed: .ci/run installs Debian's unbound package");
-    let u = Unbound { child, port };
-    // Ready when it answers for a name it serves.
-    for _ in 0..100 {
+        .expect("unbound is not installed: scripts/test installs Debian's unbound package");
+    let mut u = Unbound { child, port };
+    // Ready when it answers for a name it serves; a loaded machine may take a while.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(45);
+    while std::time::Instant::now() < until {
         if dig(&u, "other.example.cn").0 == "NOERROR" {
             return u;
         }
+        if let Ok(Some(status)) = u.child.try_wait() {
+            panic!("unbound exited before answering on port {port}: {status}");
+        }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    panic!("unbound did not start answering on port {port}");
+    panic!("unbound did not start answering on port {port} within 45 s");
 }
 
 /// (status, first answer) for an A query.

@@ -46,6 +46,10 @@ pub struct Victim {
     /// Art. 8(3) without being named in each decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supervising_org: Option<String>,
+    /// The victim itself when it is a member organisation: its profile names its superior
+    /// unit (`supervising_unit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
 }
 
 /// What a monitoring organisation submits (Art. 6).
@@ -276,8 +280,23 @@ pub enum CaseCommand {
         reasons: String,
         measures: Vec<MeasureSpec>,
         notify: Vec<OrgRef>,
+        /// What the Art. 8(3) check needs to know of the organisations, found by the caller.
+        art_8_3: Art83Facts,
     },
 }
+
+/// For the Art. 8(3) check: the victim's superior unit as its organisation profile records
+/// it (the report's `victim.supervising_org` otherwise), and where each notified cyberspace
+/// administration sits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Art83Facts {
+    pub victim_superior: Option<String>,
+    /// Slug and province of each cyberspace administration in `notify`.
+    pub cac_provinces: Vec<(String, Option<Province>)>,
+}
+
+/// The nation's cyberspace administration, as the reference data installs it.
+pub const NATIONAL_CAC: &str = "cac";
 
 /// What a case transition produces; a decision also issues measures.
 #[derive(Debug, Clone)]
@@ -507,6 +526,59 @@ impl Case {
 
     /// A reviewer of the competent authority, neither the determining organisation nor its
     /// analyst, once the threat is confirmed.
+    /// Art. 8(3): a remediation for a Party/government organ or CII operator notifies the
+    /// victim's own superior unit (when its superior is on record, that one and no other)
+    /// and the cyberspace administration of the victim's province or of the nation.
+    fn check_art_8_3(&self, notify: &[OrgRef], facts: &Art83Facts) -> Result<(), Refusal> {
+        let superior = facts.victim_superior.as_deref().or(self
+            .victim
+            .as_ref()
+            .and_then(|v| v.supervising_org.as_deref()));
+        match superior {
+            Some(slug) if !notify.iter().any(|o| o.slug == slug) => {
+                return refuse(
+                    RefusalCode::Invalid,
+                    format!(
+                        "Art. 8(3): the victim's superior unit is {slug}; notify it (another {} does not stand in for it)",
+                        OrgType::SupervisingUnit
+                    ),
+                );
+            }
+            Some(_) => {}
+            None if !notify
+                .iter()
+                .any(|o| o.org_type == OrgType::SupervisingUnit) =>
+            {
+                return refuse(
+                    RefusalCode::Invalid,
+                    format!(
+                        "the victim is a Party/government organ or critical information infrastructure: Art. 8(3) requires notifying its superior unit (a {}); none is on record, so name it in notify",
+                        OrgType::SupervisingUnit
+                    ),
+                );
+            }
+            None => {}
+        }
+        let cac_fits = |o: &OrgRef| {
+            o.org_type == OrgType::CyberspaceAdmin
+                && (o.slug == NATIONAL_CAC
+                    || facts
+                        .cac_provinces
+                        .iter()
+                        .any(|(slug, p)| *slug == o.slug && p.is_some() && *p == self.province))
+        };
+        if !notify.iter().any(cac_fits) {
+            return refuse(
+                RefusalCode::Invalid,
+                format!(
+                    "Art. 8(3) requires notifying the {} of the victim's province or of the nation",
+                    OrgType::CyberspaceAdmin
+                ),
+            );
+        }
+        Ok(())
+    }
+
     pub(crate) fn may_decide<'a>(
         &self,
         actor: &'a Actor,
@@ -749,6 +821,7 @@ impl Case {
                 reasons,
                 measures: specs,
                 notify,
+                art_8_3,
             } => {
                 let (org, det) = self.may_decide(actor)?;
                 require_text("reasons", &reasons, 20_000)?;
@@ -769,16 +842,7 @@ impl Case {
                             .is_some_and(|v| v.kind.needs_extra_notices())
                             && specs.iter().any(|s| s.kind == MeasureKind::Remediate);
                         if needs_extra {
-                            for t in [OrgType::SupervisingUnit, OrgType::CyberspaceAdmin] {
-                                if !notify.iter().any(|o| o.org_type == t) {
-                                    return refuse(
-                                        RefusalCode::Invalid,
-                                        format!(
-                                            "the victim is a Party/government organ or critical information infrastructure: Art. 8(3) requires notifying a {t}"
-                                        ),
-                                    );
-                                }
-                            }
+                            self.check_art_8_3(&notify, &art_8_3)?;
                         }
                         notified = notify;
                         for (i, s) in specs.into_iter().enumerate() {

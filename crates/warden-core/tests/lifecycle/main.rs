@@ -86,6 +86,7 @@ fn decide(f: &mut Flow, who: &Actor) -> Result<CaseOutcome, Refusal> {
             reasons: "Confirmed phishing".into(),
             measures: vec![block_spec("china-telecom", "evil-bank.example.cn", 1)],
             notify: vec![],
+            art_8_3: Art83Facts::default(),
         },
         ctx,
     )
@@ -635,6 +636,7 @@ fn art_8_3_victims_need_their_superiors_notified() {
         supervising_org: None,
         name: "某市政府网站".into(),
         kind: VictimKind::PartyGovernment,
+        org: None,
     });
     determine(&mut f, None);
     let spec = MeasureSpec {
@@ -647,6 +649,7 @@ fn art_8_3_victims_need_their_superiors_notified() {
         reasons: "Defaced".into(),
         measures: vec![spec.clone()],
         notify,
+        art_8_3: Art83Facts::default(),
     };
     let ctx = f.w.ctx(T0, f.case.province);
     let err = f
@@ -663,6 +666,38 @@ fn art_8_3_victims_need_their_superiors_notified() {
         )
         .unwrap();
     assert_eq!(out.next.decision.unwrap().notified.len(), 2);
+    // When the victim's superior is on record, only that unit will do.
+    let recorded = |superior: &str, notify: Vec<OrgRef>| CaseCommand::Decide {
+        outcome: DecisionOutcome::Approved,
+        reasons: "Defaced".into(),
+        measures: vec![spec.clone()],
+        notify,
+        art_8_3: Art83Facts {
+            victim_superior: Some(superior.into()),
+            cac_provinces: vec![],
+        },
+    };
+    let err = f
+        .case
+        .apply(
+            &reviewer_gd(),
+            recorded("ministry-of-x", vec![org("cac"), org("supervisor-alpha")]),
+            ctx,
+        )
+        .unwrap_err();
+    assert!(err.message.contains("ministry-of-x"), "{}", err.message);
+    assert!(
+        f.case
+            .apply(
+                &reviewer_gd(),
+                recorded(
+                    "supervisor-alpha",
+                    vec![org("cac"), org("supervisor-alpha")]
+                ),
+                ctx,
+            )
+            .is_ok()
+    );
     // 5 working days after 2026-09-28 for high-severity remediation.
     assert_eq!(out.measures[0].deadline, datetime!(2026-10-11 00:00 +8));
 }
@@ -681,6 +716,7 @@ fn returned_decisions_go_back_for_determination() {
                 reasons: "Evidence too thin".into(),
                 measures: vec![],
                 notify: vec![],
+                art_8_3: Art83Facts::default(),
             },
             ctx,
         )
@@ -700,6 +736,7 @@ fn bad_commands_are_refused_specifically() {
         reasons: "r".into(),
         measures: vec![spec],
         notify: vec![],
+        art_8_3: Art83Facts::default(),
     };
     let e = f
         .case
@@ -1008,6 +1045,7 @@ mod random_sequences {
                                 vec![]
                             },
                             notify: vec![],
+                            art_8_3: Art83Facts::default(),
                         },
                         _ => unreachable!(),
                     };
@@ -1410,6 +1448,7 @@ fn what_a_page_offers_is_what_the_core_would_take() {
                     reasons: "Confirmed".into(),
                     measures: vec![block_spec("china-telecom", "evil-bank.example.cn", 9)],
                     notify: vec![],
+                    art_8_3: Art83Facts::default(),
                 },
                 ctx,
             );

@@ -594,4 +594,69 @@ async fn party_government_victims_bring_art_8_3_notifications(s: Server) {
         )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    // The order itself says whom Art. 8(3) notified.
+    let (_, order) = s
+        .get(
+            "gd",
+            &format!(
+                "/api/v1/notices/{}",
+                out2["measures"][0]["notice_id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    let told = order["body"]["threat"]["notified"].to_string();
+    assert!(
+        told.contains("supervisor-alpha") && told.contains("cac"),
+        "{order}"
+    );
+    // A victim that is a member: its profile's superior unit is the one to be told.
+    let (st, p) = s
+        .call(
+            Some("miit-admin"),
+            reqwest::Method::PATCH,
+            "/api/v1/organisations/cloud-alpha",
+            Some(json!({"supervising_unit": "supervisor-alpha"})),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{p}");
+    let mut r = report("member-portal.example.cn");
+    r["category"] = json!("incident");
+    r["subtype"] = json!("defacement");
+    r["victim"] = json!({"name": "云服务门户", "kind": "cii", "org": "cloud-alpha"});
+    let (st, created) = s.post("secco", "/api/v1/reports", r).await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    let case3 = format!("/api/v1/cases/{}", created["case_id"].as_str().unwrap());
+    s.post(
+        "cncert",
+        &format!("{case3}/determination"),
+        json!({"verdict": "confirmed", "severity": "medium", "rationale": "Defaced"}),
+    )
+    .await;
+    let decide3 = |notify: Value| {
+        json!({"outcome": "approved", "reasons": "Patch", "notify": notify,
+               "measures": [{"kind": "remediate", "recipient_org": "cloud-alpha"}]})
+    };
+    // Only the cyberspace administration named: the victim's superior is missing.
+    let (st, p) = s
+        .post("gd", &format!("{case3}/decision"), decide3(json!(["cac"])))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("supervisor-alpha"),
+        "{p}"
+    );
+    // Named by no one, it is found from the profile.
+    let (st, out3) = s
+        .post("gd", &format!("{case3}/decision"), decide3(json!([])))
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{out3}");
+    let mut r = report("member-portal-2.example.cn");
+    r["victim"] = json!({"name": "x", "kind": "cii", "org": "nobody"});
+    let (st, p) = s.post("secco", "/api/v1/reports", r).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown-organisation"),
+        "{p}"
+    );
 }

@@ -327,5 +327,6 @@ pub(crate) fn decide(w: &World, value: &str) -> CaseCommand {
             instructions: None,
         }],
         notify: vec![],
+        art_8_3: Art83Facts::default(),
     }
 }
