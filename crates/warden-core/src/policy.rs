@@ -119,6 +119,14 @@ struct PolicyDoc {
     probes: Option<ProbesDoc>,
     routing: Option<BTreeMap<String, BTreeMap<String, Vec<String>>>>,
     enforcement: Option<EnforcementDoc>,
+    inquiries: Option<InquiriesDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InquiriesDoc {
+    answer_within: Option<String>,
+    emergency_answer_within: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -253,6 +261,10 @@ pub struct PolicyRules {
     pub probes: ProbeRules,
     routing: BTreeMap<(MeasureKind, IndicatorType), Vec<RouteTo>>,
     pub enforcement: EnforcementRules,
+    /// Art. 9: how long an organisation has to answer an authority's look-up request, and
+    /// how long when the case is an emergency.
+    pub inquiry_answer_within: Span,
+    pub inquiry_emergency_answer_within: Span,
 }
 
 impl PolicyRules {
@@ -458,8 +470,30 @@ fn resolve(
             probes: ProbeRules::default(),
             routing: BTreeMap::new(),
             enforcement: EnforcementRules::default(),
+            inquiry_answer_within: Span::WorkingDays(2),
+            inquiry_emergency_answer_within: Span::Hours(2),
         },
     };
+    if let Some(q) = &doc.inquiries {
+        for (key, v, slot) in [
+            (
+                "inquiries.answer_within",
+                &q.answer_within,
+                &mut rules.inquiry_answer_within,
+            ),
+            (
+                "inquiries.emergency_answer_within",
+                &q.emergency_answer_within,
+                &mut rules.inquiry_emergency_answer_within,
+            ),
+        ] {
+            if let Some(text) = v {
+                *slot = text
+                    .parse::<Span>()
+                    .map_err(|e: String| err(key.into(), e))?;
+            }
+        }
+    }
     if let Some(e) = &doc.enforcement {
         if let Some(n) = e.repeated_failures {
             rules.enforcement.repeated_failures = n;

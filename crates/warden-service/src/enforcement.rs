@@ -226,6 +226,11 @@ impl Service {
                 .or_insert_with(|| blank(&e.value.org.slug));
             count_record(rec, &e.value);
         }
+        for (slug, (asked, late)) in self.inquiry_counts(None, province.as_deref()).await? {
+            let rec = by_org.entry(slug.clone()).or_insert_with(|| blank(&slug));
+            rec.inquiries = asked;
+            rec.inquiries_late = late;
+        }
         let mut out: Vec<_> = by_org.into_values().collect();
         out.sort_by(|a, b| {
             b.overdue
@@ -279,6 +284,14 @@ impl Service {
         {
             count_record(&mut rec, &e.value);
         }
+        if let Some((asked, late)) = self
+            .inquiry_counts(org, filter.province.as_deref())
+            .await?
+            .remove(&slug)
+        {
+            rec.inquiries = asked;
+            rec.inquiries_late = late;
+        }
         Ok(rec)
     }
 }
@@ -289,6 +302,8 @@ fn blank(org: &str) -> ComplianceRecord {
         org: org.to_owned(),
         notices: 0,
         overdue: 0,
+        inquiries: 0,
+        inquiries_late: 0,
         enforcement_records: 0,
         talks: 0,
         warnings: 0,

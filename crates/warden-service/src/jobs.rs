@@ -35,6 +35,8 @@ pub struct JobReport {
     pub reminded: usize,
     /// Appeal reply deadlines counted again under a newer calendar.
     pub recounted: usize,
+    /// Look-up requests (Art. 9) not answered by their time limit.
+    pub inquiries_overdue: usize,
     /// Blocks that reached their expiry.
     pub expired: usize,
     /// Blocks put up for re-review before they expire.
@@ -61,6 +63,7 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ServiceErr
         report.written_overdue = mark_written_overdue(svc).await?;
         report.reminded = remind(svc).await?;
         report.recounted = recount_appeals(svc).await?;
+        report.inquiries_overdue = svc.mark_inquiries_overdue().await?;
         svc.store
             .finish_job(DEADLINES, owner, svc.now(), now + INTERVAL)
             .await?;
@@ -108,6 +111,7 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ServiceErr
     job_items("written_overdue", report.written_overdue);
     job_items("reminded", report.reminded);
     job_items("recounted", report.recounted);
+    job_items("inquiries_overdue", report.inquiries_overdue);
     job_items("expired", report.expired);
     job_items("checkpoints", report.checkpoints);
     Ok(report)

@@ -19,6 +19,7 @@ pub mod error;
 pub mod exports;
 pub mod filters;
 pub mod imports;
+pub mod inquiries;
 pub mod install;
 pub mod jobs;
 pub mod keys;

@@ -444,6 +444,9 @@ pub struct ComplianceRecord {
     pub org: String,
     pub notices: u64,
     pub overdue: u64,
+    /// Art. 9 look-up requests it was asked, and those not answered in time.
+    pub inquiries: u64,
+    pub inquiries_late: u64,
     pub enforcement_records: u64,
     pub talks: u64,
     pub warnings: u64,
@@ -1157,4 +1160,66 @@ pub struct TokenCreated {
     pub token: String,
     #[serde(flatten)]
     pub view: TokenView,
+}
+
+/// Art. 9: an authority (or the institution on its behalf) asks an organisation who holds an
+/// address, a broadband account, a domain or a telephone number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InquiryRequest {
+    /// Slug of the organisation asked (an operator, internet company, registry, registrar).
+    pub addressee: String,
+    /// What is asked about: `ipv4`, `ipv6`, `cidr`, `broadband_account`, `domain`, `phone`.
+    pub subject: IndicatorInput,
+    pub question: String,
+    /// The case it serves: its province and, in an emergency, the shorter time limit.
+    #[serde(default)]
+    pub case_id: Option<Uuid>,
+    /// The authority whose query it is, when an institution asks on its behalf (default:
+    /// the authority over the case's province).
+    #[serde(default)]
+    pub authority: Option<String>,
+    /// GB/T 2260 province code, when no case gives it.
+    #[serde(default)]
+    pub province: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InquiryAnswerRequest {
+    pub holder: String,
+    #[serde(default)]
+    pub registrant: Option<String>,
+    #[serde(default)]
+    pub contact: Option<String>,
+    pub evidence: String,
+    /// The holder's slug when it is a member organisation: later measures on the subject are
+    /// routed to it when the registry has no answer.
+    #[serde(default)]
+    pub holder_org: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InquiryView {
+    #[serde(flatten)]
+    pub inquiry: warden_core::lifecycle::Inquiry,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InquiryList {
+    pub items: Vec<InquiryView>,
+    pub next: Option<String>,
+}
+
+/// Query parameters of `GET /api/v1/inquiries`.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InquiryQuery {
+    /// Only those still awaiting an answer.
+    pub open: Option<bool>,
+    /// 1–1000 (default 100).
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
 }

@@ -279,6 +279,16 @@ impl Service {
             }
         }
         let Some((answer, why)) = pick else {
+            // Art. 9: an organisation's answer to a look-up request names the holder.
+            if let Some(slug) = self
+                .store
+                .inquiry_holder(t.kind().as_str(), t.value())
+                .await?
+                && let Some(o) = self.store.organisation_by_slug(&slug).await?
+                && o.value.is_active()
+            {
+                return Ok(vec![o.value.org_ref()]);
+            }
             let missing = match t.kind() {
                 IndicatorType::Url if order.contains(&RouteTo::UrlFiltering) => match province {
                     Some(p) => format!(

@@ -57,6 +57,10 @@ pub enum Write {
         appeal: Appeal,
         expected: Option<i64>,
     },
+    Inquiry {
+        inquiry: warden_core::lifecycle::Inquiry,
+        expected: Option<i64>,
+    },
     /// `hash` (SHA-256 of the secret, hex) is required on insert and never changes.
     Token {
         token: ApiToken,
@@ -368,6 +372,17 @@ pub struct MeasureFilter {
     pub decided_to: Option<OffsetDateTime>,
     /// Leave out measures whose recipient has not been told yet (status `pending`).
     pub notified_only: bool,
+}
+
+/// Which look-up requests to list (Art. 9).
+#[derive(Debug, Clone, Default)]
+pub struct InquiryFilter {
+    pub addressee_org: Option<Uuid>,
+    /// Asked by or for this organisation (the authority or the asking institution).
+    pub party_org: Option<Uuid>,
+    pub province: Option<String>,
+    pub status: Option<String>,
+    pub overdue: Option<bool>,
 }
 
 /// A retried write carries the same key: the first commit stores its response, later ones get

@@ -7,8 +7,8 @@ use crate::audit::{AuditCheck, AuditEntry, Checkpoint};
 use crate::error::Result;
 use crate::model::{
     Backend, BlockChange, BlockVersionQuery, CaseFilter, CaseVersion, CaseVersionQuery, Changeset,
-    CommitOutcome, FeedIndicator, FeedRows, Health, ImportRecord, ImportReject, LinkRecord,
-    ListedBlock, MeasureFilter, ObjectVersion, Page, SecondFactorRecord, SessionRecord,
+    CommitOutcome, FeedIndicator, FeedRows, Health, ImportRecord, ImportReject, InquiryFilter,
+    LinkRecord, ListedBlock, MeasureFilter, ObjectVersion, Page, SecondFactorRecord, SessionRecord,
     SigningKeyRecord, Versioned,
 };
 use async_trait::async_trait;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use warden_core::allowlist::AllowlistRecord;
 use warden_core::bulletin::{Bulletin, BulletinKind};
 use warden_core::indicator::Indicator;
-use warden_core::lifecycle::{Appeal, Case, Enforcement, Measure, Report};
+use warden_core::lifecycle::{Appeal, Case, Enforcement, Inquiry, Measure, Report};
 use warden_core::notice::SignedNotice;
 use warden_core::org::{ApiToken, Organisation, Principal};
 use warden_core::resources::ResourceClaim;
@@ -217,6 +217,23 @@ pub trait NoticeStore: Send + Sync {
     /// Every appeal not yet answered, of every authority (few: Art. 10 appeals are rare),
     /// the reply due soonest first.
     async fn undecided_appeals(&self) -> Result<Vec<Versioned<Appeal>>>;
+
+    async fn inquiry(&self, id: Uuid) -> Result<Option<Versioned<Inquiry>>>;
+    /// Look-up requests, newest first, a page at a time.
+    async fn inquiries(
+        &self,
+        f: &InquiryFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Versioned<Inquiry>>>;
+    /// Open requests whose time limit passed, not yet marked overdue.
+    async fn inquiries_past_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Inquiry>>>;
+    /// The member organisation the latest answer about this subject names as its holder.
+    async fn inquiry_holder(&self, kind: &str, value: &str) -> Result<Option<String>>;
 
     async fn enforcement(&self, id: Uuid) -> Result<Option<Versioned<Enforcement>>>;
     /// Enforcement records, newest first, of one organisation and/or one province.

@@ -212,6 +212,7 @@ pub enum SubjectKind {
     Bulletin,
     AllowlistEntry,
     ResourceClaim,
+    Inquiry,
 }
 
 impl SubjectKind {
@@ -228,6 +229,7 @@ impl SubjectKind {
             SubjectKind::Bulletin => "bulletin",
             SubjectKind::AllowlistEntry => "allowlist_entry",
             SubjectKind::ResourceClaim => "resource_claim",
+            SubjectKind::Inquiry => "inquiry",
         }
     }
 }

@@ -154,6 +154,10 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/notices/{id}/phone-notification"),
         ("get", "/api/v1/notices/{id}/telephone"),
         ("get", "/api/v1/penalties"),
+        ("post", "/api/v1/inquiries"),
+        ("get", "/api/v1/inquiries"),
+        ("get", "/api/v1/inquiries/{id}"),
+        ("post", "/api/v1/inquiries/{id}/answer"),
         ("post", "/api/v1/notices/{id}/written-notice"),
         ("post", "/api/v1/notices/{id}/probes"),
         ("post", "/api/v1/measures/{id}/appeals"),
@@ -277,6 +281,15 @@ async fn authorization_matrix(s: Server) {
     let m = decided_block(&s, "matrix.example.cn").await;
     let mid = m["id"].as_str().unwrap().to_owned();
     let nid = m["notice_id"].as_str().unwrap().to_owned();
+    let (_, inq) = s
+        .post(
+            "gd",
+            "/api/v1/inquiries",
+            json!({"addressee": "china-telecom", "subject": {"type": "ipv4", "value": "45.33.12.9"},
+                   "question": "Who holds it?", "province": "44"}),
+        )
+        .await;
+    let inquiry_id = inq["id"].as_str().unwrap().to_owned();
     let measure = s
         .store
         .measure(mid.parse().unwrap())
@@ -405,6 +418,10 @@ async fn authorization_matrix(s: Server) {
                 )
                 .replace("/api/v1/cases/{id}", &format!("/api/v1/cases/{case_id}"))
                 .replace("/api/v1/notices/{id}", &format!("/api/v1/notices/{nid}"))
+                .replace(
+                    "/api/v1/inquiries/{id}",
+                    &format!("/api/v1/inquiries/{inquiry_id}"),
+                )
                 .replace("/api/v1/measures/{id}", &format!("/api/v1/measures/{mid}"))
                 .replace(
                     "/api/v1/appeals/{id}",
@@ -478,6 +495,11 @@ async fn authorization_matrix(s: Server) {
                     json!({"name": "matrix.invited@cloud-alpha", "roles": ["reporter"]})
                 }
                 "/api/v1/organisations/{slug}/tokens" => json!({"roles": ["reporter"]}),
+                "/api/v1/inquiries" => json!({"addressee": "china-telecom", "province": "44",
+                    "subject": {"type": "domain", "value": "matrix-lookup.example.cn"}, "question": "Registrant?"}),
+                "/api/v1/inquiries/{id}/answer" => {
+                    json!({"holder": "Holder", "evidence": "WHOIS record"})
+                }
                 _ => Value::Null,
             };
             for org in ORGS {
@@ -517,7 +539,18 @@ async fn authorization_matrix(s: Server) {
                         }
                         // The matrix's notice is not an emergency: no one has a sheet.
                         ("get", "/api/v1/notices/{id}/telephone") => false,
-                        ("get", "/api/v1/penalties") => true,
+                        ("get", "/api/v1/penalties") | ("get", "/api/v1/inquiries") => true,
+                        // Asked of china-telecom by Guangdong's reviewer (see below).
+                        ("post", "/api/v1/inquiries") => {
+                            (role == Reviewer && authority44(org))
+                                || (role == Analyst && ["cncert", "caict"].contains(&org))
+                        }
+                        ("get", "/api/v1/inquiries/{id}") => {
+                            authority44(org) || org == "china-telecom"
+                        }
+                        ("post", "/api/v1/inquiries/{id}/answer") => {
+                            org == "china-telecom" && (role == Responder || role == Admin)
+                        }
                         ("post", "/api/v1/notices/{id}/verification")
                         | ("post", "/api/v1/notices/{id}/probes") => {
                             role == Verifier && org == "cncert"
@@ -609,8 +642,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        57 * ORGS.len() * Role::ALL.len(),
-        "57 authenticated routes"
+        61 * ORGS.len() * Role::ALL.len(),
+        "61 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s

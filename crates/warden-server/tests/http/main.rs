@@ -31,6 +31,7 @@ mod cases;
 mod common;
 mod console;
 mod imports;
+mod inquiries;
 mod notices;
 mod organisations;
 mod people;

@@ -338,6 +338,31 @@ fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
             },
             *expected,
         ),
+        Write::Inquiry {
+            inquiry: q,
+            expected,
+        } => (
+            Shape {
+                kind: "inquiry",
+                id: q.id.to_string(),
+                insert: "INSERT INTO inquiries (id, addressee_org, authority_org, asker_org, province, status, overdue, due_us, subject_kind, subject_value, holder_org, body, version, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13)",
+                update: "UPDATE inquiries SET addressee_org = $2, authority_org = $3, asker_org = $4, province = $5, status = $6, overdue = $7, due_us = $8, subject_kind = $9, subject_value = $10, holder_org = $11, body = $12, version = version + 1, updated_us = $13 WHERE id = $1 AND version = $14",
+                columns: vec![
+                    q.addressee.id.to_string().into(),
+                    q.authority.id.to_string().into(),
+                    q.asked_by.id.to_string().into(),
+                    q.province.map(|p| p.to_string()).into(),
+                    q.status.as_str().into(),
+                    i64::from(q.overdue).into(),
+                    us(q.due).into(),
+                    q.subject.kind().as_str().into(),
+                    q.subject.value().to_owned().into(),
+                    q.answer.as_ref().and_then(|a| a.holder_org.clone()).into(),
+                ],
+                body: to_json(q)?,
+            },
+            *expected,
+        ),
         Write::Appeal { appeal, expected } => (
             Shape {
                 kind: "appeal",
@@ -371,6 +396,7 @@ fn exists_sql(kind: &str) -> &'static str {
         "bulletin" => "SELECT version FROM bulletins WHERE id = $1",
         "allowlist_entry" => "SELECT version FROM allowlist_entries WHERE id = $1",
         "resource_claim" => "SELECT version FROM resource_claims WHERE id = $1",
+        "inquiry" => "SELECT version FROM inquiries WHERE id = $1",
         _ => "SELECT version FROM appeals WHERE id = $1",
     }
 }

@@ -8,7 +8,7 @@ use crate::traits::*;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
-use warden_core::lifecycle::{Appeal, Enforcement, Measure};
+use warden_core::lifecycle::{Appeal, Enforcement, Inquiry, Measure};
 use warden_core::notice::SignedNotice;
 
 #[async_trait]
@@ -220,6 +220,77 @@ impl NoticeStore for SqlStore {
             &[deciding_org.to_string().into(), i64::from(limit).into()],
         )
         .await
+    }
+
+    async fn inquiry(&self, id: Uuid) -> Result<Option<Versioned<Inquiry>>> {
+        self.one(
+            "inquiry",
+            "SELECT version, body FROM inquiries WHERE id = $1",
+            &[id.to_string().into()],
+        )
+        .await
+    }
+
+    async fn inquiries(
+        &self,
+        f: &InquiryFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Versioned<Inquiry>>> {
+        let limit = limit.clamp(1, 1000);
+        let (c_us, c_id) = split_cursor(cursor)?;
+        let rows = self
+            .db
+            .fetch(
+                "SELECT version, body, created_us, id FROM inquiries \
+                 WHERE ($1 IS NULL OR addressee_org = $1) \
+                 AND ($2 IS NULL OR authority_org = $2 OR asker_org = $2) \
+                 AND ($3 IS NULL OR province = $3) AND ($4 IS NULL OR status = $4) \
+                 AND ($5 IS NULL OR overdue = $5) \
+                 AND ($6 IS NULL OR created_us < $6 OR (created_us = $6 AND id < $7)) \
+                 ORDER BY created_us DESC, id DESC LIMIT $8",
+                &[
+                    f.addressee_org.map(|u| u.to_string()).into(),
+                    f.party_org.map(|u| u.to_string()).into(),
+                    f.province.clone().into(),
+                    f.status.clone().into(),
+                    f.overdue.map(i64::from).into(),
+                    c_us.into(),
+                    c_id.into(),
+                    (i64::from(limit) + 1).into(),
+                ],
+            )
+            .await?;
+        page_of("inquiry", &rows, limit)
+    }
+
+    async fn inquiries_past_due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Versioned<Inquiry>>> {
+        self.many(
+            "inquiry",
+            "SELECT version, body FROM inquiries WHERE status = 'open' AND overdue = 0 \
+             AND due_us < $1 ORDER BY due_us, id LIMIT $2",
+            &[us(now).into(), i64::from(limit).into()],
+        )
+        .await
+    }
+
+    async fn inquiry_holder(&self, kind: &str, value: &str) -> Result<Option<String>> {
+        let rows = self
+            .db
+            .fetch(
+                "SELECT holder_org FROM inquiries WHERE subject_kind = $1 AND subject_value = $2 \
+                 AND holder_org IS NOT NULL ORDER BY updated_us DESC LIMIT 1",
+                &[kind.to_owned().into(), value.to_owned().into()],
+            )
+            .await?;
+        match rows.first() {
+            Some(r) => Ok(Some(r.text("holder_org")?)),
+            None => Ok(None),
+        }
     }
 
     async fn undecided_appeals(&self) -> Result<Vec<Versioned<Appeal>>> {
