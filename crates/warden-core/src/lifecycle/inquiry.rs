@@ -349,3 +349,13 @@ pub fn can_view_inquiry(actor: &Actor, q: &Inquiry) -> bool {
 pub fn can_answer_inquiry(actor: &Actor, q: &Inquiry) -> bool {
     q.may_answer(actor).is_ok()
 }
+
+/// May ask look-up requests at all (the form is offered): an authority's reviewer, or an
+/// institution's analyst on an authority's behalf.
+pub fn can_ask_inquiries(actor: &Actor) -> bool {
+    match actor.org() {
+        Some(o) if o.org_type == OrgType::Institution => actor.has_role(Role::Analyst),
+        Some(o) if o.org_type.is_authority() => actor.has_role(Role::Reviewer),
+        _ => false,
+    }
+}

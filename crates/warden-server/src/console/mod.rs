@@ -28,6 +28,7 @@ mod charts;
 mod forms;
 mod frame;
 mod home;
+mod inquiries;
 mod members;
 mod oversight;
 mod pages;
@@ -65,6 +66,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/console/bulletins",
             get(oversight::bulletins_page).post(oversight::issue_bulletin),
+        )
+        .route(
+            "/console/inquiries",
+            get(inquiries::inquiries_page).post(inquiries::ask),
+        )
+        .route(
+            "/console/inquiries/{id}",
+            get(inquiries::inquiry_page).post(inquiries::answer),
         )
         .route(
             "/console/enforcements/{id}",
@@ -166,6 +175,9 @@ mod tests {
             include_str!("../../templates/dashboard.html"),
             include_str!("../../templates/enforcement.html"),
             include_str!("../../templates/bulletins.html"),
+            include_str!("inquiries.rs"),
+            include_str!("../../templates/inquiries.html"),
+            include_str!("../../templates/inquiry.html"),
             include_str!("../../templates/cases.html"),
             include_str!("../../templates/compliance.html"),
             include_str!("charts.rs"),

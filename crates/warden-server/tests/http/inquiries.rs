@@ -123,3 +123,54 @@ async fn look_ups_are_asked_answered_and_counted(s: Server) {
     );
     assert!(s.store.verify_audit().await.unwrap().intact);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn look_ups_in_the_console() {
+    use warden_core::org::Role;
+    let s = on_sqlite().await;
+    let (rev, csrf) = console_sign_in(&s, "ca-guangdong", Role::Reviewer).await;
+    let (st, page) = console_get(&s, &rev, "/console/inquiries").await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(page.contains("id=\"ask\""), "{page}");
+    let form = |subject: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("addressee", "china-telecom".to_owned()),
+            ("subject", subject.to_owned()),
+            ("question", "Who holds it?".to_owned()),
+            ("province", "44".to_owned()),
+        ]
+    };
+    // Refusals come back on the page, specific.
+    let (st, _, page) = console_post(&s, &rev, "/console/inquiries", form("not a value")).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("class=\"error\""), "{page}");
+    let (st, location, _) = console_post(&s, &rev, "/console/inquiries", form("45.33.12.10")).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let at = location.unwrap();
+    let path = at.split('?').next().unwrap().to_owned();
+    // The operator answers from the same page.
+    let (op, ocsrf) = console_sign_in(&s, "china-telecom", Role::Responder).await;
+    let (_, page) = console_get(&s, &op, &path).await;
+    assert!(
+        page.contains("id=\"answer\"") && page.contains("45.33.12.10"),
+        "{page}"
+    );
+    let (_, page) = console_get(&s, &op, "/console/inquiries").await;
+    assert!(
+        page.contains(&path) && !page.contains("id=\"ask\""),
+        "{page}"
+    );
+    let answer = vec![
+        ("csrf", ocsrf),
+        ("holder", "示例客户".to_owned()),
+        ("evidence", "Customer record 77".to_owned()),
+    ];
+    let (st, _, _) = console_post(&s, &op, &path, answer).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, page) = console_get(&s, &rev, &path).await;
+    assert!(
+        page.contains("示例客户") && !page.contains("id=\"answer\""),
+        "{page}"
+    );
+}
