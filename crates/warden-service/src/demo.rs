@@ -978,6 +978,52 @@ pub async fn populate(svc: &Service, keep: KeepTokens<'_>) -> Result<DemoWorld, 
         .await
         .map_err(fail)?;
     }
+    // Art. 9: Guangdong asks China Telecom who holds an address; one request is answered,
+    // one awaits its answer.
+    // Made once each (idempotency keys), however often the walk runs.
+    {
+        let once = |key: &str| crate::service::Idem {
+            scope: "demo".into(),
+            key: key.into(),
+            request_hash: "demo".into(),
+        };
+        let gd = a("ca-guangdong", Role::Reviewer)?;
+        let ask = |value: &str| InquiryRequest {
+            addressee: "china-telecom".into(),
+            subject: IndicatorInput {
+                kind: "ipv4".into(),
+                value: value.into(),
+            },
+            question: "Who has held this address since September, and how can they be reached?"
+                .into(),
+            case_id: None,
+            authority: None,
+            province: Some("44".into()),
+        };
+        let answered = svc
+            .ask_inquiry(&gd, ask("45.33.12.7"), Some(once("look-up:45.33.12.7")))
+            .await
+            .map_err(fail)?;
+        {
+            svc.answer_inquiry(
+                &a("china-telecom", Role::Responder)?,
+                answered.inquiry.id,
+                InquiryAnswerRequest {
+                    holder: "示例云计算服务有限公司".into(),
+                    registrant: None,
+                    contact: Some("soc@cloud-alpha.example.cn".into()),
+                    evidence: "Customer record 2024-118: 45.33.12.0/24 assigned 2024-03-02".into(),
+                    holder_org: Some("cloud-alpha".into()),
+                },
+                Some(once("look-up-answer:45.33.12.7")),
+            )
+            .await
+            .map_err(fail)?;
+        }
+        svc.ask_inquiry(&gd, ask("45.33.12.8"), Some(once("look-up:45.33.12.8")))
+            .await
+            .map_err(fail)?;
+    }
     // Decided today: a notice the operator has not opened yet.
     let t = "Domain serving a banking trojan";
     if w.todo(t) {

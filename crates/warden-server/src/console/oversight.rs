@@ -527,6 +527,11 @@ async fn render_enforcement(
     let compliance = vec![
         fact(m, "col_notices", c.notices.to_string()),
         fact(m, "col_overdue_count", c.overdue.to_string()),
+        fact(
+            m,
+            "col_lookups",
+            format!("{} ({})", c.inquiries, c.inquiries_late),
+        ),
         fact(m, "col_records", c.enforcement_records.to_string()),
         fact(
             m,
@@ -838,6 +843,7 @@ pub(super) async fn compliance_page(
                 } else {
                     String::new()
                 },
+                format!("{} ({})", c.inquiries, c.inquiries_late),
                 c.enforcement_records.to_string(),
                 c.talks.to_string(),
                 c.warnings.to_string(),
@@ -850,6 +856,7 @@ pub(super) async fn compliance_page(
         "col_notices",
         "col_overdue_count",
         "col_overdue_rate",
+        "col_lookups",
         "col_records",
         "action_talk",
         "action_warning",
