@@ -198,6 +198,17 @@ impl Calendar {
 
     /// The Nth working day after `start` (which is not counted). `n = 0` gives `start`.
     pub fn add_working_days(&self, start: Date, n: u32) -> Reckoned<Date> {
+        self.add_days_where(start, n, |d| self.working(d))
+    }
+
+    /// The Nth day after `start` (not counted) for which `working` holds; provisional when
+    /// the count ran through a year without a notice.
+    fn add_days_where(
+        &self,
+        start: Date,
+        n: u32,
+        working: impl Fn(Date) -> bool,
+    ) -> Reckoned<Date> {
         let mut d = start;
         let mut left = n;
         let mut provisional = false;
@@ -207,7 +218,7 @@ impl Calendar {
                 None => break,
             }
             provisional |= !self.covers(d.year());
-            if self.working(d) {
+            if working(d) {
                 left -= 1;
             }
         }
@@ -283,22 +294,10 @@ impl Calendar {
     /// (marked provisional). For time limits that must not close early against a party:
     /// an appeal's window (Art. 10).
     pub fn generous_deadline(&self, start: OffsetDateTime, n: u32) -> Reckoned<OffsetDateTime> {
-        let mut d = shanghai_date(start);
-        let mut left = n;
-        let mut provisional = false;
-        while left > 0 {
-            match d.next_day() {
-                Some(next) => d = next,
-                None => break,
-            }
-            provisional |= !self.covers(d.year());
-            if self.working_generously(d) {
-                left -= 1;
-            }
-        }
+        let day = self.add_days_where(shanghai_date(start), n, |d| self.working_generously(d));
         Reckoned {
-            value: end_of_day(d),
-            provisional,
+            value: end_of_day(day.value),
+            provisional: day.provisional,
         }
     }
 }

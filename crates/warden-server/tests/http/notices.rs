@@ -23,20 +23,8 @@ async fn failed_verifications_and_repetition_raise_records(s: Server) {
     .iter()
     .enumerate()
     {
-        let m = decided_block(&s, domain).await;
-        let nid = m["notice_id"].as_str().unwrap();
-        let (st, _) = s
-            .post("telecom", &format!("/api/v1/notices/{nid}/ack"), json!({}))
-            .await;
-        assert_eq!(st, StatusCode::OK);
-        let (st, _) = s
-            .post(
-                "telecom",
-                &format!("/api/v1/notices/{nid}/feedback"),
-                json!({"outcome": "done", "actions_taken": "Blocked"}),
-            )
-            .await;
-        assert_eq!(st, StatusCode::OK);
+        let nid =
+            &awaiting_verification(&s, domain, json!({"type": "domain", "value": domain})).await;
         let (st, p) = s
             .post(
                 "cncert-verifier",
