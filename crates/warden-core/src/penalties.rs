@@ -3,9 +3,20 @@
 //! on an enforcement record names an article of this table; its kind and amounts must be
 //! ones that article allows.
 
-use crate::lifecycle::ActionKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ActionKind {
+    /// 约谈
+    Talk,
+    /// 警告
+    Warning,
+    /// 罚款
+    Fine,
+}
 
 /// One fine range of an article, in yuan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

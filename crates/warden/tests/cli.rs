@@ -69,7 +69,11 @@ fn start(dir: &std::path::Path, args: &[&str]) -> Served {
 }
 
 fn warden(args: &[&str]) -> (i32, String, String) {
+    // A directory of its own: defaults such as warden-data/master.key never land in the
+    // source tree, nor leak from one test into another.
+    let cwd = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .current_dir(cwd.path())
         .args(args)
         .output()
         .unwrap();
@@ -653,10 +657,21 @@ fn a_backup_taken_while_serving_restores() {
     )
     .unwrap();
     let rdb = format!("sqlite://{}/data/warden.db", restored.path().display());
-    let (code, out, err) = warden(&["audit", "verify", "--db", &rdb]);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("intact: "), "{out}");
     let rmk = restored.path().join("data/master.key");
+    // The restored key is the one that signed the checkpoints.
+    let (code, out, err) = warden(&[
+        "audit",
+        "verify",
+        "--db",
+        &rdb,
+        "--master-key-file",
+        rmk.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("intact: ") && out.contains("signed checkpoints verified"),
+        "{out}"
+    );
     let served = serve(
         restored.path(),
         &rdb,

@@ -25,17 +25,8 @@ pub enum EnforcementReason {
     RepeatedFailures,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum ActionKind {
-    /// 约谈
-    Talk,
-    /// 警告
-    Warning,
-    /// 罚款
-    Fine,
-}
+/// Talks, warnings and fines: the penalty table says which article allows which.
+pub use crate::penalties::ActionKind;
 
 /// A person directly responsible (直接负责的主管人员和其他直接责任人员), named in an action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
