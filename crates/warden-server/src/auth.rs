@@ -54,6 +54,10 @@ async fn basic(s: &AppState, encoded: &str, peer: Option<IpAddr>) -> Result<Acto
         .map_err(|_| AuthError::Invalid)?;
     let raw = String::from_utf8(raw).map_err(|_| AuthError::Invalid)?;
     let (user, password) = raw.split_once(':').ok_or(AuthError::Invalid)?;
+    // No name or password holds a NUL; it never reaches the database.
+    if raw.contains('\0') {
+        return Err(AuthError::Invalid);
+    }
     if password.starts_with(TOKEN_TAG) {
         // The token names its principal; the user name is ignored, as many clients insist
         // on sending one.

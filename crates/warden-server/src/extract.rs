@@ -20,6 +20,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
+        // NUL reaches no database: PostgreSQL refuses it in text, so it is refused here.
+        if parts
+            .uri
+            .query()
+            .is_some_and(|q| q.to_ascii_lowercase().contains("%00"))
+        {
+            return Err(ServiceError::InvalidQuery(
+                "a parameter holds a NUL character (%00), which no parameter accepts".into(),
+            )
+            .into());
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, s).await {
             Ok(q) => Ok(Params(q.0)),
             Err(e) => Err(ServiceError::InvalidQuery(e.body_text()).into()),
@@ -33,10 +44,45 @@ pub fn id(s: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ServiceError::NotFound(format!("{s:?} (not a valid id)")).into())
 }
 
-/// A JSON body.
+/// A JSON body. Text holding a NUL character is refused: no field accepts one, and
+/// PostgreSQL cannot store it.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ServiceError::InvalidBody(format!("JSON body: {e}")))?;
+    if holds_nul(&v) {
+        return Err(ServiceError::InvalidBody(
+            "JSON body: a text holds a NUL character (\\u0000), which no field accepts".into(),
+        )
+        .into());
+    }
+    serde_json::from_value(v)
         .map_err(|e| ServiceError::InvalidBody(format!("JSON body: {e}")).into())
+}
+
+fn holds_nul(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(holds_nul),
+        Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+/// Whether a request declares a JSON body (`application/json`, or a `+json` type such as
+/// TAXII's). A write sent as a form or as text is not taken as JSON: a browser could send
+/// such a cross-site request with credentials it remembers.
+fn declares_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|c| {
+        let essence = c
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
+    })
 }
 
 /// The body of a write and its `Idempotency-Key`, bound to the route as requested and to
@@ -45,6 +91,7 @@ pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 pub struct Idempotent {
     body: Bytes,
     key: Option<(String, String)>,
+    json_declared: bool,
 }
 
 impl Idempotent {
@@ -61,8 +108,13 @@ impl Idempotent {
         })
     }
 
-    /// The body, as JSON.
+    /// The body, as JSON; it must be declared so (`Content-Type: application/json`).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if !self.json_declared {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with Content-Type: application/json".into(),
+            ));
+        }
         json(&self.body)
     }
 
@@ -100,6 +152,11 @@ impl<S: Send + Sync> FromRequest<S> for Idempotent {
                     .to_owned(),
             ),
         };
+        let json_declared = declares_json(
+            req.headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
         let body = Bytes::from_request(req, s)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -111,6 +168,10 @@ impl<S: Send + Sync> FromRequest<S> for Idempotent {
             let hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
             (k, hash)
         });
-        Ok(Idempotent { body, key })
+        Ok(Idempotent {
+            body,
+            key,
+            json_declared,
+        })
     }
 }

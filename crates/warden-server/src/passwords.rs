@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 use warden_core::org::Actor;
 use warden_service::Service;
-use warden_service::credentials::{AuthError, verify_password};
+use warden_service::authentication::Proof;
+use warden_service::credentials::AuthError;
 
 /// How long a verified Basic name and password is taken without argon2.
 const REMEMBER: Duration = Duration::from_secs(300);
@@ -103,25 +104,20 @@ impl BasicPasswords {
     ) -> Result<Actor, AuthError> {
         let key = self.key(user, password);
         if let Some((id, phc)) = self.recall(&key) {
-            match svc.person(user, |p, stored| p == id && stored == phc).await {
+            let proof = Proof::Remembered {
+                principal: id,
+                phc: &phc,
+            };
+            match svc.person(user, proof).await {
                 Err(AuthError::Invalid) => self.forget(&key),
-                done => return done,
+                done => return done.map(|(a, _)| a),
             }
         }
         if let Some(ip) = peer {
             self.limiter.check(ip).map_err(AuthError::Limited)?;
         }
-        let mut verified = None;
-        let actor = svc
-            .person(user, |p, stored| {
-                let ok = verify_password(password, stored);
-                if ok {
-                    verified = Some((p, stored.to_owned()));
-                }
-                ok
-            })
-            .await?;
-        if let Some((p, phc)) = verified {
+        let (actor, phc) = svc.person(user, Proof::Password(password)).await?;
+        if let Some(p) = actor.principal_id() {
             self.remember(key, p, phc);
         }
         Ok(actor)

@@ -56,6 +56,24 @@ pub fn random_token() -> Result<String> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// What a person presents: a password, or a check of it remembered from earlier (the
+/// principal and the stored hash it matched, which a changed password invalidates).
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    Password(&'a str),
+    Remembered { principal: Uuid, phc: &'a str },
+}
+
+/// A hash made with the same parameters as every stored one, checked for unknown names so
+/// they cost what a known name does.
+fn unknown_name_hash() -> String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        crate::credentials::hash_password("warden: no such person").unwrap_or_default()
+    })
+    .clone()
+}
+
 impl Service {
     /// The client an API token belongs to, if the token is usable now.
     pub async fn token_actor(&self, secret: &str) -> Result<Actor, AuthError> {
@@ -107,19 +125,30 @@ impl Service {
         password: &str,
         code: &str,
     ) -> Result<Actor, AuthError> {
-        self.checked_person(user, |_, phc| verify_password(password, phc), Some(code))
+        self.checked_person(user, Proof::Password(password), Some(code))
             .await
+            .map(|(a, _)| a)
     }
 
-    /// A person by name whose stored password hash `accept` takes (HTTP Basic). A person who
-    /// signs in with a second factor, or whose organisation requires one, is refused here:
-    /// a password alone is not enough for them.
-    pub async fn person(
-        &self,
-        user: &str,
-        accept: impl FnOnce(Uuid, &str) -> bool,
-    ) -> Result<Actor, AuthError> {
-        self.checked_person(user, accept, None).await
+    /// A person by name, with a password or a check remembered from an earlier one (HTTP
+    /// Basic): the actor and the stored hash that matched. A person who signs in with a
+    /// second factor, or whose organisation requires one, is refused here: a password alone
+    /// is not enough for them.
+    pub async fn person(&self, user: &str, proof: Proof<'_>) -> Result<(Actor, String), AuthError> {
+        self.checked_person(user, proof, None).await
+    }
+
+    /// argon2 off the request workers, at most one check per core at a time.
+    async fn password_matches(&self, password: &str, phc: String) -> Result<bool, AuthError> {
+        let _slot = self
+            .password_slots
+            .acquire()
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let password = password.to_owned();
+        tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+            .await
+            .map_err(|e| AuthError::Internal(e.to_string()))
     }
 
     /// The checks of a sign-in: the account's lock, the password, the account and its
@@ -128,15 +157,21 @@ impl Service {
     async fn checked_person(
         &self,
         user: &str,
-        accept: impl FnOnce(Uuid, &str) -> bool,
+        proof: Proof<'_>,
         code: Option<&str>,
-    ) -> Result<Actor, AuthError> {
-        let principal = self
-            .store
-            .principal_by_name(user)
-            .await?
-            .ok_or(AuthError::Invalid)?
-            .value;
+    ) -> Result<(Actor, String), AuthError> {
+        // No name holds a NUL (PostgreSQL cannot even be asked for one).
+        if user.contains('\0') || user.len() > 320 {
+            return Err(AuthError::Invalid);
+        }
+        let Some(principal) = self.store.principal_by_name(user).await? else {
+            // An unknown name costs what a known one does, so timing tells no names apart.
+            if let Proof::Password(p) = proof {
+                self.password_matches(p, unknown_name_hash()).await?;
+            }
+            return Err(AuthError::Invalid);
+        };
+        let principal = principal.value;
         let now = self.now();
         let state = self.store.sign_in_state(principal.id).await?;
         if let Some(until) = state.and_then(|(_, u)| u).filter(|u| *u > now) {
@@ -147,7 +182,11 @@ impl Service {
             .password_hash(principal.id)
             .await?
             .ok_or(AuthError::Invalid)?;
-        if !accept(principal.id, &hash) {
+        let accepted = match proof {
+            Proof::Password(p) => self.password_matches(p, hash.clone()).await?,
+            Proof::Remembered { principal: id, phc } => id == principal.id && phc == hash,
+        };
+        if !accepted {
             return Err(self.failed(principal.id, now).await);
         }
         if principal.disabled {
@@ -187,7 +226,7 @@ impl Service {
         if state.is_some() {
             self.store.sign_in_cleared(principal.id).await?;
         }
-        Ok(Actor::principal(&principal, &org))
+        Ok((Actor::principal(&principal, &org), hash))
     }
 
     /// Counts a failed sign-in: the answer is the lock when this failure sets it.

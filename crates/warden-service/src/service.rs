@@ -40,6 +40,15 @@ pub struct Service {
     pub(crate) taxii_threats: ThreatIndex,
     /// When this process last recorded each token's use: at most a write a minute per token.
     pub(crate) token_seen: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, OffsetDateTime>>,
+    /// Password checks (argon2) run on the blocking pool, at most this many at once: a flood
+    /// of guesses queues here instead of stalling the request workers.
+    pub(crate) password_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many argon2 checks run at once: one per core.
+fn password_slots() -> Arc<tokio::sync::Semaphore> {
+    let n = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    Arc::new(tokio::sync::Semaphore::new(n))
 }
 
 /// Builds a [`Service`]: the store, calendar, policy and keys are required; the clock is the
@@ -81,6 +90,7 @@ impl ServiceBuilder {
             taxii_ids: IdIndex::default(),
             taxii_threats: ThreatIndex::default(),
             token_seen: Default::default(),
+            password_slots: password_slots(),
         }
     }
 }
@@ -149,6 +159,7 @@ impl Service {
             taxii_ids: IdIndex::default(),
             taxii_threats: ThreatIndex::default(),
             token_seen: Default::default(),
+            password_slots: self.password_slots.clone(),
         }
     }
 

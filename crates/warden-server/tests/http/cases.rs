@@ -60,15 +60,64 @@ async fn reports_are_validated_and_correlated(s: Server) {
         (st, kind(&p)),
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid-province")
     );
+    let raw = |content_type: Option<&'static str>, body: &'static str| {
+        let mut r = s
+            .http
+            .post(format!("{}/api/v1/reports", s.base))
+            .bearer_auth(&s.tokens["secco"])
+            .body(body);
+        if let Some(c) = content_type {
+            r = r.header("content-type", c);
+        }
+        r.send()
+    };
+    let r = raw(Some("application/json"), "{not json").await.unwrap();
+    assert_eq!(r.status(), 400);
+    // A write not declared as JSON is not taken as JSON (a cross-site form could send it).
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let body = serde_json::to_string(&report("form-post.example.cn")).unwrap();
+        let r = s
+            .http
+            .post(format!("{}/api/v1/reports", s.base))
+            .bearer_auth(&s.tokens["secco"])
+            .header("content-type", ct.unwrap_or(""))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415, "{ct:?}");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(kind(&p), "unsupported-media-type");
+    }
+    // NUL reaches neither database: a 4xx like any bad input, on PostgreSQL too.
+    let mut nul = report("nul.example.cn");
+    nul["title"] = json!("a\u{0}b");
+    let (st, p) = s.post("secco", "/api/v1/reports", nul).await;
+    assert_eq!(
+        (st, kind(&p)),
+        (StatusCode::BAD_REQUEST, "invalid-body"),
+        "{p}"
+    );
+    for q in ["org=%00", "assigned_to=a%00b"] {
+        let (st, p) = s.get("miit", &format!("/api/v1/cases?{q}")).await;
+        assert_eq!(
+            (st, kind(&p)),
+            (StatusCode::BAD_REQUEST, "invalid-query"),
+            "{q}: {p}"
+        );
+    }
     let r = s
         .http
-        .post(format!("{}/api/v1/reports", s.base))
-        .bearer_auth(&s.tokens["secco"])
-        .body("{not json")
+        .get(format!("{}/api/v1/cases", s.base))
+        .basic_auth("a\u{0}b", Some("correct horse"))
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 401);
     let (_, list) = s.get("miit", "/api/v1/cases").await;
     assert_eq!(
         list["items"].as_array().unwrap().len(),
