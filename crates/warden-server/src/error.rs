@@ -161,6 +161,21 @@ pub const PROBLEMS: &[(&str, StatusCode, &str)] = &[
         "Idempotency key reused for another request",
     ),
     (
+        "bad-request",
+        StatusCode::BAD_REQUEST,
+        "The request cannot be read",
+    ),
+    (
+        "method-not-allowed",
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+    ),
+    (
+        "body-too-large",
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Request body too large",
+    ),
+    (
         "internal",
         StatusCode::INTERNAL_SERVER_ERROR,
         "Internal error",
@@ -248,6 +263,7 @@ mod tests {
             "not-acceptable",
             "unsupported-media-type",
         ]);
+        codes.extend(crate::HTTP_LAYER_PROBLEMS);
         for c in &codes {
             assert!(
                 PROBLEMS.iter().any(|(p, _, _)| p == c),

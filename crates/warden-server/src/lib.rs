@@ -63,9 +63,73 @@ pub fn router(state: AppState) -> Router {
         .merge(console::router())
         .fallback(health::not_found)
         .route_layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(problems_only))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// Problem types given to errors that the HTTP layers answer before a handler runs (for the
+/// test that every type has its status and title).
+#[cfg(test)]
+pub(crate) const HTTP_LAYER_PROBLEMS: [&str; 3] =
+    ["bad-request", "method-not-allowed", "body-too-large"];
+
+/// The API and TAXII answer every error as problem details: errors the HTTP layers make
+/// (a body over the limit, an unreadable path or query, a wrong method) come as plain text
+/// or empty, and are rewritten here with the status, headers and message kept.
+async fn problems_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::{StatusCode, header};
+    let path = req.uri().path();
+    let api = path.starts_with("/api/") || path.starts_with("/taxii2");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|c| c.starts_with("text/plain"));
+    if !plain {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (code, title) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body-too-large", "Request body too large"),
+        StatusCode::NOT_FOUND => ("not-found", "Not found"),
+        s if s.is_server_error() => ("internal", "Internal error"),
+        _ => ("bad-request", "The request cannot be read"),
+    };
+    let detail = match (status, text.is_empty()) {
+        (StatusCode::METHOD_NOT_ALLOWED, _) => {
+            let allow = parts
+                .headers
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            format!("this path answers {allow}")
+        }
+        (_, false) => text,
+        (_, true) => status
+            .canonical_reason()
+            .unwrap_or("the request cannot be read")
+            .to_owned(),
+    };
+    let mut out =
+        axum::response::IntoResponse::into_response(Problem::new(status, code, title, detail));
+    for (k, v) in &parts.headers {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
 }
 
 /// Gives every request an id: the caller's `X-Request-Id` when it is sensible, else a new

@@ -368,6 +368,9 @@ enum AuditCommand {
             default_value = "warden-data/master.key"
         )]
         master_key_file: PathBuf,
+        /// Check the chain alone, without the checkpoints' signatures (no master key here)
+        #[arg(long)]
+        no_signatures: bool,
     },
 }
 
@@ -765,7 +768,11 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Audit {
-            command: AuditCommand::Verify { master_key_file },
+            command:
+                AuditCommand::Verify {
+                    master_key_file,
+                    no_signatures,
+                },
             db,
         } => {
             let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
@@ -786,12 +793,18 @@ fn run(cli: Cli) -> Result<()> {
                             }
                         }
                         format!("{} signed checkpoints verified", check.checkpoints)
-                    } else {
+                    } else if no_signatures {
                         format!(
-                            "{} checkpoints match; signatures not checked ({} not found)",
-                            check.checkpoints,
-                            master_key_file.display()
+                            "{} checkpoints match; signatures not checked (--no-signatures)",
+                            check.checkpoints
                         )
+                    } else {
+                        // A chain whose signatures were not checked proves little against
+                        // whoever can write to the database: say so, and fail.
+                        bail!(
+                            "the chain is intact, but the checkpoints' signatures cannot be checked: {} not found; give --master-key-file, or --no-signatures to check the chain alone",
+                            master_key_file.display()
+                        );
                     };
                     println!(
                         "intact: {} entries, head {}; {signed}",

@@ -32,6 +32,63 @@ async fn health_and_problems(s: Server) {
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let p: Problem = r.json().await.unwrap();
     assert!(p.kind.ends_with("/not-found"));
+    // Errors the HTTP layers make come as problems too, with their headers kept.
+    let as_problem = |r: reqwest::Response| async move {
+        let st = r.status();
+        let allow = r.headers().get("allow").cloned();
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{st}"
+        );
+        let p: Problem = r.json().await.unwrap();
+        (st, p.kind.rsplit('/').next().unwrap().to_owned(), allow)
+    };
+    let r = s
+        .http
+        .delete(format!("{}/api/v1/cases", s.base))
+        .bearer_auth(&s.tokens["miit"])
+        .send()
+        .await
+        .unwrap();
+    let (st, k, allow) = as_problem(r).await;
+    assert_eq!(
+        (st, k.as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed")
+    );
+    assert!(allow.is_some(), "Allow is kept");
+    let r = s
+        .http
+        .post(format!("{}/api/v1/reports", s.base))
+        .bearer_auth(&s.tokens["secco"])
+        .header("content-type", "application/json")
+        .body(vec![b' '; warden_server::BODY_LIMIT + 1])
+        .send()
+        .await
+        .unwrap();
+    let (st, k, _) = as_problem(r).await;
+    assert_eq!(
+        (st, k.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body-too-large")
+    );
+    let r = s
+        .http
+        .get(format!("{}/api/v1/cases?limit=abc", s.base))
+        .bearer_auth(&s.tokens["miit"])
+        .send()
+        .await
+        .unwrap();
+    let (st, k, _) = as_problem(r).await;
+    assert_eq!((st, k.as_str()), (StatusCode::BAD_REQUEST, "invalid-query"));
+    let r = s
+        .http
+        .get(format!("{}/api/v1/reports/%FF", s.base))
+        .bearer_auth(&s.tokens["miit"])
+        .send()
+        .await
+        .unwrap();
+    let (st, _, _) = as_problem(r).await;
+    assert!(st.is_client_error(), "{st}");
 
     // No token, a malformed token, a revoked token.
     let (st, p) = s
