@@ -259,6 +259,14 @@ pub enum NoticeError {
         key_org: String,
         issuer: String,
     },
+    #[error(
+        "key {key_id} was retired at {retired_at}; a notice issued at {issued_at} cannot carry its signature"
+    )]
+    RetiredKey {
+        key_id: String,
+        retired_at: String,
+        issued_at: String,
+    },
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -484,6 +492,23 @@ pub fn verify(notice: &SignedNotice, keys: &KeySet) -> Result<(), NoticeError> {
             issuer: notice.body.issuer.slug.clone(),
         });
     }
+    // A retired key stays published so that what it signed before stays valid; a notice
+    // dated after its retirement is a forgery with a leaked key.
+    if let Some(retired) = &key.retired_at {
+        let parse =
+            |t: &str| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok();
+        let late = match (parse(&notice.body.issued_at), parse(retired)) {
+            (Some(issued), Some(r)) => issued > r,
+            _ => true,
+        };
+        if late {
+            return Err(NoticeError::RetiredKey {
+                key_id: key.key_id.clone(),
+                retired_at: retired.clone(),
+                issued_at: notice.body.issued_at.clone(),
+            });
+        }
+    }
     let pk: [u8; 32] = B64
         .decode(&key.public_key)
         .ok()
@@ -596,6 +621,15 @@ mod tests {
         let mut t = n.clone();
         t.signature.key_id = "ca-guangdong:0000".into();
         assert!(matches!(verify(&t, &ks), Err(NoticeError::UnknownKey(_))));
+        // A retired key verifies what it signed before its retirement, nothing after.
+        let mut retired = ks.clone();
+        retired.keys[0].retired_at = Some("2026-09-28T12:00:00+08:00".into());
+        assert_eq!(verify(&n, &retired), Ok(()), "issued before the retirement");
+        retired.keys[0].retired_at = Some("2026-09-28T09:00:00+08:00".into());
+        assert!(matches!(
+            verify(&n, &retired),
+            Err(NoticeError::RetiredKey { .. })
+        ));
         // A key of another organisation cannot sign in the authority's name.
         let other = SigningKey::from_bytes(&[8u8; 32]);
         let (n2, ks2) = signed(&other, "ca-beijing");

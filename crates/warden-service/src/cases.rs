@@ -301,17 +301,13 @@ impl Service {
         req: DecisionRequest,
         idem: Option<Idem>,
     ) -> Result<DecisionResponse> {
-        // The case, read once, when routing or Art. 8(3) needs it.
-        let needs_case = req.measures.iter().any(|m| m.recipient_org.is_none())
-            || req
-                .measures
-                .iter()
-                .any(|m| m.kind == MeasureKind::Remediate);
-        let case = if needs_case {
-            self.store.case(id).await?.map(|c| c.value)
-        } else {
-            None
-        };
+        // Who may decide is settled first: routing and Art. 8(3) read the case (its
+        // province, its victim), and their answers must reveal nothing to anyone else.
+        let visible = self.visible_case(actor, id).await?.value;
+        if let Some(refusal) = decide_refusal(actor, &visible) {
+            return Err(refusal.into());
+        }
+        let case = Some(visible);
         let mut specs = Vec::with_capacity(req.measures.len());
         for (i, m) in req.measures.iter().enumerate() {
             let target = m

@@ -10,6 +10,12 @@ use super::enforcement::Enforcement;
 use super::measure::Measure;
 use crate::org::{Actor, OrgType, Role};
 
+/// Why `actor` may not decide `case` now, if not: checked before anything about the
+/// decision's content (its routing) is worked out, so a refusal reveals nothing of the case.
+pub fn decide_refusal(actor: &Actor, case: &Case) -> Option<Refusal> {
+    case.may_decide(actor).err()
+}
+
 /// Files threat reports: a reporter of a member organisation.
 pub fn can_submit_reports(actor: &Actor) -> bool {
     require_role(actor, Role::Reporter).is_ok()

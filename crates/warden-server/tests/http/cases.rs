@@ -276,14 +276,12 @@ async fn determination_and_decision_respect_the_rules(s: Server) {
         (StatusCode::FORBIDDEN, "forbidden-organisation"),
         "{p}"
     );
+    // Another province's reviewer learns nothing of the case, not even where it lies.
     let (st, p) = s
         .post("bj", &format!("{case}/decision"), decision.clone())
         .await;
-    assert_eq!(
-        (st, kind(&p)),
-        (StatusCode::FORBIDDEN, "forbidden-jurisdiction"),
-        "{p}"
-    );
+    assert_eq!((st, kind(&p)), (StatusCode::NOT_FOUND, "not-found"), "{p}");
+    assert!(!p["detail"].as_str().unwrap().contains("44"), "{p}");
     let mut unroutable = decision.clone();
     unroutable["measures"][0]
         .as_object_mut()
