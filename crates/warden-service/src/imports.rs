@@ -332,6 +332,13 @@ pub fn read_documents(path: &std::path::Path) -> Result<Vec<Document>, ImportErr
         })?;
         let mut docs = vec![];
         for uuid in events.keys() {
+            // Event keys are UUIDs: anything else (a path, `..`) is not joined to the
+            // directory, so a manifest cannot make the import read files outside the feed.
+            if uuid::Uuid::parse_str(uuid).is_err() {
+                return Err(ImportError::Invalid(format!(
+                    "manifest.json names {uuid:?}, which is not an event UUID"
+                )));
+            }
             let name = format!("{uuid}.json");
             let p = path.join(&name);
             if !p.is_file() {
@@ -696,4 +703,33 @@ pub fn start_pending(svc: std::sync::Arc<Service>, owner: String) {
             });
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_manifest_names_events_not_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("manifest.json"),
+            r#"{"../../etc/passwd": {}}"#,
+        )
+        .unwrap();
+        let e = match super::read_documents(dir.path()) {
+            Err(e) => e.to_string(),
+            Ok(d) => panic!("{} documents read", d.len()),
+        };
+        assert!(e.contains("not an event UUID"), "{e}");
+        let id = "5b4b8b6a-9a1e-4f4b-8d5e-0d8b2a3c4e5f";
+        std::fs::write(
+            dir.path().join("manifest.json"),
+            format!(r#"{{"{id}": {{}}}}"#),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join(format!("{id}.json")), "{}").unwrap();
+        assert_eq!(
+            super::read_documents(dir.path()).map(|d| d.len()).ok(),
+            Some(1)
+        );
+    }
 }

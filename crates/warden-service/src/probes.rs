@@ -370,15 +370,17 @@ pub async fn http(
 /// `30m`, `1h`, `2d`: how often a probe repeats.
 fn parse_every(s: &str) -> Result<time::Duration, String> {
     let s = s.trim();
-    let (n, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = n
-        .parse()
-        .map_err(|_| format!("every: {s:?} is not like 30m, 1h or 2d"))?;
+    let bad = || format!("every: {s:?} is not like 30m, 1h or 2d");
+    // The unit is the last character, whatever its width (`5分` is refused, not a panic).
+    let Some(unit) = s.chars().last() else {
+        return Err(bad());
+    };
+    let n: i64 = s[..s.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
     match unit {
-        "m" => Ok(time::Duration::minutes(n)),
-        "h" => Ok(time::Duration::hours(n)),
-        "d" => Ok(time::Duration::days(n)),
-        _ => Err(format!("every: {s:?} is not like 30m, 1h or 2d")),
+        'm' => Ok(time::Duration::minutes(n)),
+        'h' => Ok(time::Duration::hours(n)),
+        'd' => Ok(time::Duration::days(n)),
+        _ => Err(bad()),
     }
 }
 
@@ -692,5 +694,19 @@ impl Service {
             evidence: o.evidence,
             notice,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_every;
+
+    #[test]
+    fn repeat_intervals_parse_or_say_why() {
+        assert_eq!(parse_every("30m"), Ok(time::Duration::minutes(30)));
+        assert_eq!(parse_every(" 2d "), Ok(time::Duration::days(2)));
+        for bad in ["5分", "分", "", "m", "10x", "1.5h"] {
+            assert!(parse_every(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -9,9 +9,10 @@ use std::time::Duration;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 fn options(url: &str) -> Result<PgConnectOptions> {
+    // Neither the URL nor the parser's message (which may quote it) shows the password.
     PgConnectOptions::from_str(url).map_err(|e| StoreError::BadUrl {
-        url: url.to_owned(),
-        problem: e.to_string(),
+        url: redact(url),
+        problem: e.to_string().replace(url, &redact(url)),
     })
 }
 
@@ -61,6 +62,14 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_malformed_url_is_told_without_its_password() {
+        let url = "postgres://warden:s3cret-pw@db.example:notaport/warden";
+        let e = super::options(url).unwrap_err().to_string();
+        assert!(!e.contains("s3cret-pw"), "{e}");
+        assert!(e.contains("warden:***@db.example"), "{e}");
+    }
+
     #[test]
     fn passwords_never_reach_messages() {
         assert_eq!(
