@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(health::not_found)
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(problems_only))
+        .layer(axum::middleware::from_fn(declared_length))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
@@ -130,6 +131,32 @@ async fn problems_only(req: axum::extract::Request, next: axum::middleware::Next
         }
     }
     out
+}
+
+/// A body whose declared length is over the limit is refused at once, before any of it is
+/// waited for: a feed upload may carry up to the import limit, anything else `BODY_LIMIT`.
+async fn declared_length(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::{Method, StatusCode, header};
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = if req.method() == Method::POST && req.uri().path() == "/api/v1/imports" {
+        warden_service::imports::UPLOAD_LIMIT
+    } else {
+        BODY_LIMIT as u64
+    };
+    if let Some(n) = declared.filter(|n| *n > limit) {
+        metrics::refused("body-too-large");
+        return axum::response::IntoResponse::into_response(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+            format!("the declared body of {n} bytes is over the limit of {limit} bytes"),
+        ));
+    }
+    next.run(req).await
 }
 
 /// Gives every request an id: the caller's `X-Request-Id` when it is sensible, else a new
