@@ -389,6 +389,7 @@ async fn file_appeal(
 async fn public_appeal(
     State(s): State<AppState>,
     peer: Peer,
+    _anyone: crate::auth::AnyoneButWrong,
     w: Idempotent,
 ) -> Result<(StatusCode, Json<AppealCreated>), ApiError> {
     s.limiter
@@ -864,6 +865,7 @@ async fn issue_publication(
 )]
 async fn list_publications(
     State(s): State<AppState>,
+    _anyone: crate::auth::AnyoneButWrong,
     Params(q): Params<PageQuery>,
 ) -> Result<Json<BulletinList>, ApiError> {
     Ok(Json(
@@ -901,6 +903,7 @@ async fn misp_feed(
 )]
 async fn publications_atom(
     State(s): State<AppState>,
+    _anyone: crate::auth::AnyoneButWrong,
     headers: HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
     let list = s

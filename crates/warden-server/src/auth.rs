@@ -26,6 +26,37 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The caller of a route open to everyone (publications, the public appeal form): no
+/// credentials is fine, but credentials that are sent must be good. A wrong or revoked
+/// token is told so (401) rather than quietly treated as nobody's.
+pub struct AnyoneButWrong;
+
+impl FromRequestParts<AppState> for AnyoneButWrong {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let Ok(Peer(peer)) = Peer::from_request_parts(parts, s).await;
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        check_if_sent(s, header, peer).await?;
+        Ok(AnyoneButWrong)
+    }
+}
+
+/// Checks credentials when they are sent at all.
+pub async fn check_if_sent(
+    s: &AppState,
+    header: Option<&str>,
+    peer: Option<IpAddr>,
+) -> Result<(), AuthError> {
+    match header {
+        None => Ok(()),
+        Some(_) => authenticate(s, header, peer).await.map(|_| ()),
+    }
+}
+
 /// The actor behind an `Authorization` header value.
 pub async fn authenticate(
     s: &AppState,

@@ -149,7 +149,14 @@ async fn root_caller(s: &AppState, peer: Peer, root: &str, headers: &HeaderMap) 
     negotiate(headers)?;
     match root {
         MEMBERS => caller(s, peer, headers).await,
-        PUBLIC => Ok(Actor::Public),
+        PUBLIC => {
+            // Open to all, but credentials that are sent must be good.
+            let header = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            crate::auth::check_if_sent(s, header, peer.0).await?;
+            Ok(Actor::Public)
+        }
         other => Err(ServiceError::NotFound(format!(
             "API root {other:?}: this server has {MEMBERS} and {PUBLIC}"
         ))

@@ -66,6 +66,20 @@ async fn health_and_problems(s: Server) {
         .unwrap();
     let (st, k, _) = as_problem(r).await;
     assert_eq!((st, k.as_str()), (StatusCode::BAD_REQUEST, "invalid-query"));
+    // Open routes take no credentials, but credentials that are sent must be good.
+    for path in ["/api/v1/publications", "/api/v1/publications.atom"] {
+        let url = format!("{}{path}", s.base);
+        let open = s.http.get(&url).send().await.unwrap();
+        assert_eq!(open.status(), 200, "{path}");
+        let wrong = s
+            .http
+            .get(&url)
+            .bearer_auth("wdn_00000000_not-a-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401, "{path}");
+    }
     // A declared length over the limit is refused at once, without waiting for the body.
     {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
