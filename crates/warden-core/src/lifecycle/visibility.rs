@@ -116,9 +116,10 @@ pub fn can_view_report(actor: &Actor, report: &Report, case: Option<&Case>) -> b
     }
 }
 
-/// The case as a reporter who does not handle it sees it: its progress, and only what its
-/// own reports brought in. The institution's recommended targets are trimmed to those
-/// indicators, and the marking is the most restrictive of those reports'.
+/// The case as a reporter who does not handle it sees it: its progress and outcome, and only
+/// what its own reports brought in; not the reasoning, the recommended or decided measures,
+/// nor whom Art. 8(3) notified (a request for more information excepted). The marking is the
+/// most restrictive of those reports'.
 pub fn case_for_reporter(case: &Case, own_reports: &[&Report]) -> Case {
     let mut c = case.clone();
     c.indicators = own_reports
@@ -135,10 +136,18 @@ pub fn case_for_reporter(case: &Case, own_reports: &[&Report]) -> Case {
         c.tlp = tlp;
         c.widest_tlp = own_reports.iter().map(|r| r.content.tlp).min();
     }
+    // The outcome, not the institution's or the authority's reasoning: that may rest on
+    // other parties' reports. A request for more information is the reporter's to read.
     if let Some(d) = c.determination.as_mut() {
-        let shown = &c.indicators;
-        d.recommended_measures
-            .retain(|m| m.target.as_ref().is_none_or(|t| shown.contains(t)));
+        d.recommended_measures.clear();
+        if d.verdict != Verdict::MoreInfo {
+            d.rationale.clear();
+        }
+    }
+    if let Some(d) = c.decision.as_mut() {
+        d.reasons.clear();
+        d.measure_ids.clear();
+        d.notified.clear();
     }
     c
 }

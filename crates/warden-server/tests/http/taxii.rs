@@ -649,6 +649,16 @@ async fn taxii_shares_threats_version_by_version(s: Server) {
             .all(|o| o["object_marking_refs"][0] == stix_tlp("green")),
         "marked at the level of what is shown"
     );
+    // A sighting makes its sender no party to the case: it sees its own report and the
+    // outcome, not the institution's reasoning.
+    let (st, seen) = s.get("netco", &gcase).await;
+    assert_eq!(st, StatusCode::OK, "{seen}");
+    assert_eq!(seen["determination"]["verdict"], "confirmed");
+    assert_eq!(seen["determination"]["rationale"], "", "{seen}");
+    assert!(
+        seen["indicators"].to_string().contains("red.example.cn"),
+        "{seen}"
+    );
     // Its reporter sees its own red report's part, the handling institution everything.
     let (theirs, _) = taxii_all(&s, "netco", "threats", "").await;
     assert!(theirs.iter().any(|o| o["name"] == "domain red.example.cn"));
