@@ -66,6 +66,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(problems_only))
         .layer(axum::middleware::from_fn(declared_length))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            secure_transport,
+        ))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -157,6 +161,60 @@ async fn declared_length(req: axum::extract::Request, next: axum::middleware::Ne
         ));
     }
     next.run(req).await
+}
+
+/// Over TLS (served directly, or ended at a trusted proxy that says so with
+/// `X-Forwarded-Proto: https`), browsers are told to come back only over TLS (HSTS) and the
+/// console's cookies are marked `Secure`, so they never travel in clear.
+async fn secure_transport(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::{HeaderValue, header};
+    let direct = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<tls::TlsPeer>>()
+        .is_some();
+    let proxied = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|c| {
+            let ip = c.0.ip().to_canonical();
+            s.trusted_proxies.iter().any(|n| n.contains(&ip))
+        })
+        && req
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let mut resp = next.run(req).await;
+    if !(direct || proxied) {
+        return resp;
+    }
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    let cookies: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    if !cookies.is_empty() {
+        headers.remove(header::SET_COOKIE);
+        for c in cookies {
+            let secured = match c.to_str() {
+                Ok(t) if !t.to_ascii_lowercase().contains("; secure") => {
+                    HeaderValue::from_str(&format!("{t}; Secure")).unwrap_or(c)
+                }
+                _ => c,
+            };
+            headers.append(header::SET_COOKIE, secured);
+        }
+    }
+    resp
 }
 
 /// Gives every request an id: the caller's `X-Request-Id` when it is sensible, else a new

@@ -2107,6 +2107,19 @@ fn serves_https_directly() {
     );
     assert_eq!(st, 200, "{body}");
     assert!(body.contains("\"status\":\"ok\""), "{body}");
+    // Browsers are told to come back over TLS only.
+    let o = Command::new("curl")
+        .args(["-sS", "-D", "-", "-o", "/dev/null", "--cacert"])
+        .arg(&cert)
+        .arg(format!("https://127.0.0.1:{port}/console/login"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&o.stdout).to_ascii_lowercase();
+    assert!(
+        head.contains("strict-transport-security: max-age="),
+        "{head}"
+    );
+    assert!(head.contains("; secure"), "the console's cookie: {head}");
     // The certificate is checked: without the CA, refused.
     let o = Command::new("curl")
         .args(["-sS", &format!("https://127.0.0.1:{port}/healthz")])

@@ -189,9 +189,37 @@ async fn health_and_problems(s: Server) {
         "the hop the proxy saw counts, not the claim"
     );
     assert!(body.contains("198.51.100.1"), "{body}");
-    let (st, body) = metrics(proxied, None).await;
+    let (st, body) = metrics(proxied.clone(), None).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert!(body.contains("127.0.0.1"), "{body}");
+    // TLS ended at the trusted proxy: HSTS, and the console's cookies only over TLS. The
+    // same header from anyone else changes nothing.
+    let login = |base: String, proto: Option<&'static str>| async move {
+        let mut r = reqwest::Client::new().get(format!("{base}/console/login"));
+        if let Some(p) = proto {
+            r = r.header("x-forwarded-proto", p);
+        }
+        let r = r.send().await.unwrap();
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (
+            r.headers().contains_key("strict-transport-security"),
+            cookie,
+        )
+    };
+    let (hsts, cookie) = login(proxied.clone(), Some("https")).await;
+    assert!(hsts && cookie.contains("; Secure"), "{cookie}");
+    let (hsts, cookie) = login(proxied, None).await;
+    assert!(!hsts && !cookie.contains("Secure"), "{cookie}");
+    let (hsts, cookie) = login(direct, Some("https")).await;
+    assert!(
+        !hsts && !cookie.contains("Secure"),
+        "not a trusted proxy: {cookie}"
+    );
 }
 
 /// Every route the server serves is in the OpenAPI document, and every documented operation
