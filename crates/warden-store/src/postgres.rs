@@ -64,8 +64,12 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn a_malformed_url_is_told_without_its_password() {
-        let url = "postgres://warden:s3cret-pw@db.example:notaport/warden";
-        let e = super::options(url).unwrap_err().to_string();
+        // (Built in two halves: the import-graph check reads a double slash as a comment.)
+        let url = format!(
+            "postgres:/{}",
+            "/warden:s3cret-pw@db.example:notaport/warden"
+        );
+        let e = super::options(&url).unwrap_err().to_string();
         assert!(!e.contains("s3cret-pw"), "{e}");
         assert!(e.contains("warden:***@db.example"), "{e}");
     }
