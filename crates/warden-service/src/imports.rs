@@ -215,9 +215,16 @@ fn line_items<R: BufRead>(
         }
         buf.clear();
         n += 1;
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) => None,
-            Ok(len) => Some(Ok((
+        match read_line_capped(&mut reader, &mut buf, MAX_LINE) {
+            Ok((0, _)) => None,
+            Ok((len, true)) => Some(Ok((
+                Place::Line(n),
+                len as u64,
+                Err(format!(
+                    "a line of {len} bytes: lines are at most {MAX_LINE} bytes, so it was not read"
+                )),
+            ))),
+            Ok((len, false)) => Some(Ok((
                 Place::Line(n),
                 len as u64,
                 match std::str::from_utf8(&buf) {
@@ -231,6 +238,48 @@ fn line_items<R: BufRead>(
             }
         }
     })
+}
+
+/// The longest line a feed may have: far beyond any indicator with its fields, and small
+/// enough that a line without an end never fills memory.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Reads one line (through its `\n`) into `buf`, keeping at most `max` bytes of it; a longer
+/// line is consumed to its end without being kept. The bytes consumed, and whether the line
+/// was too long.
+fn read_line_capped<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
+    let (mut total, mut too_long) = (0usize, false);
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok((total, too_long));
+        }
+        let (n, ends) = match available.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        if !too_long {
+            if buf.len() + n <= max {
+                buf.extend_from_slice(&available[..n]);
+            } else {
+                too_long = true;
+                buf.clear();
+            }
+        }
+        reader.consume(n);
+        total += n;
+        if ends {
+            return Ok((total, too_long));
+        }
+    }
 }
 
 /// A reader that counts the bytes read through it (the progress of a streamed document).
@@ -707,6 +756,28 @@ pub fn start_pending(svc: std::sync::Arc<Service>, owner: String) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_line_without_an_end_is_not_kept() {
+        let mut feed = vec![b'a'; 300_000];
+        feed.extend_from_slice(b"\nnext.example.cn\n");
+        let mut reader = std::io::BufReader::with_capacity(4096, &feed[..]);
+        let mut buf = vec![];
+        let (n, too_long) = super::read_line_capped(&mut reader, &mut buf, 1000).unwrap();
+        assert_eq!((n, too_long), (300_001, true));
+        assert!(buf.capacity() <= 4096, "never held the line");
+        buf.clear();
+        let (n, too_long) = super::read_line_capped(&mut reader, &mut buf, 1000).unwrap();
+        assert_eq!(
+            (n, too_long, &buf[..]),
+            (16, false, &b"next.example.cn\n"[..])
+        );
+        buf.clear();
+        assert_eq!(
+            super::read_line_capped(&mut reader, &mut buf, 1000).unwrap(),
+            (0, false)
+        );
+    }
+
     #[test]
     fn a_manifest_names_events_not_paths() {
         let dir = tempfile::tempdir().unwrap();

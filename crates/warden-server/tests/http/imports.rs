@@ -17,6 +17,9 @@ async fn feeds_upload_over_http_and_resume(s: Server) {
     }
     feed.push_str("{not json\n");
     feed.push_str("{\"type\": \"ipv4\", \"value\": \"300.1.2.3\"}\n");
+    // A line far over the limit is a reject, never held in memory.
+    feed.push_str(&"x".repeat(200_000));
+    feed.push('\n');
     assert!(feed.len() > 1 << 20);
     let upload = |who: &'static str, query: &'static str, ctype: &'static str, body: String| {
         let req = s
@@ -55,11 +58,11 @@ async fn feeds_upload_over_http_and_resume(s: Server) {
             &job["rejected"]
         ),
         (
-            &json!(40_002),
+            &json!(40_003),
             &json!(40_000),
             &json!(36_000),
             &json!(4_000),
-            &json!(2)
+            &json!(3)
         ),
         "{job}"
     );
@@ -67,9 +70,16 @@ async fn feeds_upload_over_http_and_resume(s: Server) {
         .get("secco", &format!("/api/v1/imports/{id}/rejects"))
         .await;
     assert_eq!(st, StatusCode::OK);
-    assert_eq!(rejects["total"], 2);
+    assert_eq!(rejects["total"], 3);
     assert_eq!(rejects["items"][0]["place"], "line 40001");
     assert_eq!(rejects["items"][1]["place"], "line 40002");
+    assert!(
+        rejects["items"][2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("at most 65536 bytes"),
+        "{rejects}"
+    );
     assert!(
         rejects["items"][1]["reason"]
             .as_str()
@@ -83,7 +93,7 @@ async fn feeds_upload_over_http_and_resume(s: Server) {
             &format!("/api/v1/imports/{id}/rejects?after=1&limit=5"),
         )
         .await;
-    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
     // The upload was dropped once read.
     let uuid: uuid::Uuid = id.parse().unwrap();
     assert_eq!(s.store.import_chunk(uuid, 0).await.unwrap(), None);
