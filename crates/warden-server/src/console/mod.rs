@@ -121,7 +121,48 @@ pub fn router() -> Router<AppState> {
         .route("/console/assets/htmx.min.js", get(home::htmx))
         .route("/favicon.ico", get(home::icon))
         .route("/console/assets/icon.svg", get(home::icon))
+        .layer(axum::middleware::from_fn(no_nul_in_forms))
         .layer(axum::middleware::map_response(security_headers))
+}
+
+/// A form whose fields hold a NUL character (`%00`) is refused before any handler reads it:
+/// no field accepts one, and PostgreSQL cannot store it.
+async fn no_nul_in_forms(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let form = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, crate::state::BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "the form is larger than the server accepts",
+            )
+                .into_response();
+        }
+    };
+    if bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            "a field of the form holds a NUL character (%00), which no field accepts",
+        )
+            .into_response();
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
 }
 
 /// Strict headers on every console response: nothing runs or loads but what the binary serves.

@@ -141,6 +141,11 @@ async fn look_ups_in_the_console() {
             ("province", "44".to_owned()),
         ]
     };
+    // A NUL character in any field is refused before a handler reads the form.
+    let (st, _, page) =
+        console_post(&s, &rev, "/console/inquiries", form("45.33.12.11\u{0}")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("NUL"), "{page}");
     // Refusals come back on the page, specific.
     let (st, _, page) = console_post(&s, &rev, "/console/inquiries", form("not a value")).await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
