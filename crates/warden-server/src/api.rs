@@ -2,9 +2,12 @@
 //! the service, and answers; query strings become the service's typed filters here, and
 //! errors become problems in `error.rs`.
 
+mod inquiries;
+mod members;
+
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{Idempotent, Params, id, json};
+use crate::extract::{IdempotencyKey, Idempotent, Params, id, json};
 use crate::state::{AppState, Peer};
 use axum::Json;
 use axum::body::Bytes;
@@ -20,17 +23,6 @@ use warden_core::org::Actor;
 use warden_service::ServiceError;
 use warden_service::filters::{Lookup, PageRequest};
 use warden_service::proto::*;
-
-/// The `Idempotency-Key` header of a write, for the OpenAPI document: the `Idempotent`
-/// extractor reads it.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)] // Never built: only its description is used.
-struct IdempotencyKey {
-    /// Makes a retried write apply once: the same key and body return the first response.
-    #[param(rename = "Idempotency-Key")]
-    key: Option<String>,
-}
 
 /// The API, each route registered with its OpenAPI description.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -55,9 +47,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(phone_notification))
         .routes(routes!(telephone_sheet))
         .routes(routes!(penalty_table))
-        .routes(routes!(ask_inquiry, list_inquiries))
-        .routes(routes!(get_inquiry))
-        .routes(routes!(answer_inquiry))
         .routes(routes!(issue_written_notice))
         .routes(routes!(file_appeal))
         .routes(routes!(public_appeal))
@@ -84,14 +73,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_resources, declare_resource))
         .routes(routes!(decide_resource))
         .routes(routes!(attribution, attribution_batch))
-        .routes(routes!(list_organisations, register_organisation))
-        .routes(routes!(get_organisation, amend_organisation))
-        .routes(routes!(suspend_organisation, reactivate_organisation))
-        .routes(routes!(list_people, invite_person))
-        .routes(routes!(amend_person))
-        .routes(routes!(reset_person))
-        .routes(routes!(list_tokens, create_token))
-        .routes(routes!(revoke_token))
+        .merge(inquiries::router())
+        .merge(members::router())
 }
 
 #[utoipa::path(
@@ -629,95 +612,6 @@ async fn phone_notification(
         at: req.at,
     };
     Ok(Json(s.svc.notice_step(&c, id(&nid)?, cmd, idem).await?))
-}
-
-#[utoipa::path(
-    post,
-    path = "/inquiries",
-    tag = "inquiries",
-    summary = "Ask an organisation who holds an address, a broadband account, a domain or a number (Art. 9): an authority's reviewer, or an institution's analyst on its behalf",
-    request_body = InquiryRequest,
-    params(IdempotencyKey),
-    responses((status = 201, description = "Created", body = InquiryView)),
-    security(("bearer" = []))
-)]
-async fn ask_inquiry(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    w: Idempotent,
-) -> Result<(StatusCode, Json<InquiryView>), ApiError> {
-    let idem = w.idem(&c);
-    let req: InquiryRequest = w.json()?;
-    Ok((
-        StatusCode::CREATED,
-        Json(s.svc.ask_inquiry(&c, req, idem).await?),
-    ))
-}
-
-#[utoipa::path(
-    get,
-    path = "/inquiries",
-    tag = "inquiries",
-    summary = "Look-up requests (Art. 9): those asked of the caller's organisation, or asked by or within its authority",
-    params(InquiryQuery),
-    responses((status = 200, description = "OK", body = InquiryList)),
-    security(("bearer" = []))
-)]
-async fn list_inquiries(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Params(q): Params<InquiryQuery>,
-) -> Result<Json<InquiryList>, ApiError> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ServiceError::InvalidQuery(format!(
-            "limit: {limit} is not between 1 and 1000"
-        ))
-        .into());
-    }
-    Ok(Json(
-        s.svc
-            .inquiries(&c, q.open.unwrap_or(false), limit, q.cursor.as_deref())
-            .await?,
-    ))
-}
-
-#[utoipa::path(
-    get,
-    path = "/inquiries/{id}",
-    tag = "inquiries",
-    summary = "One look-up request and its answer",
-    params(("id" = Uuid, Path, description = "The request's id")),
-    responses((status = 200, description = "OK", body = InquiryView)),
-    security(("bearer" = []))
-)]
-async fn get_inquiry(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(qid): Path<String>,
-) -> Result<Json<InquiryView>, ApiError> {
-    Ok(Json(s.svc.inquiry(&c, id(&qid)?).await?))
-}
-
-#[utoipa::path(
-    post,
-    path = "/inquiries/{id}/answer",
-    tag = "inquiries",
-    summary = "Answer a look-up request: the holder, the registrant, a contact and the evidence (the organisation asked)",
-    request_body = InquiryAnswerRequest,
-    params(("id" = Uuid, Path, description = "The request's id"), IdempotencyKey),
-    responses((status = 200, description = "OK", body = InquiryView)),
-    security(("bearer" = []))
-)]
-async fn answer_inquiry(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(qid): Path<String>,
-    w: Idempotent,
-) -> Result<Json<InquiryView>, ApiError> {
-    let idem = w.idem(&c);
-    let req: InquiryAnswerRequest = w.json()?;
-    Ok(Json(s.svc.answer_inquiry(&c, id(&qid)?, req, idem).await?))
 }
 
 #[utoipa::path(
@@ -1348,264 +1242,4 @@ fn upload_format(
             ))
         }),
     }
-}
-
-#[utoipa::path(
-    get,
-    path = "/organisations",
-    tag = "organisations",
-    summary = "Member organisations in slug order; Art. 5 contacts only for the organisation itself and the bodies that oversee it",
-    params(OrganisationsQuery),
-    responses((status = 200, description = "OK", body = OrganisationList)),
-    security(("bearer" = []))
-)]
-async fn list_organisations(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Params(q): Params<OrganisationsQuery>,
-) -> Result<Json<OrganisationList>, ApiError> {
-    Ok(Json(s.svc.organisations(&c, q.try_into()?).await?))
-}
-
-#[utoipa::path(
-    post,
-    path = "/organisations",
-    tag = "organisations",
-    summary = "Register an organisation (Art. 5): admins of MIIT anywhere, of a provincial authority in its province",
-    request_body = OrganisationRequest,
-    params(IdempotencyKey),
-    responses((status = 201, description = "Created", body = OrganisationView)),
-    security(("bearer" = []))
-)]
-async fn register_organisation(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    w: Idempotent,
-) -> Result<(StatusCode, Json<OrganisationView>), ApiError> {
-    let idem = w.idem(&c);
-    let v = s.svc.register_organisation(&c, w.json()?, idem).await?;
-    Ok((StatusCode::CREATED, Json(v)))
-}
-
-#[utoipa::path(
-    get,
-    path = "/organisations/{slug}",
-    tag = "organisations",
-    summary = "An organisation, with its declared resources for those who oversee it",
-    params(("slug" = String, Path, description = "The organisation's slug")),
-    responses((status = 200, description = "OK", body = OrganisationView)),
-    security(("bearer" = []))
-)]
-async fn get_organisation(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(slug): Path<String>,
-) -> Result<Json<OrganisationView>, ApiError> {
-    Ok(Json(s.svc.organisation(&c, &slug).await?))
-}
-
-#[utoipa::path(
-    patch,
-    path = "/organisations/{slug}",
-    tag = "organisations",
-    summary = "Change an organisation: its own admin the Art. 5 contacts, its authority the rest; audited",
-    params(("slug" = String, Path, description = "The organisation's slug"), IdempotencyKey),
-    request_body = OrganisationPatch,
-    responses((status = 200, description = "OK", body = OrganisationView)),
-    security(("bearer" = []))
-)]
-async fn amend_organisation(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(slug): Path<String>,
-    w: Idempotent,
-) -> Result<Json<OrganisationView>, ApiError> {
-    let idem = w.idem(&c);
-    Ok(Json(
-        s.svc.amend_organisation(&c, &slug, w.json()?, idem).await?,
-    ))
-}
-
-#[utoipa::path(
-    post,
-    path = "/organisations/{slug}/suspension",
-    tag = "organisations",
-    summary = "Suspend an organisation: its tokens and sessions stop at once and it is routed nothing new",
-    params(("slug" = String, Path, description = "The organisation's slug"), IdempotencyKey),
-    request_body = SuspendRequest,
-    responses((status = 200, description = "OK", body = OrganisationView)),
-    security(("bearer" = []))
-)]
-async fn suspend_organisation(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(slug): Path<String>,
-    w: Idempotent,
-) -> Result<Json<OrganisationView>, ApiError> {
-    let idem = w.idem(&c);
-    let req: SuspendRequest = w.json()?;
-    Ok(Json(
-        s.svc
-            .set_suspension(&c, &slug, Some(req.reason), idem)
-            .await?,
-    ))
-}
-
-#[utoipa::path(
-    delete,
-    path = "/organisations/{slug}/suspension",
-    tag = "organisations",
-    summary = "Reactivate a suspended organisation",
-    params(("slug" = String, Path, description = "The organisation's slug"), IdempotencyKey),
-    responses((status = 200, description = "OK", body = OrganisationView)),
-    security(("bearer" = []))
-)]
-async fn reactivate_organisation(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(slug): Path<String>,
-    w: Idempotent,
-) -> Result<Json<OrganisationView>, ApiError> {
-    let idem = w.idem(&c);
-    Ok(Json(s.svc.set_suspension(&c, &slug, None, idem).await?))
-}
-
-#[utoipa::path(
-    get,
-    path = "/organisations/{slug}/people",
-    tag = "organisations",
-    summary = "The people of an organisation: its admins and those of the authority that administers it",
-    params(("slug" = String, Path, description = "The organisation's slug")),
-    responses((status = 200, description = "OK", body = PeopleList)),
-    security(("bearer" = []))
-)]
-async fn list_people(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(slug): Path<String>,
-) -> Result<Json<PeopleList>, ApiError> {
-    Ok(Json(s.svc.people(&c, &slug).await?))
-}
-
-/// The link's secret is shown once and never stored: no Idempotency-Key replay; inviting the
-/// same name again answers 409.
-#[utoipa::path(
-    post,
-    path = "/organisations/{slug}/people",
-    tag = "organisations",
-    summary = "Invite a person: the account and a one-time link (7 days) to set a password and second factor",
-    params(("slug" = String, Path, description = "The organisation's slug")),
-    request_body = PersonRequest,
-    responses((status = 201, description = "Created", body = LinkIssued)),
-    security(("bearer" = []))
-)]
-async fn invite_person(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(slug): Path<String>,
-    body: Bytes,
-) -> Result<(StatusCode, Json<LinkIssued>), ApiError> {
-    let req: PersonRequest = json(&body)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(s.svc.invite_person(&c, &slug, req).await?),
-    ))
-}
-
-#[utoipa::path(
-    patch,
-    path = "/people/{name}",
-    tag = "organisations",
-    summary = "Change a person's roles, display name or whether they are disabled (their sessions end at once)",
-    params(("name" = String, Path, description = "The person's sign-in name"), IdempotencyKey),
-    request_body = PersonPatch,
-    responses((status = 200, description = "OK", body = PersonView)),
-    security(("bearer" = []))
-)]
-async fn amend_person(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(name): Path<String>,
-    w: Idempotent,
-) -> Result<Json<PersonView>, ApiError> {
-    let idem = w.idem(&c);
-    Ok(Json(s.svc.amend_person(&c, &name, w.json()?, idem).await?))
-}
-
-#[utoipa::path(
-    post,
-    path = "/people/{name}/reset",
-    tag = "organisations",
-    summary = "A one-time link (24 hours) for a person to set a new password and second factor; earlier links stop working",
-    params(("name" = String, Path, description = "The person's sign-in name")),
-    responses((status = 201, description = "Created", body = LinkIssued)),
-    security(("bearer" = []))
-)]
-async fn reset_person(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(name): Path<String>,
-) -> Result<(StatusCode, Json<LinkIssued>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(s.svc.reset_person(&c, &name).await?),
-    ))
-}
-
-#[utoipa::path(
-    get,
-    path = "/organisations/{slug}/tokens",
-    tag = "organisations",
-    summary = "An organisation's API tokens with their last use (never their secrets)",
-    params(("slug" = String, Path, description = "The organisation's slug")),
-    responses((status = 200, description = "OK", body = TokenList)),
-    security(("bearer" = []))
-)]
-async fn list_tokens(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(slug): Path<String>,
-) -> Result<Json<TokenList>, ApiError> {
-    Ok(Json(s.svc.org_tokens(&c, &slug).await?))
-}
-
-/// The secret is shown once and never stored: no Idempotency-Key replay.
-#[utoipa::path(
-    post,
-    path = "/organisations/{slug}/tokens",
-    tag = "organisations",
-    summary = "A new API client of the organisation with its token (the secret is in this answer only)",
-    params(("slug" = String, Path, description = "The organisation's slug")),
-    request_body = TokenRequest,
-    responses((status = 201, description = "Created", body = TokenCreated)),
-    security(("bearer" = []))
-)]
-async fn create_token(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(slug): Path<String>,
-    body: Bytes,
-) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
-    let req: TokenRequest = json(&body)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(s.svc.create_org_token(&c, &slug, req).await?),
-    ))
-}
-
-#[utoipa::path(
-    delete,
-    path = "/tokens/{prefix}",
-    tag = "organisations",
-    summary = "Revoke a token: it stops working at once",
-    params(("prefix" = String, Path, description = "The token's public prefix (wdn_xxxxxxxx)")),
-    responses((status = 200, description = "OK", body = TokenView)),
-    security(("bearer" = []))
-)]
-async fn revoke_token(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Path(prefix): Path<String>,
-) -> Result<Json<TokenView>, ApiError> {
-    Ok(Json(s.svc.revoke_org_token(&c, &prefix).await?))
 }

@@ -123,6 +123,17 @@ impl Idempotent {
     }
 }
 
+/// The `Idempotency-Key` header of a write, for the OpenAPI document: the `Idempotent`
+/// extractor reads it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Never built: only its description is used.
+pub struct IdempotencyKey {
+    /// Makes a retried write apply once: the same key and body return the first response.
+    #[param(rename = "Idempotency-Key")]
+    key: Option<String>,
+}
+
 /// Where the API is mounted: routes are hashed as the API names them.
 const API_ROOT: &str = "/api/v1";
 
