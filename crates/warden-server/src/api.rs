@@ -7,10 +7,9 @@ mod members;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{IdempotencyKey, Idempotent, Params, id, json};
+use crate::extract::{IdempotencyKey, Idempotent, JsonBody, Params, id};
 use crate::state::{AppState, Peer};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse as _;
@@ -441,7 +440,7 @@ async fn decide_appeal(
 async fn advance_clock(
     State(s): State<AppState>,
     caller: Result<Caller, ApiError>,
-    body: Bytes,
+    body: JsonBody,
 ) -> Result<Json<ClockResponse>, ApiError> {
     // On the system clock the endpoint does not exist, whoever asks (DESIGN §5.2).
     if !s.svc.simulated() {
@@ -451,7 +450,7 @@ async fn advance_clock(
         .into());
     }
     let Caller(c) = caller?;
-    let req: ClockAdvanceRequest = json(&body)?;
+    let req: ClockAdvanceRequest = body.json()?;
     Ok(Json(s.svc.advance_clock(&c, req.seconds)?))
 }
 
@@ -871,9 +870,9 @@ async fn lookup(
 async fn lookup_batch(
     State(s): State<AppState>,
     Caller(c): Caller,
-    body: Bytes,
+    body: JsonBody,
 ) -> Result<Json<LookupBatchResponse>, ApiError> {
-    let req: LookupBatchRequest = json(&body)?;
+    let req: LookupBatchRequest = body.json()?;
     Ok(Json(s.svc.lookup_batch(&c, &req)?))
 }
 
@@ -1056,9 +1055,9 @@ async fn attribution(
 async fn attribution_batch(
     State(s): State<AppState>,
     Caller(c): Caller,
-    body: Bytes,
+    body: JsonBody,
 ) -> Result<Json<AttributionBatchResponse>, ApiError> {
-    let req: LookupBatchRequest = json(&body)?;
+    let req: LookupBatchRequest = body.json()?;
     Ok(Json(s.svc.attribution_batch(&c, &req).await?))
 }
 

@@ -89,9 +89,46 @@ fn declares_json(content_type: Option<&str>) -> bool {
 /// the body's bytes: the same key with another request is refused by the store, the same
 /// key with the same request answers the first response again.
 pub struct Idempotent {
-    body: Bytes,
+    body: JsonBody,
     key: Option<(String, String)>,
-    json_declared: bool,
+}
+
+/// A request body meant as JSON, and whether the request declared it so.
+pub struct JsonBody {
+    bytes: Bytes,
+    declared: bool,
+}
+
+impl JsonBody {
+    /// The body, as JSON; it must be declared so (`Content-Type: application/json`).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if !self.declared {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with Content-Type: application/json".into(),
+            ));
+        }
+        json(&self.bytes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &S) -> Result<Self, Self::Rejection> {
+        let declared = declares_json(
+            req.headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let bytes = Bytes::from_request(req, s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(JsonBody { bytes, declared })
+    }
 }
 
 impl Idempotent {
@@ -110,12 +147,7 @@ impl Idempotent {
 
     /// The body, as JSON; it must be declared so (`Content-Type: application/json`).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        if !self.json_declared {
-            return Err(ApiError::UnsupportedMediaType(
-                "send the body as JSON with Content-Type: application/json".into(),
-            ));
-        }
-        json(&self.body)
+        self.body.json()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -163,26 +195,15 @@ impl<S: Send + Sync> FromRequest<S> for Idempotent {
                     .to_owned(),
             ),
         };
-        let json_declared = declares_json(
-            req.headers()
-                .get(axum::http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok()),
-        );
-        let body = Bytes::from_request(req, s)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let body = JsonBody::from_request(req, s).await?;
         let key = key.map(|k| {
             let mut h = Sha256::new();
             h.update(route.as_bytes());
             h.update([0]);
-            h.update(&body);
+            h.update(&body.bytes);
             let hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
             (k, hash)
         });
-        Ok(Idempotent {
-            body,
-            key,
-            json_declared,
-        })
+        Ok(Idempotent { body, key })
     }
 }

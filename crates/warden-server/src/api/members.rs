@@ -3,10 +3,9 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{IdempotencyKey, Idempotent, Params, json};
+use crate::extract::{IdempotencyKey, Idempotent, JsonBody, Params};
 use crate::state::AppState;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
@@ -178,9 +177,9 @@ async fn invite_person(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(slug): Path<String>,
-    body: Bytes,
+    body: JsonBody,
 ) -> Result<(StatusCode, Json<LinkIssued>), ApiError> {
-    let req: PersonRequest = json(&body)?;
+    let req: PersonRequest = body.json()?;
     Ok((
         StatusCode::CREATED,
         Json(s.svc.invite_person(&c, &slug, req).await?),
@@ -259,9 +258,9 @@ async fn create_token(
     State(s): State<AppState>,
     Caller(c): Caller,
     Path(slug): Path<String>,
-    body: Bytes,
+    body: JsonBody,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
-    let req: TokenRequest = json(&body)?;
+    let req: TokenRequest = body.json()?;
     Ok((
         StatusCode::CREATED,
         Json(s.svc.create_org_token(&c, &slug, req).await?),

@@ -66,6 +66,26 @@ async fn health_and_problems(s: Server) {
         .unwrap();
     let (st, k, _) = as_problem(r).await;
     assert_eq!((st, k.as_str()), (StatusCode::BAD_REQUEST, "invalid-query"));
+    // Every JSON body must be declared as JSON, batch look-ups and invitations included.
+    for (who, path, body) in [
+        ("miit", "/api/v1/lookup", r#"{"values": ["a.example.cn"]}"#),
+        (
+            "telecom-admin",
+            "/api/v1/organisations/china-telecom/people",
+            r#"{"name": "x@china-telecom", "roles": ["responder"]}"#,
+        ),
+    ] {
+        let r = s
+            .http
+            .post(format!("{}{path}", s.base))
+            .bearer_auth(&s.tokens[who])
+            .header("content-type", "text/plain")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415, "{path}");
+    }
     // Open routes take no credentials, but credentials that are sent must be good.
     for path in ["/api/v1/publications", "/api/v1/publications.atom"] {
         let url = format!("{}{path}", s.base);
