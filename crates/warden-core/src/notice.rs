@@ -5,7 +5,7 @@
 use crate::calendar::SHANGHAI;
 use crate::indicator::Indicator;
 use crate::lifecycle::{
-    Case, Context, IncidentLevel, Measure, MeasureKind, Report, Severity, Tlp, appeal_window_closes,
+    Case, Context, IncidentLevel, Measure, MeasureKind, Report, Severity, Tlp, appeal_last_day,
 };
 use crate::taxonomy::{Category, Subtype};
 use base64::Engine as _;
@@ -312,14 +312,11 @@ impl NoticeBody {
         let (rules, calendar, issued_at) = (ctx.rules, ctx.calendar, ctx.now);
         let appeal = (measure.kind == MeasureKind::Block && notice_type != NoticeType::Revocation)
             .then(|| {
-                let closes = appeal_window_closes(measure.decided_at, rules, calendar);
+                let last = appeal_last_day(measure.decided_at, rules, calendar);
                 AppealInfo {
-                    until: crate::calendar::shanghai_date(
-                        closes.value - time::Duration::seconds(1),
-                    )
-                    .to_string(),
+                    until: last.value.to_string(),
                     to: measure.deciding_org.slug.clone(),
-                    provisional: closes.provisional,
+                    provisional: last.provisional,
                 }
             });
         let orders = matches!(notice_type, NoticeType::Measure | NoticeType::Notification);

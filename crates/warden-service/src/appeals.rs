@@ -6,7 +6,7 @@ use crate::proto::*;
 use crate::reports::parse_indicator;
 use crate::service::{Idem, Result, Service};
 use uuid::Uuid;
-use warden_core::indicator::{Indicator, IndicatorType, TargetScope};
+use warden_core::indicator::{Indicator, IndicatorType};
 use warden_core::lifecycle::*;
 use warden_core::notice::NoticeType;
 use warden_core::org::Actor;
@@ -177,22 +177,11 @@ impl Service {
             let now = self.now();
             let (a, m) = self.appeal_and_measure(actor, id).await?;
             // The narrowed target passes the same false-positive guards as a decision.
-            let allowlist_hits = match &modification {
-                Some(md) if md.target.is_some() || md.scope.is_some() => {
-                    let target = md.target.as_ref().or(m.value.target.as_ref());
-                    match target {
-                        Some(t) => {
-                            let scope = md.scope.unwrap_or(match &md.target {
-                                Some(t) => TargetScope::default_for(t.kind()),
-                                None => m.value.scope.unwrap_or(TargetScope::default_for(t.kind())),
-                            });
-                            self.blocklist.allowlist().check(t, scope)
-                        }
-                        None => vec![],
-                    }
-                }
-                _ => vec![],
-            };
+            let allowlist_hits = modification
+                .as_ref()
+                .and_then(|md| md.reach_for(&m.value))
+                .map(|(target, scope, _)| self.blocklist.allowlist().check(&target, scope))
+                .unwrap_or_default();
             let cmd = AppealCommand::Decide {
                 outcome: req.outcome,
                 reasons: req.reasons.clone(),

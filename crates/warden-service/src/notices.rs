@@ -118,21 +118,31 @@ impl Service {
     }
 
     pub async fn notice(&self, actor: &Actor, id: Uuid) -> Result<NoticeView> {
-        if self.store.notice(id).await?.is_none()
-            && let Some(m) = self.store.measure_by_notice(id).await?
-            && can_view_measure(actor, &m.value)
-            && m.value.written_notice_pending
-        {
-            return Err(ServiceError::NotFound(format!(
-                "notice {id}: the signed written notice of this emergency measure has not been issued yet; {}",
-                if m.value.phone_notifications.is_empty() {
-                    "the recipient is to be telephoned first"
-                } else {
-                    "the recipient was told by telephone and may acknowledge and report back already"
-                }
-            )));
-        }
-        let (n, mut m) = self.notice_and_measure(actor, id).await?;
+        let (n, mut m) = match self.notice_and_measure(actor, id).await {
+            Ok(found) => found,
+            // Not signed yet: an emergency measure whose written notice follows the call.
+            Err(ServiceError::NotFound(what)) => {
+                return Err(ServiceError::NotFound(
+                    match self.store.measure_by_notice(id).await? {
+                        Some(m)
+                            if can_view_measure(actor, &m.value)
+                                && m.value.written_notice_pending =>
+                        {
+                            format!(
+                                "notice {id}: the signed written notice of this emergency measure has not been issued yet; {}",
+                                if m.value.phone_notifications.is_empty() {
+                                    "the recipient is to be telephoned first"
+                                } else {
+                                    "the recipient was told by telephone and may acknowledge and report back already"
+                                }
+                            )
+                        }
+                        _ => what,
+                    },
+                ));
+            }
+            Err(e) => return Err(e),
+        };
         // The recipient's first fetch of the order is its delivery receipt.
         let is_recipient = actor.org().is_some_and(|o| o.id == m.value.recipient.id);
         if is_recipient && m.value.status == NoticeStatus::Issued && n.id == m.value.notice_id {

@@ -86,6 +86,28 @@ impl Modification {
     fn changes_reach(&self) -> bool {
         self.target.is_some() || self.scope.is_some() || self.range_last.is_some()
     }
+
+    /// The reach this modification gives the block of `m`, when it changes the reach: the
+    /// target (the original when none is named), the scope (the original's when the target
+    /// stays, else the target type's default) and the end of a number range.
+    pub fn reach_for(&self, m: &Measure) -> Option<(Indicator, TargetScope, Option<Indicator>)> {
+        if !self.changes_reach() {
+            return None;
+        }
+        let original = m.target.as_ref()?;
+        let target = self.target.clone().unwrap_or_else(|| original.clone());
+        let scope = match (self.scope, &self.target) {
+            (Some(s), _) => s,
+            (None, None) => m.scope.unwrap_or(TargetScope::default_for(original.kind())),
+            (None, Some(t)) => TargetScope::default_for(t.kind()),
+        };
+        let range_last = match (&self.range_last, scope) {
+            (Some(r), _) => Some(r.clone()),
+            (None, TargetScope::NumberRange) if self.target.is_none() => m.range_last.clone(),
+            _ => None,
+        };
+        Some((target, scope, range_last))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -415,23 +437,15 @@ fn narrow(m: &mut Measure, md: &Modification, hits: Vec<AllowlistHit>) -> Result
     let old_scope = m
         .scope
         .unwrap_or(TargetScope::default_for(old_target.kind()));
-    let target = md.target.clone().unwrap_or_else(|| old_target.clone());
+    let Some((target, scope, range_last)) = md.reach_for(m) else {
+        return Ok(());
+    };
     if !target.kind().blockable() {
         return refuse(
             RefusalCode::Invalid,
             format!("a {} cannot be blocked", target.kind()),
         );
     }
-    let scope = match (md.scope, &md.target) {
-        (Some(s), _) => s,
-        (None, None) => old_scope,
-        (None, Some(t)) => TargetScope::default_for(t.kind()),
-    };
-    let range_last = match (&md.range_last, scope) {
-        (Some(r), _) => Some(r.clone()),
-        (None, TargetScope::NumberRange) if md.target.is_none() => m.range_last.clone(),
-        _ => None,
-    };
     if let Err(e) = scope.check(&target, range_last.as_ref()) {
         return refuse(RefusalCode::Invalid, e);
     }
@@ -483,9 +497,12 @@ pub fn appeal_last_day(
     decided_at: OffsetDateTime,
     rules: &PolicyRules,
     calendar: &Calendar,
-) -> time::Date {
-    let closes = appeal_window_closes(decided_at, rules, calendar).value;
-    let d = shanghai_date(closes - time::Duration::seconds(1));
-    debug_assert_eq!(end_of_day(d), closes);
-    d
+) -> crate::calendar::Reckoned<time::Date> {
+    let closes = appeal_window_closes(decided_at, rules, calendar);
+    let d = shanghai_date(closes.value - time::Duration::seconds(1));
+    debug_assert_eq!(end_of_day(d), closes.value);
+    crate::calendar::Reckoned {
+        value: d,
+        provisional: closes.provisional,
+    }
 }

@@ -344,7 +344,7 @@ fn appeal_window_is_ten_working_days() {
     // Decided Monday 2026-09-28 10:00 Shanghai: 10 working days over National Day end on 10-16.
     let rules = f.w.policy.for_province(m.province);
     assert_eq!(
-        appeal_last_day(m.decided_at, rules, &f.w.calendar),
+        appeal_last_day(m.decided_at, rules, &f.w.calendar).value,
         time::macros::date!(2026 - 10 - 16)
     );
     let public = Actor::Public;

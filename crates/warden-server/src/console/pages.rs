@@ -35,27 +35,23 @@ use warden_service::proto::{
     ReportRequest, SelfReportRequest,
 };
 
-/// An instant, shown like a notice's times.
+/// An instant, to the second in Beijing time.
 fn moment_of(t: OffsetDateTime) -> String {
-    moment(
-        &t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
+    let t = t.to_offset(warden_core::calendar::SHANGHAI);
+    format!(
+        "{} {:02}:{:02}:{:02} (UTC+8)",
+        &day(t)[..10],
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
-/// A notice's RFC 3339 time, shown to the second in Beijing time.
+/// A notice's RFC 3339 time, shown like any other instant (the text as is if it does not
+/// parse).
 fn moment(s: &str) -> String {
     match OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
-        Ok(t) => {
-            let t = t.to_offset(warden_core::calendar::SHANGHAI);
-            format!(
-                "{} {:02}:{:02}:{:02} (UTC+8)",
-                &day(t)[..10],
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        }
+        Ok(t) => moment_of(t),
         Err(_) => s.to_owned(),
     }
 }
