@@ -2,6 +2,7 @@
 //! the service, and answers; query strings become the service's typed filters here, and
 //! errors become problems in `error.rs`.
 
+mod audit;
 mod inquiries;
 mod members;
 
@@ -52,8 +53,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_appeal))
         .routes(routes!(decide_appeal))
         .routes(routes!(advance_clock))
-        .routes(routes!(audit))
-        .routes(routes!(verify_audit))
         .routes(routes!(list_enforcements))
         .routes(routes!(record_enforcement))
         .routes(routes!(compliance))
@@ -72,6 +71,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_resources, declare_resource))
         .routes(routes!(decide_resource))
         .routes(routes!(attribution, attribution_batch))
+        .merge(audit::router())
         .merge(inquiries::router())
         .merge(members::router())
 }
@@ -456,23 +456,6 @@ async fn advance_clock(
 
 #[utoipa::path(
     get,
-    path = "/audit",
-    tag = "audit",
-    summary = "The hash-chained audit trail (auditors)",
-    params(AuditQuery),
-    responses((status = 200, description = "OK", body = AuditPage)),
-    security(("bearer" = []))
-)]
-async fn audit(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-    Params(q): Params<AuditQuery>,
-) -> Result<Json<AuditPage>, ApiError> {
-    Ok(Json(s.svc.audit(&c, q.try_into()?).await?))
-}
-
-#[utoipa::path(
-    get,
     path = "/enforcements",
     tag = "enforcement",
     summary = "Enforcement records (Art. 12)",
@@ -807,15 +790,11 @@ async fn publications_atom(
             PageRequest::first(50),
         )
         .await?;
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".:-[]".contains(&b))
-        })
-        .unwrap_or("localhost");
-    let xml = warden_core::bulletin::atom_feed(&format!("http://{host}"), &list.items, s.svc.now());
+    let xml = warden_core::bulletin::atom_feed(
+        &crate::extract::public_base_url(&headers),
+        &list.items,
+        s.svc.now(),
+    );
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -824,21 +803,6 @@ async fn publications_atom(
         xml,
     )
         .into_response())
-}
-
-#[utoipa::path(
-    get,
-    path = "/audit/verify",
-    tag = "audit",
-    summary = "Re-walk the hash chain and check the signed checkpoints (auditors)",
-    responses((status = 200, description = "OK", body = AuditVerification)),
-    security(("bearer" = []))
-)]
-async fn verify_audit(
-    State(s): State<AppState>,
-    Caller(c): Caller,
-) -> Result<Json<AuditVerification>, ApiError> {
-    Ok(Json(s.svc.verify_audit(&c).await?))
 }
 
 #[utoipa::path(

@@ -39,6 +39,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
 }
 
 /// An object's id from the path; one that is not an id names nothing.
+/// The base URL a public feed names itself by: the request's Host when it is a plain host
+/// name or address (anything else could inject markup), else localhost.
+pub fn public_base_url(headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".:-[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
 pub fn id(s: &str) -> Result<Uuid, ApiError> {
     s.parse()
         .map_err(|_| ServiceError::NotFound(format!("{s:?} (not a valid id)")).into())

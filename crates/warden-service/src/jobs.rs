@@ -6,7 +6,7 @@
 use crate::error::ServiceError;
 use crate::service::Service;
 use std::sync::Arc;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 use warden_core::lifecycle::{EnforcementReason, MeasureCommand};
 use warden_core::org::Actor;
@@ -89,20 +89,7 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ServiceErr
         .await?
     {
         report.ran += 1;
-        let (seq, hash) = svc.store.audit_head().await?;
-        let last = svc
-            .store
-            .checkpoints()
-            .await?
-            .last()
-            .map(|c| c.seq)
-            .unwrap_or(0);
-        if seq > last {
-            let at_us = i64::try_from(now.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX);
-            let cp = crate::keys::sign_checkpoint(&svc.keys, seq, &hash, at_us);
-            svc.store.add_checkpoint(&cp).await?;
-            report.checkpoints += 1;
-        }
+        report.checkpoints = checkpoint(svc, now).await?;
         svc.store
             .finish_job(CHECKPOINT, owner, svc.now(), now + CHECKPOINT_INTERVAL)
             .await?;
@@ -115,6 +102,50 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ServiceErr
     job_items("expired", report.expired);
     job_items("checkpoints", report.checkpoints);
     Ok(report)
+}
+
+/// Verifies the trail since the last checkpoint, then signs the next one over the head it
+/// reached. A trail that does not verify is not signed over: it raises an alert instead
+/// (logged, counted, kept for the auditors' console) on every run until it is looked into.
+async fn checkpoint(svc: &Service, now: OffsetDateTime) -> Result<usize, ServiceError> {
+    let last = svc.store.last_checkpoint().await?;
+    let (head, _) = svc.store.audit_head().await?;
+    if last.as_ref().is_some_and(|c| c.seq >= head) {
+        return Ok(0);
+    }
+    let key = svc.keys.platform().1.verifying_key();
+    let check = match last
+        .as_ref()
+        .and_then(|c| crate::keys::first_unsigned_checkpoint(std::slice::from_ref(c), &key))
+    {
+        Some((seq, problem)) => Err((seq, problem)),
+        None => {
+            let c = svc.store.verify_audit_from(last.as_ref(), &[]).await?;
+            match (c.intact, c.first_broken, c.problem) {
+                (true, _, _) => Ok((c.entries, c.head_hash)),
+                (false, seq, problem) => Err((
+                    seq.unwrap_or(0),
+                    problem.unwrap_or_else(|| "the trail does not verify".into()),
+                )),
+            }
+        }
+    };
+    match check {
+        Ok((seq, hash)) => {
+            metrics::gauge!("warden_audit_intact").set(1.0);
+            let at_us = i64::try_from(now.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX);
+            let cp = crate::keys::sign_checkpoint(&svc.keys, last.as_ref(), seq, &hash, at_us);
+            svc.store.add_checkpoint(&cp).await?;
+            Ok(1)
+        }
+        Err((seq, problem)) => {
+            tracing::error!(first_broken = seq, %problem, "the audit trail does not verify: no checkpoint signed");
+            metrics::gauge!("warden_audit_intact").set(0.0);
+            metrics::counter!("warden_audit_alerts_total").increment(1);
+            svc.store.raise_audit_alert(seq, &problem, now).await?;
+            Ok(0)
+        }
+    }
 }
 
 async fn mark_overdue(svc: &Service) -> Result<usize, ServiceError> {

@@ -345,24 +345,41 @@ pub async fn authority_keys(store: &dyn Store) -> Result<Vec<PublicKey>, StoreEr
         .collect())
 }
 
-/// Signs a checkpoint of the audit chain's head.
+/// Base64 of the platform's checkpoint key, as published beside the checkpoints.
+pub fn platform_public_key(ring: &KeyRing) -> String {
+    B64.encode(ring.platform().1.verifying_key().to_bytes())
+}
+
+pub use ed25519_dalek::VerifyingKey;
+
+/// An Ed25519 public key from its base64 form.
+pub fn parse_public_key(b64: &str) -> Option<VerifyingKey> {
+    let bytes: [u8; 32] = B64.decode(b64.trim()).ok()?.try_into().ok()?;
+    VerifyingKey::from_bytes(&bytes).ok()
+}
+
+/// Signs checkpoint `last.number + 1` of the audit chain's head, linked to `last`.
 pub fn sign_checkpoint(
     ring: &KeyRing,
+    last: Option<&warden_store::Checkpoint>,
     seq: i64,
     hash: &str,
     at_us: i64,
 ) -> warden_store::Checkpoint {
     use ed25519_dalek::ed25519::signature::Signer as _;
     let (key_id, key) = ring.platform();
-    let sig: ed25519_dalek::Signature =
-        key.sign(&warden_store::Checkpoint::message(seq, hash, at_us));
-    warden_store::Checkpoint {
+    let mut cp = warden_store::Checkpoint {
+        number: last.map_or(1, |c| c.number + 1),
         seq,
         hash: hash.to_owned(),
         at_us,
+        prev: warden_store::Checkpoint::link_after(last),
         key_id,
-        signature: B64.encode(sig.to_bytes()),
-    }
+        signature: String::new(),
+    };
+    let sig: ed25519_dalek::Signature = key.sign(&cp.message());
+    cp.signature = B64.encode(sig.to_bytes());
+    cp
 }
 
 /// Whether a checkpoint carries a valid signature by this platform key.
@@ -377,11 +394,26 @@ pub fn checkpoint_signed_by(
     else {
         return false;
     };
-    key.verify_strict(
-        &warden_store::Checkpoint::message(cp.seq, &cp.hash, cp.at_us),
-        &ed25519_dalek::Signature::from_bytes(&sig),
-    )
-    .is_ok()
+    key.verify_strict(&cp.message(), &ed25519_dalek::Signature::from_bytes(&sig))
+        .is_ok()
+}
+
+/// The first of `cps` not signed by `key`, as (entry, problem).
+pub fn first_unsigned_checkpoint(
+    cps: &[warden_store::Checkpoint],
+    key: &ed25519_dalek::VerifyingKey,
+) -> Option<(i64, String)> {
+    cps.iter()
+        .find(|cp| !checkpoint_signed_by(cp, key))
+        .map(|cp| {
+            (
+                cp.seq,
+                format!(
+                    "checkpoint {} (entry {}) is not signed by this platform's key",
+                    cp.number, cp.seq
+                ),
+            )
+        })
 }
 
 #[cfg(test)]

@@ -535,6 +535,92 @@ pub struct AuditVerification {
     pub checkpoints: i64,
 }
 
+/// A signed checkpoint of the audit chain as published: members keep copies, and
+/// `warden audit verify --against` checks a database against them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckpointDoc {
+    /// 1, 2, 3, … without a gap.
+    pub number: i64,
+    /// The audit entry whose hash this checkpoint states.
+    pub seq: i64,
+    pub hash: String,
+    /// Microseconds since 1970, as signed.
+    pub at_us: i64,
+    /// SHA-256 of checkpoint `number - 1`'s signed message (64 zeros for the first; empty
+    /// for checkpoints signed before they were linked).
+    pub prev: String,
+    pub key_id: String,
+    /// Base64 Ed25519 signature by the platform key over the canonical message
+    /// `{"at_us":…,"hash":"…","number":…,"prev":"…","seq":…}`.
+    pub signature: String,
+}
+
+impl From<warden_store::Checkpoint> for CheckpointDoc {
+    fn from(c: warden_store::Checkpoint) -> Self {
+        CheckpointDoc {
+            number: c.number,
+            seq: c.seq,
+            hash: c.hash,
+            at_us: c.at_us,
+            prev: c.prev,
+            key_id: c.key_id,
+            signature: c.signature,
+        }
+    }
+}
+
+impl From<CheckpointDoc> for warden_store::Checkpoint {
+    fn from(c: CheckpointDoc) -> Self {
+        warden_store::Checkpoint {
+            number: c.number,
+            seq: c.seq,
+            hash: c.hash,
+            at_us: c.at_us,
+            prev: c.prev,
+            key_id: c.key_id,
+            signature: c.signature,
+        }
+    }
+}
+
+/// A page of published checkpoints with the key that signs them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckpointPage {
+    /// Base64 of the platform's Ed25519 checkpoint key.
+    pub platform_key: String,
+    pub items: Vec<CheckpointDoc>,
+    /// Pass as `after` for the next page.
+    pub next_after: Option<i64>,
+}
+
+/// A failed verification the checkpoint job found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditAlertDoc {
+    pub first_broken: i64,
+    pub problem: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub detected_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub last_seen_at: OffsetDateTime,
+}
+
+/// The trail at a glance, without walking all of it: the last checkpoint, the entries since
+/// it verified, and what the checkpoint job has raised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditStatus {
+    /// The entries since the last checkpoint verify, its signature holds, and no alert
+    /// was raised.
+    pub intact: bool,
+    pub entries: i64,
+    pub head_hash: String,
+    pub last_checkpoint: Option<CheckpointDoc>,
+    pub first_broken: Option<i64>,
+    pub problem: Option<String>,
+    pub alerts: Vec<AuditAlertDoc>,
+}
+
 /// One listed block that a looked-up value matches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LookupMatch {

@@ -25,22 +25,110 @@ pub struct AuditEntry {
     pub state_hash: Option<String>,
 }
 
-/// A signed statement of the chain's head at a time.
+/// A signed statement of the chain's head at a time. Checkpoints are numbered from 1 and each
+/// signs the digest of the one before it (`prev`), so they form a chain of their own: one
+/// taken away, put back in another order or made up shows at the next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Checkpoint {
+    pub number: i64,
     pub seq: i64,
     pub hash: String,
     pub at_us: i64,
+    /// [`Checkpoint::digest`] of checkpoint `number - 1` ([`GENESIS_HASH`] for the first);
+    /// empty in checkpoints signed before they were linked.
+    #[serde(default)]
+    pub prev: String,
     pub key_id: String,
     /// Base64 Ed25519 signature over [`Checkpoint::message`].
     pub signature: String,
 }
 
 impl Checkpoint {
-    /// The bytes signed: `{"at_us":…,"hash":"…","seq":…}` (keys sorted, no spaces).
-    pub fn message(seq: i64, hash: &str, at_us: i64) -> Vec<u8> {
-        format!("{{\"at_us\":{at_us},\"hash\":\"{hash}\",\"seq\":{seq}}}").into_bytes()
+    /// The bytes signed: `{"at_us":…,"hash":"…","number":…,"prev":"…","seq":…}` (keys sorted,
+    /// no spaces); checkpoints from before the link sign `{"at_us":…,"hash":"…","seq":…}`.
+    pub fn message(&self) -> Vec<u8> {
+        let (at_us, hash, seq) = (self.at_us, &self.hash, self.seq);
+        if self.prev.is_empty() {
+            return format!("{{\"at_us\":{at_us},\"hash\":\"{hash}\",\"seq\":{seq}}}").into_bytes();
+        }
+        format!(
+            "{{\"at_us\":{at_us},\"hash\":\"{hash}\",\"number\":{},\"prev\":\"{}\",\"seq\":{seq}}}",
+            self.number, self.prev
+        )
+        .into_bytes()
     }
+
+    /// SHA-256 (hex) of the signed message: what the next checkpoint links to.
+    pub fn digest(&self) -> String {
+        sha256_hex(&self.message())
+    }
+
+    /// The link the next checkpoint carries: the digest of `last`, or the genesis value.
+    pub fn link_after(last: Option<&Checkpoint>) -> String {
+        last.map_or_else(|| GENESIS_HASH.to_owned(), Checkpoint::digest)
+    }
+}
+
+/// Checks that checkpoints (sorted by number) are numbered 1, 2, … without a gap, cover a
+/// growing part of the chain, and each links to the one before; checkpoints signed before
+/// links existed may only come first. Returns the first that does not hold, and why.
+pub fn check_checkpoint_links(cps: &[Checkpoint]) -> std::result::Result<(), (i64, String)> {
+    let mut before: Option<&Checkpoint> = None;
+    for (i, cp) in cps.iter().enumerate() {
+        let want = i as i64 + 1;
+        if cp.number != want {
+            return Err((
+                cp.seq,
+                format!(
+                    "checkpoint {want} is missing (the next one is numbered {}): checkpoints were removed",
+                    cp.number
+                ),
+            ));
+        }
+        if let Some(b) = before {
+            if cp.seq <= b.seq {
+                return Err((
+                    cp.seq,
+                    format!(
+                        "checkpoint {} covers entry {} but checkpoint {} already covered entry {}: checkpoints were reordered",
+                        cp.number, cp.seq, b.number, b.seq
+                    ),
+                ));
+            }
+            if cp.prev.is_empty() && !b.prev.is_empty() {
+                return Err((
+                    cp.seq,
+                    format!(
+                        "checkpoint {} carries no link to checkpoint {}",
+                        cp.number, b.number
+                    ),
+                ));
+            }
+        }
+        if !cp.prev.is_empty() && cp.prev != Checkpoint::link_after(before) {
+            return Err((
+                cp.seq,
+                format!(
+                    "checkpoint {} does not link to checkpoint {}: checkpoints were removed, reordered or replaced",
+                    cp.number,
+                    cp.number - 1
+                ),
+            ));
+        }
+        before = Some(cp);
+    }
+    Ok(())
+}
+
+/// What the checkpoint job found when the trail since the last checkpoint did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditAlert {
+    pub first_broken: i64,
+    pub problem: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub detected_at: time::OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: time::OffsetDateTime,
 }
 
 /// The result of recomputing the chain.
@@ -54,6 +142,25 @@ pub struct AuditCheck {
     pub problem: Option<String>,
     /// Checkpoints whose hash matched the recomputed chain.
     pub checkpoints: i64,
+}
+
+/// One object whose live row disagrees with the trail or with itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Discrepancy {
+    pub subject_type: String,
+    pub id: String,
+    /// `body`, `state`, `id` or the column that disagrees.
+    pub field: String,
+    pub problem: String,
+}
+
+/// What the deep check read and found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeepCheck {
+    pub objects: i64,
+    /// Every difference found; the first 1,000 are in `discrepancies`.
+    pub differences: i64,
+    pub discrepancies: Vec<Discrepancy>,
 }
 
 /// The stored text fields are hashed as stored, so verification never depends on how JSON
@@ -105,6 +212,90 @@ pub(crate) fn entry_hash(f: &Fields<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn chain(n: i64) -> Vec<Checkpoint> {
+        let mut out: Vec<Checkpoint> = Vec::new();
+        for i in 1..=n {
+            let cp = Checkpoint {
+                number: i,
+                seq: i * 10,
+                hash: format!("{i:064x}"),
+                at_us: i,
+                prev: Checkpoint::link_after(out.last()),
+                key_id: "platform:k".into(),
+                signature: "s".into(),
+            };
+            out.push(cp);
+        }
+        out
+    }
+
+    #[test]
+    fn checkpoints_removed_reordered_or_replaced_show() {
+        assert!(check_checkpoint_links(&chain(4)).is_ok());
+        let mut gap = chain(4);
+        gap.remove(1);
+        assert!(
+            check_checkpoint_links(&gap)
+                .unwrap_err()
+                .1
+                .contains("checkpoint 2 is missing")
+        );
+        let mut first_gone = chain(3);
+        first_gone.remove(0);
+        assert!(check_checkpoint_links(&first_gone).is_err());
+        // Renumbered after a removal: the links no longer hold.
+        let mut renumbered = chain(4);
+        renumbered.remove(1);
+        for (i, c) in renumbered.iter_mut().enumerate() {
+            c.number = i as i64 + 1;
+        }
+        assert!(
+            check_checkpoint_links(&renumbered)
+                .unwrap_err()
+                .1
+                .contains("does not link")
+        );
+        let mut swapped = chain(3);
+        let (a, b) = (swapped[1].seq, swapped[2].seq);
+        swapped[1].seq = b;
+        swapped[2].seq = a;
+        assert!(check_checkpoint_links(&swapped).is_err());
+        let mut replaced = chain(3);
+        replaced[1].hash = format!("{:064x}", 99);
+        assert!(
+            check_checkpoint_links(&replaced)
+                .unwrap_err()
+                .1
+                .contains("checkpoint 3 does not link")
+        );
+        // Unlinked checkpoints from before links existed may only come first.
+        let mut legacy = chain(3);
+        legacy[0].prev.clear();
+        legacy[1].prev = Checkpoint::link_after(Some(&legacy[0]));
+        legacy[2].prev = Checkpoint::link_after(Some(&legacy[1]));
+        assert!(check_checkpoint_links(&legacy).is_ok());
+        legacy[2].prev.clear();
+        assert!(check_checkpoint_links(&legacy).is_err());
+    }
+
+    #[test]
+    fn the_signed_message_covers_the_link_and_number() {
+        let c = chain(2);
+        let mut d = c[1].clone();
+        d.number = 5;
+        assert_ne!(c[1].message(), d.message());
+        let mut e = c[1].clone();
+        e.prev = GENESIS_HASH.into();
+        assert_ne!(c[1].message(), e.message());
+        assert_eq!(
+            String::from_utf8(c[0].message()).unwrap(),
+            format!(
+                "{{\"at_us\":1,\"hash\":\"{:064x}\",\"number\":1,\"prev\":\"{GENESIS_HASH}\",\"seq\":10}}",
+                1
+            )
+        );
+    }
 
     #[test]
     fn every_field_is_covered() {

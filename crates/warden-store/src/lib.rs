@@ -16,7 +16,10 @@ mod sql;
 mod sqlite;
 pub mod traits;
 
-pub use audit::{AuditCheck, AuditEntry, Checkpoint, GENESIS_HASH};
+pub use audit::{
+    AuditAlert, AuditCheck, AuditEntry, Checkpoint, DeepCheck, Discrepancy, GENESIS_HASH,
+    check_checkpoint_links,
+};
 pub use error::{Result, StoreError};
 pub use migrate::SCHEMA_VERSION;
 pub use model::*;

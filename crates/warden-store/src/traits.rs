@@ -3,7 +3,7 @@
 //! (`use warden_store::{CaseStore, NoticeStore}`), or takes them all with
 //! `use warden_store::traits::*`.
 
-use crate::audit::{AuditCheck, AuditEntry, Checkpoint};
+use crate::audit::{AuditAlert, AuditCheck, AuditEntry, Checkpoint, DeepCheck};
 use crate::error::Result;
 use crate::model::{
     Backend, BlockChange, BlockVersionQuery, CaseFilter, CaseVersion, CaseVersionQuery, Changeset,
@@ -311,14 +311,41 @@ pub trait ImportStore: Send + Sync {
 pub trait AuditStore: Send + Sync {
     /// Audit entries after `after_seq`, oldest first.
     async fn audit(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>>;
-    /// Recomputes the whole hash chain, and checks that every checkpoint's hash is the
-    /// chain's hash at its sequence number (signatures are checked by the caller).
-    async fn verify_audit(&self) -> Result<AuditCheck>;
+    /// Recomputes the whole hash chain, and checks that the checkpoints are numbered and
+    /// linked and that each one's hash is the chain's hash at its sequence number (signatures
+    /// are checked by the caller).
+    async fn verify_audit(&self) -> Result<AuditCheck> {
+        self.verify_audit_from(None, &[]).await
+    }
+    /// Recomputes the chain after `from` (a checkpoint the caller trusts: the entry it names
+    /// must still carry its hash), or from the start, and checks every stored checkpoint it
+    /// passes, and `saved` ones kept outside the database, against it.
+    async fn verify_audit_from(
+        &self,
+        from: Option<&Checkpoint>,
+        saved: &[Checkpoint],
+    ) -> Result<AuditCheck>;
     /// The current head of the chain: (sequence, hash).
     async fn audit_head(&self) -> Result<(i64, String)>;
-    /// Records a signed checkpoint; one per sequence number.
+    /// Records a signed checkpoint; one per number and per sequence number.
     async fn add_checkpoint(&self, cp: &Checkpoint) -> Result<()>;
+    /// Every checkpoint, by number.
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
+    /// Checkpoints numbered after `after`, by number.
+    async fn checkpoints_after(&self, after: i64, limit: u32) -> Result<Vec<Checkpoint>>;
+    async fn last_checkpoint(&self) -> Result<Option<Checkpoint>>;
+    /// Records (or, for the same first broken entry, sees again) a failed verification.
+    async fn raise_audit_alert(
+        &self,
+        first_broken: i64,
+        problem: &str,
+        at: OffsetDateTime,
+    ) -> Result<()>;
+    /// Failed verifications, newest first.
+    async fn audit_alerts(&self, limit: u32) -> Result<Vec<AuditAlert>>;
+    /// Reads every object's live row back: its body against the state its last audit entry
+    /// recorded, and the columns derived from the body against the body.
+    async fn deep_check(&self) -> Result<DeepCheck>;
 
     /// Every stored version of an object, oldest first.
     async fn history(&self, subject_type: &str, id: Uuid) -> Result<Vec<ObjectVersion>>;

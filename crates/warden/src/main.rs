@@ -1,6 +1,7 @@
 //! `warden`: the server and the command line.
 
 mod admin_cmd;
+mod audit_cmd;
 mod bench;
 mod bench_import;
 mod bench_match;
@@ -12,6 +13,7 @@ mod registry_cmd;
 
 use admin_cmd::{AdminCommand, OrgCommand, admin_command, org_command};
 use anyhow::{Context as _, Result, anyhow, bail};
+use audit_cmd::{AuditCommand, audit_command};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -358,24 +360,6 @@ enum RegistryCommand {
 }
 
 #[derive(Subcommand)]
-enum AuditCommand {
-    /// Recompute the hash chain and check the signed checkpoints; exit 0 only when it is
-    /// intact, else name the first entry that was edited, deleted or reordered
-    Verify {
-        /// The master key file, from which the platform's checkpoint key is derived
-        #[arg(
-            long,
-            env = "WARDEN_MASTER_KEY_FILE",
-            default_value = "warden-data/master.key"
-        )]
-        master_key_file: PathBuf,
-        /// Check the chain alone, without the checkpoints' signatures (no master key here)
-        #[arg(long)]
-        no_signatures: bool,
-    },
-}
-
-#[derive(Subcommand)]
 enum NoticeCommand {
     /// Verify a notice (the document GET /api/v1/notices/{id} returns) offline against the
     /// published keys (the document GET /api/v1/keys returns); exit 0 only when valid
@@ -662,58 +646,9 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Audit {
-            command:
-                AuditCommand::Verify {
-                    master_key_file,
-                    no_signatures,
-                },
-            db,
-        } => {
+        Command::Audit { command, db } => {
             let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
-            runtime()?.block_on(async {
-                let store = warden_store::open(&url).await?;
-                let check = store.verify_audit().await?;
-                if check.intact {
-                    let signed = if master_key_file.exists() {
-                        let master =
-                            warden_service::keys::MasterKey::load_or_create(&master_key_file)?;
-                        let key = master.platform_key().verifying_key();
-                        for cp in store.checkpoints().await? {
-                            if !warden_service::keys::checkpoint_signed_by(&cp, &key) {
-                                bail!(
-                                    "BROKEN at checkpoint {}: its signature is not the platform's",
-                                    cp.seq
-                                );
-                            }
-                        }
-                        format!("{} signed checkpoints verified", check.checkpoints)
-                    } else if no_signatures {
-                        format!(
-                            "{} checkpoints match; signatures not checked (--no-signatures)",
-                            check.checkpoints
-                        )
-                    } else {
-                        // A chain whose signatures were not checked proves little against
-                        // whoever can write to the database: say so, and fail.
-                        bail!(
-                            "the chain is intact, but the checkpoints' signatures cannot be checked: {} not found; give --master-key-file, or --no-signatures to check the chain alone",
-                            master_key_file.display()
-                        );
-                    };
-                    println!(
-                        "intact: {} entries, head {}; {signed}",
-                        check.entries, check.head_hash
-                    );
-                    Ok(())
-                } else {
-                    bail!(
-                        "BROKEN at entry {}: {}",
-                        check.first_broken.unwrap_or_default(),
-                        check.problem.unwrap_or_default()
-                    )
-                }
-            })
+            runtime()?.block_on(audit_command(&url, command))
         }
         Command::Notice {
             command: NoticeCommand::Verify { notice, keys },

@@ -210,6 +210,8 @@ struct AuditTrailPage {
     layout: Layout,
     chain: Vec<Fact>,
     intact: bool,
+    /// Whether the whole chain was walked for this page.
+    full: bool,
     rows: Vec<RowView>,
     next: Option<i64>,
 }
@@ -220,6 +222,9 @@ layout_page!(AuditTrailPage);
 pub(super) struct AuditForm {
     #[serde(default)]
     after: Option<i64>,
+    /// Walk the whole chain, not only the entries since the last checkpoint.
+    #[serde(default)]
+    full: Option<bool>,
 }
 
 /// The audit trail, 100 entries a page, with the chain verified from its start.
@@ -231,9 +236,21 @@ pub(super) async fn audit_page(
 ) -> Result<Response, ApiError> {
     let l = lang(&headers);
     let m = l.m;
-    let check = s.svc.verify_audit(&sess.actor).await?;
+    // The page shows the cheap status (entries since the last checkpoint, alerts); the
+    // whole chain is walked when the auditor asks for it.
+    let st = s.svc.audit_status(&sess.actor).await?;
+    let full = if q.full.unwrap_or(false) {
+        Some(s.svc.verify_audit(&sess.actor).await?)
+    } else {
+        None
+    };
+    let intact = st.intact && full.as_ref().is_none_or(|f| f.intact);
+    let first_broken = full
+        .as_ref()
+        .and_then(|f| f.first_broken)
+        .or(st.first_broken);
     // Without a position, the latest hundred entries: what an auditor looks at first.
-    let latest = check.entries - 100;
+    let latest = st.entries - 100;
     let list = s
         .svc
         .audit(
@@ -244,20 +261,52 @@ pub(super) async fn audit_page(
             },
         )
         .await?;
-    let chain = vec![
-        super::forms::fact(m, "col_entries", check.entries.to_string()),
+    let state = |ok: bool| {
+        if ok {
+            m.t("audit_intact")
+        } else {
+            m.t("audit_broken")
+        }
+    };
+    let mut chain = vec![
+        super::forms::fact(m, "col_entries", st.entries.to_string()),
+        super::forms::fact(m, "col_status", state(intact)),
+        super::forms::fact(m, "col_head", st.head_hash.clone()),
         super::forms::fact(
             m,
-            "col_status",
-            if check.intact {
-                m.t("audit_intact")
-            } else {
-                m.t("audit_broken")
-            },
+            "col_last_checkpoint",
+            st.last_checkpoint
+                .as_ref()
+                .map(|c| format!("{} (#{}, {})", c.number, c.seq, c.hash))
+                .unwrap_or_else(|| "—".into()),
         ),
-        super::forms::fact(m, "col_head", check.head_hash.clone()),
-        super::forms::fact(m, "col_checkpoints", check.checkpoints.to_string()),
     ];
+    if let Some(p) = full
+        .as_ref()
+        .and_then(|f| f.problem.clone())
+        .or_else(|| st.problem.clone())
+    {
+        chain.push(super::forms::fact(m, "col_problem", p));
+    }
+    if let Some(f) = &full {
+        chain.push(super::forms::fact(
+            m,
+            "col_checkpoints",
+            f.checkpoints.to_string(),
+        ));
+    }
+    for a in &st.alerts {
+        chain.push(super::forms::fact(
+            m,
+            "audit_alert",
+            format!(
+                "#{}: {} ({})",
+                a.first_broken,
+                a.problem,
+                day(a.last_seen_at)
+            ),
+        ));
+    }
     let rows = list
         .items
         .into_iter()
@@ -282,14 +331,15 @@ pub(super) async fn audit_page(
                 format!("{} {}", e.subject_type, e.subject_id),
                 e.hash.chars().take(16).collect(),
             ],
-            alert: check.first_broken.is_some_and(|b| e.seq >= b),
+            alert: first_broken.is_some_and(|b| e.seq >= b),
         })
         .collect();
     Ok(page(
         StatusCode::OK,
         &AuditTrailPage {
             layout: l.layout(Some(user_view(&sess, m))),
-            intact: check.intact,
+            intact,
+            full: full.is_some(),
             chain,
             rows,
             next: list.next_after,

@@ -87,7 +87,12 @@ async fn health_and_problems(s: Server) {
         assert_eq!(r.status(), 415, "{path}");
     }
     // Open routes take no credentials, but credentials that are sent must be good.
-    for path in ["/api/v1/publications", "/api/v1/publications.atom"] {
+    for path in [
+        "/api/v1/publications",
+        "/api/v1/publications.atom",
+        "/api/v1/audit/checkpoints",
+        "/api/v1/audit/checkpoints.atom",
+    ] {
         let url = format!("{}{path}", s.base);
         let open = s.http.get(&url).send().await.unwrap();
         assert_eq!(open.status(), 200, "{path}");
@@ -291,6 +296,9 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/admin/clock/advance"),
         ("get", "/api/v1/audit"),
         ("get", "/api/v1/audit/verify"),
+        ("get", "/api/v1/audit/status"),
+        ("get", "/api/v1/audit/checkpoints"),
+        ("get", "/api/v1/audit/checkpoints.atom"),
         ("get", "/api/v1/enforcements"),
         ("post", "/api/v1/enforcements/{id}/actions"),
         ("get", "/api/v1/compliance"),
@@ -518,6 +526,8 @@ async fn authorization_matrix(s: Server) {
                 "/api/v1/keys",
                 "/api/v1/public/appeals",
                 "/api/v1/publications.atom",
+                "/api/v1/audit/checkpoints",
+                "/api/v1/audit/checkpoints.atom",
             ]
             .contains(&path)
                 || (method == "get" && path == "/api/v1/publications");
@@ -687,7 +697,7 @@ async fn authorization_matrix(s: Server) {
                             role == Reviewer && org == "ca-guangdong"
                         }
                         ("post", "/api/v1/admin/clock/advance") => false,
-                        ("get", "/api/v1/audit/verify") => {
+                        ("get", "/api/v1/audit/verify") | ("get", "/api/v1/audit/status") => {
                             (role == Auditor && oversight(org)) || (role == Admin && org == "miit")
                         }
                         ("get", "/api/v1/audit") => {
@@ -766,8 +776,8 @@ async fn authorization_matrix(s: Server) {
     );
     assert_eq!(
         cells,
-        61 * ORGS.len() * Role::ALL.len(),
-        "61 authenticated routes"
+        62 * ORGS.len() * Role::ALL.len(),
+        "62 authenticated routes"
     );
     // Without a token, only the public routes answer.
     let r = s

@@ -110,4 +110,61 @@ async fn a_tampered_audit_row_is_detected_over_http() {
     assert_eq!(v["intact"], false);
     assert_eq!(v["first_broken"], seq);
     assert!(v["problem"].as_str().unwrap().contains("altered"), "{v}");
+
+    // The checkpoint job verifies the trail since the last checkpoint before it signs: an
+    // entry edited after checkpoint 1 stops it and raises an alert the auditors see.
+    let (_, status) = s.get("miit-auditor", "/api/v1/audit/status").await;
+    assert_eq!(
+        status["intact"], true,
+        "the edit predates the last checkpoint: {status}"
+    );
+    s.post(
+        "secco",
+        "/api/v1/reports",
+        report("after-checkpoint.example.cn"),
+    )
+    .await;
+    let late: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM audit_log")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET data = '{}' WHERE seq = ?1")
+        .bind(late)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let clock = s.clock.clone().unwrap();
+    clock.set(NOW + time::Duration::minutes(11));
+    let r = warden_service::jobs::run_due(&s.state.svc, "t")
+        .await
+        .unwrap();
+    assert_eq!(r.checkpoints, 0, "nothing signed over a broken trail");
+    assert_eq!(s.store.checkpoints().await.unwrap().len(), 1);
+    let (st, status) = s.get("miit-auditor", "/api/v1/audit/status").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(status["intact"], false, "{status}");
+    assert_eq!(status["alerts"][0]["first_broken"], late, "{status}");
+    assert_eq!(status["last_checkpoint"]["number"], 1);
+    let (st, _) = s.get("secco-auditor", "/api/v1/audit/status").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (session, _) = console_sign_in(&s, "miit", warden_core::org::Role::Auditor).await;
+    let (_, html) = console_get(&s, &session, "/console/").await;
+    assert!(
+        html.contains(&format!("#{late}")),
+        "the alert is on the auditor's home page"
+    );
+
+    // The checkpoints are public, linked and signed by the key published with them.
+    let page: serde_json::Value = s.public_json("/api/v1/audit/checkpoints").await;
+    let cp = &page["items"][0];
+    assert_eq!(
+        (cp["number"].as_i64(), cp["prev"].as_str()),
+        (Some(1), Some(warden_store::GENESIS_HASH))
+    );
+    let key =
+        warden_service::keys::parse_public_key(page["platform_key"].as_str().unwrap()).unwrap();
+    let cp: warden_service::proto::CheckpointDoc = serde_json::from_value(cp.clone()).unwrap();
+    assert!(warden_service::keys::checkpoint_signed_by(&cp.into(), &key));
+    let atom = s.public_text("/api/v1/audit/checkpoints.atom").await;
+    assert!(atom.contains("<title>Checkpoint 1: entry "), "{atom}");
 }

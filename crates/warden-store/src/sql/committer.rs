@@ -94,16 +94,16 @@ async fn commit_group(db: &Db, batch: &[Pending]) -> Vec<Result<CommitOutcome>> 
 /// What a write puts in its table: the SQL for insert and versioned update, and the columns.
 /// Both statements take `$1` = id, then the table's columns in order, and the update takes the
 /// expected version last.
-struct Shape {
-    kind: &'static str,
-    id: String,
-    insert: &'static str,
-    update: &'static str,
-    columns: Vec<Arg>,
-    body: String,
+pub(super) struct Shape {
+    pub(super) kind: &'static str,
+    pub(super) id: String,
+    pub(super) insert: &'static str,
+    pub(super) update: &'static str,
+    pub(super) columns: Vec<Arg>,
+    pub(super) body: String,
 }
 
-fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
+pub(super) fn shape(w: &Write) -> Result<(Shape, Option<i64>)> {
     Ok(match w {
         Write::Token {
             token,

@@ -7,6 +7,7 @@ mod cases;
 mod codec;
 mod commit;
 mod committer;
+mod deep;
 mod imports;
 mod jobs;
 mod notices;

@@ -164,20 +164,63 @@ async fn lifecycle_story(f: Fixture) {
         "an answered appeal is no longer open"
     );
 
-    // A checkpoint of the head matches the chain; one with another hash does not.
+    // Numbered, linked checkpoints of the head match the chain.
     let (seq, hash) = store.audit_head().await.unwrap();
-    store
-        .add_checkpoint(&Checkpoint {
-            seq,
-            hash: hash.clone(),
-            at_us: 1,
-            key_id: "platform:t".into(),
-            signature: "s".into(),
-        })
-        .await
-        .unwrap();
-    assert_eq!(store.verify_audit().await.unwrap().checkpoints, 1);
-    assert_eq!(store.checkpoints().await.unwrap()[0].hash, hash);
+    let first = Checkpoint {
+        number: 1,
+        seq: seq - 1,
+        hash: store.audit(seq - 2, 1).await.unwrap()[0].hash.clone(),
+        at_us: 1,
+        prev: Checkpoint::link_after(None),
+        key_id: "platform:t".into(),
+        signature: "s".into(),
+    };
+    store.add_checkpoint(&first).await.unwrap();
+    let second = Checkpoint {
+        number: 2,
+        seq,
+        hash: hash.clone(),
+        at_us: 2,
+        prev: Checkpoint::link_after(Some(&first)),
+        key_id: "platform:t".into(),
+        signature: "s".into(),
+    };
+    store.add_checkpoint(&second).await.unwrap();
+    let check = store.verify_audit().await.unwrap();
+    assert!(check.intact, "{check:?}");
+    assert_eq!(check.checkpoints, 2);
+    assert_eq!(store.checkpoints().await.unwrap()[1].hash, hash);
+    assert_eq!(store.last_checkpoint().await.unwrap(), Some(second.clone()));
+    assert_eq!(
+        store.checkpoints_after(1, 10).await.unwrap(),
+        vec![second.clone()]
+    );
+    // From a trusted checkpoint only the entries after it are walked.
+    let from = store.verify_audit_from(Some(&first), &[]).await.unwrap();
+    assert!(from.intact && from.checkpoints == 1, "{from:?}");
+    // A copy saved elsewhere that the database no longer holds, or holds otherwise, fails.
+    let made_up = Checkpoint {
+        number: 3,
+        ..second.clone()
+    };
+    let check = store.verify_audit_from(None, &[made_up]).await.unwrap();
+    assert!(!check.intact);
+    assert!(check.problem.unwrap().contains("checkpoint 3"));
+    let altered = Checkpoint {
+        at_us: 9,
+        ..second.clone()
+    };
+    assert!(
+        !store
+            .verify_audit_from(None, &[altered])
+            .await
+            .unwrap()
+            .intact
+    );
+    // Every live row agrees with the trail and with itself.
+    let deep = store.deep_check().await.unwrap();
+    assert_eq!(deep.differences, 0, "{:?}", deep.discrepancies);
+    assert!(deep.objects > 10, "{deep:?}");
 
     // Every version is kept; the audit chain holds and covers every step.
     let h = store.history("measure", mid).await.unwrap();
@@ -227,6 +270,36 @@ async fn lifecycle_story(f: Fixture) {
         let reopened = open(url).await.unwrap();
         assert_eq!(reopened.case(case_id).await.unwrap().unwrap().version, 4);
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        // A row edited behind the server's back: the chain cannot see it, the deep check can.
+        sqlx::query("UPDATE measures SET block_status = 'active' WHERE id = $1")
+            .bind(mid.to_string())
+            .execute(&pool)
+            .await
+            .unwrap();
+        let deep = reopened.deep_check().await.unwrap();
+        assert!(
+            deep.discrepancies
+                .iter()
+                .any(|d| d.subject_type == "measure"
+                    && d.id == mid.to_string()
+                    && d.field == "block_status"),
+            "{deep:?}"
+        );
+        sqlx::query(
+            "UPDATE cases SET body = replace(body, 'confirmed', 'not_a_threat') WHERE id = $1",
+        )
+        .bind(case_id.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+        let deep = reopened.deep_check().await.unwrap();
+        assert!(
+            deep.discrepancies
+                .iter()
+                .any(|d| d.id == case_id.to_string() && d.field == "body"),
+            "{deep:?}"
+        );
+
         sqlx::query("UPDATE audit_log SET data = '{\"x\":1}' WHERE seq = 7")
             .execute(&pool)
             .await
@@ -240,6 +313,14 @@ async fn lifecycle_story(f: Fixture) {
             .unwrap();
         let check = reopened.verify_audit().await.unwrap();
         assert!(!check.intact, "truncation is detected too");
+
+        // A checkpoint removed from the middle, or the link of one replaced, shows.
+        sqlx::query("DELETE FROM audit_checkpoints WHERE number = 1")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let check = reopened.verify_audit().await.unwrap();
+        assert!(check.problem.unwrap().contains("checkpoint 1 is missing"));
     }
 }
 

@@ -797,7 +797,70 @@ fn notices_verify_offline_and_tampering_is_caught() {
 fn audit_verify_names_the_first_altered_entry() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/w.db", dir.path().display());
-    drop(serve_demo(dir.path(), &db, &[]));
+    let served = serve_demo(dir.path(), &db, &[]);
+    // A member keeps a copy of the published checkpoints, fetched without credentials.
+    let saved = dir.path().join("checkpoints.json");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let page: serde_json::Value = rt.block_on(async {
+        for _ in 0..100 {
+            let page: serde_json::Value =
+                reqwest::get(format!("{}/api/v1/audit/checkpoints", served.base))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+            if !page["items"].as_array().unwrap().is_empty() {
+                return page;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no checkpoint was signed");
+    });
+    assert_eq!(page["items"][0]["number"], 1);
+    std::fs::write(&saved, page.to_string()).unwrap();
+    drop(served);
+    let saved = saved.to_str().unwrap();
+    // The saved page's key checks the signatures where no master key is.
+    let (code, out, err) = warden(&["audit", "verify", "--db", &db, "--against", saved, "--deep"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("saved checkpoints found unchanged"), "{out}");
+    assert!(out.contains("each agrees with the trail"), "{out}");
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+        // Whoever can write to the database makes a block look revoked in the live row.
+        sqlx::query("UPDATE measures SET block_status = 'revoked' WHERE block_status = 'active' AND id = (SELECT MIN(id) FROM measures WHERE block_status = 'active')")
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+    let (code, out, err) = warden(&["audit", "verify", "--db", &db, "--no-signatures", "--deep"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("DIFFERS measure") && out.contains("block_status"),
+        "{out}"
+    );
+    assert!(err.contains("1 of"), "{err}");
+    rt.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+        sqlx::query("UPDATE measures SET block_status = 'active' WHERE block_status = 'revoked' AND body LIKE '%\"status\":\"active\"%'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        // ... and removes the checkpoints, so a rewritten chain would verify by itself.
+        sqlx::query("DELETE FROM audit_checkpoints")
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+    let (code, _, _) = warden(&["audit", "verify", "--db", &db, "--no-signatures"]);
+    assert_eq!(code, 0, "without a saved copy nothing shows");
+    let (code, _, err) = warden(&["audit", "verify", "--db", &db, "--against", saved]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("checkpoint 1") && err.contains("missing from the database"),
+        "{err}"
+    );
     for _ in 0..3 {
         let (code, _, err) = warden(&[
             "admin", "token", "create", "--org", "cncert", "--role", "analyst", "--db", &db,
