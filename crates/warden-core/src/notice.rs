@@ -235,12 +235,131 @@ pub struct PublicKey {
     pub created_at: String,
     /// Retired keys stay published: notices signed with them stay verifiable.
     pub retired_at: Option<String>,
+    /// Base64 Ed25519 signature by the platform's root key over
+    /// [`PublicKey::endorsement_message`]: the key was made by this platform, for this
+    /// organisation, and (when retired) retired at that time. A key written into the
+    /// database by anyone else carries none that verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endorsement: Option<String>,
+}
+
+impl PublicKey {
+    /// The bytes the root key signs: the key's published fields as canonical JSON (keys
+    /// sorted, no spaces), `retired_at` null while the key is in use.
+    pub fn endorsement_message(&self) -> Vec<u8> {
+        serde_json::json!({
+            "alg": self.alg,
+            "created_at": self.created_at,
+            "key_id": self.key_id,
+            "org": self.org,
+            "public_key": self.public_key,
+            "retired_at": self.retired_at,
+        })
+        .to_string()
+        .into_bytes()
+    }
+}
+
+/// The platform's root key, which endorses every published key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RootKey {
+    /// Base64 of the 32-byte Ed25519 public key.
+    pub public_key: String,
+    /// SHA-256 (hex) of the public key's bytes: what `warden init` prints, to be compared
+    /// out of band (`warden notice verify --root`).
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeySet {
     pub keys: Vec<PublicKey>,
+    /// The root key that endorses `keys`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<RootKey>,
+}
+
+/// Why a key set does not hold against a root fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeySetError {
+    #[error(
+        "the key set names no root key: it was not published by a platform that endorses its keys"
+    )]
+    NoRoot,
+    #[error(
+        "the key set's root key has fingerprint {found}, not {expected}: it is not this platform's"
+    )]
+    WrongRoot { expected: String, found: String },
+    #[error("the root key is malformed")]
+    Malformed,
+    #[error(
+        "key {0} carries no valid endorsement by the root key: it was not made by this platform"
+    )]
+    NotEndorsed(String),
+}
+
+/// Normalises a fingerprint as people copy it: case, spaces and colons do not matter.
+pub fn normalise_fingerprint(f: &str) -> String {
+    f.chars()
+        .filter(|c| !c.is_whitespace() && *c != ':')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Checks that `keys` was endorsed by the root key with `fingerprint`, and returns the set
+/// of its keys that carry a valid endorsement (the others are dropped).
+pub fn endorsed_keys(keys: &KeySet, fingerprint: &str) -> Result<KeySet, KeySetError> {
+    let root = keys.root.as_ref().ok_or(KeySetError::NoRoot)?;
+    let bytes: [u8; 32] = B64
+        .decode(&root.public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(KeySetError::Malformed)?;
+    let found = self::fingerprint(&bytes);
+    let expected = normalise_fingerprint(fingerprint);
+    if found != expected {
+        return Err(KeySetError::WrongRoot { expected, found });
+    }
+    let root_key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeySetError::Malformed)?;
+    let endorsed = |k: &PublicKey| {
+        k.endorsement
+            .as_deref()
+            .and_then(|e| B64.decode(e).ok())
+            .and_then(|b| <[u8; 64]>::try_from(b).ok())
+            .is_some_and(|sig| {
+                root_key
+                    .verify_strict(&k.endorsement_message(), &Signature::from_bytes(&sig))
+                    .is_ok()
+            })
+    };
+    Ok(KeySet {
+        keys: keys.keys.iter().filter(|k| endorsed(k)).cloned().collect(),
+        root: keys.root.clone(),
+    })
+}
+
+/// Verifies a notice against a key set held to a root fingerprint: the notice's key must be
+/// endorsed by that root, then [`verify`] applies.
+pub fn verify_rooted(
+    notice: &SignedNotice,
+    keys: &KeySet,
+    fingerprint: &str,
+) -> Result<(), NoticeOrKeyError> {
+    let endorsed = endorsed_keys(keys, fingerprint)?;
+    let id = &notice.signature.key_id;
+    if keys.keys.iter().any(|k| k.key_id == *id) && !endorsed.keys.iter().any(|k| k.key_id == *id) {
+        return Err(KeySetError::NotEndorsed(id.clone()).into());
+    }
+    Ok(verify(notice, &endorsed)?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoticeOrKeyError {
+    #[error(transparent)]
+    Keys(#[from] KeySetError),
+    #[error(transparent)]
+    Notice(#[from] NoticeError),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -588,9 +707,73 @@ mod tests {
                 public_key: public_key_b64(&key.verifying_key()),
                 created_at: "2026-01-01T00:00:00+08:00".into(),
                 retired_at: None,
+                endorsement: None,
             }],
+            root: None,
         };
         (n, ks)
+    }
+
+    fn endorse(root: &SigningKey, ks: &mut KeySet) {
+        use ed25519_dalek::Signer as _;
+        for k in &mut ks.keys {
+            k.endorsement = Some(B64.encode(root.sign(&k.endorsement_message()).to_bytes()));
+        }
+        ks.root = Some(RootKey {
+            public_key: public_key_b64(&root.verifying_key()),
+            fingerprint: fingerprint(&root.verifying_key().to_bytes()),
+        });
+    }
+
+    #[test]
+    fn a_rooted_key_set_holds_only_with_its_root_and_endorsed_keys() {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let root = SigningKey::from_bytes(&[1u8; 32]);
+        let fp = fingerprint(&root.verifying_key().to_bytes());
+        let (n, mut ks) = signed(&key, "ca-guangdong");
+        assert_eq!(
+            verify_rooted(&n, &ks, &fp),
+            Err(KeySetError::NoRoot.into()),
+            "an unrooted set proves nothing"
+        );
+        endorse(&root, &mut ks);
+        assert_eq!(verify_rooted(&n, &ks, &fp), Ok(()));
+        // Copied with colons and capitals, the fingerprint is the same.
+        let spaced: String = fp
+            .to_uppercase()
+            .as_bytes()
+            .chunks(2)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(":");
+        assert_eq!(verify_rooted(&n, &ks, &spaced), Ok(()));
+        // Another platform's root, or a root swapped into the set, is refused.
+        let other = fingerprint(
+            &SigningKey::from_bytes(&[2u8; 32])
+                .verifying_key()
+                .to_bytes(),
+        );
+        assert!(matches!(
+            verify_rooted(&n, &ks, &other),
+            Err(NoticeOrKeyError::Keys(KeySetError::WrongRoot { .. }))
+        ));
+        // A key put in by someone without the root (or one whose retirement was removed)
+        // carries no endorsement that verifies.
+        let mut forged = ks.clone();
+        forged.keys[0].created_at = "2025-01-01T00:00:00+08:00".into();
+        assert!(matches!(
+            verify_rooted(&n, &forged, &fp),
+            Err(NoticeOrKeyError::Keys(KeySetError::NotEndorsed(_)))
+        ));
+        let mut retired = ks.clone();
+        retired.keys[0].retired_at = Some("2026-09-01T00:00:00+08:00".into());
+        endorse(&root, &mut retired);
+        let mut unretired = retired.clone();
+        unretired.keys[0].retired_at = None;
+        assert!(matches!(
+            verify_rooted(&n, &unretired, &fp),
+            Err(NoticeOrKeyError::Keys(KeySetError::NotEndorsed(_)))
+        ));
     }
 
     #[test]

@@ -111,6 +111,22 @@ impl MasterKey {
         SigningKey::from_bytes(&h.finalize().into())
     }
 
+    /// The platform's root key, which endorses every published key: derived from the master
+    /// key like the checkpoint key, under another label.
+    pub fn root_key(&self) -> SigningKey {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"warden platform root key\0");
+        h.update(self.0);
+        SigningKey::from_bytes(&h.finalize().into())
+    }
+
+    /// The root key's fingerprint: SHA-256 (hex) of its public key, as `warden init` prints
+    /// it and `warden notice verify --root` takes it.
+    pub fn root_fingerprint(&self) -> String {
+        notice::fingerprint(&self.root_key().verifying_key().to_bytes())
+    }
+
     fn cipher(&self) -> ChaCha20Poly1305 {
         ChaCha20Poly1305::new(&Key::from(self.0))
     }
@@ -199,6 +215,7 @@ impl KeyRing {
         store: &dyn Store,
         now: OffsetDateTime,
     ) -> Result<usize, KeyError> {
+        self.endorse_unendorsed(store, now).await?;
         let existing = store.signing_keys().await?;
         let mut created = 0;
         for org in store.organisations().await? {
@@ -212,6 +229,57 @@ impl KeyRing {
             }
         }
         Ok(created)
+    }
+
+    /// The root key's endorsement of a key as published.
+    fn endorse(&self, k: &SigningKeyRecord) -> String {
+        use ed25519_dalek::ed25519::signature::Signer as _;
+        let sig: ed25519_dalek::Signature = self
+            .master
+            .root_key()
+            .sign(&public_key(k.clone()).endorsement_message());
+        B64.encode(sig.to_bytes())
+    }
+
+    /// Keys from before endorsements existed are endorsed as they stand, but only those whose
+    /// sealed private half opens under the master key and matches: a key written into the
+    /// database by anyone without the master key is never endorsed.
+    async fn endorse_unendorsed(
+        &self,
+        store: &dyn Store,
+        now: OffsetDateTime,
+    ) -> Result<usize, KeyError> {
+        let mut writes = vec![];
+        for k in store.signing_keys().await? {
+            if k.value.endorsement.is_some() {
+                continue;
+            }
+            let genuine = self
+                .master
+                .unseal(&k.value.sealed_private, &k.value.key_id)
+                .is_ok_and(|s| notice::public_key_b64(&s.verifying_key()) == k.value.public_key);
+            if !genuine {
+                tracing::error!(key_id = %k.value.key_id, "a signing key in the database does not open under the master key: not endorsed, not published as endorsed");
+                continue;
+            }
+            let mut r = k.value.clone();
+            r.endorsement = Some(self.endorse(&r));
+            writes.push(Write::SigningKey {
+                key: r,
+                expected: Some(k.version),
+            });
+        }
+        let n = writes.len();
+        if n > 0 {
+            tracing::warn!(
+                keys = n,
+                "endorsed signing keys that carried no endorsement"
+            );
+            store
+                .commit(Changeset::new(Actor::system("keys"), now, writes, vec![]))
+                .await?;
+        }
+        Ok(n)
     }
 
     /// A new key for `org`; its previous keys are retired but stay published.
@@ -232,6 +300,11 @@ impl KeyRing {
             sealed_private: self.master.seal(&secret, &key_id)?,
             created_at: now,
             retired_at: None,
+            endorsement: None,
+        };
+        let record = SigningKeyRecord {
+            endorsement: Some(self.endorse(&record)),
+            ..record
         };
         let mut writes = vec![];
         let mut events = vec![];
@@ -239,6 +312,7 @@ impl KeyRing {
             if old.value.org_id == org.id && old.value.retired_at.is_none() {
                 let mut r = old.value.clone();
                 r.retired_at = Some(now);
+                r.endorsement = Some(self.endorse(&r));
                 events.push(Event {
                     name: "signing_key.retired".into(),
                     subject: Subject {
@@ -313,19 +387,46 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// Every public key, retired ones included, and the platform key: `GET /api/v1/keys`.
+/// Every public key, retired ones included, and the platform key, each endorsed by the root
+/// key published with them: `GET /api/v1/keys`.
 pub async fn published(store: &dyn Store, ring: &KeyRing) -> Result<KeySet, StoreError> {
+    use ed25519_dalek::ed25519::signature::Signer as _;
     let (platform_id, platform) = ring.platform();
     let mut keys = authority_keys(store).await?;
-    keys.push(PublicKey {
+    let mut p = PublicKey {
         key_id: platform_id,
         org: PLATFORM.to_owned(),
         alg: notice::ALG.to_owned(),
         public_key: notice::public_key_b64(&platform.verifying_key()),
         created_at: String::new(),
         retired_at: None,
-    });
-    Ok(KeySet { keys })
+        endorsement: None,
+    };
+    // The platform key is derived from the master key as the root is: endorsing it here
+    // endorses nothing the database could have put in.
+    let sig: ed25519_dalek::Signature = ring.master.root_key().sign(&p.endorsement_message());
+    p.endorsement = Some(B64.encode(sig.to_bytes()));
+    keys.push(p);
+    let root = ring.master.root_key().verifying_key();
+    Ok(KeySet {
+        keys,
+        root: Some(notice::RootKey {
+            public_key: notice::public_key_b64(&root),
+            fingerprint: notice::fingerprint(&root.to_bytes()),
+        }),
+    })
+}
+
+fn public_key(k: SigningKeyRecord) -> PublicKey {
+    PublicKey {
+        key_id: k.key_id,
+        org: k.org_slug,
+        alg: notice::ALG.to_owned(),
+        public_key: k.public_key,
+        created_at: rfc3339(k.created_at),
+        retired_at: k.retired_at.map(rfc3339),
+        endorsement: k.endorsement,
+    }
 }
 
 /// The authorities' notice-signing keys, retired ones included.
@@ -334,14 +435,7 @@ pub async fn authority_keys(store: &dyn Store) -> Result<Vec<PublicKey>, StoreEr
         .signing_keys()
         .await?
         .into_iter()
-        .map(|k| PublicKey {
-            key_id: k.value.key_id,
-            org: k.value.org_slug,
-            alg: notice::ALG.to_owned(),
-            public_key: k.value.public_key,
-            created_at: rfc3339(k.value.created_at),
-            retired_at: k.value.retired_at.map(rfc3339),
-        })
+        .map(|k| public_key(k.value))
         .collect())
 }
 

@@ -127,6 +127,9 @@ pub struct SigningKeyRecord {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub retired_at: Option<OffsetDateTime>,
+    /// The platform root key's signature over the key as published (its state now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endorsement: Option<String>,
 }
 
 /// A block measure as the blocklist sees it: its target and the facts an export shows.

@@ -123,6 +123,14 @@ enum Command {
     Init {
         #[command(flatten)]
         db: DbArg,
+        /// The master key file (created if missing), from which the root key that endorses
+        /// every published key is derived; its fingerprint is printed
+        #[arg(
+            long,
+            env = "WARDEN_MASTER_KEY_FILE",
+            default_value = "warden-data/master.key"
+        )]
+        master_key_file: PathBuf,
     },
     /// The configuration file
     Config {
@@ -367,6 +375,11 @@ enum NoticeCommand {
         notice: PathBuf,
         #[arg(long)]
         keys: PathBuf,
+        /// The platform's root key fingerprint (as `warden init` printed it, received out of
+        /// band): the key set must be endorsed by that root, so a key written into the
+        /// platform's database by anyone else does not verify
+        #[arg(long, value_name = "FINGERPRINT")]
+        root: Option<String>,
     },
 }
 
@@ -488,9 +501,18 @@ fn run(cli: Cli) -> Result<()> {
             };
             runtime()?.block_on(serve(setup))
         }
-        Command::Init { db } => {
+        Command::Init {
+            db,
+            master_key_file,
+        } => {
             let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
-            runtime()?.block_on(init(&url))
+            runtime()?.block_on(init(&url))?;
+            let master = warden_service::keys::MasterKey::load_or_create(&master_key_file)?;
+            println!(
+                "Root key fingerprint (give it to every member out of band; they check notices with `warden notice verify --root FINGERPRINT`):\n  {}",
+                master.root_fingerprint()
+            );
+            Ok(())
         }
         Command::Config {
             command: ConfigCommand::Check { connect },
@@ -651,7 +673,7 @@ fn run(cli: Cli) -> Result<()> {
             runtime()?.block_on(audit_command(&url, command))
         }
         Command::Notice {
-            command: NoticeCommand::Verify { notice, keys },
+            command: NoticeCommand::Verify { notice, keys, root },
         } => {
             let read = |p: &Path, what: &str| -> Result<String> {
                 std::fs::read_to_string(p)
@@ -664,10 +686,22 @@ fn run(cli: Cli) -> Result<()> {
                 .with_context(|| {
                     format!("{} is not a key set (GET /api/v1/keys)", keys.display())
                 })?;
-            warden_core::notice::verify(&n, &k).map_err(|e| anyhow!("INVALID: {e}"))?;
+            match &root {
+                Some(fp) => warden_core::notice::verify_rooted(&n, &k, fp)
+                    .map_err(|e| anyhow!("INVALID: {e}"))?,
+                None => warden_core::notice::verify(&n, &k).map_err(|e| anyhow!("INVALID: {e}"))?,
+            }
             println!(
-                "valid: notice {} ({}) signed by {} with key {}",
-                n.id, n.body.reference, n.body.issuer.slug, n.signature.key_id
+                "valid: notice {} ({}) signed by {} with key {}{}",
+                n.id,
+                n.body.reference,
+                n.body.issuer.slug,
+                n.signature.key_id,
+                if root.is_some() {
+                    ", endorsed by the root key with that fingerprint"
+                } else {
+                    " (the key set itself was not checked: give --root FINGERPRINT)"
+                }
             );
             Ok(())
         }

@@ -268,12 +268,26 @@ fn init_prepares_an_empty_database_once() {
     let (code, _, err) = warden_with_input(&["init", "--db", &db], "short\n");
     assert_eq!(code, 1);
     assert!(err.contains("at least 12 characters"), "{err}");
-    let (code, out, err) = warden_with_input(&["init", "--db", &db], "correct horse battery\n");
+    let mk = dir.path().join("warden-data/master.key");
+    let mk = mk.to_str().unwrap();
+    let (code, out, err) = warden_with_input(
+        &["init", "--db", &db, "--master-key-file", mk],
+        "correct horse battery\n",
+    );
     assert_eq!(code, 0, "{err}");
     assert!(
         out.contains("35 organisations added") && out.contains("admin@miit"),
         "{out}"
     );
+    // The root key's fingerprint, to be handed to members out of band.
+    let fingerprint = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Root key fingerprint"))
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(fingerprint.len(), 64, "{out}");
     let (code, out, _) = warden_with_input(&["init", "--db", &db], "");
     assert_eq!(code, 0);
     assert!(
@@ -286,6 +300,17 @@ fn init_prepares_an_empty_database_once() {
     assert_eq!(code, 0, "{err}");
     let token = token.lines().last().unwrap().to_owned();
     let served = serve(dir.path(), &db, &[]);
+    // The key set the server publishes is endorsed by the root with that fingerprint.
+    let keys = get_json(&format!("{}/api/v1/keys", served.base), &token);
+    assert_eq!(keys["root"]["fingerprint"], fingerprint.as_str());
+    assert!(
+        keys["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["endorsement"].is_string()),
+        "{keys}"
+    );
     let list = get_json(
         &format!(
             "{}/api/v1/organisations?type=provincial_authority",
@@ -689,6 +714,32 @@ fn a_backup_taken_while_serving_restores() {
     let (code, out, err) = verify_notice(restored.path(), &notice, &keys);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("valid: notice"), "{out}");
+    // Held to the root fingerprint: the restored platform's root, and no other.
+    let root = serde_json::from_str::<serde_json::Value>(&keys).unwrap()["root"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (np, kp) = (
+        restored.path().join("notice.json"),
+        restored.path().join("keys.json"),
+    );
+    let rooted = |fp: &str| {
+        warden(&[
+            "notice",
+            "verify",
+            np.to_str().unwrap(),
+            "--keys",
+            kp.to_str().unwrap(),
+            "--root",
+            fp,
+        ])
+    };
+    let (code, out, err) = rooted(&root);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("endorsed by the root key"), "{out}");
+    let (code, _, err) = rooted(&"0".repeat(64));
+    assert_eq!(code, 1);
+    assert!(err.contains("not this platform's"), "{err}");
 }
 
 /// The configuration file: serve's options by name, the environment and the command line
