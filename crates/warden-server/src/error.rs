@@ -176,6 +176,11 @@ pub const PROBLEMS: &[(&str, StatusCode, &str)] = &[
         "Request body too large",
     ),
     (
+        "too-many-connections",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Too many connections",
+    ),
+    (
         "internal",
         StatusCode::INTERNAL_SERVER_ERROR,
         "Internal error",
@@ -262,6 +267,8 @@ mod tests {
             "forbidden-address",
             "not-acceptable",
             "unsupported-media-type",
+            // Written by the listener to a connection over the cap.
+            "too-many-connections",
         ]);
         codes.extend(crate::HTTP_LAYER_PROBLEMS);
         for c in &codes {
@@ -280,7 +287,10 @@ mod tests {
         }
         // The platform's failures, and only they, are 5xx: their details stay in the log.
         for c in &codes {
-            let fault = matches!(*c, "internal" | "database-unavailable");
+            let fault = matches!(
+                *c,
+                "internal" | "database-unavailable" | "too-many-connections"
+            );
             assert_eq!(problem(c).0.is_server_error(), fault, "{c}");
         }
     }

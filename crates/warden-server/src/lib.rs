@@ -8,6 +8,7 @@ pub mod console;
 mod error;
 mod extract;
 mod health;
+pub mod listen;
 mod metrics;
 mod openapi;
 mod passwords;
@@ -234,18 +235,24 @@ async fn request_id(req: axum::extract::Request, next: axum::middleware::Next) -
     resp
 }
 
-/// Serves until `shutdown` resolves; in-flight requests finish first.
+/// Serves until `shutdown` resolves; in-flight requests finish first. Connections are held
+/// to `state.connections` (see [`listen`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     start(&state).await?;
-    axum::serve(
+    let limits = state.connections;
+    listen::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(state),
+        limits,
+        |peer: std::net::SocketAddr, ext: &mut axum::http::Extensions| {
+            ext.insert(axum::extract::ConnectInfo(peer));
+        },
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
     .await
 }
 
@@ -257,11 +264,16 @@ pub async fn serve_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     start(&state).await?;
-    axum::serve(
+    let limits = state.connections;
+    listen::serve(
         tls::TlsListener::new(listener, config)?,
-        router(state).into_make_service_with_connect_info::<tls::TlsPeer>(),
+        router(state),
+        limits,
+        |peer: std::net::SocketAddr, ext: &mut axum::http::Extensions| {
+            ext.insert(axum::extract::ConnectInfo(tls::TlsPeer(peer)));
+        },
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
     .await
 }
 

@@ -40,10 +40,7 @@ pub async fn track(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Counts a request refused before any handler ran (its body too large, say), by reason.
-pub fn refused(reason: &'static str) {
-    metrics::counter!("warden_http_refused_total", "reason" => reason).increment(1);
-}
+pub use crate::listen::refused;
 
 /// Whether a client at `peer` may read the metrics.
 pub fn allowed(from: &[ipnet::IpNet], peer: Option<std::net::IpAddr>) -> bool {

@@ -27,6 +27,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// HTTP Basic passwords verified lately, and the limit on verifying more.
     pub basic_passwords: Arc<BasicPasswords>,
+    /// How many connections at once, and how long a slow or quiet one is kept.
+    pub connections: crate::listen::ConnectionLimits,
 }
 
 impl AppState {
@@ -41,6 +43,7 @@ impl AppState {
             sign_in_limiter,
             metrics_from: Arc::new(loopback()),
             trusted_proxies: Arc::default(),
+            connections: crate::listen::ConnectionLimits::default(),
         }
     }
 }

@@ -56,6 +56,9 @@ pub fn config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsE
     Ok(Arc::new(c))
 }
 
+/// TLS handshakes in progress at once.
+const MAX_HANDSHAKES: usize = 1024;
+
 /// A listener that hands out connections whose TLS handshake has completed.
 pub struct TlsListener {
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
@@ -68,6 +71,7 @@ impl TlsListener {
         let local = tcp.local_addr()?;
         let acceptor = TlsAcceptor::from(config);
         let (tx, ready) = mpsc::channel(64);
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
         tokio::spawn(async move {
             loop {
                 let (stream, peer) = match tcp.accept().await {
@@ -79,9 +83,16 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // Handshakes cost CPU before anything is known of the client: a bounded
+                // number run at once, and connections beyond them are closed.
+                let Ok(turn) = handshakes.clone().try_acquire_owned() else {
+                    crate::listen::refused("handshakes");
+                    continue;
+                };
                 let acceptor = acceptor.clone();
                 let sender = tx.clone();
                 tokio::spawn(async move {
+                    let _turn = turn;
                     match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
                             let _ = sender.send((tls, peer)).await;

@@ -18,7 +18,13 @@ pub const KEYS: &[(&str, &str)] = &[
     ("trusted_proxies", "WARDEN_TRUSTED_PROXIES"),
     ("tls_cert", "WARDEN_TLS_CERT"),
     ("tls_key", "WARDEN_TLS_KEY"),
+    ("max_connections", "WARDEN_MAX_CONNECTIONS"),
+    ("header_timeout", "WARDEN_HEADER_TIMEOUT"),
+    ("idle_timeout", "WARDEN_IDLE_TIMEOUT"),
 ];
+
+/// The settings that are numbers (the others are text, or lists of text).
+const NUMBERS: &[&str] = &["max_connections", "header_timeout", "idle_timeout"];
 
 /// Where the configuration is: `--config FILE` anywhere on the command line, else
 /// `WARDEN_CONFIG`, else `warden.toml` in the working directory when it exists.
@@ -58,6 +64,7 @@ pub fn read(path: &Path) -> Result<Vec<(&'static str, String)>> {
         };
         let text = match value {
             toml::Value::String(s) => s,
+            toml::Value::Integer(n) if NUMBERS.contains(&key.as_str()) => n.to_string(),
             toml::Value::Array(items) => items
                 .into_iter()
                 .map(|v| match v {
@@ -148,5 +155,13 @@ mod tests {
                 .to_string()
                 .contains("expected a string")
         );
+        // The connection limits are numbers.
+        std::fs::write(&f, "max_connections = 5000\nidle_timeout = 30\n").unwrap();
+        let out = apply(vec!["warden".into(), "serve".into()], &read(&f).unwrap());
+        assert!(
+            out.contains(&"--max-connections=5000".to_owned()),
+            "{out:?}"
+        );
+        assert!(out.contains(&"--idle-timeout=30".to_owned()), "{out:?}");
     }
 }

@@ -115,6 +115,8 @@ enum Command {
             requires = "tls_cert"
         )]
         tls_key: Option<PathBuf>,
+        #[command(flatten)]
+        connections: ConnectionArgs,
     },
     /// Prepare an empty database for production: MIIT, the 31 provincial communications
     /// administrations, CNCERT, CAICT and the cyberspace administration, and the first
@@ -367,6 +369,37 @@ enum RegistryCommand {
     },
 }
 
+/// How many connections `serve` holds, and how long it waits on a slow or quiet one.
+#[derive(Args)]
+struct ConnectionArgs {
+    /// Connections served at once; more are answered 503 and closed at once (default: the
+    /// process's file-handle limit less 256, at most 50,000)
+    #[arg(long, env = "WARDEN_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers
+    #[arg(long, env = "WARDEN_HEADER_TIMEOUT", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=600))]
+    header_timeout: u64,
+    /// Seconds a connection may stay quiet (nothing read or written) before it is closed
+    #[arg(long, env = "WARDEN_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    idle_timeout: u64,
+}
+
+impl ConnectionArgs {
+    fn limits(&self) -> Result<warden_server::listen::ConnectionLimits> {
+        let max = self
+            .max_connections
+            .unwrap_or_else(warden_server::listen::default_max_connections);
+        if max == 0 {
+            bail!("--max-connections must be at least 1");
+        }
+        Ok(warden_server::listen::ConnectionLimits {
+            max_connections: max,
+            header_timeout: std::time::Duration::from_secs(self.header_timeout),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout),
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum NoticeCommand {
     /// Verify a notice (the document GET /api/v1/notices/{id} returns) offline against the
@@ -457,7 +490,9 @@ fn run(cli: Cli) -> Result<()> {
             trusted_proxies,
             tls_cert,
             tls_key,
+            connections,
         } => {
+            let connections = connections.limits()?;
             let tls = match (tls_cert, tls_key) {
                 (Some(c), Some(k)) => Some(warden_server::tls::config(&c, &k)?),
                 _ => None,
@@ -487,6 +522,7 @@ fn run(cli: Cli) -> Result<()> {
                 .map(|d| d.join("demo-tokens.txt"))
                 .unwrap_or_else(|| PathBuf::from("demo-tokens.txt"));
             let setup = Setup {
+                connections,
                 tls,
                 metrics_from,
                 trusted_proxies,
@@ -799,11 +835,13 @@ fn config_check(connect: bool) -> Result<()> {
         trusted_proxies,
         tls_cert,
         tls_key,
+        connections,
         ..
     } = cli.command
     else {
         bail!("internal: the settings did not read as serve's");
     };
+    let limits = connections.limits()?;
     networks("metrics_from", &metrics_from)?;
     networks("trusted_proxies", &trusted_proxies)?;
     listen
@@ -842,6 +880,12 @@ fn config_check(connect: bool) -> Result<()> {
     println!("master_key_file {} ({key})", master_key_file.display());
     println!("metrics_from    {}", metrics_from.join(","));
     println!("trusted_proxies {}", trusted_proxies.join(","));
+    println!(
+        "connections     at most {}; headers within {} s; closed after {} s quiet",
+        limits.max_connections,
+        limits.header_timeout.as_secs(),
+        limits.idle_timeout.as_secs()
+    );
     println!(
         "calendar        years {:?}",
         cal.years().collect::<Vec<_>>()
@@ -989,6 +1033,7 @@ async fn init(url: &str) -> Result<()> {
 }
 
 struct Setup {
+    connections: warden_server::listen::ConnectionLimits,
     /// HTTPS served directly, when configured.
     tls: Option<Arc<warden_server::tls::RustlsConfig>>,
     metrics_from: Vec<ipnet::IpNet>,
@@ -1006,6 +1051,7 @@ struct Setup {
 
 async fn serve(setup: Setup) -> Result<()> {
     let Setup {
+        connections,
         tls,
         metrics_from,
         trusted_proxies,
@@ -1068,6 +1114,7 @@ async fn serve(setup: Setup) -> Result<()> {
     let mut state = warden_server::AppState::new(Arc::new(svc));
     state.metrics_from = Arc::new(metrics_from);
     state.trusted_proxies = Arc::new(trusted_proxies);
+    state.connections = connections;
     // The banner is for people and scripts; a closed stdout must not stop the server.
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut banner =

@@ -911,3 +911,80 @@ async fn the_demo_world_has_cases_in_every_state() {
     assert_eq!((again.cases, again.tokens.len()), (0, 0));
     assert!(s.store.verify_audit().await.unwrap().intact);
 }
+
+/// Slow and idle clients cannot hold the server: connections over the cap get a 503
+/// problem at once, a half-sent header is dropped after the header timeout, a quiet
+/// connection after the idle timeout, and a slot freed serves the next client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_capped_and_slow_clients_dropped() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    let s = on_sqlite().await;
+    let mut state = s.state.clone();
+    state.connections = warden_server::listen::ConnectionLimits {
+        max_connections: 2,
+        header_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(2),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(warden_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    async fn read_all(c: &mut TcpStream) -> String {
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), c.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    // Two clients: one sends half a header, one sends nothing.
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut quiet = TcpStream::connect(addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The third is over the cap: answered at once, without its request being read.
+    let started = Instant::now();
+    let mut third = TcpStream::connect(addr).await.unwrap();
+    let answer = read_all(&mut third).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 503") && answer.contains("too-many-connections"),
+        "{answer}"
+    );
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // The half-sent header is dropped within the header timeout (hyper answers 408 or closes).
+    let started = Instant::now();
+    let answer = read_all(&mut slow).await;
+    assert!(!answer.contains("200 OK"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    // The quiet one within its timeouts too, and the freed slots serve a new client.
+    let _ = read_all(&mut quiet).await;
+    let mut next = TcpStream::connect(addr).await.unwrap();
+    next.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_all(&mut next).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // A connection that stops in the middle of a body is closed once quiet.
+    let mut body = TcpStream::connect(addr).await.unwrap();
+    body.write_all(
+        b"POST /api/v1/public/appeals HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"ref",
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let _ = read_all(&mut body).await;
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+}
