@@ -22,6 +22,7 @@ impl FromRequestParts<AppState> for Caller {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        refuse_basic_outside_feeds(parts, header)?;
         Ok(Caller(authenticate(s, header, peer).await?))
     }
 }
@@ -40,9 +41,33 @@ impl FromRequestParts<AppState> for AnyoneButWrong {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        refuse_basic_outside_feeds(parts, header)?;
         check_if_sent(s, header, peer).await?;
         Ok(AnyoneButWrong)
     }
+}
+
+/// HTTP Basic is taken where clients that know nothing else need it: TAXII, and reading
+/// the blocklist and MISP feeds. Elsewhere a browser's remembered Basic credentials must not
+/// ride along on a request another site makes it send.
+fn refuse_basic_outside_feeds(parts: &Parts, header: Option<&str>) -> Result<(), AuthError> {
+    let basic = header.is_some_and(|h| h.starts_with("Basic ") || h.starts_with("basic "));
+    if !basic {
+        return Ok(());
+    }
+    // Routers nested under a prefix see the rest of the path; the whole one is kept aside.
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| parts.uri.path(), |u| u.0.path());
+    let feed = parts.method == axum::http::Method::GET
+        && (path.starts_with("/api/v1/blocklists/") || path.starts_with("/api/v1/misp/"));
+    if path.starts_with("/taxii2/") || feed {
+        return Ok(());
+    }
+    Err(AuthError::Unusable(
+        "HTTP Basic is taken only by TAXII and the blocklist and MISP feeds: send Authorization: Bearer TOKEN",
+    ))
 }
 
 /// Checks credentials when they are sent at all.

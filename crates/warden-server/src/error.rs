@@ -248,7 +248,7 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer, Basic realm=\"warden\""),
+                HeaderValue::from_static("Bearer realm=\"warden\""),
             );
         }
         resp

@@ -71,10 +71,24 @@ async fn basic_passwords_are_remembered_and_guessing_is_limited(s: Server) {
         Some(warden_server::SIGN_IN_ATTEMPTS - 1),
         "guesses not limited"
     );
-    // The REST API answers the same, as problem+json.
+    // Outside TAXII and the feeds, Basic is not taken at all: a browser's remembered
+    // credentials cannot ride on a request another site makes it send.
     let r = s
         .http
         .get(format!("{}/api/v1/cases", s.base))
+        .header("authorization", right.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"warden\"");
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(kind(&p), "credentials-unusable");
+    assert!(p["detail"].as_str().unwrap().contains("Bearer"), "{p}");
+    // A feed answers as the REST API does, as problem+json.
+    let r = s
+        .http
+        .get(format!("{}/api/v1/blocklists/plain", s.base))
         .header(
             "authorization",
             basic("second@ca-guangdong", "battery staple"),
