@@ -26,6 +26,12 @@ impl Service {
             (None, Some(r)) => self.store.measure_by_reference(r.trim()).await?,
             (None, None) => None,
         };
+        // By id, a measure is found by those who may see it, and, as a block in force (what
+        // a look-up shows anyone, with its reference), by a member filing for the affected
+        // party; nobody else learns its state or reference from the answer.
+        let m = m.filter(|m| {
+            reference.is_some() || m.value.block_active() || can_view_measure(actor, &m.value)
+        });
         let m = m.ok_or_else(|| {
             ServiceError::NotFound(match (measure, reference) {
                 (Some(id), _) => format!("measure {id}"),

@@ -22,7 +22,16 @@ fn may_read_audit(actor: &Actor) -> Result<()> {
 impl Service {
     pub async fn audit(&self, actor: &Actor, q: AuditFilter) -> Result<AuditPage> {
         may_read_audit(actor)?;
-        let items = self.store.audit(q.after, q.limit).await?;
+        // A provincial authority's auditors read their province's part of the trail and
+        // what their organisation did; the national bodies' read all of it.
+        let scope = actor.org().and_then(|o| match o.jurisdiction {
+            Some(warden_core::org::Jurisdiction::Province(p)) => Some(warden_store::AuditScope {
+                province: p.to_string(),
+                org_slug: o.slug.clone(),
+            }),
+            _ => None,
+        });
+        let items = self.store.audit(q.after, q.limit, scope.as_ref()).await?;
         let next_after = (items.len() == q.limit as usize)
             .then(|| items.last().map(|e| e.seq))
             .flatten();

@@ -144,6 +144,15 @@ pub struct AuditCheck {
     pub checkpoints: i64,
 }
 
+/// The part of the trail a provincial authority's auditors read: the entries about its
+/// province's cases, measures, reports, appeals, look-ups and enforcement records, and those
+/// its own organisation made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditScope {
+    pub province: String,
+    pub org_slug: String,
+}
+
 /// One object whose live row disagrees with the trail or with itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Discrepancy {

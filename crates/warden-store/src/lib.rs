@@ -17,8 +17,8 @@ mod sqlite;
 pub mod traits;
 
 pub use audit::{
-    AuditAlert, AuditCheck, AuditEntry, Checkpoint, DeepCheck, Discrepancy, GENESIS_HASH,
-    check_checkpoint_links,
+    AuditAlert, AuditCheck, AuditEntry, AuditScope, Checkpoint, DeepCheck, Discrepancy,
+    GENESIS_HASH, check_checkpoint_links,
 };
 pub use error::{Result, StoreError};
 pub use migrate::SCHEMA_VERSION;

@@ -3,7 +3,7 @@
 //! (`use warden_store::{CaseStore, NoticeStore}`), or takes them all with
 //! `use warden_store::traits::*`.
 
-use crate::audit::{AuditAlert, AuditCheck, AuditEntry, Checkpoint, DeepCheck};
+use crate::audit::{AuditAlert, AuditCheck, AuditEntry, AuditScope, Checkpoint, DeepCheck};
 use crate::error::Result;
 use crate::model::{
     Backend, BlockChange, BlockVersionQuery, CaseFilter, CaseVersion, CaseVersionQuery, Changeset,
@@ -309,8 +309,13 @@ pub trait ImportStore: Send + Sync {
 /// The audit trail, its signed checkpoints, and every version of every object.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Audit entries after `after_seq`, oldest first.
-    async fn audit(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>>;
+    /// Audit entries after `after_seq`, oldest first; within `scope` when given.
+    async fn audit(
+        &self,
+        after_seq: i64,
+        limit: u32,
+        scope: Option<&AuditScope>,
+    ) -> Result<Vec<AuditEntry>>;
     /// Recomputes the whole hash chain, and checks that the checkpoints are numbered and
     /// linked and that each one's hash is the chain's hash at its sequence number (signatures
     /// are checked by the caller).

@@ -141,6 +141,10 @@ pub struct Appeal {
     pub reply_due_provisional: bool,
     pub status: AppealStatus,
     pub decision: Option<AppealDecision>,
+    /// The measure's province: whose authority's auditors read the appeal's trail.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub province: Option<crate::org::Province>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -237,6 +241,7 @@ impl Appeal {
             reply_due_provisional: due.provisional,
             status: AppealStatus::Filed,
             decision: None,
+            province: measure.province,
         };
         let events = vec![event(
             "appeal.filed",

@@ -166,15 +166,34 @@ async fn appeals_follow_article_10(s: Server) {
     let keys = s.keys().await;
     let signed: warden_core::notice::SignedNotice = serde_json::from_value(n).unwrap();
     assert_eq!(warden_core::notice::verify(&signed, &keys), Ok(()));
-    // A revoked block cannot be appealed again; the appeal is visible to its filer.
+    // A revoked block cannot be appealed again, and a member who is no party to it learns
+    // nothing of it by trying (not even that it was revoked); by its reference the answer
+    // says why. The appeal is visible to its filer.
     let (st, p) = s
         .post(
             "netco-2",
             &format!("/api/v1/measures/{mid}/appeals"),
-            grounds,
+            grounds.clone(),
         )
         .await;
-    assert_eq!((st, kind(&p)), (StatusCode::CONFLICT, "invalid-state"));
+    assert_eq!((st, kind(&p)), (StatusCode::NOT_FOUND, "not-found"));
+    let reference = s
+        .store
+        .measure(mid.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let reference = warden_core::notice::reference_number(&reference.value);
+    let mut public = grounds.clone();
+    public["reference"] = reference.into();
+    let r = s
+        .http
+        .post(format!("{}/api/v1/public/appeals", s.base))
+        .json(&public)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
     let (st, v) = s.get("netco-2", &format!("/api/v1/appeals/{aid}")).await;
     assert_eq!(
         (st, v["status"].as_str()),

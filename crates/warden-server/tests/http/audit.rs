@@ -73,6 +73,54 @@ async fn audit_is_for_auditors(s: Server) {
             .any(|e| e["request_id"] == "trace-42" && e["event"] == "case.opened")
     );
     assert!(s.store.verify_audit().await.unwrap().intact);
+    // A provincial authority's auditors read their province's part of the trail.
+    let store = s.store.clone();
+    let token = |org: &'static str| {
+        let store = store.clone();
+        async move {
+            warden_service::admin::create_token(
+                store.as_ref(),
+                &warden_core::org::Actor::system("test"),
+                NOW,
+                org,
+                [warden_core::org::Role::Auditor].into_iter().collect(),
+                None,
+                None,
+            )
+            .await
+            .unwrap()
+            .token
+        }
+    };
+    let read = |t: String| {
+        let http = s.http.clone();
+        let url = format!("{}/api/v1/audit?limit=1000", s.base);
+        async move {
+            let v: serde_json::Value = http
+                .get(url)
+                .bearer_auth(t)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["event"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let gd = read(token("ca-guangdong").await).await;
+    assert!(gd.iter().any(|e| e == "case.decided"), "{gd:?}");
+    let bj = read(token("ca-beijing").await).await;
+    assert!(
+        !bj.iter()
+            .any(|e| e == "case.decided" || e == "report.submitted"),
+        "{bj:?}"
+    );
     let (st, p) = s.get("miit-auditor", "/api/v1/audit?limit=5000").await;
     assert_eq!((st, kind(&p)), (StatusCode::BAD_REQUEST, "invalid-query"));
 }

@@ -263,7 +263,7 @@ async fn allowlists_guard_blocks(s: Server) {
     assert_eq!(o.reason, "Hijacked resolver answering for the botnet");
     assert_eq!(o.hits[0].list, "public-dns");
     // The audit trail keeps the override with the decision.
-    let trail = s.store.audit(0, 10_000).await.unwrap();
+    let trail = s.store.audit(0, 10_000, None).await.unwrap();
     let issued = trail
         .iter()
         .find(|e| e.event == "measure.issued" && e.subject_id == mid.to_string())

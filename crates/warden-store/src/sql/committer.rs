@@ -622,6 +622,25 @@ async fn claim(tx: &mut Tx, c: &IdempotencyClaim, at_us: i64) -> Result<Option<s
     )?))
 }
 
+/// The province of each object a changeset writes, by id: what its audit entries are about.
+fn provinces_of(
+    writes: &[Write],
+) -> std::collections::HashMap<uuid::Uuid, Option<warden_core::org::Province>> {
+    writes
+        .iter()
+        .filter_map(|w| match w {
+            Write::Case { case, .. } => Some((case.id, case.province)),
+            Write::Measure { measure, .. } => Some((measure.id, measure.province)),
+            Write::Report { report, .. } => Some((report.id, report.content.province)),
+            Write::Appeal { appeal, .. } => Some((appeal.id, appeal.province)),
+            Write::Inquiry { inquiry, .. } => Some((inquiry.id, inquiry.province)),
+            Write::Enforcement { enforcement, .. } => Some((enforcement.id, enforcement.province)),
+            Write::Organisation { org, .. } => Some((org.id, org.province)),
+            _ => None,
+        })
+        .collect()
+}
+
 async fn append_audit(
     tx: &mut Tx,
     cs: &Changeset,
@@ -642,6 +661,7 @@ async fn append_audit(
     let (mut seq, mut prev) = (head.i64("seq")?, head.text("hash")?);
     let actor = to_json(&cs.actor)?;
     let actor_org = cs.actor.org().map(|o| o.slug.clone());
+    let provinces = provinces_of(&cs.writes);
     for e in &cs.events {
         seq += 1;
         let data = to_json(&e.data)?;
@@ -661,7 +681,7 @@ async fn append_audit(
             state_hash: state_hash.as_deref(),
         });
         tx.execute(
-            "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash, province) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             &[
                 seq.into(),
                 at_us.into(),
@@ -675,6 +695,12 @@ async fn append_audit(
                 hash.clone().into(),
                 cs.request_id.clone().into(),
                 state_hash.into(),
+                provinces
+                    .get(&e.subject.id)
+                    .copied()
+                    .flatten()
+                    .map(|p| p.to_string())
+                    .into(),
             ],
         )
         .await?;

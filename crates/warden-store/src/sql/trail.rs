@@ -3,7 +3,7 @@
 
 use super::codec::*;
 use super::store::SqlStore;
-use crate::audit::{self, AuditAlert, AuditCheck, AuditEntry, Checkpoint, Fields};
+use crate::audit::{self, AuditAlert, AuditCheck, AuditEntry, AuditScope, Checkpoint, Fields};
 use crate::db::Row;
 use crate::error::{Result, StoreError};
 use crate::model::*;
@@ -43,18 +43,39 @@ fn checkpoint(r: &Row) -> Result<Checkpoint> {
 const AUDIT_PAGE: &str = "SELECT seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash \
      FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
 
+const AUDIT_SCOPED_PAGE: &str = "SELECT seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash \
+     FROM audit_log WHERE seq > $1 AND (province = $3 OR actor_org = $4) ORDER BY seq LIMIT $2";
+
 #[async_trait]
 impl AuditStore for SqlStore {
-    async fn audit(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>> {
-        self.db
-            .fetch(
-                AUDIT_PAGE,
-                &[after_seq.into(), i64::from(limit.clamp(1, 10_000)).into()],
-            )
-            .await?
-            .iter()
-            .map(audit_entry)
-            .collect()
+    async fn audit(
+        &self,
+        after_seq: i64,
+        limit: u32,
+        scope: Option<&AuditScope>,
+    ) -> Result<Vec<AuditEntry>> {
+        let limit = i64::from(limit.clamp(1, 10_000));
+        let rows = match scope {
+            None => {
+                self.db
+                    .fetch(AUDIT_PAGE, &[after_seq.into(), limit.into()])
+                    .await?
+            }
+            Some(s) => {
+                self.db
+                    .fetch(
+                        AUDIT_SCOPED_PAGE,
+                        &[
+                            after_seq.into(),
+                            limit.into(),
+                            s.province.clone().into(),
+                            s.org_slug.clone().into(),
+                        ],
+                    )
+                    .await?
+            }
+        };
+        rows.iter().map(audit_entry).collect()
     }
 
     async fn verify_audit_from(

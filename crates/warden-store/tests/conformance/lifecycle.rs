@@ -169,7 +169,7 @@ async fn lifecycle_story(f: Fixture) {
     let first = Checkpoint {
         number: 1,
         seq: seq - 1,
-        hash: store.audit(seq - 2, 1).await.unwrap()[0].hash.clone(),
+        hash: store.audit(seq - 2, 1, None).await.unwrap()[0].hash.clone(),
         at_us: 1,
         prev: Checkpoint::link_after(None),
         key_id: "platform:t".into(),
@@ -229,7 +229,7 @@ async fn lifecycle_story(f: Fixture) {
         (1..=7).collect::<Vec<_>>()
     );
     assert_eq!(h[0].body["status"], "issued");
-    let audit = store.audit(0, 1000).await.unwrap();
+    let audit = store.audit(0, 1000, None).await.unwrap();
     let names: Vec<&str> = audit.iter().map(|e| e.event.as_str()).collect();
     for n in [
         "organisation.created",
@@ -259,6 +259,56 @@ async fn lifecycle_story(f: Fixture) {
     let check = store.verify_audit().await.unwrap();
     assert!(check.intact, "{check:?}");
     assert_eq!(check.entries, audit.len() as i64);
+    // A provincial authority's auditors read their province's part of the trail.
+    let province = store
+        .measure(mid)
+        .await
+        .unwrap()
+        .unwrap()
+        .value
+        .province
+        .unwrap();
+    let scoped = |p: &str, org: &str| AuditScope {
+        province: p.into(),
+        org_slug: org.into(),
+    };
+    let mine = store
+        .audit(0, 1000, Some(&scoped(&province.to_string(), "nobody")))
+        .await
+        .unwrap();
+    let mine_events: Vec<&str> = mine.iter().map(|e| e.event.as_str()).collect();
+    for n in [
+        "case.opened",
+        "case.decided",
+        "measure.issued",
+        "appeal.filed",
+        "appeal.decided",
+    ] {
+        assert!(mine_events.contains(&n), "{n} missing from {mine_events:?}");
+    }
+    assert!(mine.len() < audit.len(), "not the organisations' creation");
+    let other = if province.to_string() == "11" {
+        "12"
+    } else {
+        "11"
+    };
+    assert!(
+        store
+            .audit(0, 1000, Some(&scoped(other, "nobody")))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let own = store
+        .audit(0, 1000, Some(&scoped(other, "secco-alpha")))
+        .await
+        .unwrap();
+    assert!(
+        !own.is_empty()
+            && own
+                .iter()
+                .all(|e| e.actor_org.as_deref() == Some("secco-alpha"))
+    );
     assert_eq!(
         audit[6].actor_org.as_deref(),
         Some("secco-alpha"),
@@ -427,7 +477,7 @@ async fn idempotent_writes_apply_once(f: Fixture) {
         store.commit(first).await.unwrap(),
         CommitOutcome::Applied { .. }
     ));
-    let before = store.audit(0, 1000).await.unwrap().len();
+    let before = store.audit(0, 1000, None).await.unwrap().len();
     // The retry builds new ids, but gets the first response back and writes nothing.
     let (retry, _) = build("k1", "h1");
     assert_eq!(
@@ -436,7 +486,7 @@ async fn idempotent_writes_apply_once(f: Fixture) {
             response: response.clone()
         }
     );
-    assert_eq!(store.audit(0, 1000).await.unwrap().len(), before);
+    assert_eq!(store.audit(0, 1000, None).await.unwrap().len(), before);
     assert_eq!(
         store.idempotent_response("rita", "k1", "h1").await.unwrap(),
         Some(response)
