@@ -629,7 +629,9 @@ pub fn normalize_domain(s: &str) -> Result<String, String> {
     if s.contains('@') {
         return Err("this looks like an e-mail address: use type email".to_owned());
     }
-    let needs_idna = !s.is_ascii() || s.contains("xn--") || s.contains("XN--");
+    // An A-label in any case ("Xn--" too) is checked as one: otherwise a label that is not
+    // valid punycode would pass in mixed case and be refused once lowercased.
+    let needs_idna = !s.is_ascii() || s.to_ascii_lowercase().contains("xn--");
     let name = if needs_idna {
         idna::domain_to_ascii(s).map_err(|_| {
             "not a valid internationalised domain name (IDNA conversion failed)".to_owned()
@@ -1206,6 +1208,9 @@ mod tests {
                 "limit is 253",
             ),
             (Domain, "xn--zz.com", "IDNA"),
+            // Found by fuzzing: in mixed case a bad A-label once passed unchecked.
+            (Domain, "G.Xn--Pn7gS.Ec.Ec", "IDNA"),
+            (Domain, "Xn--zz.com", "IDNA"),
             (Url, "example.com/login", "missing scheme"),
             (Url, "javascript:alert(1)", "not supported"),
             (Url, "file:///etc/passwd", "not supported"),

@@ -1100,9 +1100,19 @@ async fn upload_import(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let format = upload_format(q.format.as_deref(), content_type)?;
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     let job = s
         .svc
-        .receive_import(&c, format, q.source.as_deref(), body.into_data_stream())
+        .receive_import(
+            &c,
+            format,
+            q.source.as_deref(),
+            declared,
+            body.into_data_stream(),
+        )
         .await?;
     warden_service::imports::start_pending(s.svc.clone(), warden_service::jobs::owner().to_owned());
     let location = format!("/api/v1/imports/{}", job.id);

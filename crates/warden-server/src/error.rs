@@ -100,6 +100,11 @@ pub const PROBLEMS: &[(&str, StatusCode, &str)] = &[
         "Too many values in one batch",
     ),
     (
+        "imports-busy",
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many imports in progress",
+    ),
+    (
         "unsupported-media-type",
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "Unsupported media type",

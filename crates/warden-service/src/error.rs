@@ -50,6 +50,9 @@ pub enum ServiceError {
     UnknownFormat(String),
     #[error("{0}")]
     BatchTooLarge(String),
+    /// The caller has as much work in progress as it may: it waits for some to finish.
+    #[error("{0}")]
+    Busy(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -97,6 +100,7 @@ impl ServiceError {
             ServiceError::Keys(_) => INTERNAL,
             ServiceError::UnknownFormat(_) => "unknown-format",
             ServiceError::BatchTooLarge(_) => "batch-too-large",
+            ServiceError::Busy(_) => "imports-busy",
             ServiceError::Internal(_) => INTERNAL,
         }
     }
@@ -119,6 +123,7 @@ impl ServiceError {
             "invalid-query",
             "unknown-format",
             "batch-too-large",
+            "imports-busy",
             INTERNAL,
         ]);
         all.extend(StoreError::EXAMPLES.iter().map(store_code));

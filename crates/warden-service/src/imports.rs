@@ -489,8 +489,18 @@ pub fn summary(rec: &ImportRecord, seconds: f64) -> String {
 
 /// The pieces an HTTP upload is kept in.
 const CHUNK: usize = 1 << 20;
-/// The largest feed one upload may carry.
-pub const UPLOAD_LIMIT: u64 = 16 << 30;
+pub use crate::limits::{ImportLimits, UPLOAD_LIMIT};
+
+/// An import whose last attempts ended (the server stopping under it) without a line of
+/// progress this many times is failed rather than resumed again.
+const STALLED_ATTEMPTS: u32 = 2;
+
+/// "attempt K from line N", as the record's detail says while it runs.
+fn attempt_of(detail: Option<&str>) -> Option<(u32, u64)> {
+    let rest = detail?.strip_prefix("attempt ")?;
+    let (k, n) = rest.split_once(" from line ")?;
+    Some((k.parse().ok()?, n.parse().ok()?))
+}
 /// How long a server holds an import before another may take it over; renewed while it runs.
 const LEASE: time::Duration = time::Duration::minutes(5);
 const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -529,6 +539,7 @@ impl Service {
         actor: &Actor,
         format: feed::Format,
         source: Option<&str>,
+        declared: Option<u64>,
         mut body: S,
     ) -> Result<ImportJob, ServiceError>
     where
@@ -547,6 +558,25 @@ impl Service {
                 "source: 1–200 characters without control characters".into(),
             ));
         }
+        if declared.is_some_and(|n| n > self.import_limits.max_upload) {
+            return Err(ServiceError::BatchTooLarge(format!(
+                "a feed upload may carry at most {} bytes; split the feed",
+                self.import_limits.max_upload
+            )));
+        }
+        let active = self
+            .store
+            .imports_of_org(org.id, 1000)
+            .await?
+            .into_iter()
+            .filter(|r| matches!(r.status.as_str(), "receiving" | "queued" | "running"))
+            .count();
+        if active >= self.import_limits.active_per_org {
+            return Err(ServiceError::Busy(format!(
+                "{} of this organisation's imports are not finished yet (at most {} at once): send the next feed when one has finished",
+                active, self.import_limits.active_per_org
+            )));
+        }
         let mut rec = ImportRecord::start(org.id, format.as_str(), source, self.now());
         rec.status = "receiving".into();
         self.store.put_import(&rec).await?;
@@ -556,9 +586,10 @@ impl Service {
             match body.next().await {
                 Some(Ok(b)) => {
                     rec.bytes += b.len() as u64;
-                    if rec.bytes > UPLOAD_LIMIT {
+                    if rec.bytes > self.import_limits.max_upload {
                         break ServiceError::BatchTooLarge(format!(
-                            "a feed upload may carry at most {UPLOAD_LIMIT} bytes; split the feed"
+                            "a feed upload may carry at most {} bytes; split the feed",
+                            self.import_limits.max_upload
                         ));
                     }
                     buf.extend_from_slice(&b);
@@ -647,10 +678,41 @@ impl Service {
     /// Runs (or resumes) one queued upload if no other server holds it.
     async fn run_upload(&self, rec: ImportRecord, owner: &str) -> Result<(), ServiceError> {
         let job = format!("import:{}", rec.id);
+        // At most a few imports run at once in a process; the others wait here.
+        let _turn = self
+            .import_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let now = self.now();
         if !self.store.claim_job(&job, owner, now, now + LEASE).await? {
             return Ok(());
         }
+        // A record still "running" was left by a server that stopped under it. Attempts that
+        // ended without a line of progress are counted: input that stops every server that
+        // reads it is failed, not resumed forever.
+        let mut rec = self.store.import(rec.id).await?.unwrap_or(rec);
+        let stalled = match attempt_of(rec.detail.as_deref()) {
+            Some((k, from)) if rec.status == "running" && from == rec.lines => k,
+            _ => 0,
+        };
+        if stalled >= STALLED_ATTEMPTS {
+            rec.status = "failed".into();
+            rec.finished = Some(self.now());
+            rec.detail = Some(format!(
+                "stopped {stalled} times at line {} without progress: the input stops the server that reads it; the lines before it were imported",
+                rec.lines
+            ));
+            tracing::error!(import = %rec.id, line = rec.lines, "an import stopped its servers repeatedly: failed");
+            self.store.put_import(&rec).await?;
+            self.store.drop_import_chunks(rec.id).await?;
+            let far = self.now() + time::Duration::days(36_500);
+            self.store.finish_job(&job, owner, self.now(), far).await?;
+            return Ok(());
+        }
+        rec.detail = Some(format!("attempt {} from line {}", stalled + 1, rec.lines));
+        self.store.put_import(&rec).await?;
         let Some(format) = feed::Format::parse(&rec.format) else {
             return Err(ServiceError::Internal(format!(
                 "import {} has format {} that uploads cannot have",
@@ -710,6 +772,12 @@ impl Service {
         let done = match result {
             Ok(_) => {
                 self.store.drop_import_chunks(id).await?;
+                if let Some(mut r) = self.store.import(id).await?
+                    && attempt_of(r.detail.as_deref()).is_some()
+                {
+                    r.detail = None;
+                    self.store.put_import(&r).await?;
+                }
                 Ok(())
             }
             Err(ImportError::Store(e)) => Err(ServiceError::Store(e)),

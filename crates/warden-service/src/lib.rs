@@ -23,6 +23,7 @@ pub mod inquiries;
 pub mod install;
 pub mod jobs;
 pub mod keys;
+pub mod limits;
 pub mod lookups;
 pub mod notices;
 pub mod organisations;

@@ -43,6 +43,10 @@ pub struct Service {
     /// Password checks (argon2) run on the blocking pool, at most this many at once: a flood
     /// of guesses queues here instead of stalling the request workers.
     pub(crate) password_slots: Arc<tokio::sync::Semaphore>,
+    /// How large an upload, how many unfinished imports an organisation may have, and how
+    /// many run at once in this process.
+    pub(crate) import_limits: crate::limits::ImportLimits,
+    pub(crate) import_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// How many argon2 checks run at once: one per core.
@@ -60,9 +64,16 @@ pub struct ServiceBuilder {
     keys: KeyRing,
     clock: Arc<dyn Clock>,
     simulated: Option<Arc<SimulatedClock>>,
+    import_limits: crate::limits::ImportLimits,
 }
 
 impl ServiceBuilder {
+    /// Bounds feed imports (the defaults otherwise).
+    pub fn import_limits(mut self, limits: crate::limits::ImportLimits) -> Self {
+        self.import_limits = limits;
+        self
+    }
+
     /// Runs on `clock` (tests pin time with a fixed clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -91,6 +102,10 @@ impl ServiceBuilder {
             taxii_threats: ThreatIndex::default(),
             token_seen: Default::default(),
             password_slots: password_slots(),
+            import_limits: self.import_limits,
+            import_slots: Arc::new(tokio::sync::Semaphore::new(
+                self.import_limits.running.max(1),
+            )),
         }
     }
 }
@@ -141,6 +156,7 @@ impl Service {
             keys,
             clock: Arc::new(SystemClock),
             simulated: None,
+            import_limits: crate::limits::ImportLimits::default(),
         }
     }
 
@@ -160,6 +176,8 @@ impl Service {
             taxii_threats: ThreatIndex::default(),
             token_seen: Default::default(),
             password_slots: self.password_slots.clone(),
+            import_limits: self.import_limits,
+            import_slots: self.import_slots.clone(),
         }
     }
 

@@ -21,10 +21,20 @@ pub const KEYS: &[(&str, &str)] = &[
     ("max_connections", "WARDEN_MAX_CONNECTIONS"),
     ("header_timeout", "WARDEN_HEADER_TIMEOUT"),
     ("idle_timeout", "WARDEN_IDLE_TIMEOUT"),
+    ("import_max_bytes", "WARDEN_IMPORT_MAX_BYTES"),
+    ("imports_per_org", "WARDEN_IMPORTS_PER_ORG"),
+    ("imports_running", "WARDEN_IMPORTS_RUNNING"),
 ];
 
 /// The settings that are numbers (the others are text, or lists of text).
-const NUMBERS: &[&str] = &["max_connections", "header_timeout", "idle_timeout"];
+const NUMBERS: &[&str] = &[
+    "max_connections",
+    "header_timeout",
+    "idle_timeout",
+    "import_max_bytes",
+    "imports_per_org",
+    "imports_running",
+];
 
 /// Where the configuration is: `--config FILE` anywhere on the command line, else
 /// `WARDEN_CONFIG`, else `warden.toml` in the working directory when it exists.

@@ -117,6 +117,8 @@ enum Command {
         tls_key: Option<PathBuf>,
         #[command(flatten)]
         connections: ConnectionArgs,
+        #[command(flatten)]
+        imports: ImportArgs,
     },
     /// Prepare an empty database for production: MIIT, the 31 provincial communications
     /// administrations, CNCERT, CAICT and the cyberspace administration, and the first
@@ -384,6 +386,31 @@ struct ConnectionArgs {
     idle_timeout: u64,
 }
 
+/// How large a feed upload may be, and how many imports an organisation and the server have.
+#[derive(Args)]
+struct ImportArgs {
+    /// Bytes one feed upload may carry (at most 16 GiB)
+    #[arg(long, env = "WARDEN_IMPORT_MAX_BYTES", default_value_t = warden_service::imports::UPLOAD_LIMIT,
+          value_parser = clap::value_parser!(u64).range(1..=warden_service::imports::UPLOAD_LIMIT))]
+    import_max_bytes: u64,
+    /// Imports one organisation may have unfinished at once (what it may have stored)
+    #[arg(long, env = "WARDEN_IMPORTS_PER_ORG", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=100))]
+    imports_per_org: u64,
+    /// Imports this server runs at once; the others wait
+    #[arg(long, env = "WARDEN_IMPORTS_RUNNING", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    imports_running: u64,
+}
+
+impl ImportArgs {
+    fn limits(&self) -> warden_service::imports::ImportLimits {
+        warden_service::imports::ImportLimits {
+            max_upload: self.import_max_bytes,
+            active_per_org: usize::try_from(self.imports_per_org).unwrap_or(2),
+            running: usize::try_from(self.imports_running).unwrap_or(2),
+        }
+    }
+}
+
 impl ConnectionArgs {
     fn limits(&self) -> Result<warden_server::listen::ConnectionLimits> {
         let max = self
@@ -491,8 +518,10 @@ fn run(cli: Cli) -> Result<()> {
             tls_cert,
             tls_key,
             connections,
+            imports,
         } => {
             let connections = connections.limits()?;
+            let imports = imports.limits();
             let tls = match (tls_cert, tls_key) {
                 (Some(c), Some(k)) => Some(warden_server::tls::config(&c, &k)?),
                 _ => None,
@@ -523,6 +552,7 @@ fn run(cli: Cli) -> Result<()> {
                 .unwrap_or_else(|| PathBuf::from("demo-tokens.txt"));
             let setup = Setup {
                 connections,
+                imports,
                 tls,
                 metrics_from,
                 trusted_proxies,
@@ -1034,6 +1064,7 @@ async fn init(url: &str) -> Result<()> {
 
 struct Setup {
     connections: warden_server::listen::ConnectionLimits,
+    imports: warden_service::imports::ImportLimits,
     /// HTTPS served directly, when configured.
     tls: Option<Arc<warden_server::tls::RustlsConfig>>,
     metrics_from: Vec<ipnet::IpNet>,
@@ -1052,6 +1083,7 @@ struct Setup {
 async fn serve(setup: Setup) -> Result<()> {
     let Setup {
         connections,
+        imports,
         tls,
         metrics_from,
         trusted_proxies,
@@ -1105,7 +1137,8 @@ async fn serve(setup: Setup) -> Result<()> {
         policy = %policy.national().version,
         "warden serving"
     );
-    let builder = warden_service::Service::builder(store, calendar, policy, keys);
+    let builder =
+        warden_service::Service::builder(store, calendar, policy, keys).import_limits(imports);
     let svc = match simulated {
         Some(sim) => builder.simulated_clock(sim),
         None => builder.clock(clock),

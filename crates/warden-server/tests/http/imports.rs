@@ -237,3 +237,91 @@ async fn feeds_upload_over_http_and_resume(s: Server) {
         2
     );
 }
+
+/// Imports are bounded: an upload over the configured size is refused before it is read,
+/// an organisation with as many unfinished imports as it may have waits, and an import that
+/// stops its servers twice without progress is failed instead of resumed forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_are_bounded() {
+    use warden_service::imports::ImportLimits;
+    let s = on_sqlite().await;
+    let keydir = tempfile::tempdir().unwrap();
+    let ring = warden_service::keys::KeyRing::new(
+        warden_service::keys::MasterKey::load_or_create(&keydir.path().join("k")).unwrap(),
+    );
+    let svc = warden_service::Service::builder(
+        s.store.clone(),
+        warden_core::calendar::Calendar::builtin().unwrap(),
+        warden_core::policy::Policy::builtin().unwrap(),
+        ring,
+    )
+    .clock(s.clock.clone().unwrap())
+    .import_limits(ImportLimits {
+        max_upload: 1000,
+        active_per_org: 1,
+        running: 1,
+    })
+    .build();
+    let state = warden_server::AppState::new(std::sync::Arc::new(svc));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(warden_server::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    let upload = |body: String| {
+        s.http
+            .post(format!("{base}/api/v1/imports"))
+            .bearer_auth(&s.tokens["secco"])
+            .header("content-type", "text/plain")
+            .body(body)
+            .send()
+    };
+    let r = upload("x.example.cn\n".repeat(100)).await.unwrap();
+    assert_eq!(r.status(), 413);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(kind(&p), "batch-too-large");
+    assert!(p["detail"].as_str().unwrap().contains("1000 bytes"), "{p}");
+    // One import of the organisation is unfinished: the next waits.
+    let org = s
+        .store
+        .organisation_by_slug("secco-alpha")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut stuck = warden_store::ImportRecord::start(org.value.id, "plain", "http", NOW);
+    stuck.status = "running".into();
+    stuck.detail = Some("attempt 2 from line 0".into());
+    s.store.put_import(&stuck).await.unwrap();
+    s.store
+        .add_import_chunk(stuck.id, 0, b"a.example.cn\n".to_vec())
+        .await
+        .unwrap();
+    let r = upload("y.example.cn\n".into()).await.unwrap();
+    assert_eq!(r.status(), 429);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(kind(&p), "imports-busy");
+    // It was left running twice by servers that stopped without a line of progress: the next
+    // server to take it up fails it, and the organisation may send feeds again.
+    warden_service::imports::start_pending(state.svc.clone(), "t".into());
+    let mut rec = None;
+    for _ in 0..100 {
+        let r = s.store.import(stuck.id).await.unwrap().unwrap();
+        if r.status == "failed" {
+            rec = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let rec = rec.expect("the stalled import was not failed");
+    assert!(
+        rec.detail
+            .as_deref()
+            .unwrap()
+            .contains("stopped 2 times at line 0"),
+        "{rec:?}"
+    );
+    let r = upload("y.example.cn\n".into()).await.unwrap();
+    assert_eq!(r.status(), 202);
+}
