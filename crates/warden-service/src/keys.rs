@@ -56,6 +56,21 @@ impl MasterKey {
         };
         match std::fs::read_to_string(path) {
             Ok(text) => {
+                // Like ssh with its keys: a master key others can read is refused, not used.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    let mode = std::fs::metadata(path)
+                        .map_err(|e| err(e.to_string()))?
+                        .permissions()
+                        .mode();
+                    if mode & 0o077 != 0 {
+                        return Err(err(format!(
+                            "readable by others (mode {:o}): make it the owner's alone with chmod 600",
+                            mode & 0o777
+                        )));
+                    }
+                }
                 let bytes = B64
                     .decode(text.trim())
                     .map_err(|_| err("not base64".into()))?;
@@ -550,5 +565,16 @@ mod tests {
         }
         std::fs::write(&p, "short").unwrap();
         assert!(MasterKey::load_or_create(&p).is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let q = dir.path().join("copied.key");
+            std::fs::write(&q, format!("{}\n", B64.encode([3u8; 32]))).unwrap();
+            std::fs::set_permissions(&q, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let e = MasterKey::load_or_create(&q).unwrap_err().to_string();
+            assert!(e.contains("chmod 600") && e.contains("644"), "{e}");
+            std::fs::set_permissions(&q, std::fs::Permissions::from_mode(0o600)).unwrap();
+            assert!(MasterKey::load_or_create(&q).is_ok());
+        }
     }
 }

@@ -60,6 +60,29 @@ pub fn check_address(a: IpAddr, rules: &ProbeRules) -> Result<(), String> {
     Ok(())
 }
 
+/// Resolvers one DNS probe may ask.
+pub const MAX_RESOLVERS: usize = 8;
+/// The shortest and longest interval of a repeating probe.
+const EVERY_MIN: time::Duration = time::Duration::minutes(15);
+const EVERY_MAX: time::Duration = time::Duration::days(7);
+
+/// A resolver's address: port 53, unless policy allows its network (a test rig, the
+/// operator's own resolvers on another port): a probe cannot be aimed at any service.
+fn resolver_address(r: &str, rules: &ProbeRules) -> Result<SocketAddr, String> {
+    let sa: SocketAddr = r
+        .parse()
+        .or_else(|_| r.parse::<IpAddr>().map(|a| SocketAddr::new(a, 53)))
+        .map_err(|_| format!("resolver {r:?} is not an address"))?;
+    check_address(sa.ip(), rules)?;
+    let allowed = rules.allow_networks.iter().any(|n| n.contains(&sa.ip()));
+    if sa.port() != 53 && !allowed {
+        return Err(format!(
+            "resolver {r}: DNS probes go to port 53 (another port only in networks policy allows: probes.allow_networks)"
+        ));
+    }
+    Ok(sa)
+}
+
 pub struct Outcome {
     pub passed: bool,
     pub evidence: String,
@@ -376,12 +399,19 @@ fn parse_every(s: &str) -> Result<time::Duration, String> {
         return Err(bad());
     };
     let n: i64 = s[..s.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
-    match unit {
-        'm' => Ok(time::Duration::minutes(n)),
-        'h' => Ok(time::Duration::hours(n)),
-        'd' => Ok(time::Duration::days(n)),
-        _ => Err(bad()),
+    let every = match unit {
+        'm' => time::Duration::minutes(n),
+        'h' => time::Duration::hours(n),
+        'd' => time::Duration::days(n),
+        _ => return Err(bad()),
+    };
+    // Often enough to follow an operator's work, not so often that it floods anyone.
+    if every < EVERY_MIN || every > EVERY_MAX {
+        return Err(format!(
+            "every: {s:?} is outside 15m–7d: a probe repeats at most every 15 minutes and at least weekly"
+        ));
     }
+    Ok(every)
 }
 
 /// The explicit port of a canonical URL (`http://host:8080/…`), if any.
@@ -511,12 +541,14 @@ impl Service {
                     passed: true,
                     evidence: String::new(),
                 };
+                if resolvers.len() > MAX_RESOLVERS {
+                    return Err(refused(format!(
+                        "a DNS probe asks at most {MAX_RESOLVERS} resolvers; {} were given",
+                        resolvers.len()
+                    )));
+                }
                 for r in &resolvers {
-                    let sa: SocketAddr = r
-                        .parse()
-                        .or_else(|_| r.parse::<IpAddr>().map(|a| SocketAddr::new(a, 53)))
-                        .map_err(|_| refused(format!("resolver {r:?} is not an address")))?;
-                    check_address(sa.ip(), rules).map_err(refused)?;
+                    let sa = resolver_address(r, rules).map_err(refused)?;
                     let o = dns(sa, &name, &sinkholes, timeout).await.map_err(refused)?;
                     all.passed &= o.passed;
                     all.evidence.push_str(&o.evidence);
@@ -708,5 +740,37 @@ mod tests {
         for bad in ["5分", "分", "", "m", "10x", "1.5h"] {
             assert!(parse_every(bad).is_err(), "{bad:?}");
         }
+        // Neither a flood nor a schedule that never comes round.
+        for out in ["1m", "14m", "0h", "-1d", "8d", "100000d"] {
+            assert!(parse_every(out).unwrap_err().contains("15m–7d"), "{out:?}");
+        }
+    }
+
+    #[test]
+    fn resolvers_are_asked_on_port_53_unless_policy_allows_their_network() {
+        use warden_core::policy::ProbeRules;
+        let rules = ProbeRules {
+            allow_networks: vec!["127.0.0.0/8".parse().unwrap()],
+            ..ProbeRules::default()
+        };
+        assert!(
+            super::resolver_address("192.0.2.53", &rules).is_err(),
+            "special-purpose"
+        );
+        assert_eq!(
+            super::resolver_address("8.8.8.8", &rules).unwrap().port(),
+            53
+        );
+        assert!(
+            super::resolver_address("8.8.8.8:25", &rules)
+                .unwrap_err()
+                .contains("port 53")
+        );
+        assert_eq!(
+            super::resolver_address("127.0.0.1:5353", &rules)
+                .unwrap()
+                .port(),
+            5353
+        );
     }
 }

@@ -27,6 +27,18 @@ pub async fn connect(url: &str) -> Result<Db> {
         std::fs::create_dir_all(dir)
             .map_err(|e| bad(format!("cannot create directory {}: {e}", dir.display())))?;
     }
+    // A new database file is the owner's alone, whatever the umask: it holds every case, the
+    // trail and the sealed keys. (SQLite gives its -wal and -shm files the same mode.)
+    #[cfg(unix)]
+    if file != ":memory:" && !file.is_empty() && !std::path::Path::new(file).exists() {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(file)
+            .map_err(|e| bad(format!("cannot create {file}: {e}")))?;
+    }
     let opts = SqliteConnectOptions::from_str(url)
         .map_err(|e| bad(e.to_string()))?
         .create_if_missing(true)

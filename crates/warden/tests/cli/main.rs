@@ -288,6 +288,15 @@ fn init_prepares_an_empty_database_once() {
         .trim()
         .to_owned();
     assert_eq!(fingerprint.len(), 64, "{out}");
+    // The database file is the owner's alone, whatever the umask.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("w.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     let (code, out, _) = warden_with_input(&["init", "--db", &db], "");
     assert_eq!(code, 0);
     assert!(
