@@ -181,6 +181,11 @@ pub const PROBLEMS: &[(&str, StatusCode, &str)] = &[
         "Request body too large",
     ),
     (
+        "headers-too-large",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "Request headers too large",
+    ),
+    (
         "too-many-connections",
         StatusCode::SERVICE_UNAVAILABLE,
         "Too many connections",

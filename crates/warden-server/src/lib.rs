@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(problems_only))
         .layer(axum::middleware::from_fn(declared_length))
+        .layer(axum::middleware::from_fn(header_size))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -78,8 +79,40 @@ pub fn router(state: AppState) -> Router {
 /// Problem types given to errors that the HTTP layers answer before a handler runs (for the
 /// test that every type has its status and title).
 #[cfg(test)]
-pub(crate) const HTTP_LAYER_PROBLEMS: [&str; 3] =
-    ["bad-request", "method-not-allowed", "body-too-large"];
+pub(crate) const HTTP_LAYER_PROBLEMS: [&str; 4] = [
+    "bad-request",
+    "method-not-allowed",
+    "body-too-large",
+    "headers-too-large",
+];
+
+/// Request headers, all together, and how many.
+pub const HEADER_BYTES: usize = 64 * 1024;
+pub const HEADER_COUNT: usize = 100;
+
+/// Headers over the limits are refused with a problem (431). The connection reads up to
+/// 1 MiB and 500 headers so that this check, not the HTTP parser's bare 431, answers.
+async fn header_size(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::StatusCode;
+    let count = req.headers().len();
+    let bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if count > HEADER_COUNT || bytes > HEADER_BYTES {
+        metrics::refused("headers-too-large");
+        return axum::response::IntoResponse::into_response(Problem::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            "Request headers too large",
+            format!(
+                "{count} headers of {bytes} bytes: at most {HEADER_COUNT} headers and {HEADER_BYTES} bytes"
+            ),
+        ));
+    }
+    next.run(req).await
+}
 
 /// The API and TAXII answer every error as problem details: errors the HTTP layers make
 /// (a body over the limit, an unreadable path or query, a wrong method) come as plain text

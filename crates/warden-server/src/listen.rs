@@ -133,6 +133,9 @@ where
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
+            // Room for the header check of the router to answer with a problem.
+            .max_buf_size(1 << 20)
+            .max_headers(500)
             .serve_connection(
                 TokioIo::new(Quiet::new(io, limits.idle_timeout)),
                 TowerToHyperService::new(svc),

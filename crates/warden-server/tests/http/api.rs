@@ -985,4 +985,20 @@ async fn connections_are_capped_and_slow_clients_dropped() {
         waited >= Duration::from_millis(1500) && waited < Duration::from_secs(5),
         "{waited:?}"
     );
+    // Headers over the limits are a problem too, not a bare 431.
+    let http = reqwest::Client::new();
+    let mut many = http.get(format!("http://{addr}/api/v1/cases"));
+    for i in 0..150 {
+        many = many.header(format!("x-h{i}"), "1");
+    }
+    let big = http
+        .get(format!("http://{addr}/api/v1/cases"))
+        .header("x-big", "a".repeat(70_000));
+    for req in [many, big] {
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 431);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(kind(&p), "headers-too-large");
+    }
 }
