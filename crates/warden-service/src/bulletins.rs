@@ -14,21 +14,30 @@ impl Service {
         draft: warden_core::bulletin::BulletinDraft,
         idem: Option<Idem>,
     ) -> Result<warden_core::bulletin::Bulletin> {
-        self.once(idem, || async {
-            let now = self.now();
-            let out = warden_core::bulletin::Bulletin::issue(actor, Uuid::now_v7(), draft, now)?;
-            let changes = Changeset::new(
-                actor.clone(),
-                now,
-                vec![Write::Bulletin {
-                    bulletin: out.next.clone(),
-                    expected: None,
-                }],
-                out.events,
-            );
-            Ok((out.next, changes))
-        })
-        .await
+        let issued = self
+            .once(idem, || async {
+                let now = self.now();
+                let out =
+                    warden_core::bulletin::Bulletin::issue(actor, Uuid::now_v7(), draft, now)?;
+                let changes = Changeset::new(
+                    actor.clone(),
+                    now,
+                    vec![Write::Bulletin {
+                        bulletin: out.next.clone(),
+                        expected: None,
+                    }],
+                    out.events,
+                );
+                Ok((out.next, changes))
+            })
+            .await;
+        // What this node publishes shows on its public collection at once (other nodes
+        // rebuild theirs within seconds).
+        *self
+            .publications_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        issued
     }
 
     pub async fn bulletins(

@@ -21,6 +21,7 @@ pub mod filters;
 pub mod imports;
 pub mod inquiries;
 pub mod install;
+pub mod items;
 pub mod jobs;
 pub mod keys;
 pub mod limits;

@@ -47,6 +47,8 @@ pub struct Service {
     /// many run at once in this process.
     pub(crate) import_limits: crate::limits::ImportLimits,
     pub(crate) import_slots: Arc<tokio::sync::Semaphore>,
+    /// The public TAXII collection of publications, as last built.
+    pub(crate) publications_cache: crate::items::PublicationsCache,
 }
 
 /// How many argon2 checks run at once: one per core.
@@ -106,6 +108,7 @@ impl ServiceBuilder {
             import_slots: Arc::new(tokio::sync::Semaphore::new(
                 self.import_limits.running.max(1),
             )),
+            publications_cache: Default::default(),
         }
     }
 }
@@ -178,6 +181,7 @@ impl Service {
             password_slots: self.password_slots.clone(),
             import_limits: self.import_limits,
             import_slots: self.import_slots.clone(),
+            publications_cache: Default::default(),
         }
     }
 

@@ -139,17 +139,7 @@ pub fn forbid(what: &str) -> ServiceError {
     })
 }
 
-/// One version of one object in a collection, with when it was added.
-pub struct Item {
-    /// The object, serialised.
-    pub json: String,
-    pub kind: &'static str,
-    pub id: String,
-    pub version: Ts,
-    pub added: time::OffsetDateTime,
-    /// Where the next page starts after this item.
-    pub cursor: i64,
-}
+pub use crate::items::Item;
 
 /// A page of items and whether more follow.
 pub struct Page {
@@ -346,8 +336,29 @@ impl Service {
         Ok(threat.objects())
     }
 
-    /// Every publication as STIX: a report, plus the identity of each issuer it refers to.
+    /// Every publication as STIX, built at most once every few seconds: the collection is
+    /// open to anyone, and a flood of requests must not re-read every publication each time.
     pub(crate) async fn publication_items(&self) -> Result<Vec<Item>> {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+        if let Some((at, items)) = self
+            .publications_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            && at.elapsed() < FRESH
+        {
+            return Ok(items.as_ref().clone());
+        }
+        let items = std::sync::Arc::new(self.build_publication_items().await?);
+        *self
+            .publications_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), items.clone()));
+        Ok(items.as_ref().clone())
+    }
+
+    /// Every publication as STIX: a report, plus the identity of each issuer it refers to.
+    async fn build_publication_items(&self) -> Result<Vec<Item>> {
         let mut all: Vec<Bulletin> = vec![];
         let mut cursor: Option<String> = None;
         loop {
