@@ -18,11 +18,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
         let Ok(Peer(peer)) = Peer::from_request_parts(parts, s).await;
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        refuse_basic_outside_feeds(parts, header)?;
+        let header = authorization(parts)?;
         Ok(Caller(authenticate(s, header, peer).await?))
     }
 }
@@ -37,14 +33,20 @@ impl FromRequestParts<AppState> for AnyoneButWrong {
 
     async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
         let Ok(Peer(peer)) = Peer::from_request_parts(parts, s).await;
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        refuse_basic_outside_feeds(parts, header)?;
+        let header = authorization(parts)?;
         check_if_sent(s, header, peer).await?;
         Ok(AnyoneButWrong)
     }
+}
+
+/// The `Authorization` header of a request, when its scheme is taken on this route.
+fn authorization(parts: &Parts) -> Result<Option<&str>, AuthError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    refuse_basic_outside_feeds(parts, header)?;
+    Ok(header)
 }
 
 /// HTTP Basic is taken where clients that know nothing else need it: TAXII, and reading

@@ -67,25 +67,7 @@ impl Service {
     /// the whole chain (that is `verify_audit`).
     pub async fn audit_status(&self, actor: &Actor) -> Result<AuditStatus> {
         may_read_audit(actor)?;
-        let last = self.store.last_checkpoint().await?;
-        let key = self.keys.platform().1.verifying_key();
-        let check = match last
-            .as_ref()
-            .and_then(|c| crate::keys::first_unsigned_checkpoint(std::slice::from_ref(c), &key))
-        {
-            Some((seq, problem)) => {
-                let (entries, head_hash) = self.store.audit_head().await?;
-                warden_store::AuditCheck {
-                    entries,
-                    intact: false,
-                    head_hash,
-                    first_broken: Some(seq),
-                    problem: Some(problem),
-                    checkpoints: 0,
-                }
-            }
-            None => self.store.verify_audit_from(last.as_ref(), &[]).await?,
-        };
+        let (last, check) = self.check_since_last_checkpoint().await?;
         let alerts: Vec<AuditAlertDoc> = self
             .store
             .audit_alerts(20)
@@ -110,6 +92,34 @@ impl Service {
                 .or_else(|| alerts.first().map(|a| a.problem.clone())),
             alerts,
         })
+    }
+
+    /// The last checkpoint, and the trail since it: that checkpoint's signature, then every
+    /// entry after it. What the checkpoint job checks before it signs, and what auditors'
+    /// pages show on every load.
+    pub(crate) async fn check_since_last_checkpoint(
+        &self,
+    ) -> Result<(Option<warden_store::Checkpoint>, warden_store::AuditCheck)> {
+        let last = self.store.last_checkpoint().await?;
+        let key = self.keys.platform().1.verifying_key();
+        let unsigned = last
+            .as_ref()
+            .and_then(|c| crate::keys::first_unsigned_checkpoint(std::slice::from_ref(c), &key));
+        let check = match unsigned {
+            Some((seq, problem)) => {
+                let (entries, head_hash) = self.store.audit_head().await?;
+                warden_store::AuditCheck {
+                    entries,
+                    intact: false,
+                    head_hash,
+                    first_broken: Some(seq),
+                    problem: Some(problem),
+                    checkpoints: 0,
+                }
+            }
+            None => self.store.verify_audit_from(last.as_ref(), &[]).await?,
+        };
+        Ok((last, check))
     }
 
     /// Published checkpoints, for anyone: members keep copies where the database cannot

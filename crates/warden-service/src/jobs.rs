@@ -108,27 +108,17 @@ pub async fn run_due(svc: &Service, owner: &str) -> Result<JobReport, ServiceErr
 /// reached. A trail that does not verify is not signed over: it raises an alert instead
 /// (logged, counted, kept for the auditors' console) on every run until it is looked into.
 async fn checkpoint(svc: &Service, now: OffsetDateTime) -> Result<usize, ServiceError> {
-    let last = svc.store.last_checkpoint().await?;
-    let (head, _) = svc.store.audit_head().await?;
-    if last.as_ref().is_some_and(|c| c.seq >= head) {
+    let (last, c) = svc.check_since_last_checkpoint().await?;
+    // Nothing written since the last checkpoint: nothing to sign.
+    if c.intact && last.as_ref().is_some_and(|l| l.seq >= c.entries) {
         return Ok(0);
     }
-    let key = svc.keys.platform().1.verifying_key();
-    let check = match last
-        .as_ref()
-        .and_then(|c| crate::keys::first_unsigned_checkpoint(std::slice::from_ref(c), &key))
-    {
-        Some((seq, problem)) => Err((seq, problem)),
-        None => {
-            let c = svc.store.verify_audit_from(last.as_ref(), &[]).await?;
-            match (c.intact, c.first_broken, c.problem) {
-                (true, _, _) => Ok((c.entries, c.head_hash)),
-                (false, seq, problem) => Err((
-                    seq.unwrap_or(0),
-                    problem.unwrap_or_else(|| "the trail does not verify".into()),
-                )),
-            }
-        }
+    let check = match (c.intact, c.first_broken, c.problem) {
+        (true, _, _) => Ok((c.entries, c.head_hash)),
+        (false, seq, problem) => Err((
+            seq.unwrap_or(0),
+            problem.unwrap_or_else(|| "the trail does not verify".into()),
+        )),
     };
     match check {
         Ok((seq, hash)) => {
