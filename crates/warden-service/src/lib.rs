@@ -33,6 +33,7 @@ pub mod probes;
 pub mod proto;
 pub mod registry;
 pub mod reports;
+pub mod seed;
 pub mod service;
 pub mod statistics;
 pub mod stix_index;

@@ -230,6 +230,23 @@ impl Tx {
         })
     }
 
+    /// `COPY … FROM STDIN` of rows in text format (PostgreSQL only); answers the rows taken.
+    pub async fn copy_in(&mut self, statement: &str, data: Vec<u8>) -> Result<u64> {
+        match self {
+            Tx::Sqlite(_) => Err(StoreError::Unavailable(
+                "COPY is PostgreSQL's; SQLite loads row by row".into(),
+            )),
+            Tx::Postgres(t) => {
+                let mut copy = t.copy_in_raw(statement).await.map_err(db_err)?;
+                if let Err(e) = copy.send(data).await {
+                    let _ = copy.abort(e.to_string()).await;
+                    return Err(db_err(e));
+                }
+                copy.finish().await.map_err(db_err)
+            }
+        }
+    }
+
     pub async fn commit(self) -> Result<()> {
         match self {
             Tx::Sqlite(t) => t.commit().await,

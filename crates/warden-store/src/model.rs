@@ -426,6 +426,16 @@ impl Changeset {
     }
 }
 
+/// What a bulk load wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BulkOutcome {
+    pub changesets: u64,
+    pub writes: u64,
+    pub audit_entries: u64,
+    /// The audit chain's last sequence number after the load.
+    pub audit_seq: i64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum CommitOutcome {
     Applied {

@@ -6,10 +6,10 @@
 use crate::audit::{AuditAlert, AuditCheck, AuditEntry, AuditScope, Checkpoint, DeepCheck};
 use crate::error::Result;
 use crate::model::{
-    Backend, BlockChange, BlockVersionQuery, CaseFilter, CaseVersion, CaseVersionQuery, Changeset,
-    CommitOutcome, FeedIndicator, FeedRows, Health, ImportRecord, ImportReject, InquiryFilter,
-    LinkRecord, ListedBlock, MeasureFilter, ObjectVersion, Page, SecondFactorRecord, SessionRecord,
-    SigningKeyRecord, Versioned,
+    Backend, BlockChange, BlockVersionQuery, BulkOutcome, CaseFilter, CaseVersion,
+    CaseVersionQuery, Changeset, CommitOutcome, FeedIndicator, FeedRows, Health, ImportRecord,
+    ImportReject, InquiryFilter, LinkRecord, ListedBlock, MeasureFilter, ObjectVersion, Page,
+    SecondFactorRecord, SessionRecord, SigningKeyRecord, Versioned,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -32,6 +32,11 @@ pub trait CommitStore: Send + Sync {
 
     /// Writes objects and their audit records atomically; durable when it returns.
     async fn commit(&self, changes: Changeset) -> Result<CommitOutcome>;
+
+    /// Writes many changesets in order in one transaction, each exactly as `commit` would
+    /// (rows, versions, block changes, audit chain): the way data sets are loaded. The batch
+    /// may update only objects it creates, and takes no idempotency keys.
+    async fn bulk_commit(&self, batch: &[Changeset]) -> Result<BulkOutcome>;
 
     /// The stored response of an earlier write with this key, if any; refuses a key reused
     /// for a different request.

@@ -5,6 +5,8 @@ mod audit_cmd;
 mod bench;
 mod bench_import;
 mod bench_match;
+mod bench_reads;
+mod bench_seed;
 mod bench_taxii;
 mod config;
 mod export;
@@ -296,6 +298,65 @@ enum BenchCommand {
         /// Values per batch request
         #[arg(long, default_value_t = 1000)]
         batch: usize,
+    },
+    /// A national-scale data set in an initialised database (`warden init` first): member
+    /// organisations across the provinces with their people, years of cases in every state,
+    /// their reports, measures, signed notices, appeals and blocks, and the audit trail, written
+    /// through the store's bulk path (COPY on PostgreSQL)
+    Seed {
+        #[command(flatten)]
+        db: DbArg,
+        /// Member organisations (each with one person)
+        #[arg(long, default_value_t = 3_000)]
+        orgs: usize,
+        #[arg(long, default_value_t = 100_000)]
+        cases: usize,
+        /// Blocks in force at the end (active block measures, each with its signed notice)
+        #[arg(long, default_value_t = 1_000_000)]
+        blocks: usize,
+        /// Years of history
+        #[arg(long, default_value_t = 3)]
+        years: u32,
+        /// Objects (cases and blocks) per bulk transaction
+        #[arg(long, default_value_t = 20_000)]
+        batch: usize,
+        /// The password every seeded person signs in with (`staff@SLUG`, `seed-reviewer@ca-…`)
+        #[arg(long, default_value = "warden-seed-2026")]
+        password: String,
+        #[arg(long, default_value_t = 20261207)]
+        rng_seed: u64,
+        /// The master key file the server uses: the authorities' notices are signed with keys
+        /// sealed under it
+        #[arg(
+            long,
+            env = "WARDEN_MASTER_KEY_FILE",
+            default_value = "warden-data/master.key"
+        )]
+        master_key_file: PathBuf,
+    },
+    /// The reads of a national day against a running server, route by route under
+    /// concurrent load: case lists with filters and cursor paging, case and notice pages,
+    /// compliance, timeliness, the audit page, lookups, TAXII, and the console's pages
+    Reads {
+        /// The server (or the proxy in front of several)
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// An API token (`warden admin token create`)
+        #[arg(long, env = "WARDEN_TOKEN")]
+        token: String,
+        /// A person's sign-in name, for the console's pages (its password in WARDEN_PASSWORD)
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, env = "WARDEN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long, default_value_t = 16)]
+        clients: u32,
+        /// Seconds per route
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        /// Only the routes whose label contains this
+        #[arg(long)]
+        only: Option<String>,
     },
     /// A generated 1M-line mixed feed through `warden import`'s pipeline into a fresh database
     Import {
@@ -607,6 +668,63 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench {
             command: BenchCommand::Match { entries, queries },
         } => bench_match::run(entries, queries),
+        Command::Bench {
+            command:
+                BenchCommand::Reads {
+                    url,
+                    token,
+                    user,
+                    password,
+                    clients,
+                    seconds,
+                    only,
+                },
+        } => {
+            let user = match (user, password) {
+                (Some(u), Some(p)) => Some((u, p)),
+                (Some(_), None) => bail!("--user needs the password in WARDEN_PASSWORD"),
+                _ => None,
+            };
+            runtime()?.block_on(bench_reads::run(bench_reads::Reads {
+                url,
+                token,
+                user,
+                clients,
+                seconds,
+                only,
+            }))
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Seed {
+                    db,
+                    orgs,
+                    cases,
+                    blocks,
+                    years,
+                    batch,
+                    password,
+                    rng_seed,
+                    master_key_file,
+                },
+        } => {
+            let url = db.db.unwrap_or_else(|| DEFAULT_DB_URL.to_owned());
+            let master = warden_service::keys::MasterKey::load_or_create(&master_key_file)?;
+            runtime()?.block_on(bench_seed::run(bench_seed::Seed {
+                url,
+                master,
+                plan: warden_service::seed::SeedPlan {
+                    orgs,
+                    cases,
+                    blocks,
+                    years,
+                    rng_seed,
+                    batch,
+                    password_hash: String::new(),
+                },
+                password,
+            }))
+        }
         Command::Bench {
             command:
                 BenchCommand::Lookup {

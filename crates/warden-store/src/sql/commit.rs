@@ -34,6 +34,10 @@ impl CommitStore for SqlStore {
         })
     }
 
+    async fn bulk_commit(&self, batch: &[Changeset]) -> Result<BulkOutcome> {
+        self.bulk(batch).await
+    }
+
     async fn commit(&self, cs: Changeset) -> Result<CommitOutcome> {
         if !cs.writes.is_empty() && cs.events.is_empty() {
             return Err(StoreError::Corrupt(

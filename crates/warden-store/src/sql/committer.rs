@@ -623,7 +623,7 @@ async fn claim(tx: &mut Tx, c: &IdempotencyClaim, at_us: i64) -> Result<Option<s
 }
 
 /// The province of each object a changeset writes, by id: what its audit entries are about.
-fn provinces_of(
+pub(super) fn provinces_of(
     writes: &[Write],
 ) -> std::collections::HashMap<uuid::Uuid, Option<warden_core::org::Province>> {
     writes
@@ -639,6 +639,75 @@ fn provinces_of(
             _ => None,
         })
         .collect()
+}
+
+/// The columns of `audit_log`, in the order [`audit_row`] gives them.
+pub(super) const AUDIT_COLUMNS: [&str; 13] = [
+    "seq",
+    "at_us",
+    "actor",
+    "actor_org",
+    "event",
+    "subject_type",
+    "subject_id",
+    "data",
+    "prev_hash",
+    "hash",
+    "request_id",
+    "state_hash",
+    "province",
+];
+
+/// One audit entry of `cs` after `prev`: its hash and its row.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn audit_row(
+    cs: &Changeset,
+    e: &warden_core::lifecycle::Event,
+    seq: i64,
+    at_us: i64,
+    prev: &str,
+    actor: &str,
+    actor_org: &Option<String>,
+    provinces: &std::collections::HashMap<uuid::Uuid, Option<warden_core::org::Province>>,
+    states: &std::collections::HashMap<String, String>,
+) -> Result<(String, Vec<Arg>)> {
+    let data = to_json(&e.data)?;
+    let subject_type = e.subject.kind.as_str();
+    let subject_id = e.subject.id.to_string();
+    let state_hash = states.get(&subject_id).cloned();
+    let hash = audit::entry_hash(&Fields {
+        prev_hash: prev,
+        seq,
+        at_us,
+        actor,
+        event: &e.name,
+        subject_type,
+        subject_id: &subject_id,
+        data: &data,
+        request_id: cs.request_id.as_deref(),
+        state_hash: state_hash.as_deref(),
+    });
+    let row = vec![
+        seq.into(),
+        at_us.into(),
+        actor.to_owned().into(),
+        actor_org.clone().into(),
+        e.name.clone().into(),
+        subject_type.into(),
+        subject_id.into(),
+        data.into(),
+        prev.to_owned().into(),
+        hash.clone().into(),
+        cs.request_id.clone().into(),
+        state_hash.into(),
+        provinces
+            .get(&e.subject.id)
+            .copied()
+            .flatten()
+            .map(|p| p.to_string())
+            .into(),
+    ];
+    Ok((hash, row))
 }
 
 async fn append_audit(
@@ -664,44 +733,12 @@ async fn append_audit(
     let provinces = provinces_of(&cs.writes);
     for e in &cs.events {
         seq += 1;
-        let data = to_json(&e.data)?;
-        let subject_type = e.subject.kind.as_str();
-        let subject_id = e.subject.id.to_string();
-        let state_hash = states.get(&subject_id).cloned();
-        let hash = audit::entry_hash(&Fields {
-            prev_hash: &prev,
-            seq,
-            at_us,
-            actor: &actor,
-            event: &e.name,
-            subject_type,
-            subject_id: &subject_id,
-            data: &data,
-            request_id: cs.request_id.as_deref(),
-            state_hash: state_hash.as_deref(),
-        });
+        let (hash, row) = audit_row(
+            cs, e, seq, at_us, &prev, &actor, &actor_org, &provinces, states,
+        )?;
         tx.execute(
             "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash, province) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            &[
-                seq.into(),
-                at_us.into(),
-                actor.clone().into(),
-                actor_org.clone().into(),
-                e.name.clone().into(),
-                subject_type.into(),
-                subject_id.into(),
-                data.into(),
-                prev.clone().into(),
-                hash.clone().into(),
-                cs.request_id.clone().into(),
-                state_hash.into(),
-                provinces
-                    .get(&e.subject.id)
-                    .copied()
-                    .flatten()
-                    .map(|p| p.to_string())
-                    .into(),
-            ],
+            &row,
         )
         .await?;
         prev = hash;

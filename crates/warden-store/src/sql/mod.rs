@@ -3,6 +3,7 @@
 //! implementing its trait. Rows are read by column name, next to their queries.
 
 mod blocklist;
+mod bulk;
 mod cases;
 mod codec;
 mod commit;

@@ -26,6 +26,7 @@ macro_rules! conformance {
 }
 
 mod blocklist;
+mod bulk;
 mod common;
 mod credentials;
 mod imports;

@@ -1,0 +1,987 @@
+//! A national-scale data set for measuring the platform: member organisations across the 31
+//! provinces (weighted by population), their people, and years of cases in every state of the
+//! lifecycle with their reports, measures, signed notices, appeals and blocks. Every object is
+//! made by the lifecycle's own transitions and every notice is signed with its authority's key,
+//! as the service would; the changesets are then written through the store's bulk path
+//! (`COPY` on PostgreSQL) with the same rows and audit chain as one commit each.
+
+use crate::error::ServiceError;
+use crate::service::Service;
+use std::collections::HashMap;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+use warden_core::calendar::SHANGHAI;
+use warden_core::indicator::{Indicator, IndicatorType};
+use warden_core::lifecycle::*;
+use warden_core::notice::{NoticeBody, NoticeType, SignedNotice, ThreatFacts};
+use warden_core::org::*;
+use warden_core::taxonomy::{Category, Classification, Subtype};
+use warden_match::synth::{self, Rng};
+use warden_store::{Changeset, Write};
+
+/// What to make.
+#[derive(Debug, Clone)]
+pub struct SeedPlan {
+    pub orgs: usize,
+    pub cases: usize,
+    /// Blocks in force at the end (active block measures).
+    pub blocks: usize,
+    /// How many years of history.
+    pub years: u32,
+    pub rng_seed: u64,
+    /// Cases per bulk transaction.
+    pub batch: usize,
+    /// The argon2 hash every seeded person's password gets.
+    pub password_hash: String,
+}
+
+/// Counts so far (reported after each batch) and at the end.
+#[derive(Debug, Clone, Default)]
+pub struct SeedProgress {
+    pub orgs: usize,
+    pub people: usize,
+    pub cases: usize,
+    pub reports: usize,
+    pub measures: usize,
+    pub active_blocks: usize,
+    pub notices: usize,
+    pub appeals: usize,
+    pub audit_entries: u64,
+}
+
+/// Mainland provinces by population (2020 census, millions): where members sit and threats lie.
+const PROVINCE_WEIGHTS: [(u8, u32); 31] = [
+    (44, 126),
+    (37, 102),
+    (41, 99),
+    (32, 85),
+    (51, 84),
+    (13, 75),
+    (33, 65),
+    (43, 66),
+    (34, 61),
+    (42, 58),
+    (45, 50),
+    (53, 47),
+    (36, 45),
+    (21, 43),
+    (35, 42),
+    (61, 40),
+    (52, 39),
+    (14, 35),
+    (50, 32),
+    (23, 32),
+    (65, 26),
+    (62, 25),
+    (31, 25),
+    (22, 24),
+    (15, 24),
+    (11, 22),
+    (12, 14),
+    (46, 10),
+    (64, 7),
+    (63, 6),
+    (54, 4),
+];
+
+/// Member types, with their share of members per thousand and a slug prefix.
+const MEMBER_TYPES: [(OrgType, u64, &str); 6] = [
+    (OrgType::TelecomOperator, 60, "tel"),
+    (OrgType::ServiceProvider, 300, "isp"),
+    (OrgType::InternetCompany, 370, "net"),
+    (OrgType::DomainRegistrar, 50, "reg"),
+    (OrgType::SecurityCompany, 150, "sec"),
+    (OrgType::SupervisingUnit, 70, "sup"),
+];
+
+/// Block targets in the proportions `warden bench match` measures (one sixth each).
+const BLOCK_KINDS: [IndicatorType; 6] = [
+    IndicatorType::Ipv4,
+    IndicatorType::Ipv6,
+    IndicatorType::Domain,
+    IndicatorType::Email,
+    IndicatorType::Phone,
+    IndicatorType::Url,
+];
+
+struct Member {
+    org: Organisation,
+    actor: Actor,
+}
+
+/// The cast: who reports, decides, determines and carries out, per province.
+struct Cast {
+    reviewers: HashMap<Option<Province>, (Organisation, Actor)>,
+    analysts: Vec<(Organisation, Actor, Actor)>,
+    members: Vec<Member>,
+    reporters: HashMap<Province, Vec<usize>>,
+    recipients: HashMap<(Province, OrgType), Vec<usize>>,
+    keys: HashMap<Uuid, (String, ed25519_dalek::SigningKey)>,
+}
+
+fn weighted_province(rng: &mut Rng) -> Province {
+    let total: u32 = PROVINCE_WEIGHTS.iter().map(|p| p.1).sum();
+    let mut x = rng.below(u64::from(total)) as u32;
+    for (code, w) in PROVINCE_WEIGHTS {
+        if x < w
+            && let Some(p) = Province::all().find(|p| p.code() == code)
+        {
+            return p;
+        }
+        x = x.saturating_sub(w);
+    }
+    Province::all()
+        .next()
+        .unwrap_or_else(|| unreachable!("the province table is empty"))
+}
+
+fn contact(rng: &mut Rng, slug: &str, role: &str) -> Contact {
+    Contact {
+        name: format!("{role} {}", rng.below(10_000)),
+        phone: format!("+86139{:08}", rng.below(100_000_000)),
+        email: format!("{role}@{slug}.example.cn"),
+    }
+}
+
+fn person(org: &Organisation, name: String, roles: &[Role]) -> Principal {
+    Principal {
+        id: Uuid::now_v7(),
+        kind: PrincipalKind::User,
+        org_id: org.id,
+        display_name: name.clone(),
+        name,
+        roles: roles.iter().copied().collect(),
+        disabled: false,
+    }
+}
+
+fn principal_writes(p: &Principal, hash: &str, org: &Organisation) -> (Vec<Write>, Event) {
+    (
+        vec![
+            Write::Principal {
+                principal: p.clone(),
+                expected: None,
+            },
+            Write::Password {
+                principal_id: p.id,
+                hash: hash.to_owned(),
+            },
+        ],
+        event(
+            "principal.created",
+            SubjectKind::Principal,
+            p.id,
+            serde_json::json!({"kind": "user", "name": p.name, "org": org.slug, "roles": p.roles}),
+        ),
+    )
+}
+
+/// A working-day moment `days` before `now`, in office hours (Asia/Shanghai).
+fn working_moment(svc: &Service, now: OffsetDateTime, days: f64, rng: &mut Rng) -> OffsetDateTime {
+    let mut t = now - Duration::seconds_f64(days * 86_400.0);
+    let local = t.to_offset(SHANGHAI);
+    let mut date = local.date();
+    while !svc.calendar.is_working_day(date).value {
+        date = date.previous_day().unwrap_or(date);
+    }
+    let minute = 9 * 60 + rng.below(9 * 60) as i64;
+    if let Ok(time) = time::Time::from_hms(
+        (minute / 60) as u8,
+        (minute % 60) as u8,
+        rng.below(60) as u8,
+    ) {
+        t = date.with_time(time).assume_offset(SHANGHAI);
+    }
+    t.min(now - Duration::minutes(30))
+}
+
+/// Blocks per blocking case: a heavy tail (most cases a few, campaigns thousands) scaled to
+/// `total`, at most 10,000 per case (the limit of one report).
+fn block_counts(n: usize, total: usize, rng: &mut Rng) -> Vec<usize> {
+    if n == 0 {
+        return vec![];
+    }
+    let raw: Vec<f64> = (0..n)
+        .map(|_| {
+            let u = (rng.below(1_000_000) as f64 + 1.0) / 1_000_001.0;
+            u.powf(-1.0 / 1.3)
+        })
+        .collect();
+    let sum: f64 = raw.iter().sum();
+    let mut counts: Vec<usize> = raw
+        .iter()
+        .map(|x| ((x / sum * total as f64) as usize).clamp(1, 10_000))
+        .collect();
+    let mut have: usize = counts.iter().sum();
+    let mut i = 0;
+    while have < total && i < n * 20_000 {
+        let k = rng.below(n as u64) as usize;
+        if counts[k] < 10_000 {
+            counts[k] += 1;
+            have += 1;
+        }
+        i += 1;
+    }
+    while have > total {
+        let k = rng.below(n as u64) as usize;
+        if counts[k] > 1 {
+            counts[k] -= 1;
+            have -= 1;
+        }
+    }
+    counts
+}
+
+fn targets(kind: IndicatorType, n: usize, rng: &mut Rng) -> Vec<Indicator> {
+    let values: Vec<(IndicatorType, String)> = match kind {
+        IndicatorType::Ipv4 => synth::ipv4_prefixes(n, rng)
+            .into_iter()
+            .map(|(a, len)| {
+                let ip = std::net::Ipv4Addr::from(a);
+                if len == 32 {
+                    (IndicatorType::Ipv4, ip.to_string())
+                } else {
+                    (IndicatorType::Cidr, format!("{ip}/{len}"))
+                }
+            })
+            .collect(),
+        IndicatorType::Ipv6 => synth::ipv6_prefixes(n, rng)
+            .into_iter()
+            .map(|(a, len)| {
+                let ip = std::net::Ipv6Addr::from(a);
+                if len == 128 {
+                    (IndicatorType::Ipv6, ip.to_string())
+                } else {
+                    (IndicatorType::Cidr, format!("{ip}/{len}"))
+                }
+            })
+            .collect(),
+        IndicatorType::Domain => synth::domains(n, rng)
+            .into_iter()
+            .map(|d| (kind, d))
+            .collect(),
+        IndicatorType::Url => synth::urls(n, rng).into_iter().map(|u| (kind, u)).collect(),
+        _ => synth::exact_values(kind, n, rng)
+            .into_iter()
+            .map(|v| (kind, v))
+            .collect(),
+    };
+    values
+        .into_iter()
+        .filter_map(|(t, v)| Indicator::parse(t, &v).ok())
+        .collect()
+}
+
+fn category_of(kind: IndicatorType) -> (Category, Subtype) {
+    match kind {
+        IndicatorType::Email => (Category::MaliciousResource, Subtype::PhishingEmail),
+        IndicatorType::Phone => (Category::MaliciousResource, Subtype::PhishingSms),
+        IndicatorType::Url => (Category::MaliciousResource, Subtype::PhishingSite),
+        IndicatorType::Domain => (Category::MaliciousResource, Subtype::C2),
+        _ => (
+            Category::MaliciousResource,
+            Subtype::MaliciousInfrastructure,
+        ),
+    }
+}
+
+/// Who carries out a block of this kind.
+fn recipient_type(kind: IndicatorType) -> OrgType {
+    match kind {
+        IndicatorType::Domain => OrgType::DomainRegistrar,
+        IndicatorType::Url | IndicatorType::Email => OrgType::InternetCompany,
+        _ => OrgType::TelecomOperator,
+    }
+}
+
+/// Where one case's life ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fate {
+    Submitted,
+    Assigned,
+    MoreInfo,
+    Rejected,
+    Determined,
+    Dismissed,
+    /// Decided with blocks (`n` of them), or with one remediation.
+    Decided,
+}
+
+struct Life<'a> {
+    svc: &'a Service,
+    cast: &'a Cast,
+    now: OffsetDateTime,
+    out: Vec<Changeset>,
+    p: &'a mut SeedProgress,
+}
+
+impl Life<'_> {
+    fn ctx(&self, at: OffsetDateTime, province: Option<Province>) -> Context<'_> {
+        self.svc.ctx(at, province)
+    }
+
+    fn push(&mut self, actor: &Actor, at: OffsetDateTime, writes: Vec<Write>, events: Vec<Event>) {
+        self.p.audit_entries += events.len() as u64;
+        self.out
+            .push(Changeset::new(actor.clone(), at, writes, events));
+    }
+
+    fn sign(
+        &self,
+        m: &Measure,
+        facts: &ThreatFacts,
+        at: OffsetDateTime,
+    ) -> Result<(SignedNotice, Uuid), ServiceError> {
+        let recipient = &self
+            .cast
+            .members
+            .iter()
+            .find(|x| x.org.id == m.recipient.id)
+            .ok_or_else(|| ServiceError::NotFound(m.recipient.slug.clone()))?
+            .org;
+        let (issuer, _) = self
+            .cast
+            .reviewers
+            .values()
+            .find(|(o, _)| o.id == m.deciding_org.id)
+            .ok_or_else(|| ServiceError::NotFound(m.deciding_org.slug.clone()))?;
+        let mut body = NoticeBody::for_measure(
+            m.notice_id,
+            NoticeType::Measure,
+            m,
+            (&recipient.name, &issuer.name),
+            self.ctx(at, m.province),
+            None,
+        );
+        body.threat = Some(facts.clone());
+        body.recipient = warden_core::notice::Party {
+            slug: recipient.slug.clone(),
+            name: recipient.name.clone(),
+        };
+        let (key_id, key) = self
+            .cast
+            .keys
+            .get(&issuer.id)
+            .ok_or_else(|| ServiceError::NotFound(format!("signing key of {}", issuer.slug)))?;
+        let signature = warden_core::notice::sign(&body, key_id, key);
+        Ok((
+            SignedNotice {
+                id: m.notice_id,
+                measure_id: m.id,
+                recipient_org: recipient.slug.clone(),
+                body,
+                signature,
+            },
+            recipient.id,
+        ))
+    }
+
+    /// One case from its first report to where `fate` leaves it, `age` days ago.
+    #[allow(clippy::too_many_arguments)]
+    fn case(
+        &mut self,
+        rng: &mut Rng,
+        age: f64,
+        fate: Fate,
+        blocks: usize,
+        province: Province,
+    ) -> Result<(), ServiceError> {
+        let cast = self.cast;
+        let reporters = cast.reporters.get(&province).filter(|v| !v.is_empty());
+        let reporter = match reporters {
+            Some(v) => &cast.members[v[rng.below(v.len() as u64) as usize]],
+            None => return Ok(()),
+        };
+        let opened = working_moment(self.svc, self.now, age, rng);
+        let block_kind = BLOCK_KINDS[rng.below(BLOCK_KINDS.len() as u64) as usize];
+        let remediation = blocks == 0 && rng.below(3) == 0;
+        let (category, subtype) = if remediation {
+            (Category::Incident, Subtype::CompromisedHost)
+        } else {
+            category_of(block_kind)
+        };
+        let n_ind = if blocks > 0 {
+            blocks
+        } else {
+            1 + rng.below(3) as usize
+        };
+        let indicators = if remediation {
+            targets(IndicatorType::Ipv4, n_ind, rng)
+        } else {
+            targets(block_kind, n_ind, rng)
+        };
+        if indicators.is_empty() {
+            return Ok(());
+        }
+        let content = ReportContent {
+            classification: Classification { category, subtype },
+            title: format!("{} seen from {}", subtype.as_str(), province.name_en()),
+            description: format!(
+                "{} indicators observed by {} monitoring; details in the attached evidence.",
+                indicators.len(),
+                reporter.org.name
+            ),
+            observed_at: opened - Duration::hours(2),
+            province: Some(province),
+            tlp: if rng.below(5) == 0 {
+                Tlp::Amber
+            } else {
+                Tlp::Green
+            },
+            indicators,
+            victim: None,
+        };
+        let mut report = Report::submit(&reporter.actor, Uuid::now_v7(), content, None, opened)?;
+        let (inst, analyst, verifier) =
+            &cast.analysts[rng.below(cast.analysts.len() as u64) as usize];
+        // A case not yet assigned is one whose province routes reports to no institution.
+        let routed = (fate != Fate::Submitted).then(|| inst.org_ref());
+        let out = Case::open(&mut report, Uuid::now_v7(), routed, opened)?;
+        let mut case = out.next;
+        let mut version = 1;
+        self.p.cases += 1;
+        self.p.reports += 1;
+        self.push(
+            &reporter.actor,
+            opened,
+            vec![
+                Write::Report {
+                    report: report.clone(),
+                    expected: None,
+                },
+                Write::Case {
+                    case: case.clone(),
+                    expected: None,
+                },
+            ],
+            out.events,
+        );
+        if matches!(fate, Fate::Submitted | Fate::Assigned) {
+            return Ok(());
+        }
+        let latest = self.now - Duration::minutes(1);
+        let mut at = (opened + Duration::hours(3 + rng.below(20) as i64)).min(latest);
+        let verdict = match fate {
+            Fate::Rejected => Verdict::NotAThreat,
+            Fate::MoreInfo => Verdict::MoreInfo,
+            _ => Verdict::Confirmed,
+        };
+        let severity =
+            (verdict == Verdict::Confirmed).then_some(Severity::ALL[rng.below(4) as usize]);
+        let svc = self.svc;
+        let step = |case: &Case, actor: &Actor, cmd: CaseCommand, at: OffsetDateTime| {
+            case.apply(actor, cmd, svc.ctx(at, case.province))
+        };
+        let det = step(
+            &case,
+            analyst,
+            CaseCommand::Determine {
+                verdict,
+                severity,
+                incident_level: None,
+                rationale: "Confirmed by sandbox analysis and passive DNS.".into(),
+                recommended_measures: vec![],
+                malware_family: None,
+            },
+            at,
+        )?;
+        self.push(
+            analyst,
+            at,
+            vec![Write::Case {
+                case: det.next.clone(),
+                expected: Some(version),
+            }],
+            det.events,
+        );
+        case = det.next;
+        version += 1;
+        if matches!(fate, Fate::Rejected | Fate::MoreInfo | Fate::Determined) {
+            return Ok(());
+        }
+        at = (at + Duration::hours(1 + rng.below(6) as i64)).min(latest);
+        let (authority, reviewer) = cast
+            .reviewers
+            .get(&Some(province))
+            .ok_or_else(|| ServiceError::NotFound(format!("authority of {province}")))?;
+        let mut specs = vec![];
+        if fate == Fate::Decided {
+            for t in &case.indicators {
+                let (kind, target) = if remediation {
+                    (MeasureKind::Remediate, None)
+                } else {
+                    (MeasureKind::Block, Some(t.clone()))
+                };
+                let rtype = if remediation {
+                    OrgType::ServiceProvider
+                } else {
+                    recipient_type(block_kind)
+                };
+                let pool = cast
+                    .recipients
+                    .get(&(province, rtype))
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| ServiceError::NotFound(format!("{rtype} in {province}")))?;
+                let recipient = &cast.members[pool[rng.below(pool.len() as u64) as usize]].org;
+                specs.push(MeasureSpec {
+                    id: Uuid::now_v7(),
+                    notice_id: Uuid::now_v7(),
+                    kind,
+                    target,
+                    recipient: recipient.org_ref(),
+                    deadline: None,
+                    scope: None,
+                    range_last: None,
+                    allowlist_hits: vec![],
+                    allowlist_override: None,
+                    instructions: None,
+                });
+                if remediation {
+                    break;
+                }
+            }
+        }
+        let outcome = if fate == Fate::Dismissed {
+            DecisionOutcome::Dismissed
+        } else {
+            DecisionOutcome::Approved
+        };
+        let dec = step(
+            &case,
+            reviewer,
+            CaseCommand::Decide {
+                outcome,
+                reasons: "Decided under Art. 8 on the institution's determination.".into(),
+                measures: specs,
+                notify: vec![],
+                art_8_3: Art83Facts::default(),
+            },
+            at,
+        )?;
+        let _ = authority;
+        let mut writes = vec![Write::Case {
+            case: dec.next.clone(),
+            expected: Some(version),
+        }];
+        let reports = [&report];
+        let mut measures = vec![];
+        for m in &dec.measures {
+            writes.push(Write::Measure {
+                measure: m.clone(),
+                expected: None,
+            });
+            let facts = ThreatFacts::for_measure(m, &dec.next, &reports);
+            let (notice, recipient_org_id) = self.sign(m, &facts, at)?;
+            writes.push(Write::Notice {
+                notice,
+                recipient_org_id,
+            });
+            self.p.notices += 1;
+            self.p.measures += 1;
+            measures.push(m.clone());
+        }
+        self.push(reviewer, at, writes, dec.events);
+        // Each measure's follow-up, as far as its age lets it go.
+        for m in measures {
+            self.follow(rng, m, analyst, verifier, reviewer)?;
+        }
+        Ok(())
+    }
+
+    fn follow(
+        &mut self,
+        rng: &mut Rng,
+        mut m: Measure,
+        _analyst: &Actor,
+        verifier: &Actor,
+        reviewer: &Actor,
+    ) -> Result<(), ServiceError> {
+        let cast = self.cast;
+        let responder = &cast
+            .members
+            .iter()
+            .find(|x| x.org.id == m.recipient.id)
+            .ok_or_else(|| ServiceError::NotFound(m.recipient.slug.clone()))?
+            .actor;
+        let mut version = 1;
+        let mut at = m.decided_at;
+        let answers = rng.below(100) >= 3;
+        let mut steps: Vec<(Actor, MeasureCommand, Duration)> = vec![
+            (
+                Actor::system("delivery"),
+                MeasureCommand::Deliver,
+                Duration::minutes(5),
+            ),
+            (
+                responder.clone(),
+                MeasureCommand::Acknowledge,
+                Duration::minutes(20 + rng.below(60) as i64),
+            ),
+        ];
+        if answers {
+            steps.push((
+                responder.clone(),
+                MeasureCommand::FileFeedback {
+                    outcome: FeedbackOutcome::Done,
+                    actions_taken: "Blocked at the resolvers and border routers.".into(),
+                    completed_at: None,
+                },
+                Duration::minutes(30 + rng.below(120) as i64),
+            ));
+            steps.push((
+                verifier.clone(),
+                MeasureCommand::Verify {
+                    result: VerificationResult::Passed,
+                    method: VerificationMethod::Dns,
+                    notes: "No answer from the target.".into(),
+                },
+                Duration::hours(4 + rng.below(40) as i64),
+            ));
+            steps.push((reviewer.clone(), MeasureCommand::Close, Duration::days(2)));
+        } else {
+            steps.push((
+                Actor::system("deadlines"),
+                MeasureCommand::MarkOverdue,
+                Duration::hours(1),
+            ));
+        }
+        if m.block.as_ref().is_some_and(|b| b.expires_at <= self.now) {
+            let expires = m.block.as_ref().map(|b| b.expires_at).unwrap_or(at);
+            steps.push((
+                Actor::system("expiry"),
+                MeasureCommand::Expire,
+                expires - at,
+            ));
+        }
+        for (actor, cmd, after) in steps {
+            let when = match &cmd {
+                MeasureCommand::MarkOverdue => m.deadline + after,
+                MeasureCommand::Expire => m.decided_at + after,
+                _ => at + after,
+            };
+            if when >= self.now {
+                break;
+            }
+            let Ok(next) = m.apply(&actor, cmd, when) else {
+                continue;
+            };
+            self.push(
+                &actor,
+                when,
+                vec![Write::Measure {
+                    measure: next.next.clone(),
+                    expected: Some(version),
+                }],
+                next.events,
+            );
+            version += 1;
+            m = next.next;
+            at = when.max(at);
+        }
+        if m.block_active() {
+            self.p.active_blocks += 1;
+            // A few blocks are appealed by the site's owner (Art. 10).
+            if rng.below(500) == 0 {
+                let filed = (m.decided_at + Duration::days(2)).min(self.now - Duration::hours(1));
+                if let Ok(a) = Appeal::file(
+                    &Actor::Public,
+                    Uuid::now_v7(),
+                    &m,
+                    Appellant {
+                        name: "Site owner".into(),
+                        contact: "owner@example.cn".into(),
+                    },
+                    "The domain was transferred to a new owner before the decision.".into(),
+                    self.ctx(filed, m.province),
+                ) {
+                    self.p.appeals += 1;
+                    self.push(
+                        &Actor::Public,
+                        filed,
+                        vec![Write::Appeal {
+                            appeal: a.next,
+                            expected: None,
+                        }],
+                        a.events,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Service {
+    /// Fills the database with the data set `plan` describes; `report` is called after each
+    /// bulk transaction. The database must hold the installation (`warden init`) and no
+    /// earlier seed.
+    pub async fn seed(
+        &self,
+        plan: &SeedPlan,
+        report: &(dyn Fn(&SeedProgress) + Sync),
+    ) -> Result<SeedProgress, ServiceError> {
+        let now = self.now();
+        let mut rng = Rng::new(plan.rng_seed);
+        let mut progress = SeedProgress::default();
+        let existing = self.store.organisations().await?;
+        if existing.iter().any(|o| o.value.slug.starts_with("seed-")) {
+            return Err(ServiceError::InvalidQuery(
+                "this database holds a seeded data set already: seed a fresh database (warden init first)".into(),
+            ));
+        }
+        let by_type = |t: OrgType| -> Vec<Organisation> {
+            existing
+                .iter()
+                .filter(|o| o.value.org_type == t)
+                .map(|o| o.value.clone())
+                .collect()
+        };
+        if by_type(OrgType::ProvincialAuthority).len() < 31
+            || by_type(OrgType::Institution).is_empty()
+        {
+            return Err(ServiceError::InvalidQuery(
+                "the database lacks the installation's authorities and institutions: run warden init on it first".into(),
+            ));
+        }
+        let started = now - Duration::days(i64::from(plan.years) * 365);
+        // The authorities sign notices with their keys, as the server would give them at start.
+        self.keys.ensure_keys(self.store.as_ref(), started).await?;
+        // The national and provincial authorities' reviewers, the institutions' analysts and
+        // verifiers: one person each.
+        let mut cast = Cast {
+            reviewers: HashMap::new(),
+            analysts: vec![],
+            members: vec![],
+            reporters: HashMap::new(),
+            recipients: HashMap::new(),
+            keys: HashMap::new(),
+        };
+        let mut writes = vec![];
+        let mut events = vec![];
+        for o in by_type(OrgType::ProvincialAuthority)
+            .into_iter()
+            .chain(by_type(OrgType::Ministry))
+        {
+            let p = person(&o, format!("seed-reviewer@{}", o.slug), &[Role::Reviewer]);
+            let (w, e) = principal_writes(&p, &plan.password_hash, &o);
+            writes.extend(w);
+            events.push(e);
+            let key = self.keys.signer(self.store.as_ref(), &o).await?;
+            cast.keys.insert(o.id, key);
+            let province = match o.jurisdiction {
+                Some(Jurisdiction::Province(p)) => Some(p),
+                _ => None,
+            };
+            let actor = Actor::principal(&p, &o);
+            cast.reviewers.insert(province, (o, actor));
+        }
+        for o in by_type(OrgType::Institution) {
+            let a = person(&o, format!("seed-analyst@{}", o.slug), &[Role::Analyst]);
+            let v = person(&o, format!("seed-verifier@{}", o.slug), &[Role::Verifier]);
+            for p in [&a, &v] {
+                let (w, e) = principal_writes(p, &plan.password_hash, &o);
+                writes.extend(w);
+                events.push(e);
+            }
+            let (aa, va) = (Actor::principal(&a, &o), Actor::principal(&v, &o));
+            cast.analysts.push((o, aa, va));
+        }
+        progress.people += events.len();
+        // The members: each with Art. 5 contacts and one person holding its working roles.
+        let types_total: u64 = MEMBER_TYPES.iter().map(|t| t.1).sum();
+        let mut org_writes = vec![];
+        let mut org_events = vec![];
+        for i in 0..plan.orgs {
+            let province = weighted_province(&mut rng);
+            let mut x = rng.below(types_total);
+            let (t, prefix) = MEMBER_TYPES
+                .iter()
+                .find_map(|(t, share, prefix)| {
+                    if x < *share {
+                        Some((*t, *prefix))
+                    } else {
+                        x -= share;
+                        None
+                    }
+                })
+                .unwrap_or((OrgType::InternetCompany, "net"));
+            let slug = format!("seed-{prefix}-{}-{i:05}", province.code());
+            let org = Organisation {
+                id: Uuid::now_v7(),
+                slug: slug.clone(),
+                name: format!("{} {} {i}", province.name_en(), t),
+                org_type: t,
+                jurisdiction: None,
+                province: Some(province),
+                contacts: Some(Art5Contacts {
+                    responsible_department: "Network security".into(),
+                    responsible_person: contact(&mut rng, &slug, "head"),
+                    contact_person: contact(&mut rng, &slug, "duty"),
+                }),
+                supervising_unit: None,
+                suspended: None,
+                require_second_factor: false,
+            };
+            org.validate()
+                .map_err(|e| ServiceError::InvalidQuery(format!("{slug}: {e}")))?;
+            let roles: &[Role] = match t {
+                OrgType::SecurityCompany => &[Role::Reporter, Role::Admin],
+                OrgType::SupervisingUnit => &[Role::Admin],
+                _ => &[Role::Reporter, Role::Responder, Role::Admin],
+            };
+            let p = person(&org, format!("staff@{slug}"), roles);
+            let (w, e) = principal_writes(&p, &plan.password_hash, &org);
+            org_events.push(event(
+                "organisation.created",
+                SubjectKind::Organisation,
+                org.id,
+                serde_json::json!({"slug": org.slug, "type": org.org_type, "province": org.province}),
+            ));
+            org_writes.push(Write::Organisation {
+                org: org.clone(),
+                expected: None,
+            });
+            writes.extend(w);
+            events.push(e);
+            let k = cast.members.len();
+            if roles.contains(&Role::Reporter) {
+                cast.reporters.entry(province).or_default().push(k);
+            }
+            if roles.contains(&Role::Responder) {
+                cast.recipients.entry((province, t)).or_default().push(k);
+            }
+            cast.members.push(Member {
+                actor: Actor::principal(&p, &org),
+                org,
+            });
+        }
+        // Every province needs someone to carry out each kind of measure: members of the
+        // biggest province stand in where a small one has none of a type.
+        for province in Province::all().filter(|p| p.has_communications_administration()) {
+            for t in [
+                OrgType::TelecomOperator,
+                OrgType::ServiceProvider,
+                OrgType::InternetCompany,
+                OrgType::DomainRegistrar,
+            ] {
+                if cast
+                    .recipients
+                    .get(&(province, t))
+                    .is_none_or(|v| v.is_empty())
+                {
+                    let fallback: Vec<usize> = cast
+                        .recipients
+                        .iter()
+                        .filter(|((_, tt), _)| *tt == t)
+                        .flat_map(|(_, v)| v.iter().copied())
+                        .take(8)
+                        .collect();
+                    cast.recipients.insert((province, t), fallback);
+                }
+            }
+            if cast.reporters.get(&province).is_none_or(|v| v.is_empty()) {
+                let fallback: Vec<usize> =
+                    cast.reporters.values().flatten().copied().take(8).collect();
+                cast.reporters.insert(province, fallback);
+            }
+        }
+        progress.orgs = cast.members.len();
+        progress.people += cast.members.len();
+        progress.audit_entries += (org_events.len() + events.len()) as u64;
+        let system = Actor::system("seed");
+        let mut first = vec![Changeset::new(
+            system.clone(),
+            started,
+            org_writes,
+            org_events,
+        )];
+        first.push(Changeset::new(system, started, writes, events));
+        self.store.bulk_commit(&first).await?;
+        report(&progress);
+
+        // The cases: ages skewed to the recent past (the platform's use grows), fates by age.
+        let span_days = f64::from(plan.years) * 365.0;
+        let mut ages: Vec<f64> = (0..plan.cases)
+            .map(|_| {
+                let u = rng.below(1_000_000) as f64 / 1_000_000.0;
+                span_days * u.powf(1.4)
+            })
+            .collect();
+        ages.sort_by(|a, b| b.total_cmp(a));
+        // Blocks in force come from cases decided within the shortest block life (180 days).
+        let blocking: Vec<usize> = (0..ages.len())
+            .filter(|&i| ages[i] > 3.0 && ages[i] < 170.0 && i % 10 < 7)
+            .collect();
+        if plan.blocks > 0 && blocking.len() * 10_000 < plan.blocks {
+            return Err(ServiceError::InvalidQuery(format!(
+                "{} blocks need more cases: {} of {} cases fall in the last 170 days",
+                plan.blocks,
+                blocking.len(),
+                plan.cases
+            )));
+        }
+        let counts = block_counts(blocking.len(), plan.blocks, &mut rng);
+        let mut blocks_of: HashMap<usize, usize> = blocking.into_iter().zip(counts).collect();
+        let mut life = Life {
+            svc: self,
+            cast: &cast,
+            now,
+            out: vec![],
+            p: &mut progress,
+        };
+        let mut budget = 0usize;
+        type Writing =
+            tokio::task::JoinHandle<Result<warden_store::BulkOutcome, warden_store::StoreError>>;
+        let mut writing: Option<Writing> = None;
+        async fn finish(w: Writing) -> Result<(), ServiceError> {
+            w.await
+                .map_err(|e| ServiceError::Internal(format!("bulk write: {e}")))??;
+            Ok(())
+        }
+        for (i, &age) in ages.iter().enumerate() {
+            let blocks = blocks_of.remove(&i).unwrap_or(0);
+            let fate = if blocks > 0 {
+                Fate::Decided
+            } else if age < 1.0 {
+                [Fate::Submitted, Fate::Assigned, Fate::MoreInfo][rng.below(3) as usize]
+            } else if age < 3.0 {
+                [Fate::Determined, Fate::Assigned, Fate::Rejected][rng.below(3) as usize]
+            } else {
+                match rng.below(20) {
+                    0 | 1 => Fate::Rejected,
+                    2 => Fate::Dismissed,
+                    3 => Fate::MoreInfo,
+                    _ => Fate::Decided,
+                }
+            };
+            let province = weighted_province(&mut rng);
+            // Older decided cases blocked a few targets, long expired by now.
+            let blocks = if blocks == 0 && fate == Fate::Decided && age >= 170.0 {
+                1 + rng.below(3) as usize
+            } else {
+                blocks
+            };
+            life.case(&mut rng, age, fate, blocks, province)?;
+            budget += 1 + blocks;
+            if budget >= plan.batch.max(1) || i + 1 == ages.len() {
+                let mut batch = std::mem::take(&mut life.out);
+                // Within a batch the trail runs forward in time (a stable sort keeps each
+                // object's own steps in order); the follow-ups of a batch's cases are written
+                // with it, so from one batch to the next the times step back.
+                batch.sort_by_key(|c| c.at);
+                // One batch is written while the next is made.
+                if let Some(w) = writing.take() {
+                    finish(w).await?;
+                }
+                let store = self.store.clone();
+                writing = Some(tokio::spawn(async move { store.bulk_commit(&batch).await }));
+                budget = 0;
+                report(life.p);
+            }
+        }
+        if let Some(w) = writing.take() {
+            finish(w).await?;
+        }
+        Ok(progress)
+    }
+}

@@ -1,0 +1,69 @@
+//! `warden bench seed`: the national-scale data set the read and start-up benchmarks run on.
+
+use anyhow::{Context as _, Result, bail};
+use std::sync::Arc;
+use std::time::Instant;
+use warden_service::keys::{KeyRing, MasterKey};
+use warden_service::seed::{SeedPlan, SeedProgress};
+
+pub struct Seed {
+    pub url: String,
+    pub master: MasterKey,
+    pub plan: SeedPlan,
+    pub password: String,
+}
+
+pub async fn run(s: Seed) -> Result<()> {
+    if s.password.chars().count() < 12 {
+        bail!("--password must have at least 12 characters");
+    }
+    let store = warden_store::open(&s.url).await?;
+    let service = warden_service::service::Service::builder(
+        store,
+        crate::load_calendar(None)?,
+        crate::load_policy(None)?,
+        KeyRing::new(s.master),
+    )
+    .build();
+    let mut plan = s.plan;
+    // One hash for every seeded person: argon2 at its full cost, once.
+    plan.password_hash =
+        warden_service::credentials::hash_password(&s.password).context("hashing the password")?;
+    let shown = warden_store::redact_url(&s.url);
+    println!(
+        "warden bench seed: {} organisations, {} cases, {} blocks in force, {} years, into {shown}",
+        plan.orgs, plan.cases, plan.blocks, plan.years
+    );
+    let started = Instant::now();
+    let last = Arc::new(std::sync::Mutex::new(Instant::now()));
+    let report = move |p: &SeedProgress| {
+        let mut l = last.lock().unwrap_or_else(|e| e.into_inner());
+        if l.elapsed().as_secs() >= 10 {
+            *l = Instant::now();
+            println!(
+                "  {:>6.0} s: {} cases, {} measures ({} blocks in force), {} audit entries",
+                started.elapsed().as_secs_f64(),
+                p.cases,
+                p.measures,
+                p.active_blocks,
+                p.audit_entries
+            );
+        }
+    };
+    let p = service.seed(&plan, &report).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "done in {secs:.0} s: {} organisations, {} people, {} cases, {} reports, {} measures ({} blocks in force), {} notices, {} appeals, {} audit entries ({:.0} audit entries/s)",
+        p.orgs,
+        p.people,
+        p.cases,
+        p.reports,
+        p.measures,
+        p.active_blocks,
+        p.notices,
+        p.appeals,
+        p.audit_entries,
+        p.audit_entries as f64 / secs
+    );
+    Ok(())
+}
