@@ -205,16 +205,12 @@ impl Service {
             .enforcement_scope(actor, &EnforcementFilter::default())
             .await?;
         let mut by_org: std::collections::BTreeMap<String, ComplianceRecord> = Default::default();
-        let filter = warden_store::MeasureFilter {
-            province: province.clone(),
-            ..Default::default()
-        };
-        for m in self.all_measures(&filter).await? {
+        for c in self.store.measure_counts(province.as_deref(), None).await? {
             let rec = by_org
-                .entry(m.recipient.slug.clone())
-                .or_insert_with(|| blank(&m.recipient.slug));
-            rec.notices += 1;
-            rec.overdue += u64::from(m.overdue);
+                .entry(c.recipient_slug.clone())
+                .or_insert_with(|| blank(&c.recipient_slug));
+            rec.notices += c.notices;
+            rec.overdue += c.overdue;
         }
         for e in self
             .store
@@ -257,35 +253,19 @@ impl Service {
         };
         let (org, province) = self.enforcement_scope(actor, &q).await?;
         let mut rec = blank(&slug);
-        let filter = warden_store::MeasureFilter {
-            recipient_org: org,
-            province,
-            ..Default::default()
-        };
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .measures(&filter, 1000, cursor.as_deref())
-                .await?;
-            for m in &page.items {
-                rec.notices += 1;
-                rec.overdue += u64::from(m.value.overdue);
-            }
-            match page.next {
-                Some(n) => cursor = Some(n),
-                None => break,
-            }
+        for c in self.store.measure_counts(province.as_deref(), org).await? {
+            rec.notices += c.notices;
+            rec.overdue += c.overdue;
         }
         for e in self
             .store
-            .enforcements(org, filter.province.as_deref(), 1000)
+            .enforcements(org, province.as_deref(), 1000)
             .await?
         {
             count_record(&mut rec, &e.value);
         }
         if let Some((asked, late)) = self
-            .inquiry_counts(org, filter.province.as_deref())
+            .inquiry_counts(org, province.as_deref())
             .await?
             .remove(&slug)
         {

@@ -394,7 +394,8 @@ impl Life<'_> {
         };
         let opened = working_moment(self.svc, self.now, age, rng);
         let block_kind = BLOCK_KINDS[rng.below(BLOCK_KINDS.len() as u64) as usize];
-        let remediation = blocks == 0 && rng.below(3) == 0;
+        // A decision without blocks orders one remediation.
+        let remediation = blocks == 0;
         let (category, subtype) = if remediation {
             (Category::Incident, Subtype::CompromisedHost)
         } else {
@@ -445,12 +446,12 @@ impl Life<'_> {
             &reporter.actor,
             opened,
             vec![
-                Write::Report {
-                    report: report.clone(),
-                    expected: None,
-                },
                 Write::Case {
                     case: case.clone(),
+                    expected: None,
+                },
+                Write::Report {
+                    report: report.clone(),
                     expected: None,
                 },
             ],
@@ -724,9 +725,15 @@ impl Service {
         let mut rng = Rng::new(plan.rng_seed);
         let mut progress = SeedProgress::default();
         let existing = self.store.organisations().await?;
-        if existing.iter().any(|o| o.value.slug.starts_with("seed-")) {
+        let has_cases = !self
+            .store
+            .cases(&warden_store::CaseFilter::default(), 1, None)
+            .await?
+            .items
+            .is_empty();
+        if has_cases || existing.iter().any(|o| o.value.slug.starts_with("seed-")) {
             return Err(ServiceError::InvalidQuery(
-                "this database holds a seeded data set already: seed a fresh database (warden init first)".into(),
+                "this database holds cases or a seeded data set already: seed a fresh database (warden init first)".into(),
             ));
         }
         let by_type = |t: OrgType| -> Vec<Organisation> {
@@ -955,8 +962,9 @@ impl Service {
                 }
             };
             let province = weighted_province(&mut rng);
-            // Older decided cases blocked a few targets, long expired by now.
-            let blocks = if blocks == 0 && fate == Fate::Decided && age >= 170.0 {
+            // Decided cases older than a year blocked a few targets, expired by now (a domain
+            // block lives a year); the others ordered a remediation.
+            let blocks = if blocks == 0 && fate == Fate::Decided && age >= 366.0 {
                 1 + rng.below(3) as usize
             } else {
                 blocks
@@ -982,6 +990,9 @@ impl Service {
         if let Some(w) = writing.take() {
             finish(w).await?;
         }
+        // The planner has not seen the new rows yet: without fresh statistics it picks plans
+        // for an empty database.
+        self.store.refresh_statistics().await?;
         Ok(progress)
     }
 }

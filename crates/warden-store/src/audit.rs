@@ -194,8 +194,24 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Feeds what a serialiser writes straight into the digest.
+struct Digesting(Sha256);
+
+impl std::io::Write for Digesting {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.update(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The SHA-256 of an entry's material: the compact JSON array of its fields, serialised
+/// straight into the digest (a tuple serialises as the array `serde_json::json!` would make).
 pub(crate) fn entry_hash(f: &Fields<'_>) -> String {
-    let mut material = serde_json::json!([
+    let mut d = Digesting(Sha256::new());
+    let head = (
         f.prev_hash,
         f.seq,
         f.at_us,
@@ -203,24 +219,92 @@ pub(crate) fn entry_hash(f: &Fields<'_>) -> String {
         f.event,
         f.subject_type,
         f.subject_id,
-        f.data
-    ]);
+        f.data,
+    );
     // Entries written before request ids and state hashes existed keep their original
-    // material; newer ones cover both.
-    if (f.request_id.is_some() || f.state_hash.is_some())
-        && let Some(a) = material.as_array_mut()
-    {
-        a.push(f.request_id.into());
-        a.push(f.state_hash.into());
+    // material; newer ones cover both. Writing to a digest cannot fail.
+    let _ = if f.request_id.is_some() || f.state_hash.is_some() {
+        let (a, b, c, e, g, h, i, j) = head;
+        serde_json::to_writer(
+            &mut d,
+            &(a, b, c, e, g, h, i, j, f.request_id, f.state_hash),
+        )
+    } else {
+        serde_json::to_writer(&mut d, &head)
+    };
+    hex(&d.0.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
     }
-    let material = material.to_string();
-    let digest = Sha256::digest(material.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The material as it was first hashed: the chain of every installation depends on the
+    /// streamed hash giving the very same digest.
+    fn reference_hash(f: &Fields<'_>) -> String {
+        let mut material = serde_json::json!([
+            f.prev_hash,
+            f.seq,
+            f.at_us,
+            f.actor,
+            f.event,
+            f.subject_type,
+            f.subject_id,
+            f.data
+        ]);
+        if (f.request_id.is_some() || f.state_hash.is_some())
+            && let Some(a) = material.as_array_mut()
+        {
+            a.push(f.request_id.into());
+            a.push(f.state_hash.into());
+        }
+        let digest = Sha256::digest(material.to_string().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn streamed_hash_is_the_reference_hash() {
+        let texts = [
+            "",
+            "plain",
+            "\"quoted\" \\ back\\slash",
+            "tab\tnew\nline\r\u{0}\u{1f}\u{7f}",
+            "中文 网络安全 🚫 \u{2028}\u{2029}",
+            r#"{"kind":"principal","name":"rob","org":{"slug":"ca-guangdong"}}"#,
+        ];
+        for (i, t) in texts.iter().enumerate() {
+            for (request_id, state_hash) in [
+                (None, None),
+                (Some(*t), None),
+                (None, Some("ab12")),
+                (Some("req-1"), Some(*t)),
+            ] {
+                let f = Fields {
+                    prev_hash: t,
+                    seq: i as i64 * 1_000_000_007 - 3,
+                    at_us: -(i as i64) * 86_400_000_000 + i64::MAX / 3,
+                    actor: t,
+                    event: "case.decided",
+                    subject_type: t,
+                    subject_id: t,
+                    data: t,
+                    request_id,
+                    state_hash,
+                };
+                assert_eq!(entry_hash(&f), reference_hash(&f), "{t:?}");
+            }
+        }
+    }
 
     fn chain(n: i64) -> Vec<Checkpoint> {
         let mut out: Vec<Checkpoint> = Vec::new();

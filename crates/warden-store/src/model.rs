@@ -132,6 +132,16 @@ pub struct SigningKeyRecord {
     pub endorsement: Option<String>,
 }
 
+/// How many notices an organisation received among the measures a filter selects, and how
+/// many of them went overdue: the compliance figures, counted by the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasureCount {
+    pub recipient_org: Uuid,
+    pub recipient_slug: String,
+    pub notices: u64,
+    pub overdue: u64,
+}
+
 /// A block measure as the blocklist sees it: its target and the facts an export shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedBlock {

@@ -8,8 +8,8 @@ use crate::error::Result;
 use crate::model::{
     Backend, BlockChange, BlockVersionQuery, BulkOutcome, CaseFilter, CaseVersion,
     CaseVersionQuery, Changeset, CommitOutcome, FeedIndicator, FeedRows, Health, ImportRecord,
-    ImportReject, InquiryFilter, LinkRecord, ListedBlock, MeasureFilter, ObjectVersion, Page,
-    SecondFactorRecord, SessionRecord, SigningKeyRecord, Versioned,
+    ImportReject, InquiryFilter, LinkRecord, ListedBlock, MeasureCount, MeasureFilter,
+    ObjectVersion, Page, SecondFactorRecord, SessionRecord, SigningKeyRecord, Versioned,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -37,6 +37,10 @@ pub trait CommitStore: Send + Sync {
     /// (rows, versions, block changes, audit chain): the way data sets are loaded. The batch
     /// may update only objects it creates, and takes no idempotency keys.
     async fn bulk_commit(&self, batch: &[Changeset]) -> Result<BulkOutcome>;
+
+    /// Brings the query planner's statistics up to date (`ANALYZE`): after a bulk load, before
+    /// the database's own maintenance has seen the new rows.
+    async fn refresh_statistics(&self) -> Result<()>;
 
     /// The stored response of an earlier write with this key, if any; refuses a key reused
     /// for a different request.
@@ -170,6 +174,13 @@ pub trait NoticeStore: Send + Sync {
     /// By public reference number (`WD-YYYYMMDD-XXXXXXXXXXXX`).
     async fn measure_by_reference(&self, reference: &str) -> Result<Option<Versioned<Measure>>>;
     async fn measures_of_case(&self, case_id: Uuid) -> Result<Vec<Versioned<Measure>>>;
+    /// Notices and overdue notices per recipient (of one province, or one recipient), most
+    /// overdue first: kept by the commits, read without counting measures.
+    async fn measure_counts(
+        &self,
+        province: Option<&str>,
+        recipient: Option<Uuid>,
+    ) -> Result<Vec<MeasureCount>>;
     /// Measures matching `filter`, newest decision first, a page at a time.
     async fn measures(
         &self,

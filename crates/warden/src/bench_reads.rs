@@ -15,6 +15,8 @@ pub struct Reads {
     pub seconds: u32,
     /// Only the routes whose label contains this.
     pub only: Option<String>,
+    /// Not the routes whose label contains one of these (comma-separated).
+    pub skip: Option<String>,
 }
 
 async fn get_json(c: &reqwest::Client, url: &str, token: &str) -> Result<serde_json::Value> {
@@ -269,7 +271,11 @@ pub async fn run(b: Reads) -> Result<()> {
         {
             continue;
         }
-        if r.urls.is_empty() {
+        let skipped = b.skip.as_ref().is_some_and(|s| {
+            s.split(',')
+                .any(|w| !w.is_empty() && r.label.contains(w.trim()))
+        });
+        if r.urls.is_empty() || skipped {
             continue;
         }
         let urls = Arc::new(r.urls);

@@ -8,6 +8,8 @@ use warden_service::seed::{SeedPlan, SeedProgress};
 
 pub struct Seed {
     pub url: String,
+    pub calendar: warden_core::calendar::Calendar,
+    pub policy: warden_core::policy::Policy,
     pub master: MasterKey,
     pub plan: SeedPlan,
     pub password: String,
@@ -20,8 +22,8 @@ pub async fn run(s: Seed) -> Result<()> {
     let store = warden_store::open(&s.url).await?;
     let service = warden_service::service::Service::builder(
         store,
-        crate::load_calendar(None)?,
-        crate::load_policy(None)?,
+        s.calendar,
+        s.policy,
         KeyRing::new(s.master),
     )
     .build();

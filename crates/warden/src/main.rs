@@ -357,6 +357,9 @@ enum BenchCommand {
         /// Only the routes whose label contains this
         #[arg(long)]
         only: Option<String>,
+        /// Not the routes whose label contains one of these (comma-separated)
+        #[arg(long)]
+        skip: Option<String>,
     },
     /// A generated 1M-line mixed feed through `warden import`'s pipeline into a fresh database
     Import {
@@ -678,6 +681,7 @@ fn run(cli: Cli) -> Result<()> {
                     clients,
                     seconds,
                     only,
+                    skip,
                 },
         } => {
             let user = match (user, password) {
@@ -692,6 +696,7 @@ fn run(cli: Cli) -> Result<()> {
                 clients,
                 seconds,
                 only,
+                skip,
             }))
         }
         Command::Bench {
@@ -712,6 +717,8 @@ fn run(cli: Cli) -> Result<()> {
             let master = warden_service::keys::MasterKey::load_or_create(&master_key_file)?;
             runtime()?.block_on(bench_seed::run(bench_seed::Seed {
                 url,
+                calendar: load_calendar(None)?,
+                policy: load_policy(None)?,
                 master,
                 plan: warden_service::seed::SeedPlan {
                     orgs,

@@ -5,7 +5,9 @@
 //! with the committer's own code inside the one transaction.
 
 use super::codec::*;
-use super::committer::{AUDIT_COLUMNS, Shape, apply_changeset, audit_row, provinces_of, shape};
+use super::committer::{
+    AUDIT_COLUMNS, Shape, add_to_tally, apply_changeset, audit_row, provinces_of, shape, tally_key,
+};
 use super::store::SqlStore;
 use crate::audit;
 use crate::db::{Arg, Tx};
@@ -94,6 +96,7 @@ struct Obj {
     updated_us: i64,
     listed: bool,
     listed_serial: Option<i64>,
+    overdue: bool,
 }
 
 /// The rows of one table in `COPY … FROM STDIN` text format.
@@ -250,6 +253,7 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
         tables: HashMap::new(),
     };
     let mut indicators: HashSet<(String, String, String)> = HashSet::new();
+    let mut tallies: HashMap<(String, String), (i64, i64)> = HashMap::new();
     let mut out = BulkOutcome::default();
     for cs in batch {
         let at_us = us(cs.at);
@@ -283,6 +287,19 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
             args.push(body.clone().into());
             args.push(at_us.into());
             let listed_now = matches!(w, Write::Measure { measure, .. } if measure.block_active());
+            if let Write::Measure { measure, .. } = w {
+                let was = objects.get(&id).map(|o| o.overdue);
+                let t = tallies.entry(tally_key(measure)).or_default();
+                match was {
+                    None if expected.is_none() => {
+                        t.0 += 1;
+                        t.1 += i64::from(measure.overdue);
+                    }
+                    Some(was) => t.1 += i64::from(measure.overdue) - i64::from(was),
+                    None => {}
+                }
+            }
+            let overdue_now = matches!(w, Write::Measure { measure, .. } if measure.overdue);
             let version = match (expected, objects.get_mut(&id)) {
                 (None, Some(_)) => {
                     return Err(StoreError::Duplicate { kind, id });
@@ -299,6 +316,7 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
                             updated_us: at_us,
                             listed: false,
                             listed_serial: None,
+                            overdue: overdue_now,
                         },
                     );
                     order.push(id.clone());
@@ -306,6 +324,7 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
                 }
                 (Some(v), Some(o)) if o.version == v => {
                     o.args = args;
+                    o.overdue = overdue_now;
                     o.version = v + 1;
                     o.updated_us = at_us;
                     v + 1
@@ -436,6 +455,11 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
             return Err(StoreError::Corrupt(format!(
                 "block serials drawn out of order: expected {serial}, found {last}"
             )));
+        }
+    }
+    for (key, (notices, overdue)) in &tallies {
+        if *notices != 0 || *overdue != 0 {
+            add_to_tally(tx, key, *notices, *overdue).await?;
         }
     }
     tx.execute(

@@ -38,6 +38,11 @@ impl CommitStore for SqlStore {
         self.bulk(batch).await
     }
 
+    async fn refresh_statistics(&self) -> Result<()> {
+        self.db.fetch("ANALYZE", &[]).await?;
+        Ok(())
+    }
+
     async fn commit(&self, cs: Changeset) -> Result<CommitOutcome> {
         if !cs.writes.is_empty() && cs.events.is_empty() {
             return Err(StoreError::Corrupt(

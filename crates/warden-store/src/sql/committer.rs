@@ -472,20 +472,25 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
     args.extend(s.columns);
     args.push(s.body.clone().into());
     args.push(at_us.into());
-    // Whether a block measure was listed before this write: a change starts or ends a listing.
-    let listed_before = match (w, expected) {
-        (Write::Measure { .. }, Some(_)) => tx
-            .fetch(
-                "SELECT block_status FROM measures WHERE id = $1",
-                &[id.clone().into()],
-            )
-            .await?
-            .first()
-            .map(|r| r.opt_text("block_status"))
-            .transpose()?
-            .flatten()
-            .is_some_and(|s| s == "active"),
-        _ => false,
+    // Whether a block measure was listed and overdue before this write: a change starts or ends
+    // a listing, and moves the recipient's tally.
+    let (listed_before, overdue_before) = match (w, expected) {
+        (Write::Measure { .. }, Some(_)) => {
+            let rows = tx
+                .fetch(
+                    "SELECT block_status, overdue FROM measures WHERE id = $1",
+                    &[id.clone().into()],
+                )
+                .await?;
+            match rows.first() {
+                Some(r) => (
+                    r.opt_text("block_status")?.is_some_and(|s| s == "active"),
+                    Some(r.i64("overdue")? != 0),
+                ),
+                None => (false, None),
+            }
+        }
+        _ => (false, None),
     };
     let version = match expected {
         None => {
@@ -538,10 +543,19 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
         ],
     )
     .await?;
-    if let Write::Measure { measure, .. } = w
-        && measure.block_active() != listed_before
-    {
-        record_block_change(tx, &id, measure.block_active(), at_us).await?;
+    if let Write::Measure { measure, .. } = w {
+        if measure.block_active() != listed_before {
+            record_block_change(tx, &id, measure.block_active(), at_us).await?;
+        }
+        // A measure keeps its recipient and province: only its arrival and its overdue flag
+        // move the tally.
+        let (notices, overdue) = match overdue_before {
+            None => (1, i64::from(measure.overdue)),
+            Some(was) => (0, i64::from(measure.overdue) - i64::from(was)),
+        };
+        if notices != 0 || overdue != 0 {
+            add_to_tally(tx, &tally_key(measure), notices, overdue).await?;
+        }
     }
     if let Write::Case { case, .. } = w {
         // Indicators only ever join a case, so inserting the new ones is enough.
@@ -554,6 +568,36 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
         }
     }
     Ok(Some((id, state_hash)))
+}
+
+/// The key of a measure's tally: its recipient and province ('' for none).
+pub(super) fn tally_key(m: &warden_core::lifecycle::Measure) -> (String, String) {
+    (
+        m.recipient.id.to_string(),
+        m.province.map(|p| p.to_string()).unwrap_or_default(),
+    )
+}
+
+/// Adds to the notices and overdue notices counted for a recipient in a province.
+pub(super) async fn add_to_tally(
+    tx: &mut Tx,
+    key: &(String, String),
+    notices: i64,
+    overdue: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO measure_tallies (recipient_org, province, notices, overdue) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (recipient_org, province) DO UPDATE SET notices = measure_tallies.notices + excluded.notices, \
+         overdue = measure_tallies.overdue + excluded.overdue",
+        &[
+            key.0.clone().into(),
+            key.1.clone().into(),
+            notices.into(),
+            overdue.into(),
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Appends to the blocklist change sequence. Serials must become visible in order (followers

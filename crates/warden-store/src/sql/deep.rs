@@ -5,7 +5,7 @@
 //! agrees with the body.
 
 use super::codec::*;
-use super::committer::shape;
+use super::committer::{shape, tally_key};
 use super::store::SqlStore;
 use crate::audit::{DeepCheck, Discrepancy, sha256_hex};
 use crate::db::{Arg, Row};
@@ -247,6 +247,8 @@ impl SqlStore {
                 });
             }
         };
+        // The compliance tallies, counted again from the measures' bodies.
+        let mut tallies: HashMap<(String, String), (i64, i64)> = HashMap::new();
         for t in TABLES {
             let mut after = String::new();
             loop {
@@ -296,7 +298,13 @@ impl SqlStore {
                             Some(_) => {}
                         }
                     }
-                    let shaped = (t.rebuild)(&body, r).and_then(|w| shape(&w));
+                    let rebuilt = (t.rebuild)(&body, r);
+                    if let Ok(Write::Measure { measure, .. }) = &rebuilt {
+                        let e = tallies.entry(tally_key(measure)).or_default();
+                        e.0 += 1;
+                        e.1 += i64::from(measure.overdue);
+                    }
+                    let shaped = rebuilt.and_then(|w| shape(&w));
                     let (s, _) = match shaped {
                         Ok(s) => s,
                         Err(e) => {
@@ -334,6 +342,42 @@ impl SqlStore {
                     break;
                 }
             }
+        }
+        let stored = self
+            .db
+            .fetch(
+                "SELECT recipient_org, province, notices, overdue FROM measure_tallies",
+                &[],
+            )
+            .await?;
+        for r in &stored {
+            let key = (r.text("recipient_org")?, r.text("province")?);
+            let have = (r.i64("notices")?, r.i64("overdue")?);
+            let want = tallies.remove(&key).unwrap_or_default();
+            if have != want {
+                note(
+                    &mut out,
+                    "measure_tally",
+                    &format!("{} {}", key.0, key.1),
+                    "notices",
+                    format!(
+                        "counts {} notices, {} overdue; the measures make {}, {}",
+                        have.0, have.1, want.0, want.1
+                    ),
+                );
+            }
+        }
+        for (key, want) in tallies {
+            note(
+                &mut out,
+                "measure_tally",
+                &format!("{} {}", key.0, key.1),
+                "notices",
+                format!(
+                    "missing; the measures make {} notices, {} overdue",
+                    want.0, want.1
+                ),
+            );
         }
         Ok(out)
     }

@@ -159,18 +159,26 @@ impl AuditStore for SqlStore {
         // Writers keep appending while the chain is walked: the walk ends at a head read
         // after the last entry it saw, and goes on if the head has moved past it.
         let mut rounds = 0;
-        'walk: loop {
-            loop {
-                let rows = self
-                .db
-                .fetch(
+        // The next page is read while this one is hashed.
+        let page = |db: crate::db::Db, from: i64| {
+            tokio::spawn(async move {
+                db.fetch(
                     "SELECT seq, at_us, actor, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 5000",
-                    &[expected_seq.into()],
+                    &[from.into()],
                 )
-                .await?;
+                .await
+            })
+        };
+        'walk: loop {
+            let mut reading = page(self.db.clone(), expected_seq);
+            loop {
+                let rows = reading
+                    .await
+                    .map_err(|e| StoreError::Unavailable(format!("reading the trail: {e}")))??;
                 if rows.is_empty() {
                     break;
                 }
+                reading = page(self.db.clone(), expected_seq + rows.len() as i64);
                 for r in &rows {
                     let seq = r.i64("seq")?;
                     if seq != expected_seq {

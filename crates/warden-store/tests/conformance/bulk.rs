@@ -171,6 +171,31 @@ async fn bulk_commit_writes_what_commits_write(f: Fixture) {
     let deep = store.deep_check().await.unwrap();
     assert_eq!(deep.differences, 0, "{:?}", deep.discrepancies);
 
+    // The compliance counts, by the database.
+    let counts = store.measure_counts(None, None).await.unwrap();
+    assert_eq!(counts.len(), 1);
+    assert_eq!(
+        (
+            counts[0].recipient_slug.as_str(),
+            counts[0].notices,
+            counts[0].overdue
+        ),
+        ("china-telecom", 2, 0)
+    );
+    assert_eq!(
+        store.measure_counts(Some("44"), None).await.unwrap(),
+        counts
+    );
+    assert!(
+        store
+            .measure_counts(Some("11"), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let telecom = Some(w.org("china-telecom").id);
+    assert_eq!(store.measure_counts(None, telecom).await.unwrap(), counts);
+
     // Commits carry on from where the batch left the chain and the objects.
     let responder = w.actor("china-telecom", "rui", &[Role::Responder]);
     measure_step(
@@ -182,6 +207,31 @@ async fn bulk_commit_writes_what_commits_write(f: Fixture) {
     )
     .await;
     assert!(store.verify_audit().await.unwrap().intact);
+    // The deadline job marks a notice overdue: the tally follows, the next commit's and the
+    // next batch's alike.
+    let acked = store.measure(measure_a).await.unwrap().unwrap();
+    let late = m
+        .value
+        .apply(
+            &Actor::system("deadlines"),
+            MeasureCommand::MarkOverdue,
+            acked.value.deadline + Duration::hours(1),
+        )
+        .unwrap();
+    store
+        .commit(cs(
+            &Actor::system("deadlines"),
+            acked.value.deadline + Duration::hours(1),
+            vec![Write::Measure {
+                measure: late.next,
+                expected: Some(acked.version),
+            }],
+            late.events,
+        ))
+        .await
+        .unwrap();
+    let counts = store.measure_counts(None, None).await.unwrap();
+    assert_eq!((counts[0].notices, counts[0].overdue), (2, 1));
 
     // A batch that updates an object it did not create writes nothing.
     let ack = m

@@ -956,3 +956,64 @@ fn audit_verify_names_the_first_altered_entry() {
     assert_eq!(code, 1);
     assert!(err.contains("BROKEN at entry 20"), "{err}");
 }
+
+/// `warden bench seed` fills an initialised database with a data set whose trail and rows
+/// verify, and refuses a database that holds cases already.
+#[test]
+fn bench_seed_fills_an_initialised_database_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/w.db", dir.path().display());
+    let mk = dir.path().join("master.key");
+    let mk = mk.to_str().unwrap();
+    let (code, _, err) = warden_with_input(
+        &["init", "--db", &db, "--master-key-file", mk],
+        "correct horse battery\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    let seed = [
+        "bench",
+        "seed",
+        "--db",
+        &db,
+        "--master-key-file",
+        mk,
+        "--orgs",
+        "80",
+        "--cases",
+        "400",
+        "--blocks",
+        "600",
+        "--batch",
+        "150",
+    ];
+    let (code, out, err) = warden(&seed);
+    assert_eq!(code, 0, "{out}{err}");
+    let done = out.lines().find(|l| l.starts_with("done in")).unwrap();
+    assert!(
+        done.contains("80 organisations") && done.contains("400 cases"),
+        "{done}"
+    );
+    // The blocks asked for are in force (a generated value that does not parse is dropped).
+    let in_force: usize = done
+        .split(" blocks in force")
+        .next()
+        .and_then(|s| s.rsplit('(').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((590..=600).contains(&in_force), "{done}");
+    let (code, out, err) = warden(&[
+        "audit",
+        "verify",
+        "--db",
+        &db,
+        "--master-key-file",
+        mk,
+        "--deep",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("intact"), "{out}");
+    let (code, _, err) = warden(&seed);
+    assert_ne!(code, 0);
+    assert!(err.contains("holds cases"), "{err}");
+}
