@@ -81,30 +81,50 @@ impl BlocklistStore for SqlStore {
             crate::model::VersionSelect::First => "first",
             crate::model::VersionSelect::All => "all",
         };
-        let rows = self
-            .db
-            .fetch(
-                "SELECT c.serial, c.listed, c.at_us, m.id AS measure_id, m.target_kind, m.target_value, \
-                 m.scope, m.range_last, m.recipient_org, o.slug AS recipient_slug, m.reference, \
-                 m.created_us, m.expires_us, COALESCE(m.listed_serial, 0) AS listed_serial \
-                 FROM block_changes c JOIN measures m ON m.id = c.measure_id \
-                 JOIN organisations o ON o.id = m.recipient_org \
-                 WHERE c.serial > $1 AND c.at_us > $2 AND ($3 = '' OR m.recipient_org = $3) \
-                 AND ($4 = '' OR c.measure_id = $4) \
-                 AND ($5 = 'all' \
-                   OR ($5 = 'last' AND NOT EXISTS (SELECT 1 FROM block_changes d WHERE d.measure_id = c.measure_id AND d.serial > c.serial)) \
-                   OR ($5 = 'first' AND NOT EXISTS (SELECT 1 FROM block_changes d WHERE d.measure_id = c.measure_id AND d.serial < c.serial))) \
-                 ORDER BY c.serial LIMIT $6",
-                &[
-                    q.after_serial.into(),
-                    q.added_after.map_or(i64::MIN, us).into(),
-                    q.recipient.map(|u| u.to_string()).unwrap_or_default().into(),
-                    q.measure.map(|u| u.to_string()).unwrap_or_default().into(),
-                    mode.to_owned().into(),
-                    i64::from(q.limit.clamp(1, 100_000)).into(),
-                ],
-            )
-            .await?;
+        let args = [
+            q.after_serial.into(),
+            q.added_after.map_or(i64::MIN, us).into(),
+            q.recipient
+                .map(|u| u.to_string())
+                .unwrap_or_default()
+                .into(),
+            q.measure.map(|u| u.to_string()).unwrap_or_default().into(),
+            mode.to_owned().into(),
+            i64::from(q.limit.clamp(1, 100_000)).into(),
+        ];
+        // The current versions have a query of their own, so that the planner sees the
+        // partial index's predicate.
+        let rows = if mode == "last" {
+            self.db
+                .fetch(
+                    "SELECT c.serial, c.listed, c.at_us, m.id AS measure_id, m.target_kind, m.target_value, \
+                     m.scope, m.range_last, m.recipient_org, o.slug AS recipient_slug, m.reference, \
+                     m.created_us, m.expires_us, COALESCE(m.listed_serial, 0) AS listed_serial \
+                     FROM block_changes c JOIN measures m ON m.id = c.measure_id \
+                     JOIN organisations o ON o.id = m.recipient_org \
+                     WHERE c.superseded = 0 AND c.serial > $1 AND c.at_us > $2 AND ($3 = '' OR m.recipient_org = $3) \
+                     AND ($4 = '' OR c.measure_id = $4) AND $5 = 'last' \
+                     ORDER BY c.serial LIMIT $6",
+                    &args,
+                )
+                .await?
+        } else {
+            self.db
+                .fetch(
+                    "SELECT c.serial, c.listed, c.at_us, m.id AS measure_id, m.target_kind, m.target_value, \
+                     m.scope, m.range_last, m.recipient_org, o.slug AS recipient_slug, m.reference, \
+                     m.created_us, m.expires_us, COALESCE(m.listed_serial, 0) AS listed_serial \
+                     FROM block_changes c JOIN measures m ON m.id = c.measure_id \
+                     JOIN organisations o ON o.id = m.recipient_org \
+                     WHERE c.serial > $1 AND c.at_us > $2 AND ($3 = '' OR m.recipient_org = $3) \
+                     AND ($4 = '' OR c.measure_id = $4) \
+                     AND ($5 = 'all' \
+                       OR ($5 = 'first' AND NOT EXISTS (SELECT 1 FROM block_changes d WHERE d.measure_id = c.measure_id AND d.serial < c.serial))) \
+                     ORDER BY c.serial LIMIT $6",
+                    &args,
+                )
+                .await?
+        };
         rows.iter()
             .map(|r| {
                 Ok(BlockChange {

@@ -254,6 +254,8 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
     };
     let mut indicators: HashSet<(String, String, String)> = HashSet::new();
     let mut tallies: HashMap<(String, String), (i64, i64)> = HashMap::new();
+    // The batch's block changes in serial order; each but the last of a block is superseded.
+    let mut changes: Vec<(String, bool, i64)> = vec![];
     let mut out = BulkOutcome::default();
     for cs in batch {
         let at_us = us(cs.at);
@@ -362,12 +364,7 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
                 if listed_now {
                     o.listed_serial = Some(serial);
                 }
-                rows.table("block_changes", &["measure_id", "listed", "at_us"])
-                    .row(&[
-                        id.clone().into(),
-                        i64::from(listed_now).into(),
-                        at_us.into(),
-                    ]);
+                changes.push((id.clone(), listed_now, at_us));
             }
             if let Write::Case { case, .. } = w {
                 for i in &case.indicators {
@@ -397,6 +394,23 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
             out.audit_entries += 1;
         }
         out.changesets += 1;
+    }
+    let mut later: HashSet<&str> = HashSet::new();
+    let mut superseded = vec![false; changes.len()];
+    for (k, (id, _, _)) in changes.iter().enumerate().rev() {
+        superseded[k] = !later.insert(id.as_str());
+    }
+    for ((id, listed, at_us), sup) in changes.iter().zip(superseded) {
+        rows.table(
+            "block_changes",
+            &["measure_id", "listed", "at_us", "superseded"],
+        )
+        .row(&[
+            id.clone().into(),
+            i64::from(*listed).into(),
+            (*at_us).into(),
+            i64::from(sup).into(),
+        ]);
     }
     // The objects' rows, as they stand after the batch.
     for id in &order {

@@ -611,6 +611,11 @@ async fn record_block_change(
 ) -> Result<()> {
     tx.execute("UPDATE audit_head SET seq = seq WHERE id = 1", &[])
         .await?;
+    tx.execute(
+        "UPDATE block_changes SET superseded = 1 WHERE measure_id = $1 AND superseded = 0",
+        &[measure_id.to_owned().into()],
+    )
+    .await?;
     let rows = tx
         .fetch(
             "INSERT INTO block_changes (measure_id, listed, at_us) VALUES ($1, $2, $3) RETURNING serial",

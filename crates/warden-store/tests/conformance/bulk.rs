@@ -159,6 +159,17 @@ async fn bulk_commit_writes_what_commits_write(f: Fixture) {
             (false, "b.evil.cn")
         ]
     );
+    // Each block's current version: a's listing, b's expiry (its listing is superseded).
+    let last = store
+        .block_versions(&BlockVersionQuery {
+            versions: VersionSelect::Last,
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let last: Vec<i64> = last.iter().map(|c| c.serial).collect();
+    assert_eq!(last, [changes[0].serial, changes[2].serial]);
     let listed = store.listed_blocks(None, 10).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].listed_serial, changes[0].serial);
