@@ -10,6 +10,17 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// The block changes with their measures and recipients: what every version query selects.
+macro_rules! block_changes_joined {
+    () => {
+        "SELECT c.serial, c.listed, c.at_us, m.id AS measure_id, m.target_kind, m.target_value, \
+         m.scope, m.range_last, m.recipient_org, o.slug AS recipient_slug, m.reference, \
+         m.created_us, m.expires_us, COALESCE(m.listed_serial, 0) AS listed_serial \
+         FROM block_changes c JOIN measures m ON m.id = c.measure_id \
+         JOIN organisations o ON o.id = m.recipient_org"
+    };
+}
+
 /// A `ListedBlock` from the columns starting at `at`.
 fn listed_block(r: &Row) -> Result<ListedBlock> {
     let t = |us: i64| {
@@ -97,30 +108,26 @@ impl BlocklistStore for SqlStore {
         let rows = if mode == "last" {
             self.db
                 .fetch(
-                    "SELECT c.serial, c.listed, c.at_us, m.id AS measure_id, m.target_kind, m.target_value, \
-                     m.scope, m.range_last, m.recipient_org, o.slug AS recipient_slug, m.reference, \
-                     m.created_us, m.expires_us, COALESCE(m.listed_serial, 0) AS listed_serial \
-                     FROM block_changes c JOIN measures m ON m.id = c.measure_id \
-                     JOIN organisations o ON o.id = m.recipient_org \
-                     WHERE c.superseded = 0 AND c.serial > $1 AND c.at_us > $2 AND ($3 = '' OR m.recipient_org = $3) \
+                    concat!(
+                        block_changes_joined!(),
+                        " WHERE c.superseded = 0 AND c.serial > $1 AND c.at_us > $2 AND ($3 = '' OR m.recipient_org = $3) \
                      AND ($4 = '' OR c.measure_id = $4) AND $5 = 'last' \
-                     ORDER BY c.serial LIMIT $6",
+                     ORDER BY c.serial LIMIT $6"
+                    ),
                     &args,
                 )
                 .await?
         } else {
             self.db
                 .fetch(
-                    "SELECT c.serial, c.listed, c.at_us, m.id AS measure_id, m.target_kind, m.target_value, \
-                     m.scope, m.range_last, m.recipient_org, o.slug AS recipient_slug, m.reference, \
-                     m.created_us, m.expires_us, COALESCE(m.listed_serial, 0) AS listed_serial \
-                     FROM block_changes c JOIN measures m ON m.id = c.measure_id \
-                     JOIN organisations o ON o.id = m.recipient_org \
-                     WHERE c.serial > $1 AND c.at_us > $2 AND ($3 = '' OR m.recipient_org = $3) \
+                    concat!(
+                        block_changes_joined!(),
+                        " WHERE c.serial > $1 AND c.at_us > $2 AND ($3 = '' OR m.recipient_org = $3) \
                      AND ($4 = '' OR c.measure_id = $4) \
                      AND ($5 = 'all' \
                        OR ($5 = 'first' AND NOT EXISTS (SELECT 1 FROM block_changes d WHERE d.measure_id = c.measure_id AND d.serial < c.serial))) \
-                     ORDER BY c.serial LIMIT $6",
+                     ORDER BY c.serial LIMIT $6"
+                    ),
                     &args,
                 )
                 .await?
