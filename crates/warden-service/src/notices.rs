@@ -13,11 +13,44 @@ use warden_core::org::{Actor, OrgRef, Organisation};
 use warden_store::{Changeset, Versioned, Write};
 
 /// What a notice says beyond its measure.
-struct Wording<'a> {
-    notice_id: Uuid,
-    notice_type: NoticeType,
-    reasons: Option<String>,
-    facts: Option<&'a ThreatFacts>,
+pub(crate) struct Wording<'a> {
+    pub(crate) notice_id: Uuid,
+    pub(crate) notice_type: NoticeType,
+    pub(crate) reasons: Option<String>,
+    pub(crate) facts: Option<&'a ThreatFacts>,
+}
+
+/// The notice about `m` addressed to `to`, signed in `issuer`'s name with its key: what
+/// every issued notice is, whether the service or a bulk load makes it.
+pub(crate) fn signed_notice(
+    m: &Measure,
+    to: &Organisation,
+    issuer: &Organisation,
+    w: Wording<'_>,
+    ctx: Context<'_>,
+    (key_id, key): (&str, &ed25519_dalek::SigningKey),
+) -> SignedNotice {
+    let mut body = NoticeBody::for_measure(
+        w.notice_id,
+        w.notice_type,
+        m,
+        (&to.name, &issuer.name),
+        ctx,
+        w.reasons,
+    );
+    body.threat = w.facts.cloned();
+    body.recipient = warden_core::notice::Party {
+        slug: to.slug.clone(),
+        name: to.name.clone(),
+    };
+    let signature = warden_core::notice::sign(&body, key_id, key);
+    SignedNotice {
+        id: w.notice_id,
+        measure_id: m.id,
+        recipient_org: to.slug.clone(),
+        body,
+        signature,
+    }
 }
 
 impl Service {
@@ -70,33 +103,11 @@ impl Service {
         w: Wording<'_>,
         now: OffsetDateTime,
     ) -> Result<(SignedNotice, Uuid), ServiceError> {
-        let notice_id = w.notice_id;
         let issuer = self.org("issuer", &m.deciding_org.slug).await?;
-        let mut body = NoticeBody::for_measure(
-            notice_id,
-            w.notice_type,
-            m,
-            (&to.name, &issuer.name),
-            self.ctx(now, m.province),
-            w.reasons,
-        );
-        body.threat = w.facts.cloned();
-        body.recipient = warden_core::notice::Party {
-            slug: to.slug.clone(),
-            name: to.name.clone(),
-        };
         let (key_id, key) = self.keys.signer(self.store.as_ref(), &issuer).await?;
-        let signature = warden_core::notice::sign(&body, &key_id, &key);
-        Ok((
-            SignedNotice {
-                id: notice_id,
-                measure_id: m.id,
-                recipient_org: to.slug,
-                body,
-                signature,
-            },
-            to.id,
-        ))
+        let ctx = self.ctx(now, m.province);
+        let notice = signed_notice(m, &to, &issuer, w, ctx, (&key_id, &key));
+        Ok((notice, to.id))
     }
 
     pub(crate) async fn notice_and_measure(

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use warden_core::calendar::SHANGHAI;
 use warden_core::indicator::{Indicator, IndicatorType};
 use warden_core::lifecycle::*;
-use warden_core::notice::{NoticeBody, NoticeType, SignedNotice, ThreatFacts};
+use warden_core::notice::{NoticeType, SignedNotice, ThreatFacts};
 use warden_core::org::*;
 use warden_core::taxonomy::{Category, Classification, Subtype};
 use warden_match::synth::{self, Rng};
@@ -31,8 +31,8 @@ pub struct SeedPlan {
     pub rng_seed: u64,
     /// Cases per bulk transaction.
     pub batch: usize,
-    /// The argon2 hash every seeded person's password gets.
-    pub password_hash: String,
+    /// The password every seeded person signs in with (hashed once).
+    pub password: String,
 }
 
 /// Counts so far (reported after each batch) and at the end.
@@ -111,12 +111,25 @@ struct Member {
 
 /// The cast: who reports, decides, determines and carries out, per province.
 struct Cast {
+    /// Each authority's reviewer, by the province it governs (None: MIIT).
     reviewers: HashMap<Option<Province>, (Organisation, Actor)>,
     analysts: Vec<(Organisation, Actor, Actor)>,
     members: Vec<Member>,
+    /// Index into `members` by organisation id.
+    member_of: HashMap<Uuid, usize>,
     reporters: HashMap<Province, Vec<usize>>,
     recipients: HashMap<(Province, OrgType), Vec<usize>>,
-    keys: HashMap<Uuid, (String, ed25519_dalek::SigningKey)>,
+    /// Each authority and its signing key, by organisation id.
+    issuers: HashMap<Uuid, (Organisation, (String, ed25519_dalek::SigningKey))>,
+}
+
+impl Cast {
+    fn member(&self, org: &OrgRef) -> Result<&Member, ServiceError> {
+        self.member_of
+            .get(&org.id)
+            .map(|&k| &self.members[k])
+            .ok_or_else(|| ServiceError::NotFound(org.slug.clone()))
+    }
 }
 
 fn weighted_province(rng: &mut Rng) -> Province {
@@ -143,37 +156,29 @@ fn contact(rng: &mut Rng, slug: &str, role: &str) -> Contact {
     }
 }
 
-fn person(org: &Organisation, name: String, roles: &[Role]) -> Principal {
-    Principal {
-        id: Uuid::now_v7(),
-        kind: PrincipalKind::User,
-        org_id: org.id,
-        display_name: name.clone(),
+/// A person of `org` signing in as `name` with the seed's password: the writes and events
+/// the administration makes, with the one hash for everyone.
+fn seeded_person(
+    org: &Organisation,
+    name: String,
+    roles: &[Role],
+    plan: &SeedPlan,
+    hash: &str,
+    writes: &mut Vec<Write>,
+    events: &mut Vec<Event>,
+) -> Result<Actor, ServiceError> {
+    let user = crate::admin::NewUser {
+        org: org.slug.clone(),
         name,
+        display_name: None,
         roles: roles.iter().copied().collect(),
-        disabled: false,
-    }
-}
-
-fn principal_writes(p: &Principal, hash: &str, org: &Organisation) -> (Vec<Write>, Event) {
-    (
-        vec![
-            Write::Principal {
-                principal: p.clone(),
-                expected: None,
-            },
-            Write::Password {
-                principal_id: p.id,
-                hash: hash.to_owned(),
-            },
-        ],
-        event(
-            "principal.created",
-            SubjectKind::Principal,
-            p.id,
-            serde_json::json!({"kind": "user", "name": p.name, "org": org.slug, "roles": p.roles}),
-        ),
-    )
+        password: plan.password.clone(),
+    };
+    crate::admin::check_user(&user).map_err(|e| ServiceError::InvalidQuery(e.to_string()))?;
+    let (p, w, e) = crate::admin::user_writes(org, user, hash.to_owned());
+    writes.extend(w);
+    events.extend(e);
+    Ok(Actor::principal(&p, org))
 }
 
 /// A working-day moment `days` before `now`, in office hours (Asia/Shanghai).
@@ -303,8 +308,15 @@ enum Fate {
     Rejected,
     Determined,
     Dismissed,
-    /// Decided with blocks (`n` of them), or with one remediation.
+    /// Decided: with blocks when the case has some, or else with one remediation.
     Decided,
+}
+
+/// When a follow-up step comes: after the one before, or at a set time (a deadline, an
+/// expiry).
+enum When {
+    After(Duration),
+    At(OffsetDateTime),
 }
 
 struct Life<'a> {
@@ -316,10 +328,6 @@ struct Life<'a> {
 }
 
 impl Life<'_> {
-    fn ctx(&self, at: OffsetDateTime, province: Option<Province>) -> Context<'_> {
-        self.svc.ctx(at, province)
-    }
-
     fn push(&mut self, actor: &Actor, at: OffsetDateTime, writes: Vec<Write>, events: Vec<Event>) {
         self.p.audit_entries += events.len() as u64;
         self.out
@@ -332,52 +340,24 @@ impl Life<'_> {
         facts: &ThreatFacts,
         at: OffsetDateTime,
     ) -> Result<(SignedNotice, Uuid), ServiceError> {
-        let recipient = &self
-            .cast
-            .members
-            .iter()
-            .find(|x| x.org.id == m.recipient.id)
-            .ok_or_else(|| ServiceError::NotFound(m.recipient.slug.clone()))?
-            .org;
-        let (issuer, _) = self
-            .cast
-            .reviewers
-            .values()
-            .find(|(o, _)| o.id == m.deciding_org.id)
-            .ok_or_else(|| ServiceError::NotFound(m.deciding_org.slug.clone()))?;
-        let mut body = NoticeBody::for_measure(
-            m.notice_id,
-            NoticeType::Measure,
-            m,
-            (&recipient.name, &issuer.name),
-            self.ctx(at, m.province),
-            None,
-        );
-        body.threat = Some(facts.clone());
-        body.recipient = warden_core::notice::Party {
-            slug: recipient.slug.clone(),
-            name: recipient.name.clone(),
+        let recipient = &self.cast.member(&m.recipient)?.org;
+        let (issuer, (key_id, key)) =
+            self.cast.issuers.get(&m.deciding_org.id).ok_or_else(|| {
+                ServiceError::NotFound(format!("signing key of {}", m.deciding_org.slug))
+            })?;
+        let wording = crate::notices::Wording {
+            notice_id: m.notice_id,
+            notice_type: NoticeType::Measure,
+            reasons: None,
+            facts: Some(facts),
         };
-        let (key_id, key) = self
-            .cast
-            .keys
-            .get(&issuer.id)
-            .ok_or_else(|| ServiceError::NotFound(format!("signing key of {}", issuer.slug)))?;
-        let signature = warden_core::notice::sign(&body, key_id, key);
-        Ok((
-            SignedNotice {
-                id: m.notice_id,
-                measure_id: m.id,
-                recipient_org: recipient.slug.clone(),
-                body,
-                signature,
-            },
-            recipient.id,
-        ))
+        let ctx = self.svc.ctx(at, m.province);
+        let notice =
+            crate::notices::signed_notice(m, recipient, issuer, wording, ctx, (key_id, key));
+        Ok((notice, recipient.id))
     }
 
     /// One case from its first report to where `fate` leaves it, `age` days ago.
-    #[allow(clippy::too_many_arguments)]
     fn case(
         &mut self,
         rng: &mut Rng,
@@ -501,7 +481,7 @@ impl Life<'_> {
             return Ok(());
         }
         at = (at + Duration::hours(1 + rng.below(6) as i64)).min(latest);
-        let (authority, reviewer) = cast
+        let (_, reviewer) = cast
             .reviewers
             .get(&Some(province))
             .ok_or_else(|| ServiceError::NotFound(format!("authority of {province}")))?;
@@ -559,7 +539,6 @@ impl Life<'_> {
             },
             at,
         )?;
-        let _ = authority;
         let mut writes = vec![Write::Case {
             case: dec.next.clone(),
             expected: Some(version),
@@ -584,7 +563,7 @@ impl Life<'_> {
         self.push(reviewer, at, writes, dec.events);
         // Each measure's follow-up, as far as its age lets it go.
         for m in measures {
-            self.follow(rng, m, analyst, verifier, reviewer)?;
+            self.follow(rng, m, verifier, reviewer)?;
         }
         Ok(())
     }
@@ -593,30 +572,22 @@ impl Life<'_> {
         &mut self,
         rng: &mut Rng,
         mut m: Measure,
-        _analyst: &Actor,
         verifier: &Actor,
         reviewer: &Actor,
     ) -> Result<(), ServiceError> {
-        let cast = self.cast;
-        let responder = &cast
-            .members
-            .iter()
-            .find(|x| x.org.id == m.recipient.id)
-            .ok_or_else(|| ServiceError::NotFound(m.recipient.slug.clone()))?
-            .actor;
-        let mut version = 1;
+        let responder = &self.cast.member(&m.recipient)?.actor;
         let mut at = m.decided_at;
         let answers = rng.below(100) >= 3;
-        let mut steps: Vec<(Actor, MeasureCommand, Duration)> = vec![
+        let mut steps: Vec<(Actor, MeasureCommand, When)> = vec![
             (
                 Actor::system("delivery"),
                 MeasureCommand::Deliver,
-                Duration::minutes(5),
+                When::After(Duration::minutes(5)),
             ),
             (
                 responder.clone(),
                 MeasureCommand::Acknowledge,
-                Duration::minutes(20 + rng.below(60) as i64),
+                When::After(Duration::minutes(20 + rng.below(60) as i64)),
             ),
         ];
         if answers {
@@ -627,7 +598,7 @@ impl Life<'_> {
                     actions_taken: "Blocked at the resolvers and border routers.".into(),
                     completed_at: None,
                 },
-                Duration::minutes(30 + rng.below(120) as i64),
+                When::After(Duration::minutes(30 + rng.below(120) as i64)),
             ));
             steps.push((
                 verifier.clone(),
@@ -636,36 +607,38 @@ impl Life<'_> {
                     method: VerificationMethod::Dns,
                     notes: "No answer from the target.".into(),
                 },
-                Duration::hours(4 + rng.below(40) as i64),
+                When::After(Duration::hours(4 + rng.below(40) as i64)),
             ));
-            steps.push((reviewer.clone(), MeasureCommand::Close, Duration::days(2)));
+            steps.push((
+                reviewer.clone(),
+                MeasureCommand::Close,
+                When::After(Duration::days(2)),
+            ));
         } else {
             steps.push((
                 Actor::system("deadlines"),
                 MeasureCommand::MarkOverdue,
-                Duration::hours(1),
+                When::At(m.deadline + Duration::hours(1)),
             ));
         }
-        if m.block.as_ref().is_some_and(|b| b.expires_at <= self.now) {
-            let expires = m.block.as_ref().map(|b| b.expires_at).unwrap_or(at);
+        if let Some(b) = &m.block {
             steps.push((
                 Actor::system("expiry"),
                 MeasureCommand::Expire,
-                expires - at,
+                When::At(b.expires_at),
             ));
         }
-        for (actor, cmd, after) in steps {
-            let when = match &cmd {
-                MeasureCommand::MarkOverdue => m.deadline + after,
-                MeasureCommand::Expire => m.decided_at + after,
-                _ => at + after,
+        // Each step writes the measure's next version, from the first on.
+        for (version, (actor, cmd, when)) in (1..).zip(steps) {
+            let when = match when {
+                When::After(d) => at + d,
+                When::At(t) => t,
             };
             if when >= self.now {
                 break;
             }
-            let Ok(next) = m.apply(&actor, cmd, when) else {
-                continue;
-            };
+            // A refusal here is a mistake of this script, not a state to skip.
+            let next = m.apply(&actor, cmd, when)?;
             self.push(
                 &actor,
                 when,
@@ -675,7 +648,6 @@ impl Life<'_> {
                 }],
                 next.events,
             );
-            version += 1;
             m = next.next;
             at = when.max(at);
         }
@@ -693,7 +665,7 @@ impl Life<'_> {
                         contact: "owner@example.cn".into(),
                     },
                     "The domain was transferred to a new owner before the decision.".into(),
-                    self.ctx(filed, m.province),
+                    self.svc.ctx(filed, m.province),
                 ) {
                     self.p.appeals += 1;
                     self.push(
@@ -721,6 +693,8 @@ impl Service {
         plan: &SeedPlan,
         report: &(dyn Fn(&SeedProgress) + Sync),
     ) -> Result<SeedProgress, ServiceError> {
+        crate::admin::check_password(&plan.password)
+            .map_err(|e| ServiceError::InvalidQuery(format!("password: {e}")))?;
         let now = self.now();
         let mut rng = Rng::new(plan.rng_seed);
         let mut progress = SeedProgress::default();
@@ -759,45 +733,63 @@ impl Service {
             reviewers: HashMap::new(),
             analysts: vec![],
             members: vec![],
+            member_of: HashMap::new(),
             reporters: HashMap::new(),
             recipients: HashMap::new(),
-            keys: HashMap::new(),
+            issuers: HashMap::new(),
         };
-        let mut writes = vec![];
-        let mut events = vec![];
+        // One argon2 hash for everyone: it is slow on purpose.
+        let hash = crate::credentials::hash_password(&plan.password)?;
+        let (mut writes, mut events) = (vec![], vec![]);
         for o in by_type(OrgType::ProvincialAuthority)
             .into_iter()
             .chain(by_type(OrgType::Ministry))
         {
-            let p = person(&o, format!("seed-reviewer@{}", o.slug), &[Role::Reviewer]);
-            let (w, e) = principal_writes(&p, &plan.password_hash, &o);
-            writes.extend(w);
-            events.push(e);
+            let name = format!("seed-reviewer@{}", o.slug);
+            let actor = seeded_person(
+                &o,
+                name,
+                &[Role::Reviewer],
+                plan,
+                &hash,
+                &mut writes,
+                &mut events,
+            )?;
             let key = self.keys.signer(self.store.as_ref(), &o).await?;
-            cast.keys.insert(o.id, key);
             let province = match o.jurisdiction {
                 Some(Jurisdiction::Province(p)) => Some(p),
                 _ => None,
             };
-            let actor = Actor::principal(&p, &o);
+            cast.issuers.insert(o.id, (o.clone(), key));
             cast.reviewers.insert(province, (o, actor));
         }
         for o in by_type(OrgType::Institution) {
-            let a = person(&o, format!("seed-analyst@{}", o.slug), &[Role::Analyst]);
-            let v = person(&o, format!("seed-verifier@{}", o.slug), &[Role::Verifier]);
-            for p in [&a, &v] {
-                let (w, e) = principal_writes(p, &plan.password_hash, &o);
-                writes.extend(w);
-                events.push(e);
-            }
-            let (aa, va) = (Actor::principal(&a, &o), Actor::principal(&v, &o));
-            cast.analysts.push((o, aa, va));
+            let a = format!("seed-analyst@{}", o.slug);
+            let v = format!("seed-verifier@{}", o.slug);
+            let a = seeded_person(
+                &o,
+                a,
+                &[Role::Analyst],
+                plan,
+                &hash,
+                &mut writes,
+                &mut events,
+            )?;
+            let v = seeded_person(
+                &o,
+                v,
+                &[Role::Verifier],
+                plan,
+                &hash,
+                &mut writes,
+                &mut events,
+            )?;
+            cast.analysts.push((o, a, v));
         }
         progress.people += events.len();
         // The members: each with Art. 5 contacts and one person holding its working roles.
         let types_total: u64 = MEMBER_TYPES.iter().map(|t| t.1).sum();
-        let mut org_writes = vec![];
-        let mut org_events = vec![];
+        let mut members = vec![];
         for i in 0..plan.orgs {
             let province = weighted_province(&mut rng);
             let mut x = rng.below(types_total);
@@ -836,20 +828,9 @@ impl Service {
                 OrgType::SupervisingUnit => &[Role::Admin],
                 _ => &[Role::Reporter, Role::Responder, Role::Admin],
             };
-            let p = person(&org, format!("staff@{slug}"), roles);
-            let (w, e) = principal_writes(&p, &plan.password_hash, &org);
-            org_events.push(event(
-                "organisation.created",
-                SubjectKind::Organisation,
-                org.id,
-                serde_json::json!({"slug": org.slug, "type": org.org_type, "province": org.province}),
-            ));
-            org_writes.push(Write::Organisation {
-                org: org.clone(),
-                expected: None,
-            });
-            writes.extend(w);
-            events.push(e);
+            let name = format!("staff@{slug}");
+            let actor = seeded_person(&org, name, roles, plan, &hash, &mut writes, &mut events)?;
+            members.push(org.clone());
             let k = cast.members.len();
             if roles.contains(&Role::Reporter) {
                 cast.reporters.entry(province).or_default().push(k);
@@ -857,10 +838,8 @@ impl Service {
             if roles.contains(&Role::Responder) {
                 cast.recipients.entry((province, t)).or_default().push(k);
             }
-            cast.members.push(Member {
-                actor: Actor::principal(&p, &org),
-                org,
-            });
+            cast.member_of.insert(org.id, k);
+            cast.members.push(Member { actor, org });
         }
         // Every province needs someone to carry out each kind of measure: members of the
         // biggest province stand in where a small one has none of a type.
@@ -894,15 +873,13 @@ impl Service {
         }
         progress.orgs = cast.members.len();
         progress.people += cast.members.len();
+        let (org_writes, org_events) = crate::install::organisation_writes(members);
         progress.audit_entries += (org_events.len() + events.len()) as u64;
         let system = Actor::system("seed");
-        let mut first = vec![Changeset::new(
-            system.clone(),
-            started,
-            org_writes,
-            org_events,
-        )];
-        first.push(Changeset::new(system, started, writes, events));
+        let first = [
+            Changeset::new(system.clone(), started, org_writes, org_events),
+            Changeset::new(system, started, writes, events),
+        ];
         self.store.bulk_commit(&first).await?;
         report(&progress);
 
@@ -928,7 +905,10 @@ impl Service {
             )));
         }
         let counts = block_counts(blocking.len(), plan.blocks, &mut rng);
-        let mut blocks_of: HashMap<usize, usize> = blocking.into_iter().zip(counts).collect();
+        let mut blocks_of = vec![0; ages.len()];
+        for (i, n) in blocking.into_iter().zip(counts) {
+            blocks_of[i] = n;
+        }
         let mut life = Life {
             svc: self,
             cast: &cast,
@@ -946,7 +926,7 @@ impl Service {
             Ok(())
         }
         for (i, &age) in ages.iter().enumerate() {
-            let blocks = blocks_of.remove(&i).unwrap_or(0);
+            let blocks = blocks_of[i];
             let fate = if blocks > 0 {
                 Fate::Decided
             } else if age < 1.0 {

@@ -132,8 +132,8 @@ pub struct SigningKeyRecord {
     pub endorsement: Option<String>,
 }
 
-/// How many notices an organisation received among the measures a filter selects, and how
-/// many of them went overdue: the compliance figures, counted by the database.
+/// How many notices an organisation received (in a province, or in all) and how many of them
+/// went overdue: the compliance figures, as the tallies keep them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeasureCount {
     pub recipient_org: Uuid,

@@ -174,8 +174,8 @@ pub trait NoticeStore: Send + Sync {
     /// By public reference number (`WD-YYYYMMDD-XXXXXXXXXXXX`).
     async fn measure_by_reference(&self, reference: &str) -> Result<Option<Versioned<Measure>>>;
     async fn measures_of_case(&self, case_id: Uuid) -> Result<Vec<Versioned<Measure>>>;
-    /// Notices and overdue notices per recipient (of one province, or one recipient), most
-    /// overdue first: kept by the commits, read without counting measures.
+    /// Notices and overdue notices per recipient (of one province, or one recipient), by
+    /// slug: kept by the commits, read without counting measures.
     async fn measure_counts(
         &self,
         province: Option<&str>,

@@ -115,19 +115,12 @@ pub async fn run(b: Reads) -> Result<()> {
     // Keyset paging: the first twenty pages of the case list, followed once to learn their
     // cursors, then each asked for again under load.
     let mut deep = vec![format!("{api}/cases?limit=50")];
-    let mut next = cases
-        .get("next")
-        .and_then(|n| n.as_str())
-        .map(str::to_owned);
     let mut page = get_json(&client, &deep[0], &b.token).await?;
-    for _ in 0..19 {
-        next = page
-            .get("next")
-            .and_then(|n| n.as_str())
-            .map(str::to_owned)
-            .or(next.take());
-        let Some(n) = next.take() else { break };
-        let u = format!("{api}/cases?limit=50&cursor={}", url_encode(&n));
+    while deep.len() < 20 {
+        let Some(n) = page.get("next").and_then(|n| n.as_str()) else {
+            break;
+        };
+        let u = format!("{api}/cases?limit=50&cursor={}", url_encode(n));
         page = get_json(&client, &u, &b.token).await?;
         deep.push(u);
     }

@@ -1,6 +1,6 @@
 //! `warden bench seed`: the national-scale data set the read and start-up benchmarks run on.
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::Result;
 use std::sync::Arc;
 use std::time::Instant;
 use warden_service::keys::{KeyRing, MasterKey};
@@ -12,13 +12,9 @@ pub struct Seed {
     pub policy: warden_core::policy::Policy,
     pub master: MasterKey,
     pub plan: SeedPlan,
-    pub password: String,
 }
 
 pub async fn run(s: Seed) -> Result<()> {
-    if s.password.chars().count() < 12 {
-        bail!("--password must have at least 12 characters");
-    }
     let store = warden_store::open(&s.url).await?;
     let service = warden_service::service::Service::builder(
         store,
@@ -27,10 +23,7 @@ pub async fn run(s: Seed) -> Result<()> {
         KeyRing::new(s.master),
     )
     .build();
-    let mut plan = s.plan;
-    // One hash for every seeded person: argon2 at its full cost, once.
-    plan.password_hash =
-        warden_service::credentials::hash_password(&s.password).context("hashing the password")?;
+    let plan = s.plan;
     let shown = warden_store::redact_url(&s.url);
     println!(
         "warden bench seed: {} organisations, {} cases, {} blocks in force, {} years, into {shown}",

@@ -727,9 +727,8 @@ fn run(cli: Cli) -> Result<()> {
                     years,
                     rng_seed,
                     batch,
-                    password_hash: String::new(),
+                    password,
                 },
-                password,
             }))
         }
         Command::Bench {

@@ -6,7 +6,8 @@
 
 use super::codec::*;
 use super::committer::{
-    AUDIT_COLUMNS, Shape, add_to_tally, apply_changeset, audit_row, provinces_of, shape, tally_key,
+    AUDIT_COLUMNS, Shape, add_to_tally, apply_changeset, audit_row, lock_head, provinces_of,
+    set_head, shape, tally_change, tally_key,
 };
 use super::store::SqlStore;
 use crate::audit;
@@ -215,24 +216,14 @@ async fn sqlite_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> {
 async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> {
     // The head row's lock serialises this batch with every other commit, as the committer's
     // own appends are; block-change serials are drawn under it too.
-    let head = tx
-        .fetch(
-            "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
-            &[],
-        )
-        .await?;
-    let head = head
-        .first()
-        .ok_or_else(|| StoreError::Corrupt("audit head row missing".into()))?;
-    let (mut seq, mut prev) = (head.i64("seq")?, head.text("hash")?);
-    let block_changes: usize = batch
+    let (mut seq, mut prev) = lock_head(tx).await?;
+    let writes_measures = batch
         .iter()
         .flat_map(|cs| &cs.writes)
-        .filter(|w| matches!(w, Write::Measure { .. }))
-        .count();
+        .any(|w| matches!(w, Write::Measure { .. }));
     // Serials come from the identity's sequence: reserve the first, then COPY draws the next
     // ones in row order (checked below).
-    let mut serial = if block_changes > 0 {
+    let mut serial = if writes_measures {
         tx.fetch(
             "SELECT nextval(pg_get_serial_sequence('block_changes', 'serial')) AS s",
             &[],
@@ -288,20 +279,14 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
             args.extend(columns);
             args.push(body.clone().into());
             args.push(at_us.into());
-            let listed_now = matches!(w, Write::Measure { measure, .. } if measure.block_active());
-            if let Write::Measure { measure, .. } = w {
-                let was = objects.get(&id).map(|o| o.overdue);
-                let t = tallies.entry(tally_key(measure)).or_default();
-                match was {
-                    None if expected.is_none() => {
-                        t.0 += 1;
-                        t.1 += i64::from(measure.overdue);
-                    }
-                    Some(was) => t.1 += i64::from(measure.overdue) - i64::from(was),
-                    None => {}
-                }
-            }
-            let overdue_now = matches!(w, Write::Measure { measure, .. } if measure.overdue);
+            let measure = match w {
+                Write::Measure { measure, .. } => Some(measure),
+                _ => None,
+            };
+            let listed_now = measure.is_some_and(|m| m.block_active());
+            let overdue_now = measure.is_some_and(|m| m.overdue);
+            // Whether the measure was overdue before this write (None: it is new).
+            let mut overdue_before = None;
             let version = match (expected, objects.get_mut(&id)) {
                 (None, Some(_)) => {
                     return Err(StoreError::Duplicate { kind, id });
@@ -325,6 +310,7 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
                     1
                 }
                 (Some(v), Some(o)) if o.version == v => {
+                    overdue_before = Some(o.overdue);
                     o.args = args;
                     o.overdue = overdue_now;
                     o.version = v + 1;
@@ -343,6 +329,12 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
                     return Err(StoreError::NotFound { kind, id });
                 }
             };
+            if let Some(m) = measure {
+                let (notices, overdue) = tally_change(overdue_before, overdue_now);
+                let t = tallies.entry(tally_key(m)).or_default();
+                t.0 += notices;
+                t.1 += overdue;
+            }
             states.insert(id.clone(), audit::sha256_hex(body.as_bytes()));
             rows.table(
                 "object_versions",
@@ -476,11 +468,7 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
             add_to_tally(tx, key, *notices, *overdue).await?;
         }
     }
-    tx.execute(
-        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-        &[seq.into(), prev.into()],
-    )
-    .await?;
+    set_head(tx, seq, prev).await?;
     out.audit_seq = seq;
     Ok(out)
 }

@@ -547,12 +547,7 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
         if measure.block_active() != listed_before {
             record_block_change(tx, &id, measure.block_active(), at_us).await?;
         }
-        // A measure keeps its recipient and province: only its arrival and its overdue flag
-        // move the tally.
-        let (notices, overdue) = match overdue_before {
-            None => (1, i64::from(measure.overdue)),
-            Some(was) => (0, i64::from(measure.overdue) - i64::from(was)),
-        };
+        let (notices, overdue) = tally_change(overdue_before, measure.overdue);
         if notices != 0 || overdue != 0 {
             add_to_tally(tx, &tally_key(measure), notices, overdue).await?;
         }
@@ -576,6 +571,16 @@ pub(super) fn tally_key(m: &warden_core::lifecycle::Measure) -> (String, String)
         m.recipient.id.to_string(),
         m.province.map(|p| p.to_string()).unwrap_or_default(),
     )
+}
+
+/// What a write of a measure adds to its tally (notices, overdue), given whether it was
+/// overdue before (None: the measure is new). A measure keeps its recipient and province:
+/// only its arrival and its overdue flag move the tally.
+pub(super) fn tally_change(overdue_before: Option<bool>, overdue: bool) -> (i64, i64) {
+    match overdue_before {
+        None => (1, i64::from(overdue)),
+        Some(was) => (0, i64::from(overdue) - i64::from(was)),
+    }
 }
 
 /// Adds to the notices and overdue notices counted for a recipient in a province.
@@ -759,14 +764,10 @@ pub(super) fn audit_row(
     Ok((hash, row))
 }
 
-async fn append_audit(
-    tx: &mut Tx,
-    cs: &Changeset,
-    at_us: i64,
-    states: &std::collections::HashMap<String, String>,
-) -> Result<i64> {
-    // Updating the single head row locks it (PostgreSQL) or runs under the write lock
-    // (SQLite): appends to the chain are serialised.
+/// Takes the chain's head: its last sequence number and hash. Updating the single head row
+/// locks it (PostgreSQL) or runs under the write lock (SQLite), so appends to the chain are
+/// serialised until the transaction ends.
+pub(super) async fn lock_head(tx: &mut Tx) -> Result<(i64, String)> {
     let head = tx
         .fetch(
             "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
@@ -776,7 +777,26 @@ async fn append_audit(
     let head = head
         .first()
         .ok_or_else(|| StoreError::Corrupt("audit head row missing".into()))?;
-    let (mut seq, mut prev) = (head.i64("seq")?, head.text("hash")?);
+    Ok((head.i64("seq")?, head.text("hash")?))
+}
+
+/// Moves the chain's head to the last entry appended.
+pub(super) async fn set_head(tx: &mut Tx, seq: i64, hash: String) -> Result<()> {
+    tx.execute(
+        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+        &[seq.into(), hash.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn append_audit(
+    tx: &mut Tx,
+    cs: &Changeset,
+    at_us: i64,
+    states: &std::collections::HashMap<String, String>,
+) -> Result<i64> {
+    let (mut seq, mut prev) = lock_head(tx).await?;
     let actor = to_json(&cs.actor)?;
     let actor_org = cs.actor.org().map(|o| o.slug.clone());
     let provinces = provinces_of(&cs.writes);
@@ -792,10 +812,6 @@ async fn append_audit(
         .await?;
         prev = hash;
     }
-    tx.execute(
-        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-        &[seq.into(), prev.into()],
-    )
-    .await?;
+    set_head(tx, seq, prev).await?;
     Ok(seq)
 }

@@ -61,31 +61,23 @@ impl NoticeStore for SqlStore {
                  CAST(SUM(t.overdue) AS BIGINT) AS overdue \
                  FROM measure_tallies t JOIN organisations o ON o.id = t.recipient_org \
                  WHERE ($1 IS NULL OR t.province = $1) AND ($2 IS NULL OR t.recipient_org = $2) \
-                 GROUP BY t.recipient_org, o.slug HAVING SUM(t.notices) > 0",
+                 GROUP BY t.recipient_org, o.slug HAVING SUM(t.notices) > 0 ORDER BY o.slug",
                 &[
                     province.map(str::to_owned).into(),
                     recipient.map(|u| u.to_string()).into(),
                 ],
             )
             .await?;
-        let mut out = rows
-            .iter()
+        rows.iter()
             .map(|r| {
                 Ok(MeasureCount {
                     recipient_org: row_uuid(r, "recipient_org")?,
                     recipient_slug: r.text("slug")?,
                     notices: u64::try_from(r.i64("notices")?).unwrap_or(0),
-                    overdue: u64::try_from(r.opt_i64("overdue")?.unwrap_or(0)).unwrap_or(0),
+                    overdue: u64::try_from(r.i64("overdue")?).unwrap_or(0),
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
-        out.sort_by(|a, b| {
-            b.overdue
-                .cmp(&a.overdue)
-                .then(b.notices.cmp(&a.notices))
-                .then_with(|| a.recipient_slug.cmp(&b.recipient_slug))
-        });
-        Ok(out)
+            .collect()
     }
 
     async fn measures(

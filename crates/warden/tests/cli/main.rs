@@ -1013,6 +1013,17 @@ fn bench_seed_fills_an_initialised_database_once() {
     ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("intact"), "{out}");
+    // A compliance tally edited behind the server's back no longer matches the measures.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+        sqlx::query("UPDATE measure_tallies SET overdue = overdue + 1 WHERE rowid = (SELECT MIN(rowid) FROM measure_tallies)")
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+    let (code, out, _) = warden(&["audit", "verify", "--db", &db, "--no-signatures", "--deep"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("DIFFERS measure_tally"), "{out}");
     let (code, _, err) = warden(&seed);
     assert_ne!(code, 0);
     assert!(err.contains("holds cases"), "{err}");
