@@ -151,9 +151,9 @@ pub fn timeliness(cases: &[Case], measures: &[Measure], by: GroupBy) -> Vec<Grou
 pub const HANDLING_BUCKETS: [i64; 6] = [3_600, 21_600, 86_400, 172_800, 432_000, 864_000];
 
 /// Cases opened per day and category (in `Category::ALL` order), for the `days` days that end
-/// with `last_day` (Asia/Shanghai dates), oldest first.
+/// with `last_day`, oldest first, from counts per Asia/Shanghai date and category.
 pub fn opened_per_day(
-    opened: impl IntoIterator<Item = (OffsetDateTime, crate::taxonomy::Category)>,
+    opened: impl IntoIterator<Item = (time::Date, crate::taxonomy::Category, u64)>,
     last_day: time::Date,
     days: u16,
 ) -> Vec<(time::Date, [u64; 5])> {
@@ -161,8 +161,7 @@ pub fn opened_per_day(
     let mut out: Vec<(time::Date, [u64; 5])> = (0..i64::from(days))
         .map(|d| (first + time::Duration::days(d), [0; 5]))
         .collect();
-    for (at, category) in opened {
-        let day = crate::calendar::shanghai_date(at);
+    for (day, category, n) in opened {
         if day < first || day > last_day {
             continue;
         }
@@ -172,7 +171,7 @@ pub fn opened_per_day(
             .position(|c| *c == category)
             .unwrap_or(4);
         if let Some(r) = out.get_mut(row) {
-            r.1[col] += 1;
+            r.1[col] += n;
         }
     }
     out
@@ -226,14 +225,12 @@ mod tests {
     #[test]
     fn dashboard_aggregates() {
         use crate::taxonomy::Category;
-        use time::macros::{date, datetime};
-        // 23:30 UTC is the next morning in Shanghai.
+        use time::macros::date;
         let rows = opened_per_day(
             [
-                (datetime!(2026-11-30 23:30 UTC), Category::Vulnerability),
-                (datetime!(2026-12-01 02:00 UTC), Category::Vulnerability),
-                (datetime!(2026-11-29 12:00 UTC), Category::MaliciousResource),
-                (datetime!(2026-11-01 12:00 UTC), Category::Other),
+                (date!(2026 - 12 - 01), Category::Vulnerability, 2),
+                (date!(2026 - 11 - 29), Category::MaliciousResource, 1),
+                (date!(2026 - 11 - 01), Category::Other, 1),
             ],
             date!(2026 - 12 - 01),
             3,

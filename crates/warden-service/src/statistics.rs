@@ -6,10 +6,10 @@ use crate::filters::TimelinessFilter;
 use crate::proto::*;
 use crate::service::{Result, Service};
 use time::OffsetDateTime;
-use uuid::Uuid;
 use warden_core::lifecycle::*;
 use warden_core::org::Actor;
-use warden_store::CaseFilter;
+use warden_core::taxonomy::Category;
+use warden_store::{NoticeFigures, TimingScope};
 
 /// The figures of the console's dashboard.
 pub struct Dashboard {
@@ -30,107 +30,65 @@ fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 impl Service {
-    /// Every case that `f` selects, page by page.
-    pub(crate) async fn all_cases(&self, f: &CaseFilter) -> Result<Vec<Case>> {
-        let mut out = vec![];
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self.store.cases(f, 1000, cursor.as_deref()).await?;
-            out.extend(page.items.into_iter().map(|c| c.value));
-            match page.next {
-                Some(n) => cursor = Some(n),
-                None => return Ok(out),
-            }
-        }
-    }
-
-    /// Every measure that `f` selects, page by page.
-    pub(crate) async fn all_measures(
-        &self,
-        f: &warden_store::MeasureFilter,
-    ) -> Result<Vec<Measure>> {
-        let mut out = vec![];
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self.store.measures(f, 1000, cursor.as_deref()).await?;
-            out.extend(page.items.into_iter().map(|m| m.value));
-            match page.next {
-                Some(n) => cursor = Some(n),
-                None => return Ok(out),
-            }
-        }
-    }
-
     /// The dashboard's figures over the last `days` days, from what the caller may see: cases
     /// opened per day and category, time from decision to report-back, and overdue notices by
-    /// province and by recipient.
+    /// province and by recipient; aggregated in the database.
     pub async fn dashboard(&self, actor: &Actor, days: u16) -> Result<Dashboard> {
         let now = self.now();
         let from = now - time::Duration::days(i64::from(days));
-        let mut cf = CaseFilter {
-            opened_from: Some(from),
-            ..CaseFilter::default()
-        };
-        let cases = match case_scope(actor) {
-            None => vec![],
-            Some(scope) => {
-                match scope {
-                    CaseScope::All => {}
-                    CaseScope::Province(p) => cf.province = Some(p.to_string()),
-                    CaseScope::AssignedTo(id) => cf.assigned_to = Some(id),
-                    CaseScope::ReportedBy(id) => cf.reporter_org = Some(id),
-                }
-                self.all_cases(&cf).await?
-            }
-        };
-        let mut mf = warden_store::MeasureFilter {
-            decided_from: Some(from),
-            ..Default::default()
-        };
-        let measures = match measure_scope(actor) {
-            None => vec![],
-            Some(scope) => {
-                match scope {
-                    MeasureScope::All => {}
-                    MeasureScope::Province(p) => mf.province = Some(p.to_string()),
-                    MeasureScope::Determiner(id) => mf.determining_org = Some(id),
-                    MeasureScope::Recipient(id) => mf.recipient_org = Some(id),
-                }
-                self.all_measures(&mf).await?
-            }
-        };
         let today = warden_core::calendar::shanghai_date(now);
+        let mut opened_rows = vec![];
+        if let Some(scope) = case_scope(actor) {
+            let mut s = TimingScope {
+                opened_from: Some(from),
+                ..TimingScope::default()
+            };
+            match scope {
+                CaseScope::All => {}
+                CaseScope::Province(p) => s.case_province = Some(p.to_string()),
+                CaseScope::AssignedTo(id) => s.case_assigned_to = Some(id),
+                CaseScope::ReportedBy(id) => s.case_reporter = Some(id),
+            }
+            opened_rows = self.store.cases_opened(&s).await?;
+        }
+        let mut figures = NoticeFigures::default();
+        if let Some(scope) = measure_scope(actor) {
+            let mut s = TimingScope {
+                decided_from: Some(from),
+                ..TimingScope::default()
+            };
+            match scope {
+                MeasureScope::All => {}
+                MeasureScope::Province(p) => s.measure_province = Some(p.to_string()),
+                MeasureScope::Determiner(id) => s.measure_determining_org = Some(id),
+                MeasureScope::Recipient(id) => s.measure_recipient = Some(id),
+            }
+            figures = self.store.notice_figures(&s).await?;
+        }
+        let epoch = time::Date::from_calendar_date(1970, time::Month::January, 1)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let opened = warden_core::stats::opened_per_day(
-            cases
-                .iter()
-                .map(|c| (c.opened_at, c.classification.category)),
+            opened_rows.iter().map(|(day, category, n)| {
+                (
+                    epoch + time::Duration::days(*day),
+                    category.parse::<Category>().unwrap_or(Category::Other),
+                    *n,
+                )
+            }),
             today,
             days,
         );
-        let (handling, open) = warden_core::stats::handling_histogram(measures.iter().map(|m| {
-            m.feedback
-                .first()
-                .map(|f| (f.filed_at - m.decided_at).whole_seconds())
-        }));
-        let overdue = || measures.iter().filter(|m| m.overdue);
         Ok(Dashboard {
-            cases: cases.len() as u64,
-            notices: measures.len() as u64,
+            cases: opened_rows.iter().map(|r| r.2).sum(),
+            notices: figures.notices,
             opened,
-            handling,
-            awaiting_report: open,
-            overdue_by_province: warden_core::stats::top_counts(
-                overdue().map(|m| {
-                    m.province
-                        .map(|p| p.to_string())
-                        .unwrap_or_else(|| "—".into())
-                }),
-                10,
-            ),
-            overdue_by_org: warden_core::stats::top_counts(
-                overdue().map(|m| m.recipient.slug.clone()),
-                10,
-            ),
+            handling: figures.handling,
+            awaiting_report: figures.awaiting_report,
+            overdue_by_province: top(figures
+                .overdue_by_province
+                .into_iter()
+                .map(|(p, n)| (p.unwrap_or_else(|| "—".into()), n))),
+            overdue_by_org: top(figures.overdue_by_org.into_iter()),
         })
     }
 
@@ -146,32 +104,35 @@ impl Service {
                         .into(),
             })
         })?;
-        let mut cf = CaseFilter {
+        let mut s = TimingScope {
             opened_from: q.from,
             opened_to: q.to,
-            ..CaseFilter::default()
+            ..TimingScope::default()
         };
-        let mut mf = warden_store::MeasureFilter::default();
         match scope {
             CaseScope::All => {}
             CaseScope::Province(p) => {
-                cf.province = Some(p.to_string());
-                mf.province = Some(p.to_string());
+                s.case_province = Some(p.to_string());
+                s.measure_province = Some(p.to_string());
             }
             CaseScope::AssignedTo(id) | CaseScope::ReportedBy(id) => {
-                cf.assigned_to = Some(id);
-                mf.determining_org = Some(id);
+                s.case_assigned_to = Some(id);
+                s.measure_determining_org = Some(id);
             }
         }
-        let cases = self.all_cases(&cf).await?;
-        let ids: std::collections::HashSet<Uuid> = cases.iter().map(|c| c.id).collect();
-        let mut measures = self.all_measures(&mf).await?;
-        measures.retain(|m| ids.contains(&m.case_id));
         Ok(TimelinessReport {
             group_by: q.group_by,
             from: q.from.map(rfc3339),
             to: q.to.map(rfc3339),
-            groups: warden_core::stats::timeliness(&cases, &measures, q.group_by),
+            groups: self.store.timeliness(&s, q.group_by).await?,
         })
     }
+}
+
+/// The ten largest counts, most first (ties by key).
+fn top(counts: impl Iterator<Item = (String, u64)>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = counts.collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(10);
+    v
 }

@@ -482,3 +482,36 @@ pub struct ObjectVersion {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
+
+/// Which cases and notices the timeliness figures and the dashboard count. Cases are
+/// selected by the `case_*` and `opened_*` fields; notices by the `measure_*` fields, and in
+/// the timeliness report also by their case being selected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TimingScope {
+    /// Cases opened at or after.
+    pub opened_from: Option<OffsetDateTime>,
+    /// Cases opened before.
+    pub opened_to: Option<OffsetDateTime>,
+    pub case_province: Option<String>,
+    pub case_assigned_to: Option<Uuid>,
+    /// Cases a report of this organisation joined.
+    pub case_reporter: Option<Uuid>,
+    /// Notices decided at or after (the dashboard's window).
+    pub decided_from: Option<OffsetDateTime>,
+    pub measure_province: Option<String>,
+    pub measure_determining_org: Option<Uuid>,
+    pub measure_recipient: Option<Uuid>,
+}
+
+/// The dashboard's figures of the notices decided in its window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoticeFigures {
+    pub notices: u64,
+    /// Decision → first report-back, in `warden_core::stats::HANDLING_BUCKETS` and beyond.
+    pub handling: [u64; 7],
+    /// Notices with no report-back yet.
+    pub awaiting_report: u64,
+    /// Overdue notices by province (None: no province) and by recipient slug, every one.
+    pub overdue_by_province: Vec<(Option<String>, u64)>,
+    pub overdue_by_org: Vec<(String, u64)>,
+}

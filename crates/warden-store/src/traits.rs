@@ -9,7 +9,8 @@ use crate::model::{
     Backend, BlockChange, BlockVersionQuery, BulkOutcome, CaseFilter, CaseVersion,
     CaseVersionQuery, Changeset, CommitOutcome, FeedIndicator, FeedRows, Health, ImportRecord,
     ImportReject, InquiryFilter, LinkRecord, ListedBlock, MeasureCount, MeasureFilter,
-    ObjectVersion, Page, SecondFactorRecord, SessionRecord, SigningKeyRecord, Versioned,
+    NoticeFigures, ObjectVersion, Page, SecondFactorRecord, SessionRecord, SigningKeyRecord,
+    TimingScope, Versioned,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -397,6 +398,24 @@ pub trait JobStore: Send + Sync {
     ) -> Result<()>;
 }
 
+/// Timeliness (Art. 4), aggregated in the database from the timing rows every commit keeps.
+#[async_trait]
+pub trait StatisticsStore: Send + Sync {
+    /// Count, median and 90th percentile (nearest rank) of each step, and the notices and
+    /// overdue notices, per group of the cases and notices `scope` selects.
+    async fn timeliness(
+        &self,
+        scope: &TimingScope,
+        by: warden_core::stats::GroupBy,
+    ) -> Result<Vec<warden_core::stats::Group>>;
+    /// Cases opened per Asia/Shanghai day (days since 1970-01-01) and category. Selects by
+    /// the scope's case fields; its notice fields must be unset (else nothing is counted).
+    async fn cases_opened(&self, scope: &TimingScope) -> Result<Vec<(i64, String, u64)>>;
+    /// The dashboard's figures of the notices `scope` selects by its notice fields; its case
+    /// fields must be unset (else nothing is counted).
+    async fn notice_figures(&self, scope: &TimingScope) -> Result<NoticeFigures>;
+}
+
 /// The storage: everything Warden persists goes through it. The sum of the traits above,
 /// so `Arc<dyn Store>` reaches them all.
 pub trait Store:
@@ -409,6 +428,7 @@ pub trait Store:
     + ImportStore
     + AuditStore
     + JobStore
+    + StatisticsStore
     + 'static
 {
 }
@@ -423,6 +443,7 @@ impl<T> Store for T where
         + ImportStore
         + AuditStore
         + JobStore
+        + StatisticsStore
         + 'static
 {
 }

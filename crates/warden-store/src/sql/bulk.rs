@@ -10,6 +10,7 @@ use super::committer::{
     set_head, shape, tally_change, tally_key,
 };
 use super::store::SqlStore;
+use super::timings;
 use crate::audit;
 use crate::db::{Arg, Tx};
 use crate::error::{Result, StoreError};
@@ -25,9 +26,11 @@ const TABLE_ORDER: &[&str] = &[
     "api_tokens",
     "signing_keys",
     "cases",
+    "case_timings",
     "case_indicators",
     "reports",
     "measures",
+    "measure_timings",
     "notices",
     "appeals",
     "enforcements",
@@ -245,6 +248,8 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
     };
     let mut indicators: HashSet<(String, String, String)> = HashSet::new();
     let mut tallies: HashMap<(String, String), (i64, i64)> = HashMap::new();
+    // Each case's and measure's timing row as the batch leaves it.
+    let mut timing_rows: HashMap<String, (&'static str, Vec<Arg>)> = HashMap::new();
     // The batch's block changes in serial order; each but the last of a block is superseded.
     let mut changes: Vec<(String, bool, i64)> = vec![];
     let mut out = BulkOutcome::default();
@@ -329,6 +334,18 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
                     return Err(StoreError::NotFound { kind, id });
                 }
             };
+            match w {
+                Write::Measure { measure, .. } => {
+                    timing_rows.insert(
+                        id.clone(),
+                        (timings::MEASURE_TABLE, timings::measure_row(measure)),
+                    );
+                }
+                Write::Case { case, .. } => {
+                    timing_rows.insert(id.clone(), (timings::CASE_TABLE, timings::case_row(case)));
+                }
+                _ => {}
+            }
             if let Some(m) = measure {
                 let (notices, overdue) = tally_change(overdue_before, overdue_now);
                 let t = tallies.entry(tally_key(m)).or_default();
@@ -426,6 +443,14 @@ async fn postgres_bulk(tx: &mut Tx, batch: &[Changeset]) -> Result<BulkOutcome> 
             values.push(o.listed_serial.into());
         }
         rows.table(&p.table, &columns).row(&values);
+        if let Some((table, row)) = timing_rows.get(id) {
+            let columns: &[&str] = if *table == timings::CASE_TABLE {
+                &timings::CASE_COLUMNS
+            } else {
+                &timings::MEASURE_COLUMNS
+            };
+            rows.table(table, columns).row(row);
+        }
     }
     for name in rows.tables.keys() {
         if !TABLE_ORDER.contains(&name.as_str()) {

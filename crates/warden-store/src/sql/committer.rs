@@ -551,8 +551,10 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
         if notices != 0 || overdue != 0 {
             add_to_tally(tx, &tally_key(measure), notices, overdue).await?;
         }
+        super::timings::write_measure(tx, measure).await?;
     }
     if let Write::Case { case, .. } = w {
+        super::timings::write_case(tx, case).await?;
         // Indicators only ever join a case, so inserting the new ones is enough.
         for i in &case.indicators {
             tx.execute(

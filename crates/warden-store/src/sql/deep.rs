@@ -7,6 +7,7 @@
 use super::codec::*;
 use super::committer::{shape, tally_key};
 use super::store::SqlStore;
+use super::timings;
 use crate::audit::{DeepCheck, Discrepancy, sha256_hex};
 use crate::db::{Arg, Row};
 use crate::error::Result;
@@ -232,6 +233,26 @@ fn stored_differs(r: &Row, name: &str, want: &Arg) -> Result<Option<String>> {
     })
 }
 
+/// As `stored_differs`, allowing one unit on the instants and durations (see
+/// `timings::rounded`).
+fn timing_differs(r: &Row, name: &str, want: &Arg) -> Result<Option<String>> {
+    if timings::rounded(name) {
+        let want = match want {
+            Arg::I64(w) => Some(*w),
+            Arg::OptI64(w) => *w,
+            _ => None,
+        };
+        let got = r.opt_i64(name)?;
+        let close = match (got, want) {
+            (Some(g), Some(w)) => g.abs_diff(w) <= 1,
+            (g, w) => g == w,
+        };
+        let show = |v: Option<i64>| v.map_or_else(|| "null".to_owned(), |v| v.to_string());
+        return Ok((!close).then(|| format!("{} ≠ {}", show(got), show(want))));
+    }
+    stored_differs(r, name, want)
+}
+
 impl SqlStore {
     /// Reads every object back against the trail (see the module's note).
     pub(super) async fn read_back(&self) -> Result<DeepCheck> {
@@ -275,6 +296,28 @@ impl SqlStore {
                         states.insert(s.text("subject_id")?, s.text("state_hash")?);
                     }
                 }
+                // The timing rows of the page's cases or measures (migration 28).
+                let timing_sql = match t.kind {
+                    "case" => Some((
+                        "SELECT * FROM case_timings WHERE case_id >= $1 AND case_id <= $2",
+                        "case_id",
+                    )),
+                    "measure" => Some((
+                        "SELECT * FROM measure_timings WHERE measure_id >= $1 AND measure_id <= $2",
+                        "measure_id",
+                    )),
+                    _ => None,
+                };
+                let mut timing_rows: HashMap<String, Row> = HashMap::new();
+                if let Some((sql, key)) = timing_sql {
+                    for tr in self
+                        .db
+                        .fetch(sql, &[lo.clone().into(), hi.clone().into()])
+                        .await?
+                    {
+                        timing_rows.insert(tr.text(key)?, tr);
+                    }
+                }
                 for r in &rows {
                     out.objects += 1;
                     let id = r.text("id")?;
@@ -299,10 +342,47 @@ impl SqlStore {
                         }
                     }
                     let rebuilt = (t.rebuild)(&body, r);
-                    if let Ok(Write::Measure { measure, .. }) = &rebuilt {
-                        let e = tallies.entry(tally_key(measure)).or_default();
-                        e.0 += 1;
-                        e.1 += i64::from(measure.overdue);
+                    let timing = match &rebuilt {
+                        Ok(Write::Measure { measure, .. }) => {
+                            let e = tallies.entry(tally_key(measure)).or_default();
+                            e.0 += 1;
+                            e.1 += i64::from(measure.overdue);
+                            Some((
+                                "measure_timing",
+                                &timings::MEASURE_COLUMNS[..],
+                                timings::measure_row(measure),
+                            ))
+                        }
+                        Ok(Write::Case { case, .. }) => Some((
+                            "case_timing",
+                            &timings::CASE_COLUMNS[..],
+                            timings::case_row(case),
+                        )),
+                        _ => None,
+                    };
+                    if let Some((what, columns, want)) = timing {
+                        match timing_rows.get(&id) {
+                            None => note(
+                                &mut out,
+                                what,
+                                &id,
+                                "row",
+                                "missing: the timeliness figures leave this object out".into(),
+                            ),
+                            Some(tr) => {
+                                for (name, want) in columns.iter().zip(&want) {
+                                    if let Some(d) = timing_differs(tr, name, want)? {
+                                        note(
+                                            &mut out,
+                                            what,
+                                            &id,
+                                            name,
+                                            format!("timing and body disagree: {d}"),
+                                        );
+                                    }
+                                }
+                            }
+                        }
                     }
                     let shaped = rebuilt.and_then(|w| shape(&w));
                     let (s, _) = match shaped {

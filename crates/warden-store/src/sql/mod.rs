@@ -14,7 +14,9 @@ mod jobs;
 mod notices;
 mod organisations;
 mod sessions;
+mod stats;
 mod store;
+mod timings;
 mod trail;
 
 pub use store::SqlStore;

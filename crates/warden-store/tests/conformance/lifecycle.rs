@@ -320,6 +320,40 @@ async fn lifecycle_story(f: Fixture) {
         let reopened = open(url).await.unwrap();
         assert_eq!(reopened.case(case_id).await.unwrap().unwrap().version, 4);
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        // The timing rows that migration 28 derives from the bodies of an older database are
+        // the rows the committer writes.
+        let kept: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT measure_id, report_ms, verify_ms FROM measure_timings ORDER BY measure_id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert!(kept.iter().any(|k| k.2.is_some()), "{kept:?}");
+        for delete in ["DELETE FROM measure_timings", "DELETE FROM case_timings"] {
+            sqlx::query(delete).execute(&pool).await.unwrap();
+        }
+        let deep = reopened.deep_check().await.unwrap();
+        assert!(
+            deep.discrepancies
+                .iter()
+                .any(|d| d.subject_type == "measure_timing" && d.field == "row"),
+            "{deep:?}"
+        );
+        let migration = include_str!("../../migrations/sqlite/0028_timings.sql");
+        for statement in migration.split(';') {
+            if let Some(at) = statement.find("INSERT INTO") {
+                sqlx::query(&statement[at..]).execute(&pool).await.unwrap();
+            }
+        }
+        let deep = reopened.deep_check().await.unwrap();
+        assert_eq!(deep.differences, 0, "{:?}", deep.discrepancies);
+        let backfilled: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT measure_id, report_ms, verify_ms FROM measure_timings ORDER BY measure_id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(backfilled, kept);
         // A row edited behind the server's back: the chain cannot see it, the deep check can.
         sqlx::query("UPDATE measures SET block_status = 'active' WHERE id = $1")
             .bind(mid.to_string())

@@ -35,3 +35,4 @@ mod lifecycle;
 mod listings;
 mod registry;
 mod schema;
+mod statistics;
