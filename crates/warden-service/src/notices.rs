@@ -241,17 +241,36 @@ impl Service {
         })
     }
 
-    /// The measures of a case the caller may see, as notice lines (the case page).
-    pub async fn case_notices(&self, actor: &Actor, case_id: Uuid) -> Result<Vec<NoticeSummary>> {
+    /// How many notices a case page shows at once.
+    pub const CASE_NOTICES_PAGE: u32 = 200;
+
+    /// The measures of a case the caller may see, as notice lines (the case page), newest
+    /// first, a page at a time: a campaign's case can carry thousands.
+    pub async fn case_notices(
+        &self,
+        actor: &Actor,
+        case_id: Uuid,
+        cursor: Option<&str>,
+    ) -> Result<NoticeList> {
         self.visible_case(actor, case_id).await?;
-        Ok(self
+        let f = warden_store::MeasureFilter {
+            case_id: Some(case_id),
+            ..Default::default()
+        };
+        let page = self
             .store
-            .measures_of_case(case_id)
-            .await?
-            .into_iter()
-            .filter(|m| can_view_notice(actor, &m.value.recipient.slug, &m.value))
-            .map(|m| notice_summary(m.value))
-            .collect())
+            .measures(&f, Self::CASE_NOTICES_PAGE, cursor)
+            .await
+            .map_err(cursor_error)?;
+        Ok(NoticeList {
+            items: page
+                .items
+                .into_iter()
+                .filter(|m| can_view_notice(actor, &m.value.recipient.slug, &m.value))
+                .map(|m| notice_summary(m.value))
+                .collect(),
+            next: page.next,
+        })
     }
 
     /// Applies a measure command reached through one of its notices.

@@ -385,6 +385,8 @@ pub struct MeasureFilter {
     pub decided_to: Option<OffsetDateTime>,
     /// Leave out measures whose recipient has not been told yet (status `pending`).
     pub notified_only: bool,
+    /// The measures of one case.
+    pub case_id: Option<Uuid>,
 }
 
 /// Which look-up requests to list (Art. 9).

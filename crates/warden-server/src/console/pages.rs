@@ -70,6 +70,9 @@ struct CasePage {
     decision: Vec<Fact>,
     notice_head: Vec<String>,
     notices: Vec<RowView>,
+    /// The cursor of the next page of notices, URL-encoded; whether this is a later page.
+    notices_next: Option<String>,
+    notices_later: bool,
     can_assign: bool,
     /// Where the case can be assigned.
     institutions: Vec<Choice>,
@@ -94,9 +97,29 @@ pub(super) async fn case_page(
     headers: HeaderMap,
     SignedIn(sess): SignedIn,
     Path(id): Path<Uuid>,
-    Query(q): Query<Done>,
+    Query(q): Query<CasePageQuery>,
 ) -> Result<Response, ApiError> {
-    render_case(&s, &lang(&headers), &sess, id, None, q.done.is_some()).await
+    let page = CaseRender {
+        done: q.done.is_some(),
+        notices: q.notices,
+    };
+    render_case(&s, &lang(&headers), &sess, id, None, page).await
+}
+
+/// A case page's query: `done` after a form, `notices` the cursor of a later page of its
+/// notices.
+#[derive(serde::Deserialize)]
+pub(super) struct CasePageQuery {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    notices: Option<String>,
+}
+
+#[derive(Default)]
+struct CaseRender {
+    done: bool,
+    notices: Option<String>,
 }
 
 async fn render_case(
@@ -105,9 +128,10 @@ async fn render_case(
     sess: &Session,
     id: Uuid,
     error: Option<String>,
-    done: bool,
+    shown: CaseRender,
 ) -> Result<Response, ApiError> {
     let m = l.m;
+    let done = shown.done;
     let view = s.svc.case(&sess.actor, id).await?;
     let c = &view.case;
     let mut facts = vec![
@@ -267,7 +291,15 @@ async fn render_case(
             ]
         })
         .unwrap_or_default();
-    let notices = notice_rows(m, s.svc.now(), s.svc.case_notices(&sess.actor, id).await?);
+    let listed = s
+        .svc
+        .case_notices(&sess.actor, id, shown.notices.as_deref())
+        .await?;
+    let notices_next = listed
+        .next
+        .map(|n| url::form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>());
+    let notices_later = shown.notices.is_some();
+    let notices = notice_rows(m, s.svc.now(), listed.items);
     let can_decide = can_decide(&sess.actor, c);
     let can_assign = can_assign(&sess.actor, c);
     let institutions = if can_assign {
@@ -304,6 +336,8 @@ async fn render_case(
         determination,
         decision,
         notice_head: notice_head(m),
+        notices_next,
+        notices_later,
         notices,
         can_assign,
         institutions,
@@ -598,7 +632,17 @@ async fn after_case_form(
 ) -> Result<Response, ApiError> {
     match refused(r)? {
         None => Ok(Redirect::to(&format!("/console/cases/{id}?done=1")).into_response()),
-        Some(why) => render_case(s, &lang(headers), sess, id, Some(why), false).await,
+        Some(why) => {
+            render_case(
+                s,
+                &lang(headers),
+                sess,
+                id,
+                Some(why),
+                CaseRender::default(),
+            )
+            .await
+        }
     }
 }
 

@@ -547,6 +547,15 @@ async fn the_console_moves_a_case_through_its_forms(s: Server) {
         .unwrap()
         .to_owned();
     let notice_page = format!("/console/notices/{nid}");
+    // The case page lists its notices a page at a time; one page here, and a made-up cursor
+    // is refused.
+    let (_, page) = console_get(&s, &rev, &case_page).await;
+    assert!(
+        page.contains(&notice_page) && !page.contains("?notices="),
+        "{page}"
+    );
+    let (st, _) = console_get(&s, &rev, &format!("{case_page}?notices=nonsense")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
     // The responder finds the notice in the inbox, signs for it and reports back.
     let (resp, resp_csrf) = console_sign_in(&s, "china-telecom", Role::Responder).await;
     let (_, home) = console_get(&s, &resp, "/console/").await;

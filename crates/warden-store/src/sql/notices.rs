@@ -98,7 +98,7 @@ impl NoticeStore for SqlStore {
                  AND ($7 IS NULL OR m.created_us < $7 OR (m.created_us = $7 AND m.id < $8)) \
                  AND ($10 IS NULL OR c.category = $10) \
                  AND ($11 IS NULL OR m.created_us >= $11) AND ($12 IS NULL OR m.created_us < $12) \
-                 AND ($13 IS NULL OR m.status <> 'pending') \
+                 AND ($13 IS NULL OR m.status <> 'pending') AND ($14 IS NULL OR m.case_id = $14) \
                  ORDER BY m.created_us DESC, m.id DESC LIMIT $9",
                 &[
                     f.recipient_org.map(|u| u.to_string()).into(),
@@ -114,6 +114,7 @@ impl NoticeStore for SqlStore {
                     f.decided_from.map(us).into(),
                     f.decided_to.map(us).into(),
                     f.notified_only.then_some(1i64).into(),
+                    f.case_id.map(|c| c.to_string()).into(),
                 ],
             )
             .await?;

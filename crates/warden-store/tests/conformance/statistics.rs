@@ -96,6 +96,19 @@ async fn timeliness_in_sql_is_the_cores(f: Fixture) {
             measures.push(m.value);
         }
     }
+    // The notice list narrowed to one case (the case page's notices).
+    for id in &case_ids {
+        let f = MeasureFilter {
+            case_id: Some(*id),
+            ..MeasureFilter::default()
+        };
+        let listed = store.measures(&f, 10, None).await.unwrap();
+        let of_case = store.measures_of_case(*id).await.unwrap();
+        assert_eq!(
+            listed.items.iter().map(|m| m.value.id).collect::<Vec<_>>(),
+            of_case.iter().map(|m| m.value.id).collect::<Vec<_>>()
+        );
+    }
     assert!(measures.iter().any(|m| m.overdue));
     assert!(measures.iter().any(|m| !m.verifications.is_empty()));
     for by in [GroupBy::Province, GroupBy::Org, GroupBy::Category] {
