@@ -111,7 +111,8 @@ struct CopyBuf {
     rows: u64,
 }
 
-fn copy_text(out: &mut Vec<u8>, s: &str) {
+/// A text value in `COPY … FROM STDIN` text format.
+pub(crate) fn copy_text(out: &mut Vec<u8>, s: &str) {
     for b in s.bytes() {
         match b {
             b'\\' => out.extend_from_slice(b"\\\\"),

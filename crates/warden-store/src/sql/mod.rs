@@ -19,4 +19,5 @@ mod store;
 mod timings;
 mod trail;
 
+pub(crate) use bulk::copy_text;
 pub use store::SqlStore;
