@@ -200,6 +200,11 @@ pub const PROBLEMS: &[(&str, StatusCode, &str)] = &[
         StatusCode::SERVICE_UNAVAILABLE,
         "The database is unavailable",
     ),
+    (
+        "read-only-node",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "This node serves reads only: send writes to a primary node",
+    ),
 ];
 
 /// The status and title of a problem `type`.
@@ -299,7 +304,7 @@ mod tests {
         for c in &codes {
             let fault = matches!(
                 *c,
-                "internal" | "database-unavailable" | "too-many-connections"
+                "internal" | "database-unavailable" | "too-many-connections" | "read-only-node"
             );
             assert_eq!(problem(c).0.is_server_error(), fault, "{c}");
         }

@@ -112,8 +112,12 @@ impl Service {
             }
             due
         };
-        if due && let Err(e) = self.store.touch_token(token_id, now).await {
-            tracing::warn!(error = %e, "recording a token's use");
+        match self.store.touch_token(token_id, now).await {
+            _ if !due => {}
+            Ok(()) => {}
+            // A read-only node keeps no record of use: the primary's nodes do.
+            Err(warden_store::StoreError::ReadOnly) => {}
+            Err(e) => tracing::warn!(error = %e, "recording a token's use"),
         }
     }
 

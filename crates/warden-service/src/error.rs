@@ -65,7 +65,8 @@ fn store_code(e: &StoreError) -> &'static str {
         | StoreError::Conflict { .. }
         | StoreError::Duplicate { .. }
         | StoreError::IdempotencyKeyReused { .. }
-        | StoreError::Unavailable(_) => e.code(),
+        | StoreError::Unavailable(_)
+        | StoreError::ReadOnly => e.code(),
         StoreError::SchemaTooNew(_)
         | StoreError::Migration(_)
         | StoreError::BadUrl { .. }

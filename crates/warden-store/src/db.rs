@@ -134,15 +134,20 @@ fn bind_pg<'q>(
     q
 }
 
-/// Maps driver errors: unique violations become `Duplicate`, the rest `Unavailable`.
+/// Maps driver errors: unique violations become `Duplicate`, a write refused by a read-only
+/// transaction (a read-only node, a hot standby) `ReadOnly`, the rest `Unavailable`.
 pub fn db_err(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(d) = &e
-        && d.is_unique_violation()
-    {
-        return StoreError::Duplicate {
-            kind: "row",
-            id: d.message().to_owned(),
-        };
+    if let sqlx::Error::Database(d) = &e {
+        if d.is_unique_violation() {
+            return StoreError::Duplicate {
+                kind: "row",
+                id: d.message().to_owned(),
+            };
+        }
+        // read_only_sql_transaction
+        if d.code().as_deref() == Some("25006") {
+            return StoreError::ReadOnly;
+        }
     }
     StoreError::Unavailable(e.to_string())
 }

@@ -27,11 +27,14 @@ pub enum StoreError {
     Unavailable(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// A write reached a node that serves reads from a replica.
+    #[error("this node serves reads only (from a replica): send writes to a primary node")]
+    ReadOnly,
 }
 
 impl StoreError {
     /// One error of each kind, for listing their codes.
-    pub const EXAMPLES: [StoreError; 9] = [
+    pub const EXAMPLES: [StoreError; 10] = [
         StoreError::NotFound {
             kind: "",
             id: String::new(),
@@ -54,6 +57,7 @@ impl StoreError {
         },
         StoreError::Unavailable(String::new()),
         StoreError::Corrupt(String::new()),
+        StoreError::ReadOnly,
     ];
 
     pub fn code(&self) -> &'static str {
@@ -67,6 +71,7 @@ impl StoreError {
             StoreError::BadUrl { .. } => "bad-database-url",
             StoreError::Unavailable(_) => "database-unavailable",
             StoreError::Corrupt(_) => "corrupt-data",
+            StoreError::ReadOnly => "read-only-node",
         }
     }
 }

@@ -47,6 +47,19 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
     Ok(Arc::new(sql::SqlStore::new(db)))
 }
 
+/// A store for a read-only node (`warden serve --read-only`): PostgreSQL only, typically a
+/// streaming replica; every transaction is read-only and nothing is migrated.
+pub async fn open_read_only(url: &str) -> Result<Arc<dyn Store>> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(StoreError::BadUrl {
+            url: redact_url(url),
+            problem: "a read-only node reads a PostgreSQL database (a replica of the primary's): expected postgres://USER@HOST/DB".to_owned(),
+        });
+    }
+    let db = postgres::connect_read_only(url).await?;
+    Ok(Arc::new(sql::SqlStore::new(db)))
+}
+
 /// For tests: a fresh PostgreSQL schema of its own inside the database `url` names, so tests
 /// running at once never see each other's rows.
 pub async fn open_isolated_postgres(url: &str) -> Result<Arc<dyn Store>> {

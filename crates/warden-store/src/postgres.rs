@@ -31,6 +31,36 @@ pub async fn connect(url: &str) -> Result<Db> {
     Ok(db)
 }
 
+/// A read-only node's connection: every transaction read-only (as on a hot standby, so a
+/// write fails the same way on the primary and on a replica), and no migration: the schema
+/// must be the one this binary knows, migrated by the primary's nodes.
+pub async fn connect_read_only(url: &str) -> Result<Db> {
+    let opts = options(url)?.options([("default_transaction_read_only", "on")]);
+    let db = Db::Postgres(pool(opts, url).await?);
+    let version = db
+        .fetch(
+            "SELECT COALESCE(MAX(version), 0) AS v FROM _sqlx_migrations WHERE success",
+            &[],
+        )
+        .await
+        .map_err(|e| StoreError::Migration(format!("cannot read the schema version: {e}")))?
+        .first()
+        .map(|r| r.i64("v"))
+        .transpose()?
+        .unwrap_or(0);
+    match version.cmp(&crate::migrate::SCHEMA_VERSION) {
+        std::cmp::Ordering::Equal => Ok(db),
+        std::cmp::Ordering::Greater => Err(StoreError::SchemaTooNew(format!(
+            "the database has migration {version}, this binary knows {}",
+            crate::migrate::SCHEMA_VERSION
+        ))),
+        std::cmp::Ordering::Less => Err(StoreError::Migration(format!(
+            "the database is at migration {version} and this binary needs {}: a read-only node does not migrate; start a primary node of this version first (it migrates), then this one",
+            crate::migrate::SCHEMA_VERSION
+        ))),
+    }
+}
+
 pub async fn connect_isolated(url: &str) -> Result<Db> {
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     let admin = pool(options(url)?, url).await?;

@@ -73,6 +73,11 @@ enum Command {
         /// Run on a simulated clock starting at this RFC 3339 instant (training, tests)
         #[arg(long, value_name = "RFC3339")]
         clock_start: Option<String>,
+        /// Serve reads only, from a PostgreSQL streaming replica (or any database, read in
+        /// read-only transactions): lookups, exports, TAXII, the API's reads. Writes answer
+        /// 503 `read-only-node`; nothing is migrated and no background job runs here
+        #[arg(long, env = "WARDEN_READ_ONLY", conflicts_with = "demo")]
+        read_only: bool,
         /// A directory of policy files (national.toml and NN.toml per province) instead of the built-in ones
         #[arg(long, env = "WARDEN_POLICY_DIR")]
         policy_dir: Option<PathBuf>,
@@ -574,6 +579,7 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             demo,
             clock_start,
+            read_only,
             policy_dir,
             master_key_file,
             calendar,
@@ -624,6 +630,7 @@ fn run(cli: Cli) -> Result<()> {
                 url,
                 listen,
                 demo,
+                read_only,
                 simulated,
                 calendar,
                 policy,
@@ -1198,6 +1205,8 @@ struct Setup {
     url: String,
     listen: String,
     demo: bool,
+    /// A read-only node (see `serve --read-only`).
+    read_only: bool,
     simulated: Option<Arc<SimulatedClock>>,
     calendar: Calendar,
     policy: Policy,
@@ -1215,6 +1224,7 @@ async fn serve(setup: Setup) -> Result<()> {
         url,
         listen,
         demo,
+        read_only,
         simulated,
         calendar,
         policy,
@@ -1224,7 +1234,11 @@ async fn serve(setup: Setup) -> Result<()> {
         Some(s) => s.clone(),
         None => Arc::new(SystemClock),
     };
-    let store = warden_store::open(&url).await?;
+    let store = if read_only {
+        warden_store::open_read_only(&url).await?
+    } else {
+        warden_store::open(&url).await?
+    };
     let health = store.health().await?;
     // The demo's history begins a month back: its bodies and keys exist from then on.
     let since = if demo {
@@ -1235,19 +1249,23 @@ async fn serve(setup: Setup) -> Result<()> {
     if demo {
         let added = warden_service::demo::load(store.as_ref(), since).await?;
         tracing::info!(added, "demo world loaded");
-    } else if warden_service::install::plan(store.as_ref())
-        .await?
-        .missing
-        .iter()
-        .any(|o| o.slug == "miit")
+    } else if !read_only
+        && warden_service::install::plan(store.as_ref())
+            .await?
+            .missing
+            .iter()
+            .any(|o| o.slug == "miit")
     {
         tracing::warn!(
             "this database is not initialised: run `warden init` to install MIIT, the provincial authorities and the first person"
         );
     }
-    let created = keys.ensure_keys(store.as_ref(), since).await?;
-    if created > 0 {
-        tracing::info!(created, "notice-signing keys created");
+    // A read-only node signs nothing: the primary's nodes make the keys.
+    if !read_only {
+        let created = keys.ensure_keys(store.as_ref(), since).await?;
+        if created > 0 {
+            tracing::info!(created, "notice-signing keys created");
+        }
     }
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -1257,6 +1275,7 @@ async fn serve(setup: Setup) -> Result<()> {
         %addr,
         backend = ?health.backend,
         schema = health.schema_version,
+        read_only,
         calendar_years = ?calendar.years().collect::<Vec<_>>(),
         policy = %policy.national().version,
         "warden serving"
@@ -1316,7 +1335,10 @@ async fn serve(setup: Setup) -> Result<()> {
         let _ = out.write_all(banner.as_bytes());
         let _ = out.flush();
     }
-    warden_service::jobs::spawn(state.svc.clone(), std::time::Duration::from_secs(15));
+    // Jobs write; a read-only node leaves them to the primary's nodes (leased, once each).
+    if !read_only {
+        warden_service::jobs::spawn(state.svc.clone(), std::time::Duration::from_secs(15));
+    }
     match tls {
         Some(config) => warden_server::serve_tls(listener, config, state, shutdown_signal())
             .await

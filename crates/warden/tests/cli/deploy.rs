@@ -236,6 +236,52 @@ fn two_nodes_behind_nginx() {
         log.contains(&a_addr) && log.contains(&b_addr),
         "both nodes answer: {log}"
     );
+    // A read-only node (on a replica in production; here read-only transactions on the same
+    // database) serves what the others wrote and refuses writes with a problem that says
+    // where they go, having written nothing.
+    let ro_dir = dir.path().join("ro");
+    std::fs::create_dir_all(&ro_dir).unwrap();
+    let ro = serve(
+        &ro_dir,
+        &db,
+        &["--read-only", "--master-key-file", mk.to_str().unwrap()],
+    );
+    let (st, body) = curl(
+        &cert,
+        "GET",
+        &format!("{}/api/v1/organisations/js-telecom", ro.base),
+        &token,
+        None,
+    );
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = curl(
+        &cert,
+        "POST",
+        &format!("{}/api/v1/organisations", ro.base),
+        &token,
+        Some(
+            r#"{"slug": "sh-telecom", "name": "上海电信", "type": "telecom_operator", "province": "31",
+               "contacts": {"responsible_department": "网络安全部",
+                 "responsible_person": {"name": "甲", "phone": "+862155500001", "email": ""},
+                 "contact_person": {"name": "乙", "phone": "+862155500002", "email": ""}}}"#,
+        ),
+    );
+    assert_eq!(st, 503, "{body}");
+    assert!(body.contains("read-only-node"), "{body}");
+    let (st, _) = curl(
+        &cert,
+        "GET",
+        &format!("{base}/api/v1/organisations/sh-telecom"),
+        &token,
+        None,
+    );
+    assert_eq!(st, 404, "the refused write left nothing");
+    let log = std::fs::read_to_string(ro_dir.join("serve.log")).unwrap();
+    assert!(
+        !log.contains("WARN") && !log.contains("ERROR"),
+        "a read-only node runs no job and records no token use: {log}"
+    );
+    drop(ro);
     // One node stops: the other carries on behind the same name.
     drop(a);
     for _ in 0..4 {

@@ -151,6 +151,19 @@ fn bad_input_is_a_message_and_a_failure() {
     let (code, _, err) = warden(&["migrate", "--db", "mysql://x"]);
     assert_eq!(code, 1);
     assert!(err.contains("invalid database URL"), "{err}");
+    // A read-only node reads PostgreSQL (a replica), never an embedded file.
+    let ro_db = format!("sqlite://{}/ro.db", dir.path().display());
+    let (code, _, err) = warden(&[
+        "serve",
+        "--read-only",
+        "--db",
+        &ro_db,
+        "--master-key-file",
+        dir.path().join("ro.key").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("a read-only node reads a PostgreSQL"), "{err}");
+    assert!(!dir.path().join("ro.db").exists());
     // Refused before anything is created.
     let key = dir.path().join("master.key");
     let (code, _, err) = warden(&[
