@@ -5,6 +5,7 @@ mod audit_cmd;
 mod bench;
 mod bench_import;
 mod bench_match;
+mod bench_propagation;
 mod bench_reads;
 mod bench_seed;
 mod bench_taxii;
@@ -366,6 +367,32 @@ enum BenchCommand {
         #[arg(long)]
         skip: Option<String>,
     },
+    /// How long a decision through one node takes to show in the lookups of others (several
+    /// nodes on one database, read-only nodes on replicas): p50/p90/p99/max per node
+    Propagation {
+        /// The node (or proxy) the decisions go through
+        #[arg(long)]
+        write: String,
+        /// The nodes whose lookups are timed, comma-separated
+        #[arg(long, value_delimiter = ',', required = true)]
+        read: Vec<String>,
+        /// A member organisation's reporter token (it also looks up)
+        #[arg(long, env = "WARDEN_REPORTER_TOKEN", hide_env_values = true)]
+        reporter: String,
+        /// An analyst token of the institution the reports are assigned to
+        #[arg(long, env = "WARDEN_ANALYST_TOKEN", hide_env_values = true)]
+        analyst: String,
+        /// A reviewer token of the authority of --province (or MIIT)
+        #[arg(long, env = "WARDEN_REVIEWER_TOKEN", hide_env_values = true)]
+        reviewer: String,
+        /// The member organisation the blocks go to (its slug)
+        #[arg(long)]
+        recipient: String,
+        #[arg(long, default_value = "44")]
+        province: String,
+        #[arg(long, default_value_t = 100)]
+        samples: u32,
+    },
     /// A generated 1M-line mixed feed through `warden import`'s pipeline into a fresh database
     Import {
         #[arg(long, default_value_t = 1_000_000)]
@@ -678,6 +705,28 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench {
             command: BenchCommand::Match { entries, queries },
         } => bench_match::run(entries, queries),
+        Command::Bench {
+            command:
+                BenchCommand::Propagation {
+                    write,
+                    read,
+                    reporter,
+                    analyst,
+                    reviewer,
+                    recipient,
+                    province,
+                    samples,
+                },
+        } => runtime()?.block_on(bench_propagation::run(bench_propagation::Propagation {
+            write,
+            read,
+            reporter,
+            analyst,
+            reviewer,
+            recipient,
+            province,
+            samples,
+        })),
         Command::Bench {
             command:
                 BenchCommand::Reads {

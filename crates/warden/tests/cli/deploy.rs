@@ -276,6 +276,44 @@ fn two_nodes_behind_nginx() {
         None,
     );
     assert_eq!(st, 404, "the refused write left nothing");
+    // Decisions through one node show in every node's lookups, the read-only one's too.
+    let token_of = |org: &str, role: &str| {
+        let (code, out, err) = warden(&[
+            "admin", "token", "create", "--org", org, "--role", role, "--db", &db,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out.lines().last().unwrap().to_owned()
+    };
+    let (reporter, analyst, reviewer) = (
+        token_of("js-telecom", "reporter"),
+        token_of("cncert", "analyst"),
+        token_of("ca-jiangsu", "reviewer"),
+    );
+    let read = format!("{},{},{}", a.base, b.base, ro.base);
+    let (code, out, err) = warden(&[
+        "bench",
+        "propagation",
+        "--write",
+        &a.base,
+        "--read",
+        &read,
+        "--reporter",
+        &reporter,
+        "--analyst",
+        &analyst,
+        "--reviewer",
+        &reviewer,
+        "--recipient",
+        "js-telecom",
+        "--province",
+        "32",
+        "--samples",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    for node in [&a.base, &b.base, &ro.base] {
+        assert!(out.contains(&format!("| {node} | 3 |")), "{out}");
+    }
     let log = std::fs::read_to_string(ro_dir.join("serve.log")).unwrap();
     assert!(
         !log.contains("WARN") && !log.contains("ERROR"),
