@@ -7,6 +7,7 @@
 //! that names them.
 
 mod audit;
+mod copy;
 mod db;
 mod error;
 mod migrate;

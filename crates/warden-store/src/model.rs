@@ -346,9 +346,9 @@ impl FeedRows {
             serde_json::to_string(&merged).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut copy = Vec::with_capacity(json.len());
         for (k, v, n) in &merged {
-            crate::sql::copy_text(&mut copy, k);
+            crate::copy::copy_text(&mut copy, k);
             copy.push(b'\t');
-            crate::sql::copy_text(&mut copy, v);
+            crate::copy::copy_text(&mut copy, v);
             copy.push(b'\t');
             copy.extend_from_slice(n.to_string().as_bytes());
             copy.push(b'\n');

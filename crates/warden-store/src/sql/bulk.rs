@@ -12,6 +12,7 @@ use super::committer::{
 use super::store::SqlStore;
 use super::timings;
 use crate::audit;
+use crate::copy::copy_text;
 use crate::db::{Arg, Tx};
 use crate::error::{Result, StoreError};
 use crate::model::*;
@@ -109,19 +110,6 @@ struct CopyBuf {
     columns: Vec<String>,
     data: Vec<u8>,
     rows: u64,
-}
-
-/// A text value in `COPY … FROM STDIN` text format.
-pub(crate) fn copy_text(out: &mut Vec<u8>, s: &str) {
-    for b in s.bytes() {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(b),
-        }
-    }
 }
 
 fn copy_arg(out: &mut Vec<u8>, a: &Arg) {

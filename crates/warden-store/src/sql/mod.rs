@@ -19,5 +19,4 @@ mod store;
 mod timings;
 mod trail;
 
-pub(crate) use bulk::copy_text;
 pub use store::SqlStore;
