@@ -39,12 +39,13 @@ pub(crate) fn curl(
     (code.trim().parse().unwrap_or(0), body.to_owned())
 }
 
-/// docs/operations.md's production shape, tried: an initialised PostgreSQL database, two
-/// nodes sharing it and its master key, and deploy/nginx/warden.conf in front ending TLS.
-/// Requests reach both nodes, a write through one is read through the other, and when one
-/// node stops the proxy carries on with the other.
+/// docs/operations.md's production shape, tried: an initialised PostgreSQL database, three
+/// nodes sharing it and its master key, deploy/nginx/warden.conf in front ending TLS, and a
+/// read-only node. Requests reach the nodes, a write through one is read through the others,
+/// decisions reach every node's lookups, writes to the read-only node are refused, and when
+/// two nodes stop the proxy carries on with the third.
 #[test]
-fn two_nodes_behind_nginx() {
+fn nodes_behind_nginx() {
     let Ok(pg) = std::env::var("WARDEN_TEST_POSTGRES") else {
         assert!(std::env::var("CI").is_err(), "CI runs this with PostgreSQL");
         eprintln!("WARDEN_TEST_POSTGRES is unset: two nodes on PostgreSQL not tested");
@@ -117,8 +118,9 @@ fn two_nodes_behind_nginx() {
     };
     let a = node("a");
     let b = node("b");
+    let c = node("c");
     let addr = |s: &Served| s.base.trim_start_matches("http://").to_owned();
-    let (a_addr, b_addr) = (addr(&a), addr(&b));
+    let (a_addr, b_addr, c_addr) = (addr(&a), addr(&b), addr(&c));
 
     // A certificate for the proxy, and the shipped configuration pointed at the two nodes.
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
@@ -158,6 +160,7 @@ fn two_nodes_behind_nginx() {
     let site = shipped
         .replace("127.0.0.1:8081", &a_addr)
         .replace("127.0.0.1:8082", &b_addr)
+        .replace("127.0.0.1:8083", &c_addr)
         .replace("listen 443 ssl;", &format!("listen 127.0.0.1:{port} ssl;"))
         .replace("/etc/warden/tls/fullchain.pem", cert.to_str().unwrap())
         .replace("/etc/warden/tls/privkey.pem", key.to_str().unwrap());
@@ -289,7 +292,7 @@ fn two_nodes_behind_nginx() {
         token_of("cncert", "analyst"),
         token_of("ca-jiangsu", "reviewer"),
     );
-    let read = format!("{},{},{}", a.base, b.base, ro.base);
+    let read = format!("{},{},{},{}", a.base, b.base, c.base, ro.base);
     let (code, out, err) = warden(&[
         "bench",
         "propagation",
@@ -311,7 +314,7 @@ fn two_nodes_behind_nginx() {
         "3",
     ]);
     assert_eq!(code, 0, "{out}{err}");
-    for node in [&a.base, &b.base, &ro.base] {
+    for node in [&a.base, &b.base, &c.base, &ro.base] {
         assert!(out.contains(&format!("| {node} | 3 |")), "{out}");
     }
     let log = std::fs::read_to_string(ro_dir.join("serve.log")).unwrap();
@@ -320,8 +323,9 @@ fn two_nodes_behind_nginx() {
         "a read-only node runs no job and records no token use: {log}"
     );
     drop(ro);
-    // One node stops: the other carries on behind the same name.
+    // Two nodes stop: the third carries on behind the same name.
     drop(a);
+    drop(b);
     for _ in 0..4 {
         let (st, body) = curl(
             &cert,
@@ -333,7 +337,7 @@ fn two_nodes_behind_nginx() {
         assert_eq!(st, 200, "{body}");
         assert!(body.contains("ca-xinjiang"));
     }
-    drop(b);
+    drop(c);
 }
 
 /// HTTPS served directly from PEM files (rustls), for an installation without a proxy: curl
