@@ -194,6 +194,18 @@ pub async fn run(b: Reads) -> Result<()> {
             console: false,
         },
         Route {
+            label: "timeliness by organisation".into(),
+            urls: vec![format!("{api}/stats/timeliness?group_by=org")],
+            console: false,
+        },
+        Route {
+            label: "timeliness by category, one year".into(),
+            urls: vec![format!(
+                "{api}/stats/timeliness?group_by=category&from=2025-12-01T00:00:00%2B08:00&to=2026-12-01T00:00:00%2B08:00"
+            )],
+            console: false,
+        },
+        Route {
             label: "audit page".into(),
             urls: vec![format!("{api}/audit?limit=50")],
             console: false,
