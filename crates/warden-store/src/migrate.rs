@@ -5,7 +5,7 @@ use crate::db::Db;
 use crate::error::{Result, StoreError};
 
 /// The schema version this binary migrates to: the number of the last migration.
-pub const SCHEMA_VERSION: i64 = 28;
+pub const SCHEMA_VERSION: i64 = 29;
 
 pub async fn migrate(m: &sqlx::migrate::Migrator, db: &Db) -> Result<()> {
     let r = match db {

@@ -64,6 +64,9 @@ struct CasePage {
     title: String,
     facts: Vec<Fact>,
     indicators: Vec<RowView>,
+    /// How many indicators and reports the page leaves out (see `SHOWN_INDICATORS`).
+    indicators_more: usize,
+    reports_more: usize,
     reports: Vec<RowView>,
     timeline: Vec<Fact>,
     determination: Vec<Fact>,
@@ -122,6 +125,10 @@ struct CaseRender {
     notices: Option<String>,
 }
 
+/// How many of a case's indicators and reports its page shows.
+const SHOWN_INDICATORS: usize = 500;
+const SHOWN_REPORTS: usize = 25;
+
 async fn render_case(
     s: &AppState,
     l: &Lang,
@@ -175,13 +182,27 @@ async fn render_case(
         .iter()
         .map(|f| (f.indicator.kind.clone(), f.indicator.value.clone()))
         .collect();
-    let mut attributions = Vec::with_capacity(c.indicators.len());
-    for i in &c.indicators {
-        attributions.push(attribution_line(s, sess, m, i).await);
-    }
-    let indicators = c
+    // A campaign's case can hold tens of thousands of indicators: the page shows the flagged
+    // ones and the first others up to a bound, and says how many it leaves to the API.
+    let is_flagged = |i: &warden_core::indicator::Indicator| {
+        flagged
+            .iter()
+            .any(|(k, v)| k == i.kind().as_str() && v == i.value())
+    };
+    let listed: Vec<&warden_core::indicator::Indicator> = c
         .indicators
         .iter()
+        .filter(|i| is_flagged(i))
+        .chain(c.indicators.iter().filter(|i| !is_flagged(i)))
+        .take(SHOWN_INDICATORS)
+        .collect();
+    let indicators_more = c.indicators.len() - listed.len();
+    let mut attributions = Vec::with_capacity(listed.len());
+    for i in &listed {
+        attributions.push(attribution_line(s, sess, m, i).await);
+    }
+    let indicators = listed
+        .into_iter()
         .zip(attributions)
         .map(|(i, attribution)| {
             let hit = flagged
@@ -205,7 +226,8 @@ async fn render_case(
     // The reports that make up the case (the first and every sighting since), as far as the
     // person may see them.
     let mut reports = vec![];
-    for rid in c.report_ids.iter().take(100) {
+    let reports_more = c.report_ids.len().saturating_sub(SHOWN_REPORTS);
+    for rid in c.report_ids.iter().take(SHOWN_REPORTS) {
         match s.svc.report(&sess.actor, *rid).await {
             Ok(r) => {
                 let r = r.report;
@@ -331,6 +353,8 @@ async fn render_case(
         title: c.title.clone(),
         facts,
         indicators,
+        indicators_more,
+        reports_more,
         reports,
         timeline,
         determination,
