@@ -314,11 +314,8 @@ pub const IMPORT_REJECTS_KEPT: u64 = 100_000;
 /// work, so an import does it on its parsing thread while the writer writes the batch before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedRows {
-    /// `[[kind, value, count], …]`, unpacked by SQLite itself: one statement per batch.
+    /// `[[kind, value, count], …]`, unpacked by the database itself: one statement per batch.
     json: String,
-    /// The same rows in `COPY` text format, for PostgreSQL's staging table.
-    copy: Vec<u8>,
-    rows: u64,
 }
 
 impl FeedRows {
@@ -344,39 +341,17 @@ impl FeedRows {
         }
         let json =
             serde_json::to_string(&merged).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut copy = Vec::with_capacity(json.len());
-        for (k, v, n) in &merged {
-            crate::copy::copy_text(&mut copy, k);
-            copy.push(b'\t');
-            crate::copy::copy_text(&mut copy, v);
-            copy.push(b'\t');
-            copy.extend_from_slice(n.to_string().as_bytes());
-            copy.push(b'\n');
-        }
-        Ok(FeedRows {
-            json,
-            copy,
-            rows: merged.len() as u64,
-        })
+        Ok(FeedRows { json })
     }
 
     pub(crate) fn into_json(self) -> String {
         self.json
     }
-
-    /// The rows in `COPY` text format, and how many there are.
-    pub(crate) fn into_copy(self) -> (Vec<u8>, u64) {
-        (self.copy, self.rows)
-    }
 }
 
 impl Default for FeedRows {
     fn default() -> Self {
-        FeedRows {
-            json: "[]".into(),
-            copy: vec![],
-            rows: 0,
-        }
+        FeedRows { json: "[]".into() }
     }
 }
 

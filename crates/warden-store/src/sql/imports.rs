@@ -77,6 +77,7 @@ impl ImportStore for SqlStore {
         rows: crate::model::FeedRows,
         rejects: &[crate::model::ImportReject],
     ) -> Result<u64> {
+        let batch = rows.into_json();
         let mut tx = self.db.begin().await?;
         // The batch: which import wrote these rows, and when. Rows name it by number.
         let batch_n = tx
@@ -89,48 +90,22 @@ impl ImportStore for SqlStore {
             .map(|r| r.i64("n"))
             .transpose()?
             .ok_or_else(|| StoreError::Corrupt("no batch number returned".into()))?;
-        match self.db.backend() {
+        let upsert = match self.db.backend() {
             Backend::Sqlite => {
-                tx.execute(
-                    "INSERT INTO feed_sightings (kind, value, sightings, first_batch, last_batch) \
-                     SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), $2, $2 \
-                     FROM jsonb_each($1) j WHERE true \
-                     ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_sightings.sightings + excluded.sightings, \
-                     last_batch = excluded.last_batch",
-                    &[rows.into_json().into(), batch_n.into()],
-                )
-                .await?;
+                "INSERT INTO feed_sightings (kind, value, sightings, first_batch, last_batch) \
+                 SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), $2, $2 \
+                 FROM jsonb_each($1) j WHERE true \
+                 ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_sightings.sightings + excluded.sightings, \
+                 last_batch = excluded.last_batch"
             }
             Backend::Postgres => {
-                // The batch goes in by COPY to a staging table of this transaction, then one
-                // merge: unpacking a JSON parameter row by row cost more than the upsert.
-                // Made once per connection; the notice that it exists already is not news.
-                tx.execute("SET LOCAL client_min_messages = warning", &[])
-                    .await?;
-                tx.execute(
-                    "CREATE TEMPORARY TABLE IF NOT EXISTS feed_stage (kind TEXT NOT NULL, value TEXT NOT NULL, sightings BIGINT NOT NULL) ON COMMIT DELETE ROWS",
-                    &[],
-                )
-                .await?;
-                let (data, n) = rows.into_copy();
-                let took = tx
-                    .copy_in("COPY feed_stage (kind, value, sightings) FROM STDIN", data)
-                    .await?;
-                if took != n {
-                    return Err(StoreError::Corrupt(format!(
-                        "COPY feed_stage took {took} rows of {n}"
-                    )));
-                }
-                tx.execute(
-                    "INSERT INTO feed_sightings (kind, value, sightings, first_batch, last_batch) \
-                     SELECT kind, value, sightings, $1, $1 FROM feed_stage \
-                     ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_sightings.sightings + excluded.sightings, \
-                     last_batch = excluded.last_batch",
-                    &[batch_n.into()],
-                )
-                .await?;
+                "INSERT INTO feed_sightings (kind, value, sightings, first_batch, last_batch) \
+                 SELECT j->>0, j->>1, (j->>2)::bigint, $2, $2 FROM jsonb_array_elements($1::jsonb) j \
+                 ON CONFLICT (kind, value) DO UPDATE SET sightings = feed_sightings.sightings + excluded.sightings, \
+                 last_batch = excluded.last_batch"
             }
-        }
+        };
+        tx.execute(upsert, &[batch.into(), batch_n.into()]).await?;
         // The rows this batch inserted are those it brought first: counted through the index
         // on first_batch (a row per indicator handed back by the upsert costs more).
         let new = tx
