@@ -88,14 +88,18 @@ macro_rules! sqlite_ranks {
 
 /// Each notice's bucket of time to its first report-back (see `notice_figures`).
 const HANDLING_SQL: &str = concat!(
+    "SELECT x.b, x.o, x.p, r.slug AS s, x.n FROM (",
     "SELECT CAST(CASE WHEN m.report_ms IS NULL THEN 7 ",
     "WHEN m.report_ms < 3600000 THEN 0 WHEN m.report_ms < 21600000 THEN 1 ",
     "WHEN m.report_ms < 86400000 THEN 2 WHEN m.report_ms < 172800000 THEN 3 ",
     "WHEN m.report_ms < 432000000 THEN 4 WHEN m.report_ms < 864000000 THEN 5 ",
-    "ELSE 6 END AS BIGINT) AS b, COUNT(*) AS n FROM measure_timings m WHERE $1 IS NULL ",
-    "AND $2 IS NULL AND $3 IS NULL AND $4 IS NULL AND $5 IS NULL AND ",
+    "ELSE 6 END AS BIGINT) AS b, m.overdue AS o, m.province AS p, ",
+    // Only the overdue notices' recipients are named: fewer groups, and fewer to join.
+    "CASE WHEN m.overdue = 1 THEN m.recipient_org END AS rid, COUNT(*) AS n ",
+    "FROM measure_timings m ",
+    "WHERE $1 IS NULL AND $2 IS NULL AND $3 IS NULL AND $4 IS NULL AND $5 IS NULL AND ",
     measure_where!(),
-    " GROUP BY 1"
+    " GROUP BY 1, 2, 3, 4) x LEFT JOIN organisations r ON r.id = x.rid"
 );
 
 struct Queries {
@@ -355,6 +359,9 @@ impl StatisticsStore for SqlStore {
         // `warden_core::stats::handling_histogram` buckets whole seconds: the bounds are
         // `HANDLING_BUCKETS` in milliseconds (a unit test holds them equal).
         let buckets = self.db.fetch(HANDLING_SQL, &a).await?;
+        // One pass: each (bucket, overdue, province, recipient) counted once, summed here.
+        let mut by_province: BTreeMap<Option<String>, u64> = BTreeMap::new();
+        let mut by_org: BTreeMap<String, u64> = BTreeMap::new();
         for r in &buckets {
             let (b, n) = (r.i64("b")?, count(r, "n")?);
             out.notices += n;
@@ -365,41 +372,15 @@ impl StatisticsStore for SqlStore {
                 Some(slot) => *slot += n,
                 None => out.awaiting_report += n,
             }
+            if r.i64("o")? != 0 {
+                *by_province.entry(r.opt_text("p")?).or_default() += n;
+                *by_org
+                    .entry(r.opt_text("s")?.unwrap_or_default())
+                    .or_default() += n;
+            }
         }
-        for r in self
-            .db
-            .fetch(
-                concat!(
-                    "SELECT m.province AS k, COUNT(*) AS n FROM measure_timings m ",
-                    "WHERE m.overdue = 1 AND $1 IS NULL AND $2 IS NULL AND $3 IS NULL ",
-                    "AND $4 IS NULL AND $5 IS NULL AND ",
-                    measure_where!(),
-                    " GROUP BY 1"
-                ),
-                &a,
-            )
-            .await?
-        {
-            out.overdue_by_province
-                .push((r.opt_text("k")?, count(&r, "n")?));
-        }
-        for r in self
-            .db
-            .fetch(
-                concat!(
-                    "SELECT o.slug AS k, COUNT(*) AS n FROM measure_timings m ",
-                    "JOIN organisations o ON o.id = m.recipient_org ",
-                    "WHERE m.overdue = 1 AND $1 IS NULL AND $2 IS NULL AND $3 IS NULL ",
-                    "AND $4 IS NULL AND $5 IS NULL AND ",
-                    measure_where!(),
-                    " GROUP BY 1"
-                ),
-                &a,
-            )
-            .await?
-        {
-            out.overdue_by_org.push((r.text("k")?, count(&r, "n")?));
-        }
+        out.overdue_by_province = by_province.into_iter().collect();
+        out.overdue_by_org = by_org.into_iter().collect();
         Ok(out)
     }
 }
