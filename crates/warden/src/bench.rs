@@ -48,6 +48,22 @@ pub struct BenchServer {
 
 /// A server in this process on `db` (a fresh SQLite file by default) with the demo world,
 /// answering once it is up.
+/// POSTs JSON with a bearer token; the answer's JSON, or an error naming the status and body.
+pub async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> Result<serde_json::Value> {
+    let r = http.post(url).bearer_auth(token).json(&body).send().await?;
+    let st = r.status();
+    let v: serde_json::Value = r.json().await.unwrap_or(serde_json::Value::Null);
+    if !st.is_success() {
+        anyhow::bail!("POST {url}: {st} {v}");
+    }
+    Ok(v)
+}
+
 pub async fn start_server(db: Option<String>, org: &str, role: Role) -> Result<BenchServer> {
     let dir = tempfile_dir()?;
     let url = db.unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.display()));

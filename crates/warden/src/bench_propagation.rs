@@ -5,6 +5,7 @@
 //! node is asked about the domain every 2 ms until it says listed. Prints the distribution
 //! per node.
 
+use crate::bench::post;
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -22,16 +23,6 @@ pub struct Propagation {
     /// The province of the reports (the reviewer's jurisdiction).
     pub province: String,
     pub samples: u32,
-}
-
-async fn post(http: &reqwest::Client, url: &str, token: &str, body: Value) -> Result<Value> {
-    let r = http.post(url).bearer_auth(token).json(&body).send().await?;
-    let st = r.status();
-    let v: Value = r.json().await.unwrap_or(Value::Null);
-    if !st.is_success() {
-        bail!("POST {url}: {st} {v}");
-    }
-    Ok(v)
 }
 
 /// Asks `node` about `value` until it is listed; the time from `from`.

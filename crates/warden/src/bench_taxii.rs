@@ -2,6 +2,7 @@
 //! `taxii2-client`, against Warden and against the OASIS reference server `medallion` holding
 //! the same objects; requests per second side by side.
 
+use crate::bench::post;
 use anyhow::{Context as _, Result, bail};
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
@@ -68,16 +69,6 @@ fn page(
     serde_json::from_str(line.trim())
         .map(Some)
         .with_context(|| format!("taxii-page.py printed {line:?}"))
-}
-
-async fn post(http: &reqwest::Client, url: &str, token: &str, body: Value) -> Result<Value> {
-    let r = http.post(url).bearer_auth(token).json(&body).send().await?;
-    let st = r.status();
-    let v: Value = r.json().await.unwrap_or(Value::Null);
-    if !st.is_success() {
-        bail!("POST {url}: {st} {v}");
-    }
-    Ok(v)
 }
 
 fn free_port() -> Result<u16> {
