@@ -26,8 +26,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 use warden_core::calendar::Calendar;
-use warden_core::clock::{Clock, SimulatedClock, SystemClock};
-use warden_core::org::Role;
+use warden_core::clock::SimulatedClock;
 use warden_core::policy::Policy;
 use warden_store::DEFAULT_DB_URL;
 

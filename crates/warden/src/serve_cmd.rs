@@ -1,7 +1,13 @@
 //! `warden serve`: opens the store (read-only on a replica), loads the demo world when asked,
 //! makes the notice-signing keys, and serves the API and console until a signal stops it.
 
-use super::*;
+use anyhow::{Context as _, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use warden_core::calendar::Calendar;
+use warden_core::clock::{Clock, SimulatedClock, SystemClock};
+use warden_core::org::Role;
+use warden_core::policy::Policy;
 
 pub(crate) struct Setup {
     pub(crate) connections: warden_server::listen::ConnectionLimits,
