@@ -112,8 +112,10 @@ impl Service {
             }
             due
         };
+        if !due {
+            return;
+        }
         match self.store.touch_token(token_id, now).await {
-            _ if !due => {}
             Ok(()) => {}
             // A read-only node keeps no record of use: the primary's nodes do.
             Err(warden_store::StoreError::ReadOnly) => {}

@@ -60,6 +60,53 @@ impl From<Option<String>> for Arg {
     }
 }
 
+/// A column of values for one multi-row statement (PostgreSQL's `UNNEST($1::bigint[], …)`):
+/// a group's rows go to the server in one round trip instead of one each.
+#[derive(Debug, Clone)]
+pub enum Column {
+    I64(Vec<Option<i64>>),
+    Text(Vec<Option<String>>),
+}
+
+impl Column {
+    /// Column `index` of `rows` (rows of scalar arguments, all of one shape): integers as
+    /// `bigint[]`, text as `text[]`.
+    pub fn of(rows: &[Vec<Arg>], index: usize) -> Result<Column> {
+        let integer = matches!(
+            rows.first().and_then(|r| r.get(index)),
+            Some(Arg::I64(_) | Arg::OptI64(_))
+        );
+        let cell = |r: &Vec<Arg>| {
+            r.get(index)
+                .cloned()
+                .ok_or_else(|| StoreError::Corrupt(format!("a row without column {index}")))
+        };
+        if integer {
+            rows.iter()
+                .map(|r| match cell(r)? {
+                    Arg::I64(v) => Ok(Some(v)),
+                    Arg::OptI64(v) => Ok(v),
+                    other => Err(StoreError::Corrupt(format!(
+                        "column {index} mixes integers with {other:?}"
+                    ))),
+                })
+                .collect::<Result<_>>()
+                .map(Column::I64)
+        } else {
+            rows.iter()
+                .map(|r| match cell(r)? {
+                    Arg::Text(v) => Ok(Some(v)),
+                    Arg::OptText(v) => Ok(v),
+                    other => Err(StoreError::Corrupt(format!(
+                        "column {index} mixes text with {other:?}"
+                    ))),
+                })
+                .collect::<Result<_>>()
+                .map(Column::Text)
+        }
+    }
+}
+
 pub enum Row {
     Sqlite(SqliteRow),
     Postgres(PgRow),
@@ -188,6 +235,30 @@ impl Db {
         })
     }
 
+    /// A query over whole columns bound as arrays (PostgreSQL only).
+    pub async fn fetch_columns(&self, sql: &'static str, columns: Vec<Column>) -> Result<Vec<Row>> {
+        match self {
+            Db::Sqlite(_) => Err(StoreError::Unavailable(
+                "array parameters are PostgreSQL's; SQLite reads row by row".into(),
+            )),
+            Db::Postgres(p) => {
+                let mut q = sqlx::query(sql);
+                for c in columns {
+                    q = match c {
+                        Column::I64(v) => q.bind(v),
+                        Column::Text(v) => q.bind(v),
+                    };
+                }
+                Ok(q.fetch_all(p)
+                    .await
+                    .map_err(db_err)?
+                    .into_iter()
+                    .map(Row::Postgres)
+                    .collect())
+            }
+        }
+    }
+
     pub async fn fetch_optional(&self, sql: &'static str, args: &[Arg]) -> Result<Option<Row>> {
         Ok(self.fetch(sql, args).await?.into_iter().next())
     }
@@ -233,6 +304,30 @@ impl Tx {
                 .map(Row::Postgres)
                 .collect(),
         })
+    }
+
+    /// One statement over whole columns bound as arrays (PostgreSQL only; SQLite, whose
+    /// statements cost no round trip, writes row by row).
+    pub async fn execute_columns(
+        &mut self,
+        sql: &'static str,
+        columns: Vec<Column>,
+    ) -> Result<u64> {
+        match self {
+            Tx::Sqlite(_) => Err(StoreError::Unavailable(
+                "array parameters are PostgreSQL's; SQLite writes row by row".into(),
+            )),
+            Tx::Postgres(t) => {
+                let mut q = sqlx::query(sql);
+                for c in columns {
+                    q = match c {
+                        Column::I64(v) => q.bind(v),
+                        Column::Text(v) => q.bind(v),
+                    };
+                }
+                Ok(q.execute(&mut **t).await.map_err(db_err)?.rows_affected())
+            }
+        }
     }
 
     /// `COPY … FROM STDIN` of rows in text format (PostgreSQL only); answers the rows taken.

@@ -9,6 +9,24 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Indicators as two array columns, kinds and values (PostgreSQL's `UNNEST`).
+pub(super) fn indicator_columns<'a>(
+    indicators: impl Iterator<Item = &'a warden_core::indicator::Indicator>,
+) -> [crate::db::Column; 2] {
+    let (kinds, values) = indicators
+        .map(|i| {
+            (
+                Some(i.kind().as_str().to_owned()),
+                Some(i.value().to_owned()),
+            )
+        })
+        .unzip();
+    [
+        crate::db::Column::Text(kinds),
+        crate::db::Column::Text(values),
+    ]
+}
+
 pub(super) fn us(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
 }

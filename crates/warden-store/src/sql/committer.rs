@@ -5,7 +5,7 @@
 
 use super::codec::*;
 use crate::audit::{self, Fields};
-use crate::db::{Arg, Db, Tx};
+use crate::db::{Arg, Column, Db, Tx};
 use crate::error::{Result, StoreError};
 use crate::model::*;
 use tokio::sync::{mpsc, oneshot};
@@ -15,27 +15,290 @@ pub(super) type Pending = (Changeset, oneshot::Sender<Result<CommitOutcome>>);
 /// At most this many commits share one transaction.
 pub(super) const GROUP: usize = 256;
 
-/// The claim, the writes and the audit records of one changeset, inside a transaction.
+/// The claim, the writes and the audit records of one changeset, inside a transaction, as a
+/// group of its own.
 pub(super) async fn apply_changeset(tx: &mut Tx, cs: &Changeset) -> Result<CommitOutcome> {
+    let mut tail = Tail::begin(tx, false).await?;
+    let outcome = apply_into(tx, cs, &mut tail).await?;
+    if matches!(outcome, CommitOutcome::Applied { .. }) {
+        tail.finish(tx).await?;
+    }
+    Ok(outcome)
+}
+
+/// One changeset inside a group: its claim and writes go to the database at once, its object
+/// versions and audit entries to `tail`, written when the group ends.
+pub(super) async fn apply_into(
+    tx: &mut Tx,
+    cs: &Changeset,
+    tail: &mut Tail,
+) -> Result<CommitOutcome> {
     let at_us = us(cs.at);
     if let Some(c) = &cs.idempotency
         && let Some(response) = claim(tx, c, at_us).await?
     {
         return Ok(CommitOutcome::Replayed { response });
     }
+    // A changeset that only makes new cases and reports (a report's) leaves its rows to the
+    // group's end; any other first writes out what earlier ones left, so that it finds them.
+    let deferred = tail.defer
+        && cs.writes.iter().all(|w| {
+            matches!(
+                w,
+                Write::Case { expected: None, .. } | Write::Report { expected: None, .. }
+            )
+        });
+    if !deferred {
+        tail.flush_inserts(tx).await?;
+    }
     let mut states = std::collections::HashMap::new();
     for w in &cs.writes {
-        if let Some((id, hash)) = apply_write(tx, w, at_us).await? {
+        if let Some((id, hash)) = apply_write(tx, w, at_us, tail, deferred).await? {
             states.insert(id, hash);
         }
     }
-    let seq = append_audit(tx, cs, at_us, &states).await?;
+    let seq = tail.append_audit(cs, at_us, &states)?;
     Ok(CommitOutcome::Applied { audit_seq: seq })
 }
 
-/// Takes whatever commits are waiting, applies each under its own savepoint in one
-/// transaction, commits once, then answers each. A failed changeset is rolled back to its
-/// savepoint and leaves the others alone; if the final commit fails, all of them fail.
+/// An object version waiting for the group's end.
+struct VersionRow {
+    kind: &'static str,
+    id: String,
+    version: i64,
+    body: String,
+    at_us: i64,
+}
+
+/// What a group's changesets leave to be written once, when the group ends: the chain's head
+/// (locked when the group began, so audit sequence numbers and block-change serials are drawn
+/// in commit order), and the object versions and audit entries in order. On PostgreSQL each
+/// goes in one statement for the whole group: per-row statements were most of a commit's
+/// round trips.
+pub(super) struct Tail {
+    seq: i64,
+    prev: String,
+    versions: Vec<VersionRow>,
+    audit: Vec<Vec<Arg>>,
+    /// Whether new cases and reports wait for the group's end too (PostgreSQL, in a pass
+    /// without savepoints: a failure there reruns the group with them, undeferred).
+    defer: bool,
+    /// Deferred rows: new cases (their insert's arguments), their timing rows and indicators,
+    /// new reports.
+    cases: Vec<Vec<Arg>>,
+    case_timings: Vec<Vec<Arg>>,
+    indicators: Vec<[String; 3]>,
+    reports: Vec<Vec<Arg>>,
+}
+
+/// Where a tail stood before a changeset, to forget what a failed one added.
+pub(super) struct Mark {
+    seq: i64,
+    prev: String,
+    versions: usize,
+    audit: usize,
+    deferred: [usize; 4],
+}
+
+impl Tail {
+    pub(super) async fn begin(tx: &mut Tx, defer: bool) -> Result<Tail> {
+        let (seq, prev) = lock_head(tx).await?;
+        Ok(Tail {
+            seq,
+            prev,
+            versions: Vec::new(),
+            audit: Vec::new(),
+            defer: defer && tx.backend() == Backend::Postgres,
+            cases: Vec::new(),
+            case_timings: Vec::new(),
+            indicators: Vec::new(),
+            reports: Vec::new(),
+        })
+    }
+
+    pub(super) fn mark(&self) -> Mark {
+        Mark {
+            seq: self.seq,
+            prev: self.prev.clone(),
+            versions: self.versions.len(),
+            audit: self.audit.len(),
+            deferred: [
+                self.cases.len(),
+                self.case_timings.len(),
+                self.indicators.len(),
+                self.reports.len(),
+            ],
+        }
+    }
+
+    pub(super) fn undo(&mut self, m: Mark) {
+        self.seq = m.seq;
+        self.prev = m.prev;
+        self.versions.truncate(m.versions);
+        self.audit.truncate(m.audit);
+        self.cases.truncate(m.deferred[0]);
+        self.case_timings.truncate(m.deferred[1]);
+        self.indicators.truncate(m.deferred[2]);
+        self.reports.truncate(m.deferred[3]);
+    }
+
+    /// Writes the deferred cases (with their timing rows and indicators) and reports, one
+    /// statement per table, in the order their foreign keys need.
+    pub(super) async fn flush_inserts(&mut self, tx: &mut Tx) -> Result<()> {
+        let columns = |rows: &[Vec<Arg>], n: usize| -> Result<Vec<Column>> {
+            (0..n).map(|i| Column::of(rows, i)).collect()
+        };
+        if !self.cases.is_empty() {
+            tx.execute_columns(
+                "INSERT INTO cases (id, status, category, subtype, province, assigned_to, body, version, created_us, updated_us) \
+                 SELECT a, b, c, d, e, f, g, 1, h, h FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[], $8::bigint[]) AS x(a, b, c, d, e, f, g, h)",
+                columns(&self.cases, 8)?,
+            )
+            .await?;
+            self.cases.clear();
+        }
+        if !self.case_timings.is_empty() {
+            tx.execute_columns(
+                "INSERT INTO case_timings (case_id, opened_us, province, assigned_to, category, determine_ms, decide_ms) \
+                 SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) \
+                 ON CONFLICT (case_id) DO UPDATE SET opened_us = excluded.opened_us, province = excluded.province, \
+                 assigned_to = excluded.assigned_to, category = excluded.category, \
+                 determine_ms = excluded.determine_ms, decide_ms = excluded.decide_ms",
+                columns(&self.case_timings, 7)?,
+            )
+            .await?;
+            self.case_timings.clear();
+        }
+        if !self.indicators.is_empty() {
+            let mut cols: [Vec<Option<String>>; 3] = Default::default();
+            for row in self.indicators.drain(..) {
+                for (c, v) in cols.iter_mut().zip(row) {
+                    c.push(Some(v));
+                }
+            }
+            let [a, b, c] = cols;
+            tx.execute_columns(
+                "INSERT INTO case_indicators (case_id, kind, value) \
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
+                vec![Column::Text(a), Column::Text(b), Column::Text(c)],
+            )
+            .await?;
+        }
+        if !self.reports.is_empty() {
+            tx.execute_columns(
+                "INSERT INTO reports (id, case_id, reporter_org, category, province, self_handled, body, version, created_us, updated_us) \
+                 SELECT a, b, c, d, e, f, g, 1, h, h FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::bigint[], $7::text[], $8::bigint[]) AS x(a, b, c, d, e, f, g, h)",
+                columns(&self.reports, 8)?,
+            )
+            .await?;
+            self.reports.clear();
+        }
+        Ok(())
+    }
+
+    /// Chains the changeset's events after the head; answers the last sequence number.
+    fn append_audit(
+        &mut self,
+        cs: &Changeset,
+        at_us: i64,
+        states: &std::collections::HashMap<String, String>,
+    ) -> Result<i64> {
+        let actor = to_json(&cs.actor)?;
+        let actor_org = cs.actor.org().map(|o| o.slug.clone());
+        let provinces = provinces_of(&cs.writes);
+        for e in &cs.events {
+            let seq = self.seq + 1;
+            let (hash, row) = audit_row(
+                cs, e, seq, at_us, &self.prev, &actor, &actor_org, &provinces, states,
+            )?;
+            self.audit.push(row);
+            self.seq = seq;
+            self.prev = hash;
+        }
+        Ok(self.seq)
+    }
+
+    /// Writes the versions and entries held, and moves the head to the last entry.
+    pub(super) async fn finish(mut self, tx: &mut Tx) -> Result<()> {
+        self.flush_inserts(tx).await?;
+        match tx.backend() {
+            Backend::Postgres => {
+                if !self.versions.is_empty() {
+                    let n = self.versions.len();
+                    let (mut kinds, mut ids, mut versions, mut bodies, mut ats) = (
+                        Vec::with_capacity(n),
+                        Vec::with_capacity(n),
+                        Vec::with_capacity(n),
+                        Vec::with_capacity(n),
+                        Vec::with_capacity(n),
+                    );
+                    for v in self.versions {
+                        kinds.push(Some(v.kind.to_owned()));
+                        ids.push(Some(v.id));
+                        versions.push(Some(v.version));
+                        bodies.push(Some(v.body));
+                        ats.push(Some(v.at_us));
+                    }
+                    // WITH ORDINALITY: versions are numbered (seq) in the order they were made.
+                    tx.execute_columns(
+                        "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us) \
+                         SELECT t, i, v, b, a FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) \
+                         WITH ORDINALITY AS x(t, i, v, b, a, n) ORDER BY n",
+                        vec![
+                            Column::Text(kinds),
+                            Column::Text(ids),
+                            Column::I64(versions),
+                            Column::Text(bodies),
+                            Column::I64(ats),
+                        ],
+                    )
+                    .await?;
+                }
+                if !self.audit.is_empty() {
+                    let columns = (0..AUDIT_COLUMNS.len())
+                        .map(|i| Column::of(&self.audit, i))
+                        .collect::<Result<Vec<_>>>()?;
+                    tx.execute_columns(
+                        "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash, province) \
+                         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])",
+                        columns,
+                    )
+                    .await?;
+                }
+            }
+            Backend::Sqlite => {
+                for v in self.versions {
+                    tx.execute(
+                        "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us, seq) \
+                         VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM object_versions))",
+                        &[
+                            v.kind.into(),
+                            v.id.into(),
+                            v.version.into(),
+                            v.body.into(),
+                            v.at_us.into(),
+                        ],
+                    )
+                    .await?;
+                }
+                for row in &self.audit {
+                    tx.execute(
+                        "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash, province) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                        row,
+                    )
+                    .await?;
+                }
+            }
+        }
+        set_head(tx, self.seq, self.prev).await
+    }
+}
+
+/// Takes whatever commits are waiting, applies them in one transaction, commits once, then
+/// answers each.
 pub(super) async fn group_committer(db: Db, mut rx: mpsc::Receiver<Pending>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -52,42 +315,107 @@ pub(super) async fn group_committer(db: Db, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
+/// How a pass over a group ended.
+enum Pass {
+    Done(Vec<Result<CommitOutcome>>),
+    /// A changeset failed without savepoints: the group must be run again with them.
+    Isolate,
+}
+
+/// A group is first applied without savepoints (two round trips fewer per changeset); only
+/// if one of its changesets fails is it rolled back and applied again with each changeset
+/// under its own savepoint, so that the failure leaves the others alone. If the final commit
+/// fails, all of them fail.
 async fn commit_group(db: &Db, batch: &[Pending]) -> Vec<Result<CommitOutcome>> {
-    let failed_all = |e: &StoreError| -> Vec<Result<CommitOutcome>> {
-        batch
-            .iter()
-            .map(|_| Err(StoreError::Unavailable(e.to_string())))
-            .collect()
-    };
+    match run_group(db, batch, false).await {
+        Pass::Done(results) => results,
+        Pass::Isolate => match run_group(db, batch, true).await {
+            Pass::Done(results) => results,
+            Pass::Isolate => failed_all(
+                batch,
+                &StoreError::Corrupt("a group with savepoints asked for savepoints".into()),
+            ),
+        },
+    }
+}
+
+/// The same failure for every changeset of the group; a read-only database stays what it is
+/// (the caller answers `read-only-node`, not an outage).
+fn failed_all(batch: &[Pending], e: &StoreError) -> Vec<Result<CommitOutcome>> {
+    batch
+        .iter()
+        .map(|_| {
+            Err(match e {
+                StoreError::ReadOnly => StoreError::ReadOnly,
+                other => StoreError::Unavailable(other.to_string()),
+            })
+        })
+        .collect()
+}
+
+async fn run_group(db: &Db, batch: &[Pending], savepoints: bool) -> Pass {
     let mut tx = match db.begin().await {
         Ok(t) => t,
-        Err(e) => return failed_all(&e),
+        Err(e) => return Pass::Done(failed_all(batch, &e)),
+    };
+    let mut tail = match Tail::begin(&mut tx, !savepoints).await {
+        Ok(t) => t,
+        Err(e) => {
+            let _ = tx.rollback().await;
+            return Pass::Done(failed_all(batch, &e));
+        }
     };
     let mut results = Vec::with_capacity(batch.len());
     for (cs, _) in batch {
-        if let Err(e) = tx.execute("SAVEPOINT one_commit", &[]).await {
+        if savepoints && let Err(e) = tx.execute("SAVEPOINT one_commit", &[]).await {
             let _ = tx.rollback().await;
-            return failed_all(&e);
+            return Pass::Done(failed_all(batch, &e));
         }
-        let outcome = apply_changeset(&mut tx, cs).await;
-        let undo = !matches!(outcome, Ok(CommitOutcome::Applied { .. }));
-        let step = if undo {
+        let mark = tail.mark();
+        let outcome = apply_into(&mut tx, cs, &mut tail).await;
+        let applied = matches!(outcome, Ok(CommitOutcome::Applied { .. }));
+        if !applied {
+            tail.undo(mark);
+        }
+        if !savepoints {
+            if let Err(e) = outcome {
+                let _ = tx.rollback().await;
+                // Alone in its group, the changeset's own error is the answer.
+                return if batch.len() == 1 {
+                    Pass::Done(vec![Err(e)])
+                } else {
+                    Pass::Isolate
+                };
+            }
+            results.push(outcome);
+            continue;
+        }
+        let step = if applied {
+            tx.execute("RELEASE SAVEPOINT one_commit", &[]).await
+        } else {
             match tx.execute("ROLLBACK TO SAVEPOINT one_commit", &[]).await {
                 Ok(_) => tx.execute("RELEASE SAVEPOINT one_commit", &[]).await,
                 Err(e) => Err(e),
             }
-        } else {
-            tx.execute("RELEASE SAVEPOINT one_commit", &[]).await
         };
         if let Err(e) = step {
             let _ = tx.rollback().await;
-            return failed_all(&e);
+            return Pass::Done(failed_all(batch, &e));
         }
         results.push(outcome);
     }
+    if let Err(e) = tail.finish(&mut tx).await {
+        let _ = tx.rollback().await;
+        // Without savepoints the deferred rows of any changeset may be the cause: find which.
+        return if savepoints {
+            Pass::Done(failed_all(batch, &e))
+        } else {
+            Pass::Isolate
+        };
+    }
     match tx.commit().await {
-        Ok(()) => results,
-        Err(e) => failed_all(&e),
+        Ok(()) => Pass::Done(results),
+        Err(e) => Pass::Done(failed_all(batch, &e)),
     }
 }
 
@@ -402,7 +730,13 @@ fn exists_sql(kind: &str) -> &'static str {
 }
 
 /// Writes one object; returns its (id, SHA-256 of the new body) for the audit entries.
-async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(String, String)>> {
+async fn apply_write(
+    tx: &mut Tx,
+    w: &Write,
+    at_us: i64,
+    tail: &mut Tail,
+    deferred: bool,
+) -> Result<Option<(String, String)>> {
     match w {
         Write::Link { link } => {
             // A new link replaces the person's earlier ones that were not used.
@@ -493,6 +827,23 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
         _ => (false, None),
     };
     let version = match expected {
+        None if deferred => {
+            match w {
+                Write::Case { case, .. } => {
+                    tail.cases.push(args);
+                    tail.case_timings.push(super::timings::case_row(case));
+                    tail.indicators.extend(case.indicators.iter().map(|i| {
+                        [
+                            id.clone(),
+                            i.kind().as_str().to_owned(),
+                            i.value().to_owned(),
+                        ]
+                    }));
+                }
+                _ => tail.reports.push(args),
+            }
+            1
+        }
         None => {
             tx.execute(s.insert, &args).await.map_err(|e| match e {
                 StoreError::Duplicate { .. } => StoreError::Duplicate {
@@ -521,28 +872,13 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
         }
     };
     let state_hash = crate::audit::sha256_hex(s.body.as_bytes());
-    // PostgreSQL numbers versions from a sequence; SQLite, whose writers hold its one write
-    // lock, takes the next number.
-    let insert_version = match tx.backend() {
-        Backend::Postgres => {
-            "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us) VALUES ($1, $2, $3, $4, $5)"
-        }
-        Backend::Sqlite => {
-            "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us, seq) \
-             VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM object_versions))"
-        }
-    };
-    tx.execute(
-        insert_version,
-        &[
-            s.kind.into(),
-            id.clone().into(),
-            version.into(),
-            s.body.into(),
-            at_us.into(),
-        ],
-    )
-    .await?;
+    tail.versions.push(VersionRow {
+        kind: s.kind,
+        id: id.clone(),
+        version,
+        body: s.body,
+        at_us,
+    });
     if let Write::Measure { measure, .. } = w {
         if measure.block_active() != listed_before {
             record_block_change(tx, &id, measure.block_active(), at_us).await?;
@@ -553,18 +889,50 @@ async fn apply_write(tx: &mut Tx, w: &Write, at_us: i64) -> Result<Option<(Strin
         }
         super::timings::write_measure(tx, measure).await?;
     }
-    if let Write::Case { case, .. } = w {
+    if let Write::Case { case, .. } = w
+        && !(deferred && expected.is_none())
+    {
         super::timings::write_case(tx, case).await?;
         // Indicators only ever join a case, so inserting the new ones is enough.
-        for i in &case.indicators {
-            tx.execute(
-                "INSERT INTO case_indicators (case_id, kind, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                &[id.clone().into(), i.kind().as_str().into(), i.value().into()],
+        insert_case_indicators(tx, &id, &case.indicators).await?;
+    }
+    Ok(Some((id, state_hash)))
+}
+
+/// A case's indicators, in one statement on PostgreSQL.
+async fn insert_case_indicators(
+    tx: &mut Tx,
+    case_id: &str,
+    indicators: &std::collections::BTreeSet<warden_core::indicator::Indicator>,
+) -> Result<()> {
+    match tx.backend() {
+        Backend::Postgres => {
+            if indicators.is_empty() {
+                return Ok(());
+            }
+            let [kinds, values] = indicator_columns(indicators.iter());
+            tx.execute_columns(
+                "INSERT INTO case_indicators (case_id, kind, value) \
+                 SELECT c, k, v FROM UNNEST($1::text[], $2::text[], $3::text[]) AS x(c, k, v) ON CONFLICT DO NOTHING",
+                vec![
+                    Column::Text(vec![Some(case_id.to_owned()); indicators.len()]),
+                    kinds,
+                    values,
+                ],
             )
             .await?;
         }
+        Backend::Sqlite => {
+            for i in indicators {
+                tx.execute(
+                    "INSERT INTO case_indicators (case_id, kind, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    &[case_id.to_owned().into(), i.kind().as_str().into(), i.value().into()],
+                )
+                .await?;
+            }
+        }
     }
-    Ok(Some((id, state_hash)))
+    Ok(())
 }
 
 /// The key of a measure's tally: its recipient and province ('' for none).
@@ -608,16 +976,14 @@ pub(super) async fn add_to_tally(
 }
 
 /// Appends to the blocklist change sequence. Serials must become visible in order (followers
-/// read "after serial N"), so the writer first takes the audit head's row lock, which every
-/// commit takes and holds to its end: serials are drawn in commit order.
+/// read "after serial N"); the writer already holds the audit head's row lock, which every
+/// commit takes first and holds to its end: serials are drawn in commit order.
 async fn record_block_change(
     tx: &mut Tx,
     measure_id: &str,
     listed: bool,
     at_us: i64,
 ) -> Result<()> {
-    tx.execute("UPDATE audit_head SET seq = seq WHERE id = 1", &[])
-        .await?;
     tx.execute(
         "UPDATE block_changes SET superseded = 1 WHERE measure_id = $1 AND superseded = 0",
         &[measure_id.to_owned().into()],
@@ -790,30 +1156,4 @@ pub(super) async fn set_head(tx: &mut Tx, seq: i64, hash: String) -> Result<()> 
     )
     .await?;
     Ok(())
-}
-
-async fn append_audit(
-    tx: &mut Tx,
-    cs: &Changeset,
-    at_us: i64,
-    states: &std::collections::HashMap<String, String>,
-) -> Result<i64> {
-    let (mut seq, mut prev) = lock_head(tx).await?;
-    let actor = to_json(&cs.actor)?;
-    let actor_org = cs.actor.org().map(|o| o.slug.clone());
-    let provinces = provinces_of(&cs.writes);
-    for e in &cs.events {
-        seq += 1;
-        let (hash, row) = audit_row(
-            cs, e, seq, at_us, &prev, &actor, &actor_org, &provinces, states,
-        )?;
-        tx.execute(
-            "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash, province) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            &row,
-        )
-        .await?;
-        prev = hash;
-    }
-    set_head(tx, seq, prev).await?;
-    Ok(seq)
 }

@@ -11,6 +11,7 @@ conformance!(
     lifecycle_story,
     concurrent_transitions_one_wins,
     idempotent_writes_apply_once,
+    a_group_keeps_each_outcome,
 );
 
 async fn lifecycle_story(f: Fixture) {
@@ -561,4 +562,148 @@ async fn idempotent_writes_apply_once(f: Fixture) {
         .await
         .unwrap();
     assert_eq!(page.items.len(), 2, "k1 and k3 each opened one case");
+}
+
+/// Many commits at once share the committer's groups: new cases and reports (which may wait
+/// for the group's end), a case made twice, a stale update, and an update of a case made by an
+/// earlier commit of the same burst. Each gets its own outcome, and the trail holds exactly
+/// the applied ones' entries.
+async fn a_group_keeps_each_outcome(f: Fixture) {
+    let store = f.store.clone();
+    let w = seed(store.as_ref()).await;
+    let reporter = w.actor("secco-alpha", "rita", &[Role::Reporter]);
+    let analyst = w.actor("cncert", "ann", &[Role::Analyst]);
+    let new_case = |i: usize| {
+        let mut report = Report::submit(
+            &reporter,
+            Uuid::now_v7(),
+            content(&format!("g{i}.evil.cn")),
+            None,
+            T0,
+        )
+        .unwrap();
+        let out = Case::open(
+            &mut report,
+            Uuid::now_v7(),
+            Some(w.org("cncert").org_ref()),
+            T0,
+        )
+        .unwrap();
+        let case = out.next.clone();
+        let c = cs(
+            &reporter,
+            T0,
+            vec![
+                Write::Case {
+                    case: out.next,
+                    expected: None,
+                },
+                Write::Report {
+                    report,
+                    expected: None,
+                },
+            ],
+            out.events,
+        );
+        (c, case)
+    };
+    let determine = |case: &Case, version: i64| {
+        let out = case
+            .apply(
+                &analyst,
+                CaseCommand::Determine {
+                    verdict: Verdict::Confirmed,
+                    severity: Some(Severity::Low),
+                    incident_level: None,
+                    rationale: "r".into(),
+                    recommended_measures: vec![],
+                    malware_family: None,
+                },
+                w.ctx(T0, case.province),
+            )
+            .unwrap();
+        cs(
+            &analyst,
+            T0,
+            vec![Write::Case {
+                case: out.next,
+                expected: Some(version),
+            }],
+            out.events,
+        )
+    };
+    // A case already there, for the stale update.
+    let (_, old_case) = submit(store.as_ref(), &w, "old.evil.cn", T0).await;
+    let old = store.case(old_case).await.unwrap().unwrap();
+    let audit_before = store.audit(0, 100_000, None).await.unwrap().len();
+
+    for round in 0..3 {
+        let mut commits: Vec<(&str, Changeset)> = vec![];
+        let mut made = vec![];
+        for i in 0..40 {
+            let (c, case) = new_case(round * 100 + i);
+            if i == 7 {
+                // The same case and report again: the second is a duplicate.
+                commits.push(("ok", c.clone()));
+                commits.push(("duplicate", c));
+            } else {
+                commits.push(("ok", c));
+            }
+            made.push(case);
+        }
+        // Determining a case made earlier in the burst finds it.
+        commits.push(("ok", determine(&made[3], 1)));
+        // An update against a version that is not the stored one.
+        commits.push(("conflict", determine(&old.value, old.version + 5)));
+        for i in 40..60 {
+            commits.push(("ok", new_case(round * 100 + i).0));
+        }
+        let expected_entries: usize = commits
+            .iter()
+            .filter(|(e, _)| *e == "ok")
+            .map(|(_, c)| c.events.len())
+            .sum();
+        let before = store.audit(0, 100_000, None).await.unwrap().len();
+        // Polled in order, the commits reach the committer's queue in order (the determination
+        // after the case it determines) without waiting for one another.
+        let (wants, pending): (Vec<_>, Vec<_>) = commits
+            .into_iter()
+            .map(|(want, c)| (want, store.commit(c)))
+            .unzip();
+        let results = futures_util::future::join_all(pending).await;
+        for (want, got) in wants.into_iter().zip(results) {
+            match want {
+                "ok" => assert!(
+                    matches!(got, Ok(CommitOutcome::Applied { .. })),
+                    "round {round}: {got:?}"
+                ),
+                "duplicate" => assert_eq!(got.unwrap_err().code(), "duplicate", "round {round}"),
+                _ => assert_eq!(got.unwrap_err().code(), "conflict", "round {round}"),
+            }
+        }
+        for case in &made {
+            let stored = store.case(case.id).await.unwrap().unwrap();
+            assert_eq!(stored.value.indicators, case.indicators);
+        }
+        assert_eq!(
+            store.case(made[3].id).await.unwrap().unwrap().version,
+            2,
+            "round {round}"
+        );
+        let after = store.audit(0, 100_000, None).await.unwrap().len();
+        assert_eq!(after - before, expected_entries, "round {round}");
+        assert_eq!(
+            store
+                .open_case_matching(&made[9].indicators.iter().cloned().collect::<Vec<_>>())
+                .await
+                .unwrap(),
+            Some(made[9].id)
+        );
+    }
+    assert!(store.audit(0, 100_000, None).await.unwrap().len() > audit_before);
+    assert!(store.verify_audit().await.unwrap().intact);
+    assert_eq!(
+        store.case(old_case).await.unwrap().unwrap().version,
+        old.version
+    );
 }
