@@ -277,8 +277,13 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     start(&state).await?;
     let limits = state.connections;
+    use axum::serve::ListenerExt as _;
     listen::serve(
-        listener,
+        // Answers are often written in two parts (headers, then a streamed body): without
+        // TCP_NODELAY the last part waits for the client's delayed ACK, 40 ms on Linux.
+        listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        }),
         router(state),
         limits,
         |peer: std::net::SocketAddr, ext: &mut axum::http::Extensions| {

@@ -83,6 +83,8 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // As for plain HTTP (`crate::serve`): no wait for delayed ACKs.
+                let _ = stream.set_nodelay(true);
                 // Handshakes cost CPU before anything is known of the client: a bounded
                 // number run at once, and connections beyond them are closed.
                 let Ok(turn) = handshakes.clone().try_acquire_owned() else {

@@ -90,6 +90,14 @@ impl Service {
         format: &str,
         q: &ExportFilter,
     ) -> Result<Export, ServiceError> {
+        // A serial newer than this node's was seen on another node (clients behind a proxy
+        // move between nodes): catch up from the database before answering, instead of
+        // waiting for the next poll or refusing a serial that exists.
+        if q.since
+            .is_some_and(|s| s > self.blocklist.snapshot().serial)
+        {
+            self.blocklist.sync(&self.store).await?;
+        }
         prepare_export(
             self.store.as_ref(),
             &self.blocklist,

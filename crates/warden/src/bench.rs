@@ -12,6 +12,27 @@ use warden_core::clock::SystemClock;
 use warden_core::org::{Actor, Role};
 use warden_core::policy::Policy;
 
+/// The tokens and places a benchmark that drives the lifecycle needs: reports from a member,
+/// determined by an analyst, decided by a reviewer, blocks addressed to the member.
+#[derive(clap::Args, Clone)]
+pub struct Lifecycle {
+    /// A member organisation's reporter token (it also looks up)
+    #[arg(long, env = "WARDEN_REPORTER_TOKEN", hide_env_values = true)]
+    pub reporter: String,
+    /// An analyst token of the institution the reports are assigned to
+    #[arg(long, env = "WARDEN_ANALYST_TOKEN", hide_env_values = true)]
+    pub analyst: String,
+    /// A reviewer token of the authority of --province (or MIIT)
+    #[arg(long, env = "WARDEN_REVIEWER_TOKEN", hide_env_values = true)]
+    pub reviewer: String,
+    /// The member organisation the blocks go to (its slug)
+    #[arg(long)]
+    pub recipient: String,
+    /// The province of the reports (the reviewer's jurisdiction)
+    #[arg(long, default_value = "44")]
+    pub province: String,
+}
+
 pub struct ApiBench {
     pub db: Option<String>,
     pub requests: u32,

@@ -15,13 +15,7 @@ pub struct Propagation {
     pub write: String,
     /// The nodes whose lookups are timed (the writing node may be one of them).
     pub read: Vec<String>,
-    pub reporter: String,
-    pub analyst: String,
-    pub reviewer: String,
-    /// The member organisation the blocks are addressed to.
-    pub recipient: String,
-    /// The province of the reports (the reviewer's jurisdiction).
-    pub province: String,
+    pub actors: crate::bench::Lifecycle,
     pub samples: u32,
 }
 
@@ -76,10 +70,10 @@ pub async fn run(b: Propagation) -> Result<()> {
         let rep = post(
             &http,
             &format!("{write}/api/v1/reports"),
-            &b.reporter,
+            &b.actors.reporter,
             json!({"category": "malicious_resource", "subtype": "c2", "title": "Propagation probe",
                    "description": "A decision timed across nodes", "observed_at": "2026-11-01T00:00:00Z",
-                   "province": b.province,
+                   "province": b.actors.province,
                    "indicators": [{"type": "domain", "value": value}]}),
         )
         .await
@@ -91,7 +85,7 @@ pub async fn run(b: Propagation) -> Result<()> {
         post(
             &http,
             &format!("{case}/determination"),
-            &b.analyst,
+            &b.actors.analyst,
             json!({"verdict": "confirmed", "severity": "high", "rationale": "Confirmed C2"}),
         )
         .await
@@ -99,10 +93,10 @@ pub async fn run(b: Propagation) -> Result<()> {
         post(
             &http,
             &format!("{case}/decision"),
-            &b.reviewer,
+            &b.actors.reviewer,
             json!({"outcome": "approved", "reasons": "Block the C2 domain",
                    "measures": [{"kind": "block", "target": {"type": "domain", "value": value},
-                                 "recipient_org": b.recipient}]}),
+                                 "recipient_org": b.actors.recipient}]}),
         )
         .await
         .context("deciding")?;
@@ -114,7 +108,7 @@ pub async fn run(b: Propagation) -> Result<()> {
                 tokio::spawn(until_listed(
                     http.clone(),
                     node.trim_end_matches('/').to_owned(),
-                    b.reporter.clone(),
+                    b.actors.reporter.clone(),
                     value.clone(),
                     decided,
                 ))

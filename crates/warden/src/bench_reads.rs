@@ -39,7 +39,12 @@ fn ids(v: &serde_json::Value, key: &str) -> Vec<String> {
 }
 
 /// Signs in to the console; answers the cookies of the session.
-async fn console_session(c: &reqwest::Client, base: &str, user: &str, pw: &str) -> Result<String> {
+pub(crate) async fn console_session(
+    c: &reqwest::Client,
+    base: &str,
+    user: &str,
+    pw: &str,
+) -> Result<String> {
     let cookies = |h: &HeaderMap| -> Vec<String> {
         h.get_all(SET_COOKIE)
             .iter()
@@ -349,7 +354,7 @@ fn rfc3339(days_ago: i64) -> String {
         .unwrap_or_default()
 }
 
-fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -8,6 +8,7 @@ mod bench_match;
 mod bench_propagation;
 mod bench_reads;
 mod bench_seed;
+mod bench_soak;
 mod bench_taxii;
 mod config;
 mod export;
@@ -376,23 +377,14 @@ enum BenchCommand {
         /// The nodes whose lookups are timed, comma-separated
         #[arg(long, value_delimiter = ',', required = true)]
         read: Vec<String>,
-        /// A member organisation's reporter token (it also looks up)
-        #[arg(long, env = "WARDEN_REPORTER_TOKEN", hide_env_values = true)]
-        reporter: String,
-        /// An analyst token of the institution the reports are assigned to
-        #[arg(long, env = "WARDEN_ANALYST_TOKEN", hide_env_values = true)]
-        analyst: String,
-        /// A reviewer token of the authority of --province (or MIIT)
-        #[arg(long, env = "WARDEN_REVIEWER_TOKEN", hide_env_values = true)]
-        reviewer: String,
-        /// The member organisation the blocks go to (its slug)
-        #[arg(long)]
-        recipient: String,
-        #[arg(long, default_value = "44")]
-        province: String,
+        #[command(flatten)]
+        actors: bench::Lifecycle,
         #[arg(long, default_value_t = 100)]
         samples: u32,
     },
+    /// The mix of a national day against running nodes at a fixed rate for a long time:
+    /// errors, latency per route and the nodes' memory over time
+    Soak(bench_soak::SoakArgs),
     /// A generated 1M-line mixed feed through `warden import`'s pipeline into a fresh database
     Import {
         #[arg(long, default_value_t = 1_000_000)]
@@ -710,21 +702,13 @@ fn run(cli: Cli) -> Result<()> {
                 BenchCommand::Propagation {
                     write,
                     read,
-                    reporter,
-                    analyst,
-                    reviewer,
-                    recipient,
-                    province,
+                    actors,
                     samples,
                 },
         } => runtime()?.block_on(bench_propagation::run(bench_propagation::Propagation {
             write,
             read,
-            reporter,
-            analyst,
-            reviewer,
-            recipient,
-            province,
+            actors,
             samples,
         })),
         Command::Bench {
@@ -755,6 +739,9 @@ fn run(cli: Cli) -> Result<()> {
                 skip,
             }))
         }
+        Command::Bench {
+            command: BenchCommand::Soak(args),
+        } => runtime()?.block_on(bench_soak::run(args.into_soak()?)),
         Command::Bench {
             command:
                 BenchCommand::Seed {

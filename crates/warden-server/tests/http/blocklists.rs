@@ -11,6 +11,7 @@ on_both!(
     blocklists_answer_lookups_and_export,
     allowlists_guard_blocks,
     a_second_server_follows_the_blocklist,
+    a_serial_seen_on_another_node_is_answered,
 );
 
 async fn blocklists_answer_lookups_and_export(s: Server) {
@@ -439,4 +440,49 @@ async fn a_second_server_follows_the_blocklist(s: Server) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(gone, "the second server kept a revoked block");
+}
+
+/// A client behind a proxy takes a serial from one node and asks another for the changes since
+/// it: a node that has not caught up yet reads the database instead of refusing the serial;
+/// a serial past the database's is still refused.
+async fn a_serial_seen_on_another_node_is_answered(s: Server) {
+    decided_block(&s, "seen-elsewhere.example.cn").await;
+    let r = s
+        .http
+        .get(format!("{}/api/v1/blocklists/rpz", s.base))
+        .bearer_auth(&s.tokens["telecom"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let serial: i64 = r.headers()["x-warden-serial"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(serial > 0);
+    // Never started: its matcher is empty, at serial 0.
+    let other = node_beside(&s).build();
+    let telecom = other.token_actor(&s.tokens["telecom"]).await.unwrap();
+    let since = |n| warden_service::filters::ExportFilter {
+        since: Some(n),
+        ..Default::default()
+    };
+    let e = other.export(&telecom, "rpz", &since(serial)).await.unwrap();
+    assert_eq!(e.serial, serial);
+    let e = other
+        .export(&telecom, "rpz", &since(serial - 1))
+        .await
+        .unwrap();
+    assert_eq!(e.serial, serial);
+    let err = other
+        .export(&telecom, "rpz", &since(serial + 1))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("not between 0 and the current serial"),
+        "{err}"
+    );
 }

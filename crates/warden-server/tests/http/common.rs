@@ -130,6 +130,22 @@ pub(crate) async fn start_full(
     }
 }
 
+/// Another node's service on the server's database (its own keys, the test clock), not
+/// started: its matcher is empty until it catches up.
+pub(crate) fn node_beside(s: &Server) -> warden_service::service::ServiceBuilder {
+    let keydir = tempfile::tempdir().unwrap();
+    let ring = keys::KeyRing::new(
+        keys::MasterKey::load_or_create(&keydir.path().join("master.key")).unwrap(),
+    );
+    Service::builder(
+        s.store.clone(),
+        warden_core::calendar::Calendar::builtin().unwrap(),
+        warden_core::policy::Policy::builtin().unwrap(),
+        ring,
+    )
+    .clock(Arc::new(FixedClock::new(NOW)))
+}
+
 /// Another server's state on `store`, with its own clock and keys.
 pub(crate) fn app(
     store: Arc<dyn Store>,
