@@ -36,6 +36,7 @@ pub mod reports;
 pub mod seed;
 pub mod service;
 pub mod statistics;
+mod stats_cache;
 pub mod stix_index;
 pub mod taxii;
 

@@ -475,6 +475,10 @@ pub struct TimelinessReport {
     pub from: Option<String>,
     pub to: Option<String>,
     pub groups: Vec<warden_core::stats::Group>,
+    /// When these figures were computed (RFC 3339). Figures are kept between requests: they
+    /// are current unless something was written since, and never older than the server's
+    /// `--statistics-max-age`.
+    pub as_of: String,
 }
 
 /// Art. 8: the telephone call that precedes the written notice in an emergency.

@@ -49,6 +49,8 @@ pub struct Service {
     pub(crate) import_slots: Arc<tokio::sync::Semaphore>,
     /// The public TAXII collection of publications, as last built.
     pub(crate) publications_cache: crate::items::PublicationsCache,
+    /// Timeliness figures kept between requests.
+    pub(crate) stats_cache: Arc<crate::stats_cache::StatsCache>,
 }
 
 /// How many argon2 checks run at once: one per core.
@@ -67,9 +69,18 @@ pub struct ServiceBuilder {
     clock: Arc<dyn Clock>,
     simulated: Option<Arc<SimulatedClock>>,
     import_limits: crate::limits::ImportLimits,
+    statistics_max_age: time::Duration,
 }
 
 impl ServiceBuilder {
+    /// How old timeliness figures may be when writes came after them: up to this age a request
+    /// gets the kept figures (saying when they were computed) while one recomputation runs in
+    /// the background. Zero (the default) recomputes after every write.
+    pub fn statistics_max_age(mut self, age: time::Duration) -> Self {
+        self.statistics_max_age = age;
+        self
+    }
+
     /// Bounds feed imports (the defaults otherwise).
     pub fn import_limits(mut self, limits: crate::limits::ImportLimits) -> Self {
         self.import_limits = limits;
@@ -109,6 +120,7 @@ impl ServiceBuilder {
                 self.import_limits.running.max(1),
             )),
             publications_cache: Default::default(),
+            stats_cache: Arc::new(crate::stats_cache::StatsCache::new(self.statistics_max_age)),
         }
     }
 }
@@ -160,6 +172,7 @@ impl Service {
             clock: Arc::new(SystemClock),
             simulated: None,
             import_limits: crate::limits::ImportLimits::default(),
+            statistics_max_age: time::Duration::ZERO,
         }
     }
 
@@ -182,6 +195,7 @@ impl Service {
             import_limits: self.import_limits,
             import_slots: self.import_slots.clone(),
             publications_cache: Default::default(),
+            stats_cache: self.stats_cache.clone(),
         }
     }
 

@@ -120,12 +120,65 @@ impl Service {
                 s.measure_determining_org = Some(id);
             }
         }
+        let (groups, as_of) = self.kept_timeliness(s, q.group_by).await?;
         Ok(TimelinessReport {
             group_by: q.group_by,
             from: q.from.map(rfc3339),
             to: q.to.map(rfc3339),
-            groups: self.store.timeliness(&s, q.group_by).await?,
+            groups: groups.as_ref().clone(),
+            as_of: rfc3339(as_of),
         })
+    }
+
+    /// The figures for `s`: kept ones when they are current or young enough (then one
+    /// recomputation starts in the background), else computed now.
+    async fn kept_timeliness(
+        &self,
+        s: TimingScope,
+        group_by: warden_core::stats::GroupBy,
+    ) -> Result<(
+        std::sync::Arc<Vec<warden_core::stats::Group>>,
+        OffsetDateTime,
+    )> {
+        use crate::stats_cache::Kept;
+        let key = format!("{s:?}/{group_by:?}");
+        let (head, _) = self.store.audit_head().await?;
+        let now = self.now();
+        match self.stats_cache.get(&key, head, now) {
+            Kept::Use {
+                groups,
+                as_of,
+                refresh,
+            } => {
+                if refresh {
+                    let (store, cache, clock) = (
+                        self.store.clone(),
+                        self.stats_cache.clone(),
+                        self.clock.clone(),
+                    );
+                    tokio::spawn(async move {
+                        let now = clock.now().to_offset(warden_core::calendar::SHANGHAI);
+                        let head = match store.audit_head().await {
+                            Ok((h, _)) => h,
+                            Err(_) => return cache.failed(&key),
+                        };
+                        match store.timeliness(&s, group_by).await {
+                            Ok(g) => cache.put(key, head, now, std::sync::Arc::new(g)),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "recomputing timeliness figures");
+                                cache.failed(&key);
+                            }
+                        }
+                    });
+                }
+                Ok((groups, as_of))
+            }
+            Kept::Compute => {
+                let groups = std::sync::Arc::new(self.store.timeliness(&s, group_by).await?);
+                self.stats_cache.put(key, head, now, groups.clone());
+                Ok((groups, now))
+            }
+        }
     }
 }
 

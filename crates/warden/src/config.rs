@@ -24,6 +24,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("import_max_bytes", "WARDEN_IMPORT_MAX_BYTES"),
     ("imports_per_org", "WARDEN_IMPORTS_PER_ORG"),
     ("imports_running", "WARDEN_IMPORTS_RUNNING"),
+    ("statistics_max_age", "WARDEN_STATISTICS_MAX_AGE"),
 ];
 
 /// The settings that are numbers (the others are text, or lists of text).
@@ -34,6 +35,7 @@ const NUMBERS: &[&str] = &[
     "import_max_bytes",
     "imports_per_org",
     "imports_running",
+    "statistics_max_age",
 ];
 
 /// Where the configuration is: `--config FILE` anywhere on the command line, else

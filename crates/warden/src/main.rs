@@ -128,6 +128,11 @@ enum Command {
         connections: ConnectionArgs,
         #[command(flatten)]
         imports: ImportArgs,
+        /// Seconds timeliness figures may still be served after writes, while one
+        /// recomputation runs in the background (0: recomputed after every write)
+        #[arg(long, env = "WARDEN_STATISTICS_MAX_AGE", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(0..=3600))]
+        statistics_max_age: u64,
     },
     /// Prepare an empty database for production: MIIT, the 31 provincial communications
     /// administrations, CNCERT, CAICT and the cyberspace administration, and the first
@@ -608,6 +613,7 @@ fn run(cli: Cli) -> Result<()> {
             tls_key,
             connections,
             imports,
+            statistics_max_age,
         } => {
             let connections = connections.limits()?;
             let imports = imports.limits();
@@ -642,6 +648,9 @@ fn run(cli: Cli) -> Result<()> {
             let setup = serve_cmd::Setup {
                 connections,
                 imports,
+                statistics_max_age: time::Duration::seconds(
+                    i64::try_from(statistics_max_age).unwrap_or(60),
+                ),
                 tls,
                 metrics_from,
                 trusted_proxies,

@@ -12,6 +12,8 @@ use warden_core::policy::Policy;
 pub(crate) struct Setup {
     pub(crate) connections: warden_server::listen::ConnectionLimits,
     pub(crate) imports: warden_service::imports::ImportLimits,
+    /// How old kept timeliness figures may be (`serve --statistics-max-age`).
+    pub(crate) statistics_max_age: time::Duration,
     /// HTTPS served directly, when configured.
     pub(crate) tls: Option<Arc<warden_server::tls::RustlsConfig>>,
     pub(crate) metrics_from: Vec<ipnet::IpNet>,
@@ -33,6 +35,7 @@ pub(crate) async fn serve(setup: Setup) -> Result<()> {
     let Setup {
         connections,
         imports,
+        statistics_max_age,
         tls,
         metrics_from,
         trusted_proxies,
@@ -96,8 +99,9 @@ pub(crate) async fn serve(setup: Setup) -> Result<()> {
         policy = %policy.national().version,
         "warden serving"
     );
-    let builder =
-        warden_service::Service::builder(store, calendar, policy, keys).import_limits(imports);
+    let builder = warden_service::Service::builder(store, calendar, policy, keys)
+        .import_limits(imports)
+        .statistics_max_age(statistics_max_age);
     let svc = match simulated {
         Some(sim) => builder.simulated_clock(sim),
         None => builder.clock(clock),

@@ -8,7 +8,11 @@ use warden_core::org::{Actor, Role};
 use warden_server::{HealthResponse, Problem};
 use warden_service::admin;
 
-on_both!(health_and_problems, authorization_matrix,);
+on_both!(
+    health_and_problems,
+    authorization_matrix,
+    timeliness_figures_are_kept_between_writes,
+);
 
 async fn health_and_problems(s: Server) {
     let r = s
@@ -1001,4 +1005,72 @@ async fn connections_are_capped_and_slow_clients_dropped() {
         let p: Value = r.json().await.unwrap();
         assert_eq!(kind(&p), "headers-too-large");
     }
+}
+
+/// Timeliness figures are kept: a node with a maximum age serves the figures it has after a
+/// write (saying when they were computed) while it recomputes them in the background; a node
+/// without one (the test server) recomputes at once.
+async fn timeliness_figures_are_kept_between_writes(s: Server) {
+    let clock = std::sync::Arc::new(warden_core::clock::FixedClock::new(NOW));
+    let kept = node_beside(&s)
+        .clock(clock.clone())
+        .statistics_max_age(time::Duration::seconds(60))
+        .build();
+    let miit = kept.token_actor(&s.tokens["miit"]).await.unwrap();
+    let filter = || warden_service::filters::TimelinessFilter {
+        group_by: warden_core::stats::GroupBy::Province,
+        from: None,
+        to: None,
+    };
+    let cases = |r: &warden_service::proto::TimelinessReport| -> u64 {
+        r.groups.iter().map(|g| g.cases).sum()
+    };
+    let first = kept.timeliness(&miit, filter()).await.unwrap();
+    assert_eq!(first.as_of, "2026-09-28T10:00:00+08:00", "{}", first.as_of);
+    let (st, body) = s
+        .post("secco", "/api/v1/reports", report("kept-figures.evil.cn"))
+        .await;
+    assert_eq!(st, 201, "{body}");
+
+    // The test server recomputes after every write.
+    let (st, now) = s
+        .get("miit", "/api/v1/stats/timeliness?group_by=province")
+        .await;
+    assert_eq!(st, 200, "{now}");
+    let total: u64 = now["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["cases"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, cases(&first) + 1);
+
+    // The node with a maximum age answers with what it has; once they are a quarter of that
+    // age old, it recomputes them in the background and catches up.
+    let stale = kept.timeliness(&miit, filter()).await.unwrap();
+    assert_eq!(stale.groups, first.groups);
+    clock.advance(time::Duration::seconds(20));
+    let stale = kept.timeliness(&miit, filter()).await.unwrap();
+    assert_eq!(stale.groups, first.groups);
+    assert_eq!(stale.as_of, first.as_of);
+    let mut caught_up = None;
+    for _ in 0..200 {
+        let r = kept.timeliness(&miit, filter()).await.unwrap();
+        if cases(&r) == total {
+            caught_up = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let r = caught_up.expect("the background recomputation never landed");
+    assert_eq!(r.as_of, "2026-09-28T10:00:20+08:00");
+    // Older than the maximum age after a write, figures are computed before answering.
+    let (st, body) = s
+        .post("secco", "/api/v1/reports", report("kept-figures-2.evil.cn"))
+        .await;
+    assert_eq!(st, 201, "{body}");
+    clock.advance(time::Duration::seconds(61));
+    let r = kept.timeliness(&miit, filter()).await.unwrap();
+    assert_eq!(cases(&r), total + 1);
+    assert_eq!(r.as_of, "2026-09-28T10:01:21+08:00");
 }
