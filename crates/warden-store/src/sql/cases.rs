@@ -47,16 +47,33 @@ impl CaseStore for SqlStore {
     ) -> Result<Page<Versioned<Case>>> {
         let limit = limit.clamp(1, 1000);
         let (c_us, c_id) = split_cursor(cursor)?;
+        // The reporter's filter is its own statement: a subquery under `$5 IS NULL OR …` is
+        // never turned into a join, so it hashed every report of the organisation on every
+        // page (20 ms at 41,000 reports); at the top level the planner walks the newest cases
+        // for a large reporter and starts from the reports for a small one.
+        macro_rules! cases_sql {
+            ($reporter:literal) => {
+                concat!(
+                    "SELECT version, body, created_us, id FROM cases \
+                     WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR category = $2) \
+                     AND ($3 IS NULL OR province = $3) AND ($4 IS NULL OR assigned_to = $4) ",
+                    $reporter,
+                    " AND ($6 IS NULL OR created_us >= $6) AND ($7 IS NULL OR created_us < $7) \
+                     AND ($8 IS NULL OR created_us < $8 OR (created_us = $8 AND id < $9)) \
+                     ORDER BY created_us DESC, id DESC LIMIT $10"
+                )
+            };
+        }
+        let sql = if f.reporter_org.is_some() {
+            cases_sql!("AND id IN (SELECT case_id FROM reports WHERE reporter_org = $5)")
+        } else {
+            // $5 is still bound (NULL): both statements take the same arguments.
+            cases_sql!("AND $5 IS NULL")
+        };
         let rows = self
             .db
             .fetch(
-                "SELECT version, body, created_us, id FROM cases \
-                 WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR category = $2) \
-                 AND ($3 IS NULL OR province = $3) AND ($4 IS NULL OR assigned_to = $4) \
-                 AND ($5 IS NULL OR id IN (SELECT case_id FROM reports WHERE reporter_org = $5)) \
-                 AND ($6 IS NULL OR created_us >= $6) AND ($7 IS NULL OR created_us < $7) \
-                 AND ($8 IS NULL OR created_us < $8 OR (created_us = $8 AND id < $9)) \
-                 ORDER BY created_us DESC, id DESC LIMIT $10",
+                sql,
                 &[
                     f.status.clone().into(),
                     f.category.clone().into(),
