@@ -49,8 +49,9 @@ pub struct Service {
     pub(crate) import_slots: Arc<tokio::sync::Semaphore>,
     /// The public TAXII collection of publications, as last built.
     pub(crate) publications_cache: crate::items::PublicationsCache,
-    /// Timeliness figures kept between requests.
-    pub(crate) stats_cache: Arc<crate::stats_cache::StatsCache>,
+    /// Timeliness and dashboard figures kept between requests.
+    pub(crate) stats_cache: Arc<crate::stats_cache::StatsCache<Vec<warden_core::stats::Group>>>,
+    pub(crate) dashboard_cache: Arc<crate::stats_cache::StatsCache<crate::statistics::Dashboard>>,
 }
 
 /// How many argon2 checks run at once: one per core.
@@ -73,9 +74,10 @@ pub struct ServiceBuilder {
 }
 
 impl ServiceBuilder {
-    /// How old timeliness figures may be when writes came after them: up to this age a request
-    /// gets the kept figures (saying when they were computed) while one recomputation runs in
-    /// the background. Zero (the default) recomputes after every write.
+    /// How old timeliness and dashboard figures may be when writes came after them: up to this
+    /// age a request gets the kept figures (saying when they were computed), and past a quarter
+    /// of it one recomputation runs in the background. Zero (the default) recomputes after
+    /// every write.
     pub fn statistics_max_age(mut self, age: time::Duration) -> Self {
         self.statistics_max_age = age;
         self
@@ -121,6 +123,7 @@ impl ServiceBuilder {
             )),
             publications_cache: Default::default(),
             stats_cache: Arc::new(crate::stats_cache::StatsCache::new(self.statistics_max_age)),
+            dashboard_cache: Arc::new(crate::stats_cache::StatsCache::new(self.statistics_max_age)),
         }
     }
 }
@@ -196,6 +199,7 @@ impl Service {
             import_slots: self.import_slots.clone(),
             publications_cache: Default::default(),
             stats_cache: self.stats_cache.clone(),
+            dashboard_cache: self.dashboard_cache.clone(),
         }
     }
 

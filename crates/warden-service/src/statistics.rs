@@ -12,6 +12,7 @@ use warden_core::taxonomy::Category;
 use warden_store::{NoticeFigures, TimingScope};
 
 /// The figures of the console's dashboard.
+#[derive(Debug, Clone)]
 pub struct Dashboard {
     pub cases: u64,
     pub notices: u64,
@@ -21,6 +22,8 @@ pub struct Dashboard {
     pub awaiting_report: u64,
     pub overdue_by_province: Vec<(String, u64)>,
     pub overdue_by_org: Vec<(String, u64)>,
+    /// When these figures were computed.
+    pub as_of: OffsetDateTime,
 }
 
 /// A bound of the period as the caller gave it (offset kept).
@@ -32,64 +35,21 @@ fn rfc3339(t: OffsetDateTime) -> String {
 impl Service {
     /// The dashboard's figures over the last `days` days, from what the caller may see: cases
     /// opened per day and category, time from decision to report-back, and overdue notices by
-    /// province and by recipient; aggregated in the database.
+    /// province and by recipient; aggregated in the database and kept between requests like
+    /// the timeliness figures (`as_of` says when they were computed).
     pub async fn dashboard(&self, actor: &Actor, days: u16) -> Result<Dashboard> {
-        let now = self.now();
-        let from = now - time::Duration::days(i64::from(days));
-        let today = warden_core::calendar::shanghai_date(now);
-        let mut opened_rows = vec![];
-        if let Some(scope) = case_scope(actor) {
-            let mut s = TimingScope {
-                opened_from: Some(from),
-                ..TimingScope::default()
-            };
-            match scope {
-                CaseScope::All => {}
-                CaseScope::Province(p) => s.case_province = Some(p.to_string()),
-                CaseScope::AssignedTo(id) => s.case_assigned_to = Some(id),
-                CaseScope::ReportedBy(id) => s.case_reporter = Some(id),
-            }
-            opened_rows = self.store.cases_opened(&s).await?;
-        }
-        let mut figures = NoticeFigures::default();
-        if let Some(scope) = measure_scope(actor) {
-            let mut s = TimingScope {
-                decided_from: Some(from),
-                ..TimingScope::default()
-            };
-            match scope {
-                MeasureScope::All => {}
-                MeasureScope::Province(p) => s.measure_province = Some(p.to_string()),
-                MeasureScope::Determiner(id) => s.measure_determining_org = Some(id),
-                MeasureScope::Recipient(id) => s.measure_recipient = Some(id),
-            }
-            figures = self.store.notice_figures(&s).await?;
-        }
-        let epoch = time::Date::from_calendar_date(1970, time::Month::January, 1)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let opened = warden_core::stats::opened_per_day(
-            opened_rows.iter().map(|(day, category, n)| {
-                (
-                    epoch + time::Duration::days(*day),
-                    category.parse::<Category>().unwrap_or(Category::Other),
-                    *n,
-                )
-            }),
-            today,
-            days,
-        );
-        Ok(Dashboard {
-            cases: opened_rows.iter().map(|r| r.2).sum(),
-            notices: figures.notices,
-            opened,
-            handling: figures.handling,
-            awaiting_report: figures.awaiting_report,
-            overdue_by_province: top(figures
-                .overdue_by_province
-                .into_iter()
-                .map(|(p, n)| (p.unwrap_or_else(|| "—".into()), n))),
-            overdue_by_org: top(figures.overdue_by_org.into_iter()),
-        })
+        let (cases, measures) = (case_scope(actor), measure_scope(actor));
+        let key = format!("{cases:?}/{measures:?}/{days}");
+        let store = self.store.clone();
+        let (figures, _) = crate::stats_cache::kept(
+            &self.dashboard_cache,
+            &self.store,
+            &self.clock,
+            key,
+            move |now| dashboard_figures(store.clone(), now, cases, measures, days),
+        )
+        .await?;
+        Ok(figures.as_ref().clone())
     }
 
     pub async fn timeliness(&self, actor: &Actor, q: TimelinessFilter) -> Result<TimelinessReport> {
@@ -120,7 +80,19 @@ impl Service {
                 s.measure_determining_org = Some(id);
             }
         }
-        let (groups, as_of) = self.kept_timeliness(s, q.group_by).await?;
+        let key = format!("{s:?}/{:?}", q.group_by);
+        let (store, group_by) = (self.store.clone(), q.group_by);
+        let (groups, as_of) = crate::stats_cache::kept(
+            &self.stats_cache,
+            &self.store,
+            &self.clock,
+            key,
+            move |_| {
+                let (store, s) = (store.clone(), s.clone());
+                async move { Ok(store.timeliness(&s, group_by).await?) }
+            },
+        )
+        .await?;
         Ok(TimelinessReport {
             group_by: q.group_by,
             from: q.from.map(rfc3339),
@@ -129,57 +101,72 @@ impl Service {
             as_of: rfc3339(as_of),
         })
     }
+}
 
-    /// The figures for `s`: kept ones when they are current or young enough (then one
-    /// recomputation starts in the background), else computed now.
-    async fn kept_timeliness(
-        &self,
-        s: TimingScope,
-        group_by: warden_core::stats::GroupBy,
-    ) -> Result<(
-        std::sync::Arc<Vec<warden_core::stats::Group>>,
-        OffsetDateTime,
-    )> {
-        use crate::stats_cache::Kept;
-        let key = format!("{s:?}/{group_by:?}");
-        let (head, _) = self.store.audit_head().await?;
-        let now = self.now();
-        match self.stats_cache.get(&key, head, now) {
-            Kept::Use {
-                groups,
-                as_of,
-                refresh,
-            } => {
-                if refresh {
-                    let (store, cache, clock) = (
-                        self.store.clone(),
-                        self.stats_cache.clone(),
-                        self.clock.clone(),
-                    );
-                    tokio::spawn(async move {
-                        let now = clock.now().to_offset(warden_core::calendar::SHANGHAI);
-                        let head = match store.audit_head().await {
-                            Ok((h, _)) => h,
-                            Err(_) => return cache.failed(&key),
-                        };
-                        match store.timeliness(&s, group_by).await {
-                            Ok(g) => cache.put(key, head, now, std::sync::Arc::new(g)),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "recomputing timeliness figures");
-                                cache.failed(&key);
-                            }
-                        }
-                    });
-                }
-                Ok((groups, as_of))
-            }
-            Kept::Compute => {
-                let groups = std::sync::Arc::new(self.store.timeliness(&s, group_by).await?);
-                self.stats_cache.put(key, head, now, groups.clone());
-                Ok((groups, now))
-            }
+/// The dashboard's figures at `now` for what the scopes select.
+async fn dashboard_figures(
+    store: std::sync::Arc<dyn warden_store::Store>,
+    now: OffsetDateTime,
+    cases: Option<CaseScope>,
+    measures: Option<MeasureScope>,
+    days: u16,
+) -> Result<Dashboard> {
+    let from = now - time::Duration::days(i64::from(days));
+    let today = warden_core::calendar::shanghai_date(now);
+    let mut opened_rows = vec![];
+    if let Some(scope) = cases {
+        let mut s = TimingScope {
+            opened_from: Some(from),
+            ..TimingScope::default()
+        };
+        match scope {
+            CaseScope::All => {}
+            CaseScope::Province(p) => s.case_province = Some(p.to_string()),
+            CaseScope::AssignedTo(id) => s.case_assigned_to = Some(id),
+            CaseScope::ReportedBy(id) => s.case_reporter = Some(id),
         }
+        opened_rows = store.cases_opened(&s).await?;
     }
+    let mut figures = NoticeFigures::default();
+    if let Some(scope) = measures {
+        let mut s = TimingScope {
+            decided_from: Some(from),
+            ..TimingScope::default()
+        };
+        match scope {
+            MeasureScope::All => {}
+            MeasureScope::Province(p) => s.measure_province = Some(p.to_string()),
+            MeasureScope::Determiner(id) => s.measure_determining_org = Some(id),
+            MeasureScope::Recipient(id) => s.measure_recipient = Some(id),
+        }
+        figures = store.notice_figures(&s).await?;
+    }
+    let epoch = time::Date::from_calendar_date(1970, time::Month::January, 1)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let opened = warden_core::stats::opened_per_day(
+        opened_rows.iter().map(|(day, category, n)| {
+            (
+                epoch + time::Duration::days(*day),
+                category.parse::<Category>().unwrap_or(Category::Other),
+                *n,
+            )
+        }),
+        today,
+        days,
+    );
+    Ok(Dashboard {
+        cases: opened_rows.iter().map(|r| r.2).sum(),
+        notices: figures.notices,
+        opened,
+        handling: figures.handling,
+        awaiting_report: figures.awaiting_report,
+        overdue_by_province: top(figures
+            .overdue_by_province
+            .into_iter()
+            .map(|(p, n)| (p.unwrap_or_else(|| "—".into()), n))),
+        overdue_by_org: top(figures.overdue_by_org.into_iter()),
+        as_of: now,
+    })
 }
 
 /// The ten largest counts, most first (ties by key).

@@ -1,31 +1,34 @@
-//! Timeliness figures kept between requests. The exact percentiles of a national history sort
-//! every duration on every request (seconds at national size), while the figures move slowly:
+//! Statistics kept between requests (timeliness, the dashboard). The exact percentiles of a
+//! national history sort every duration on every request (seconds at national size), and the
+//! dashboard aggregates a month of notices, while the figures move slowly:
 //! a result is reused as long as nothing was written since (the audit chain's head has not
 //! moved), and, up to a configured age, also after writes; past a quarter of that age one
 //! recomputation runs in the background. The answer says when its figures were computed.
 
+use crate::error::ServiceError;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
-use warden_core::stats::Group;
+use warden_core::clock::Clock;
+use warden_store::Store;
 
 /// The most results kept: one per scope, grouping and period asked for.
 const ENTRIES: usize = 256;
 
-#[derive(Clone)]
-struct Entry {
+struct Entry<T> {
     /// The audit head's sequence number when the figures were computed.
     head: i64,
     as_of: OffsetDateTime,
-    groups: Arc<Vec<Group>>,
+    groups: Arc<T>,
     refreshing: bool,
 }
 
 /// What the cache has for a key.
-pub(crate) enum Kept {
+pub(crate) enum Kept<T> {
     /// Figures as of `as_of`, current (`head` unchanged) or young enough.
     Use {
-        groups: Arc<Vec<Group>>,
+        groups: Arc<T>,
         as_of: OffsetDateTime,
         /// The caller should start a recomputation (this one was stale, and none runs).
         refresh: bool,
@@ -33,25 +36,24 @@ pub(crate) enum Kept {
     Compute,
 }
 
-#[derive(Default)]
-pub(crate) struct StatsCache {
+pub(crate) struct StatsCache<T> {
     max_age: time::Duration,
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<HashMap<String, Entry<T>>>,
 }
 
-impl StatsCache {
-    pub(crate) fn new(max_age: time::Duration) -> StatsCache {
+impl<T> StatsCache<T> {
+    pub(crate) fn new(max_age: time::Duration) -> StatsCache<T> {
         StatsCache {
             max_age,
             entries: Mutex::default(),
         }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry<T>>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn get(&self, key: &str, head: i64, now: OffsetDateTime) -> Kept {
+    pub(crate) fn get(&self, key: &str, head: i64, now: OffsetDateTime) -> Kept<T> {
         let mut entries = self.entries();
         let Some(e) = entries.get_mut(key) else {
             return Kept::Compute;
@@ -78,13 +80,7 @@ impl StatsCache {
         }
     }
 
-    pub(crate) fn put(
-        &self,
-        key: String,
-        head: i64,
-        as_of: OffsetDateTime,
-        groups: Arc<Vec<Group>>,
-    ) {
+    pub(crate) fn put(&self, key: String, head: i64, as_of: OffsetDateTime, groups: Arc<T>) {
         let mut entries = self.entries();
         if entries.len() >= ENTRIES
             && !entries.contains_key(&key)
@@ -118,14 +114,67 @@ impl StatsCache {
     }
 }
 
+/// The figures under `key`: kept ones when they are current or young enough (then perhaps
+/// one recomputation starts in the background), else `compute(now)` before answering. Answers
+/// them with the instant they were computed at.
+pub(crate) async fn kept<T, F, Fut>(
+    cache: &Arc<StatsCache<T>>,
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    key: String,
+    compute: F,
+) -> Result<(Arc<T>, OffsetDateTime), ServiceError>
+where
+    T: Send + Sync + 'static,
+    F: Fn(OffsetDateTime) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, ServiceError>> + Send + 'static,
+{
+    let now = || clock.now().to_offset(warden_core::calendar::SHANGHAI);
+    let (head, _) = store.audit_head().await?;
+    let at = now();
+    match cache.get(&key, head, at) {
+        Kept::Use {
+            groups,
+            as_of,
+            refresh,
+        } => {
+            if refresh {
+                let (store, cache, clock) = (store.clone(), cache.clone(), clock.clone());
+                tokio::spawn(async move {
+                    let at = clock.now().to_offset(warden_core::calendar::SHANGHAI);
+                    let figures = match store.audit_head().await {
+                        Ok((head, _)) => compute(at).await.map(|f| (head, f)),
+                        Err(e) => Err(e.into()),
+                    };
+                    match figures {
+                        Ok((head, f)) => cache.put(key, head, at, Arc::new(f)),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "recomputing kept statistics");
+                            cache.failed(&key);
+                        }
+                    }
+                });
+            }
+            Ok((groups, as_of))
+        }
+        Kept::Compute => {
+            let figures = Arc::new(compute(at).await?);
+            cache.put(key, head, at, figures.clone());
+            Ok((figures, at))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
 
+    type Groups = Vec<warden_core::stats::Group>;
+
     #[test]
     fn current_stale_and_expired() {
-        let c = StatsCache::new(time::Duration::seconds(60));
+        let c = StatsCache::<Groups>::new(time::Duration::seconds(60));
         let t0 = datetime!(2026-12-08 10:00 UTC);
         assert!(matches!(c.get("k", 5, t0), Kept::Compute));
         c.put("k".into(), 5, t0, Arc::new(vec![]));
@@ -164,7 +213,7 @@ mod tests {
 
     #[test]
     fn without_an_age_only_current_figures_are_used() {
-        let c = StatsCache::new(time::Duration::ZERO);
+        let c = StatsCache::<Groups>::new(time::Duration::ZERO);
         let t0 = datetime!(2026-12-08 10:00 UTC);
         c.put("k".into(), 5, t0, Arc::new(vec![]));
         assert!(matches!(c.get("k", 5, t0), Kept::Use { .. }));
@@ -173,7 +222,7 @@ mod tests {
 
     #[test]
     fn bounded() {
-        let c = StatsCache::new(time::Duration::seconds(60));
+        let c = StatsCache::<Groups>::new(time::Duration::seconds(60));
         let t0 = datetime!(2026-12-08 10:00 UTC);
         for i in 0..(ENTRIES as i64 + 10) {
             c.put(

@@ -237,13 +237,21 @@ pub(super) async fn dashboard(
         &DashboardPage {
             layout: l.layout(Some(user_view(&sess, m))),
             summary: format!(
-                "{} {} · {} {} · {} {}",
+                "{} {} · {} {} · {} {} · {} {}",
                 DASHBOARD_DAYS,
                 m.t("unit_days"),
                 d.cases,
                 m.t("dash_cases"),
                 d.notices,
-                m.t("dash_notices")
+                m.t("dash_notices"),
+                m.t("dash_as_of"),
+                // Figures are kept between requests (serve --statistics-max-age).
+                d.as_of
+                    .to_offset(warden_core::calendar::SHANGHAI)
+                    .format(time::macros::format_description!(
+                        "[year]-[month]-[day] [hour]:[minute]:[second]"
+                    ))
+                    .unwrap_or_default()
             ),
             charts,
         },
