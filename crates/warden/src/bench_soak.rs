@@ -412,6 +412,26 @@ pub async fn run(s: Soak) -> Result<()> {
         ),
         None => None,
     };
+    // A follower starts from a full list and its serial, then asks for what changed since.
+    let first = http
+        .get(format!(
+            "{}/api/v1/blocklists/rpz",
+            s.urls[0].trim_end_matches('/')
+        ))
+        .bearer_auth(&s.actors.reporter)
+        .send()
+        .await
+        .context("the first full export")?;
+    if !first.status().is_success() {
+        bail!("the first full export answered {}", first.status());
+    }
+    let serial: i64 = first
+        .headers()
+        .get("x-warden-serial")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .context("the full export named no serial")?;
+    first.bytes().await?;
     let slots = schedule(cookie.is_some());
     let start_after = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -434,7 +454,7 @@ pub async fn run(s: Soak) -> Result<()> {
         cases: Mutex::new(vec![]),
         undecided: Mutex::new(vec![]),
         listed: Mutex::new(vec![]),
-        serial: AtomicI64::new(0),
+        serial: AtomicI64::new(serial),
         taxii_after: Mutex::new(start_after),
         seq: AtomicU64::new(0),
         seen: Mutex::new(Seen::default()),
