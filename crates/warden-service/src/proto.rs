@@ -1313,3 +1313,18 @@ pub struct InquiryQuery {
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
+
+/// The figures of the console's dashboard.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub cases: u64,
+    pub notices: u64,
+    pub opened: Vec<(time::Date, [u64; 5])>,
+    /// Decision → first report-back, in `warden_core::stats::HANDLING_BUCKETS` and beyond.
+    pub handling: [u64; 7],
+    pub awaiting_report: u64,
+    pub overdue_by_province: Vec<(String, u64)>,
+    pub overdue_by_org: Vec<(String, u64)>,
+    /// When these figures were computed.
+    pub as_of: time::OffsetDateTime,
+}

@@ -51,7 +51,7 @@ pub struct Service {
     pub(crate) publications_cache: crate::items::PublicationsCache,
     /// Timeliness and dashboard figures kept between requests.
     pub(crate) stats_cache: Arc<crate::stats_cache::StatsCache<Vec<warden_core::stats::Group>>>,
-    pub(crate) dashboard_cache: Arc<crate::stats_cache::StatsCache<crate::statistics::Dashboard>>,
+    pub(crate) dashboard_cache: Arc<crate::stats_cache::StatsCache<crate::proto::Dashboard>>,
 }
 
 /// How many argon2 checks run at once: one per core.
