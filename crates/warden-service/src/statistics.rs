@@ -11,8 +11,6 @@ use warden_core::org::Actor;
 use warden_core::taxonomy::Category;
 use warden_store::{NoticeFigures, TimingScope};
 
-pub use crate::proto::Dashboard;
-
 /// A bound of the period as the caller gave it (offset kept).
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)

@@ -20,7 +20,7 @@ struct Entry<T> {
     /// The audit head's sequence number when the figures were computed.
     head: i64,
     as_of: OffsetDateTime,
-    groups: Arc<T>,
+    figures: Arc<T>,
     refreshing: bool,
 }
 
@@ -28,7 +28,7 @@ struct Entry<T> {
 pub(crate) enum Kept<T> {
     /// Figures as of `as_of`, current (`head` unchanged) or young enough.
     Use {
-        groups: Arc<T>,
+        figures: Arc<T>,
         as_of: OffsetDateTime,
         /// The caller should start a recomputation (this one was stale, and none runs).
         refresh: bool,
@@ -60,7 +60,7 @@ impl<T> StatsCache<T> {
         };
         if e.head == head {
             return Kept::Use {
-                groups: e.groups.clone(),
+                figures: e.figures.clone(),
                 as_of: e.as_of,
                 refresh: false,
             };
@@ -74,13 +74,13 @@ impl<T> StatsCache<T> {
         let refresh = !e.refreshing && age >= self.max_age / 4;
         e.refreshing |= refresh;
         Kept::Use {
-            groups: e.groups.clone(),
+            figures: e.figures.clone(),
             as_of: e.as_of,
             refresh,
         }
     }
 
-    pub(crate) fn put(&self, key: String, head: i64, as_of: OffsetDateTime, groups: Arc<T>) {
+    pub(crate) fn put(&self, key: String, head: i64, as_of: OffsetDateTime, figures: Arc<T>) {
         let mut entries = self.entries();
         if entries.len() >= ENTRIES
             && !entries.contains_key(&key)
@@ -100,7 +100,7 @@ impl<T> StatsCache<T> {
             Entry {
                 head,
                 as_of,
-                groups,
+                figures,
                 refreshing: false,
             },
         );
@@ -134,7 +134,7 @@ where
     let at = now();
     match cache.get(&key, head, at) {
         Kept::Use {
-            groups,
+            figures,
             as_of,
             refresh,
         } => {
@@ -142,11 +142,11 @@ where
                 let (store, cache, clock) = (store.clone(), cache.clone(), clock.clone());
                 tokio::spawn(async move {
                     let at = clock.now().to_offset(warden_core::calendar::SHANGHAI);
-                    let figures = match store.audit_head().await {
+                    let fresh = match store.audit_head().await {
                         Ok((head, _)) => compute(at).await.map(|f| (head, f)),
                         Err(e) => Err(e.into()),
                     };
-                    match figures {
+                    match fresh {
                         Ok((head, f)) => cache.put(key, head, at, Arc::new(f)),
                         Err(e) => {
                             tracing::warn!(error = %e, "recomputing kept statistics");
@@ -155,7 +155,7 @@ where
                     }
                 });
             }
-            Ok((groups, as_of))
+            Ok((figures, as_of))
         }
         Kept::Compute => {
             let figures = Arc::new(compute(at).await?);

@@ -69,42 +69,46 @@ pub enum Column {
 }
 
 impl Column {
-    /// Column `index` of `rows` (rows of scalar arguments, all of one shape): integers as
-    /// `bigint[]`, text as `text[]`.
-    pub fn of(rows: &[Vec<Arg>], index: usize) -> Result<Column> {
-        let integer = matches!(
-            rows.first().and_then(|r| r.get(index)),
-            Some(Arg::I64(_) | Arg::OptI64(_))
-        );
-        let cell = |r: &Vec<Arg>| {
+    /// The columns of `rows` (rows of scalar arguments, all of one shape, as the first):
+    /// integers as `bigint[]`, text as `text[]`.
+    pub fn all(rows: &[Vec<Arg>]) -> Result<Vec<Column>> {
+        let width = rows.first().map_or(0, Vec::len);
+        (0..width).map(|i| Column::of(rows, i)).collect()
+    }
+
+    fn of(rows: &[Vec<Arg>], index: usize) -> Result<Column> {
+        let cells = rows.iter().map(|r| {
             r.get(index)
-                .cloned()
                 .ok_or_else(|| StoreError::Corrupt(format!("a row without column {index}")))
-        };
-        if integer {
-            rows.iter()
-                .map(|r| match cell(r)? {
-                    Arg::I64(v) => Ok(Some(v)),
-                    Arg::OptI64(v) => Ok(v),
-                    other => Err(StoreError::Corrupt(format!(
-                        "column {index} mixes integers with {other:?}"
-                    ))),
+        });
+        let mixed = |a: &Arg| StoreError::Corrupt(format!("column {index} mixes types: {a:?}"));
+        match rows.first().and_then(|r| r.get(index)) {
+            Some(Arg::I64(_) | Arg::OptI64(_)) => cells
+                .map(|c| match c? {
+                    Arg::I64(v) => Ok(Some(*v)),
+                    Arg::OptI64(v) => Ok(*v),
+                    other => Err(mixed(other)),
                 })
                 .collect::<Result<_>>()
-                .map(Column::I64)
-        } else {
-            rows.iter()
-                .map(|r| match cell(r)? {
-                    Arg::Text(v) => Ok(Some(v)),
-                    Arg::OptText(v) => Ok(v),
-                    other => Err(StoreError::Corrupt(format!(
-                        "column {index} mixes text with {other:?}"
-                    ))),
+                .map(Column::I64),
+            _ => cells
+                .map(|c| match c? {
+                    Arg::Text(v) => Ok(Some(v.clone())),
+                    Arg::OptText(v) => Ok(v.clone()),
+                    other => Err(mixed(other)),
                 })
                 .collect::<Result<_>>()
-                .map(Column::Text)
+                .map(Column::Text),
         }
     }
+}
+
+/// A statement with whole columns bound as arrays.
+fn bind_columns(sql: &'static str, columns: Vec<Column>) -> Query<'static, Postgres, PgArguments> {
+    columns.into_iter().fold(sqlx::query(sql), |q, c| match c {
+        Column::I64(v) => q.bind(v),
+        Column::Text(v) => q.bind(v),
+    })
 }
 
 pub enum Row {
@@ -241,21 +245,13 @@ impl Db {
             Db::Sqlite(_) => Err(StoreError::Unavailable(
                 "array parameters are PostgreSQL's; SQLite reads row by row".into(),
             )),
-            Db::Postgres(p) => {
-                let mut q = sqlx::query(sql);
-                for c in columns {
-                    q = match c {
-                        Column::I64(v) => q.bind(v),
-                        Column::Text(v) => q.bind(v),
-                    };
-                }
-                Ok(q.fetch_all(p)
-                    .await
-                    .map_err(db_err)?
-                    .into_iter()
-                    .map(Row::Postgres)
-                    .collect())
-            }
+            Db::Postgres(p) => Ok(bind_columns(sql, columns)
+                .fetch_all(p)
+                .await
+                .map_err(db_err)?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect()),
         }
     }
 
@@ -317,16 +313,11 @@ impl Tx {
             Tx::Sqlite(_) => Err(StoreError::Unavailable(
                 "array parameters are PostgreSQL's; SQLite writes row by row".into(),
             )),
-            Tx::Postgres(t) => {
-                let mut q = sqlx::query(sql);
-                for c in columns {
-                    q = match c {
-                        Column::I64(v) => q.bind(v),
-                        Column::Text(v) => q.bind(v),
-                    };
-                }
-                Ok(q.execute(&mut **t).await.map_err(db_err)?.rows_affected())
-            }
+            Tx::Postgres(t) => Ok(bind_columns(sql, columns)
+                .execute(&mut **t)
+                .await
+                .map_err(db_err)?
+                .rows_affected()),
         }
     }
 

@@ -61,15 +61,6 @@ pub(super) async fn apply_into(
     Ok(CommitOutcome::Applied { audit_seq: seq })
 }
 
-/// An object version waiting for the group's end.
-struct VersionRow {
-    kind: &'static str,
-    id: String,
-    version: i64,
-    body: String,
-    at_us: i64,
-}
-
 /// What a group's changesets leave to be written once, when the group ends: the chain's head
 /// (locked when the group began, so audit sequence numbers and block-change serials are drawn
 /// in commit order), and the object versions and audit entries in order. On PostgreSQL each
@@ -78,7 +69,8 @@ struct VersionRow {
 pub(super) struct Tail {
     seq: i64,
     prev: String,
-    versions: Vec<VersionRow>,
+    /// Object versions (kind, id, version, body, at) and audit entries (`AUDIT_COLUMNS`).
+    versions: Vec<Vec<Arg>>,
     audit: Vec<Vec<Arg>>,
     /// Whether new cases and reports wait for the group's end too (PostgreSQL, in a pass
     /// without savepoints: a failure there reruns the group with them, undeferred).
@@ -87,17 +79,17 @@ pub(super) struct Tail {
     /// new reports.
     cases: Vec<Vec<Arg>>,
     case_timings: Vec<Vec<Arg>>,
-    indicators: Vec<[String; 3]>,
+    indicators: Vec<Vec<Arg>>,
     reports: Vec<Vec<Arg>>,
 }
 
-/// Where a tail stood before a changeset, to forget what a failed one added.
+/// Where a tail stood before a changeset, to forget what a failed one added. Deferred rows
+/// need no mark: a pass that defers is abandoned whole when a changeset fails.
 pub(super) struct Mark {
     seq: i64,
     prev: String,
     versions: usize,
     audit: usize,
-    deferred: [usize; 4],
 }
 
 impl Tail {
@@ -122,12 +114,6 @@ impl Tail {
             prev: self.prev.clone(),
             versions: self.versions.len(),
             audit: self.audit.len(),
-            deferred: [
-                self.cases.len(),
-                self.case_timings.len(),
-                self.indicators.len(),
-                self.reports.len(),
-            ],
         }
     }
 
@@ -136,24 +122,17 @@ impl Tail {
         self.prev = m.prev;
         self.versions.truncate(m.versions);
         self.audit.truncate(m.audit);
-        self.cases.truncate(m.deferred[0]);
-        self.case_timings.truncate(m.deferred[1]);
-        self.indicators.truncate(m.deferred[2]);
-        self.reports.truncate(m.deferred[3]);
     }
 
     /// Writes the deferred cases (with their timing rows and indicators) and reports, one
     /// statement per table, in the order their foreign keys need.
     pub(super) async fn flush_inserts(&mut self, tx: &mut Tx) -> Result<()> {
-        let columns = |rows: &[Vec<Arg>], n: usize| -> Result<Vec<Column>> {
-            (0..n).map(|i| Column::of(rows, i)).collect()
-        };
         if !self.cases.is_empty() {
             tx.execute_columns(
                 "INSERT INTO cases (id, status, category, subtype, province, assigned_to, body, version, created_us, updated_us) \
                  SELECT a, b, c, d, e, f, g, 1, h, h FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                  $6::text[], $7::text[], $8::bigint[]) AS x(a, b, c, d, e, f, g, h)",
-                columns(&self.cases, 8)?,
+                Column::all(&self.cases)?,
             )
             .await?;
             self.cases.clear();
@@ -165,32 +144,19 @@ impl Tail {
                  ON CONFLICT (case_id) DO UPDATE SET opened_us = excluded.opened_us, province = excluded.province, \
                  assigned_to = excluded.assigned_to, category = excluded.category, \
                  determine_ms = excluded.determine_ms, decide_ms = excluded.decide_ms",
-                columns(&self.case_timings, 7)?,
+                Column::all(&self.case_timings)?,
             )
             .await?;
             self.case_timings.clear();
         }
-        if !self.indicators.is_empty() {
-            let mut cols: [Vec<Option<String>>; 3] = Default::default();
-            for row in self.indicators.drain(..) {
-                for (c, v) in cols.iter_mut().zip(row) {
-                    c.push(Some(v));
-                }
-            }
-            let [a, b, c] = cols;
-            tx.execute_columns(
-                "INSERT INTO case_indicators (case_id, kind, value) \
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
-                vec![Column::Text(a), Column::Text(b), Column::Text(c)],
-            )
-            .await?;
-        }
+        insert_case_indicators(tx, &self.indicators).await?;
+        self.indicators.clear();
         if !self.reports.is_empty() {
             tx.execute_columns(
                 "INSERT INTO reports (id, case_id, reporter_org, category, province, self_handled, body, version, created_us, updated_us) \
                  SELECT a, b, c, d, e, f, g, 1, h, h FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
                  $6::bigint[], $7::text[], $8::bigint[]) AS x(a, b, c, d, e, f, g, h)",
-                columns(&self.reports, 8)?,
+                Column::all(&self.reports)?,
             )
             .await?;
             self.reports.clear();
@@ -223,76 +189,28 @@ impl Tail {
     /// Writes the versions and entries held, and moves the head to the last entry.
     pub(super) async fn finish(mut self, tx: &mut Tx) -> Result<()> {
         self.flush_inserts(tx).await?;
-        match tx.backend() {
-            Backend::Postgres => {
-                if !self.versions.is_empty() {
-                    let n = self.versions.len();
-                    let (mut kinds, mut ids, mut versions, mut bodies, mut ats) = (
-                        Vec::with_capacity(n),
-                        Vec::with_capacity(n),
-                        Vec::with_capacity(n),
-                        Vec::with_capacity(n),
-                        Vec::with_capacity(n),
-                    );
-                    for v in self.versions {
-                        kinds.push(Some(v.kind.to_owned()));
-                        ids.push(Some(v.id));
-                        versions.push(Some(v.version));
-                        bodies.push(Some(v.body));
-                        ats.push(Some(v.at_us));
-                    }
-                    // WITH ORDINALITY: versions are numbered (seq) in the order they were made.
-                    tx.execute_columns(
-                        "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us) \
-                         SELECT t, i, v, b, a FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) \
-                         WITH ORDINALITY AS x(t, i, v, b, a, n) ORDER BY n",
-                        vec![
-                            Column::Text(kinds),
-                            Column::Text(ids),
-                            Column::I64(versions),
-                            Column::Text(bodies),
-                            Column::I64(ats),
-                        ],
-                    )
-                    .await?;
-                }
-                if !self.audit.is_empty() {
-                    let columns = (0..AUDIT_COLUMNS.len())
-                        .map(|i| Column::of(&self.audit, i))
-                        .collect::<Result<Vec<_>>>()?;
-                    tx.execute_columns(
-                        "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash, province) \
-                         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                         $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])",
-                        columns,
-                    )
-                    .await?;
-                }
-            }
-            Backend::Sqlite => {
-                for v in self.versions {
-                    tx.execute(
-                        "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us, seq) \
-                         VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM object_versions))",
-                        &[
-                            v.kind.into(),
-                            v.id.into(),
-                            v.version.into(),
-                            v.body.into(),
-                            v.at_us.into(),
-                        ],
-                    )
-                    .await?;
-                }
-                for row in &self.audit {
-                    tx.execute(
-                        "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash, province) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                        row,
-                    )
-                    .await?;
-                }
-            }
-        }
+        // PostgreSQL numbers versions from a sequence, in the order given (WITH ORDINALITY);
+        // SQLite, whose writers hold its one write lock, takes the next number.
+        insert_rows(
+            tx,
+            "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us) \
+             SELECT t, i, v, b, a FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[]) \
+             WITH ORDINALITY AS x(t, i, v, b, a, n) ORDER BY n",
+            "INSERT INTO object_versions (subject_type, subject_id, version, body, at_us, seq) \
+             VALUES ($1, $2, $3, $4, $5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM object_versions))",
+            &self.versions,
+        )
+        .await?;
+        insert_rows(
+            tx,
+            "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash, province) \
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])",
+            "INSERT INTO audit_log (seq, at_us, actor, actor_org, event, subject_type, subject_id, data, prev_hash, hash, request_id, state_hash, province) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            &self.audit,
+        )
+        .await?;
         set_head(tx, self.seq, self.prev).await
     }
 }
@@ -832,13 +750,8 @@ async fn apply_write(
                 Write::Case { case, .. } => {
                     tail.cases.push(args);
                     tail.case_timings.push(super::timings::case_row(case));
-                    tail.indicators.extend(case.indicators.iter().map(|i| {
-                        [
-                            id.clone(),
-                            i.kind().as_str().to_owned(),
-                            i.value().to_owned(),
-                        ]
-                    }));
+                    tail.indicators
+                        .extend(indicator_rows(&id, &case.indicators));
                 }
                 _ => tail.reports.push(args),
             }
@@ -872,13 +785,13 @@ async fn apply_write(
         }
     };
     let state_hash = crate::audit::sha256_hex(s.body.as_bytes());
-    tail.versions.push(VersionRow {
-        kind: s.kind,
-        id: id.clone(),
-        version,
-        body: s.body,
-        at_us,
-    });
+    tail.versions.push(vec![
+        s.kind.into(),
+        id.clone().into(),
+        version.into(),
+        s.body.into(),
+        at_us.into(),
+    ]);
     if let Write::Measure { measure, .. } = w {
         if measure.block_active() != listed_before {
             record_block_change(tx, &id, measure.block_active(), at_us).await?;
@@ -893,42 +806,56 @@ async fn apply_write(
         && !(deferred && expected.is_none())
     {
         super::timings::write_case(tx, case).await?;
-        // Indicators only ever join a case, so inserting the new ones is enough.
-        insert_case_indicators(tx, &id, &case.indicators).await?;
+        insert_case_indicators(
+            tx,
+            &indicator_rows(&id, &case.indicators).collect::<Vec<_>>(),
+        )
+        .await?;
     }
     Ok(Some((id, state_hash)))
 }
 
-/// A case's indicators, in one statement on PostgreSQL.
-async fn insert_case_indicators(
+/// A case's indicators as rows of `case_indicators`.
+fn indicator_rows<'a>(
+    case_id: &'a str,
+    indicators: &'a std::collections::BTreeSet<warden_core::indicator::Indicator>,
+) -> impl Iterator<Item = Vec<Arg>> + 'a {
+    indicators
+        .iter()
+        .map(move |i| vec![case_id.into(), i.kind().as_str().into(), i.value().into()])
+}
+
+/// Indicators join cases, and only ever join: inserting the new ones is enough.
+async fn insert_case_indicators(tx: &mut Tx, rows: &[Vec<Arg>]) -> Result<()> {
+    insert_rows(
+        tx,
+        "INSERT INTO case_indicators (case_id, kind, value) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING",
+        "INSERT INTO case_indicators (case_id, kind, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        rows,
+    )
+    .await
+}
+
+/// Rows into a table: one statement over their columns on PostgreSQL (`pg` takes each column
+/// as an array), one statement per row on SQLite (`sqlite` takes a row), where statements
+/// cost no round trip.
+async fn insert_rows(
     tx: &mut Tx,
-    case_id: &str,
-    indicators: &std::collections::BTreeSet<warden_core::indicator::Indicator>,
+    pg: &'static str,
+    sqlite: &'static str,
+    rows: &[Vec<Arg>],
 ) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     match tx.backend() {
         Backend::Postgres => {
-            if indicators.is_empty() {
-                return Ok(());
-            }
-            let [kinds, values] = indicator_columns(indicators.iter());
-            tx.execute_columns(
-                "INSERT INTO case_indicators (case_id, kind, value) \
-                 SELECT c, k, v FROM UNNEST($1::text[], $2::text[], $3::text[]) AS x(c, k, v) ON CONFLICT DO NOTHING",
-                vec![
-                    Column::Text(vec![Some(case_id.to_owned()); indicators.len()]),
-                    kinds,
-                    values,
-                ],
-            )
-            .await?;
+            tx.execute_columns(pg, Column::all(rows)?).await?;
         }
         Backend::Sqlite => {
-            for i in indicators {
-                tx.execute(
-                    "INSERT INTO case_indicators (case_id, kind, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    &[case_id.to_owned().into(), i.kind().as_str().into(), i.value().into()],
-                )
-                .await?;
+            for row in rows {
+                tx.execute(sqlite, row).await?;
             }
         }
     }

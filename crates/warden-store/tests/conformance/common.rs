@@ -212,35 +212,45 @@ pub(crate) async fn submit(
             (report.id, case_id)
         }
         None => {
-            let out = Case::open(
-                &mut report,
-                Uuid::now_v7(),
-                Some(w.org("cncert").org_ref()),
-                at,
-            )
-            .unwrap();
-            let case_id = out.next.id;
-            store
-                .commit(cs(
-                    &reporter,
-                    at,
-                    vec![
-                        Write::Case {
-                            case: out.next,
-                            expected: None,
-                        },
-                        Write::Report {
-                            report: report.clone(),
-                            expected: None,
-                        },
-                    ],
-                    out.events,
-                ))
-                .await
-                .unwrap();
-            (report.id, case_id)
+            let (c, case) = opening(w, &reporter, report.clone(), at);
+            store.commit(c).await.unwrap();
+            (report.id, case.id)
         }
     }
+}
+
+/// `report` opening a case of its own, assigned to CNCERT, as the service does when nothing
+/// matches: the changeset that writes both, and the new case.
+pub(crate) fn opening(
+    w: &World,
+    reporter: &Actor,
+    mut report: Report,
+    at: OffsetDateTime,
+) -> (Changeset, Case) {
+    let out = Case::open(
+        &mut report,
+        Uuid::now_v7(),
+        Some(w.org("cncert").org_ref()),
+        at,
+    )
+    .unwrap();
+    let case = out.next.clone();
+    let c = cs(
+        reporter,
+        at,
+        vec![
+            Write::Case {
+                case: out.next,
+                expected: None,
+            },
+            Write::Report {
+                report,
+                expected: None,
+            },
+        ],
+        out.events,
+    );
+    (c, case)
 }
 
 pub(crate) async fn case_step(

@@ -474,31 +474,11 @@ async fn idempotent_writes_apply_once(f: Fixture) {
     let w = seed(store.as_ref()).await;
     let reporter = w.actor("secco-alpha", "rita", &[Role::Reporter]);
     let build = |key: &str, hash: &str| {
-        let mut report =
+        let report =
             Report::submit(&reporter, Uuid::now_v7(), content("idem.evil.cn"), None, T0).unwrap();
-        let out = Case::open(
-            &mut report,
-            Uuid::now_v7(),
-            Some(w.org("cncert").org_ref()),
-            T0,
-        )
-        .unwrap();
-        let response = serde_json::json!({"id": report.id, "case_id": out.next.id});
-        let mut c = cs(
-            &reporter,
-            T0,
-            vec![
-                Write::Case {
-                    case: out.next,
-                    expected: None,
-                },
-                Write::Report {
-                    report,
-                    expected: None,
-                },
-            ],
-            out.events,
-        );
+        let report_id = report.id;
+        let (mut c, case) = opening(&w, &reporter, report, T0);
+        let response = serde_json::json!({"id": report_id, "case_id": case.id});
         c.idempotency = Some(IdempotencyClaim {
             scope: "rita".into(),
             key: key.into(),
@@ -574,7 +554,7 @@ async fn a_group_keeps_each_outcome(f: Fixture) {
     let reporter = w.actor("secco-alpha", "rita", &[Role::Reporter]);
     let analyst = w.actor("cncert", "ann", &[Role::Analyst]);
     let new_case = |i: usize| {
-        let mut report = Report::submit(
+        let report = Report::submit(
             &reporter,
             Uuid::now_v7(),
             content(&format!("g{i}.evil.cn")),
@@ -582,30 +562,7 @@ async fn a_group_keeps_each_outcome(f: Fixture) {
             T0,
         )
         .unwrap();
-        let out = Case::open(
-            &mut report,
-            Uuid::now_v7(),
-            Some(w.org("cncert").org_ref()),
-            T0,
-        )
-        .unwrap();
-        let case = out.next.clone();
-        let c = cs(
-            &reporter,
-            T0,
-            vec![
-                Write::Case {
-                    case: out.next,
-                    expected: None,
-                },
-                Write::Report {
-                    report,
-                    expected: None,
-                },
-            ],
-            out.events,
-        );
-        (c, case)
+        opening(&w, &reporter, report, T0)
     };
     let determine = |case: &Case, version: i64| {
         let out = case
